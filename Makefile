@@ -1,0 +1,60 @@
+# One entry point for people and CI. `make run` and `make test` set everything up from a fresh clone.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROTOS := $(shell find protos -name '*.proto')
+PYTEST_ARGS ?=
+SCENARIO ?=
+
+.PHONY: run test lint proto proto-check typecheck pytest bench migrate token clean venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/campaign-service serve
+
+migrate: $(STAMP)
+	$(BIN)/campaign-service migrate
+
+token: $(STAMP)
+	$(BIN)/campaign-service token --org $${ORG:-org-dev} --role $${ROLE:-admin}
+
+## Regenerate generated/ from protos/ (commit the result).
+proto: $(STAMP)
+	$(BIN)/python scripts/gen_protos.py generated
+
+## Fail when generated/ does not match protos/.
+proto-check: $(STAMP)
+	$(BIN)/python scripts/gen_protos.py --check generated
+
+lint: $(STAMP) proto-check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/buf lint
+	$(BIN)/buf format --exit-code --diff
+	$(MAKE) typecheck
+
+typecheck: $(STAMP)
+	MYPYPATH=generated $(BIN)/mypy --strict domain
+	MYPYPATH=generated $(BIN)/mypy adapters server
+
+pytest: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint pytest
+
+bench: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench $(SCENARIO)
+
+clean:
+	rm -rf $(VENV) .campaign .pytest_cache .mypy_cache .ruff_cache
