@@ -1,0 +1,162 @@
+"""One error hierarchy for the whole service, by category; the server maps categories to gRPC codes.
+
+Every specific error carries a stable UPPER_SNAKE `reason` so clients can branch on it without
+parsing messages, and field violations so a form can point at the exact input that was wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    """One bad input: `field` is a path in request terms (`variants[1].allocation_percentage`)."""
+
+    field: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class PreconditionViolation:
+    """One unmet state rule: `subject` names what is missing (`audiences`, `status`)."""
+
+    type: str
+    subject: str
+    description: str
+
+
+class DomainError(Exception):
+    """Base of every error a client can cause; never raised for bugs."""
+
+    reason = "DOMAIN_ERROR"
+
+    def __init__(self, message: str, *, metadata: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.metadata: dict[str, str] = dict(metadata or {})
+
+
+class InvalidArgumentError(DomainError):
+    """The request itself is malformed; nothing was changed."""
+
+    reason = "INVALID_ARGUMENT"
+
+    def __init__(self, violations: Sequence[FieldViolation], message: str | None = None) -> None:
+        self.violations = list(violations)
+        summary = "; ".join(f"{v.field}: {v.description}" for v in self.violations[:5])
+        super().__init__(message or f"invalid request: {summary}")
+
+
+class ValidationError(InvalidArgumentError):
+    """The campaign definition breaks a business rule (BR-CAM-*)."""
+
+    reason = "CAMPAIGN_INVALID"
+
+
+class NotFoundError(DomainError):
+    """Missing, or owned by another organization: the two are indistinguishable on purpose."""
+
+    reason = "NOT_FOUND"
+
+
+class CampaignNotFoundError(NotFoundError):
+    reason = "CAMPAIGN_NOT_FOUND"
+
+    def __init__(self, campaign_id: str) -> None:
+        super().__init__(
+            f"campaign {campaign_id!r} not found", metadata={"campaign_id": campaign_id}
+        )
+
+
+class FailedPreconditionError(DomainError):
+    """The request is well-formed but the campaign's state does not allow it."""
+
+    reason = "FAILED_PRECONDITION"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        violations: Sequence[PreconditionViolation] = (),
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, metadata=metadata)
+        self.violations = list(violations)
+
+
+class InvalidTransitionError(FailedPreconditionError):
+    reason = "INVALID_STATE_TRANSITION"
+
+
+class CampaignNotEditableError(FailedPreconditionError):
+    reason = "CAMPAIGN_NOT_EDITABLE"
+
+
+class CampaignIncompleteError(FailedPreconditionError):
+    reason = "CAMPAIGN_INCOMPLETE"
+
+
+class ConflictError(DomainError):
+    """Base for write conflicts."""
+
+    reason = "CONFLICT"
+
+
+class StaleEtagError(ConflictError):
+    """Someone else changed the resource since the caller read it (optimistic concurrency)."""
+
+    reason = "ETAG_MISMATCH"
+
+
+class AlreadyExistsError(ConflictError):
+    reason = "ALREADY_EXISTS"
+
+
+class RequestIdReusedError(AlreadyExistsError):
+    """Same idempotency key, different payload: replaying would silently drop the new intent."""
+
+    reason = "REQUEST_ID_REUSED"
+
+
+class PermissionDeniedError(DomainError):
+    reason = "PERMISSION_DENIED"
+
+
+class UnauthenticatedError(DomainError):
+    reason = "UNAUTHENTICATED"
+
+
+class QuotaExceededError(DomainError):
+    reason = "QUOTA_EXCEEDED"
+
+
+class DependencyUnavailableError(DomainError):
+    """An upstream (database, broker, data service) is down; safe to retry later."""
+
+    reason = "DEPENDENCY_UNAVAILABLE"
+
+
+@dataclass(slots=True)
+class ViolationCollector:
+    """Gathers every field problem of a request so the client sees all of them at once."""
+
+    prefix: str = ""
+    violations: list[FieldViolation] = field(default_factory=list)
+
+    def add(self, field_path: str, description: str) -> None:
+        self.violations.append(FieldViolation(self.prefix + field_path, description))
+
+    def nested(self, prefix: str) -> ViolationCollector:
+        return ViolationCollector(self.prefix + prefix + ".", self.violations)
+
+    def raise_if_any(self) -> None:
+        if self.violations:
+            raise ValidationError(self.violations)
+
+
+class DuplicateRequestError(AlreadyExistsError):
+    """Raised by repositories when a concurrent create took the same request_id first."""
+
+    reason = "DUPLICATE_REQUEST_ID"

@@ -1,0 +1,39 @@
+"""Lifecycle events. They are recorded in the same transaction as the change (the outbox), so
+an event exists if and only if the change it describes was committed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+SOURCE = "campaign_service"
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    event_id: str
+    event_type: str
+    organization_id: str
+    occurred_at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def envelope(self) -> dict[str, Any]:
+        """The wire shape of API.md: subject = event_type, JSON body = this envelope."""
+        return {
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+            "source": SOURCE,
+            "organization_id": self.organization_id,
+            "occurred_at": self.occurred_at.isoformat(),
+            "data": self.data,
+        }
+
+
+CAMPAIGN_CREATED = "campaign.created"
+CAMPAIGN_UPDATED = "campaign.updated"
+CAMPAIGN_SCHEDULED = "campaign.scheduled"
+CAMPAIGN_ACTIVATED = "campaign.activated"
+CAMPAIGN_PAUSED = "campaign.paused"
+CAMPAIGN_RESUMED = "campaign.resumed"
+CAMPAIGN_CANCELLED = "campaign.cancelled"
