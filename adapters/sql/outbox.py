@@ -1,0 +1,94 @@
+"""The transactional outbox on SQL: events written with the change, claimed by relays in order.
+
+A claim holds its rows locked (FOR UPDATE SKIP LOCKED on Postgres; SQLite has one writer at a
+time anyway) until the batch ends, so replicas relaying in parallel never publish the same rows,
+and a relay that dies mid-batch leaves them pending for the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from adapters.sql.engine import is_postgres
+from adapters.sql.failures import unavailable_as_domain_error
+from adapters.sql.serialization import event_from_envelope
+from adapters.sql.tables import outbox_events
+from domain.events import DomainEvent
+
+
+class SqlOutbox:
+    """The Outbox port inside a unit of work: rows commit or roll back with the change."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, events: Sequence[DomainEvent]) -> None:
+        if not events:
+            return
+        await self._session.execute(
+            insert(outbox_events),
+            [
+                {
+                    "event_id": event.event_id,
+                    "organization_id": event.organization_id,
+                    "event_type": event.event_type,
+                    "payload": event.envelope(),
+                    "occurred_at": event.occurred_at,
+                }
+                for event in events
+            ],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SqlOutboxBatch:
+    events: Sequence[DomainEvent]
+    _session: AsyncSession
+    _seqs: tuple[int, ...]
+
+    async def mark_published(self) -> None:
+        """Takes effect when the claim block exits normally (same transaction as the claim)."""
+        if not self._seqs:
+            return
+        with unavailable_as_domain_error():
+            await self._session.execute(
+                update(outbox_events)
+                .where(outbox_events.c.seq.in_(self._seqs))
+                .values(published_at=datetime.now(UTC))
+            )
+
+
+class SqlOutboxStore:
+    """The OutboxStore port: each claim is its own transaction, independent of any unit of work."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    @asynccontextmanager
+    async def claim(self, limit: int) -> AsyncIterator[SqlOutboxBatch]:
+        """Oldest pending events first; commit on a normal exit, roll back on an exception.
+
+        Only the database calls are translated to DependencyUnavailableError: an error raised by
+        the block itself (a broker outage, say) propagates untouched.
+        """
+        async with self._sessions() as session:  # closing without a commit rolls back
+            statement = (
+                select(outbox_events.c.seq, outbox_events.c.payload)
+                .where(outbox_events.c.published_at.is_(None))
+                .order_by(outbox_events.c.seq)
+                .limit(limit)
+            )
+            with unavailable_as_domain_error():
+                if is_postgres(session.get_bind()):
+                    statement = statement.with_for_update(skip_locked=True)
+                rows = (await session.execute(statement)).all()
+            events = [event_from_envelope(row.payload) for row in rows]
+            yield SqlOutboxBatch(events, session, tuple(row.seq for row in rows))
+            with unavailable_as_domain_error():
+                await session.commit()

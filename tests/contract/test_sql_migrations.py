@@ -1,0 +1,69 @@
+"""Alembic migrations against SQLite and Postgres: they build exactly the declared schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.sql.migrate import (
+    SchemaOutOfDateError,
+    current_revision,
+    ensure_schema_current,
+    head_revision,
+    upgrade_to_head,
+)
+from adapters.sql.tables import metadata
+
+
+def _differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, metadata))
+
+
+async def test_migrations_build_exactly_the_declared_schema(empty_engine: AsyncEngine) -> None:
+    await upgrade_to_head(empty_engine)
+
+    async with empty_engine.connect() as connection:
+        differences = await connection.run_sync(_differences)
+
+    assert differences == []
+
+
+async def test_an_unmigrated_database_differs_from_the_declared_schema(
+    empty_engine: AsyncEngine,
+) -> None:
+    async with empty_engine.connect() as connection:
+        differences = await connection.run_sync(_differences)
+
+    assert {diff[1].name for diff in differences if diff[0] == "add_table"} == set(metadata.tables)
+
+
+async def test_an_empty_database_fails_the_schema_check_with_the_fix(
+    empty_engine: AsyncEngine,
+) -> None:
+    with pytest.raises(SchemaOutOfDateError, match="run `campaign-service migrate`") as raised:
+        await ensure_schema_current(empty_engine)
+
+    assert head_revision() in str(raised.value)
+    assert await current_revision(empty_engine) is None
+
+
+async def test_a_migrated_database_passes_the_schema_check(empty_engine: AsyncEngine) -> None:
+    await upgrade_to_head(empty_engine)
+
+    await ensure_schema_current(empty_engine)
+
+    assert await current_revision(empty_engine) == head_revision()
+
+
+async def test_migrating_again_changes_nothing(empty_engine: AsyncEngine) -> None:
+    await upgrade_to_head(empty_engine)
+
+    await upgrade_to_head(empty_engine)
+
+    assert await current_revision(empty_engine) == head_revision()
