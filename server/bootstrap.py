@@ -1,0 +1,142 @@
+"""Composition root: the one place that reads settings and picks an adapter for each port."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+import structlog
+from adapters.sql.migrate import ensure_schema_current, upgrade_to_head
+from adapters.sql.unit_of_work import SqlStore
+from campaign.v1 import (
+    audience_service_pb2,
+    audience_service_pb2_grpc,
+    campaign_service_pb2,
+    campaign_service_pb2_grpc,
+    event_service_pb2,
+    event_service_pb2_grpc,
+    metrics_service_pb2,
+    metrics_service_pb2_grpc,
+)
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from adapters.memory.bus import InProcessEventBus
+from adapters.nats.publisher import NatsEventPublisher
+from adapters.sql.engine import make_engine
+from adapters.system import SystemClock, UuidGenerator
+from domain.campaign_service import CampaignService
+from domain.ports import EventPublisher
+from server.auth import TokenVerifier, load_keys
+from server.health import HealthReporter
+from server.interceptors.access_log import AccessLogInterceptor
+from server.interceptors.auth import AuthInterceptor
+from server.interceptors.errors import ErrorMappingInterceptor
+from server.servicers.campaigns import CampaignServicer
+from server.servicers.unimplemented import with_unimplemented
+from server.settings import Settings
+from server.tracing import tracing_interceptor
+from server.workers.outbox_relay import OutboxRelayWorker
+
+log = structlog.get_logger("campaign.bootstrap")
+
+SERVICE_NAMES = (
+    campaign_service_pb2.DESCRIPTOR.services_by_name["CampaignService"].full_name,
+    audience_service_pb2.DESCRIPTOR.services_by_name["AudienceService"].full_name,
+    metrics_service_pb2.DESCRIPTOR.services_by_name["MetricsService"].full_name,
+    event_service_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
+)
+
+
+@dataclass
+class Application:
+    settings: Settings
+    server: grpc.aio.Server
+    port: int
+    store: SqlStore
+    publisher: EventPublisher
+    relay: OutboxRelayWorker
+    health: HealthReporter
+
+    @property
+    def address(self) -> str:
+        host = self.settings.grpc_address.rsplit(":", 1)[0]
+        return f"{host}:{self.port}"
+
+    async def start(self) -> None:
+        await self.health.refresh()
+        await self.server.start()
+        self.relay.start()
+        self.health.start()
+
+    async def stop(self) -> None:
+        """Stop taking calls, let in-flight ones finish, then stop workers and connections."""
+        await self.health.stop()
+        await self.server.stop(self.settings.shutdown_grace)
+        await self.relay.stop()
+        if isinstance(self.publisher, NatsEventPublisher):
+            await self.publisher.close()
+        await self.store.close()
+
+
+async def open_store(settings: Settings) -> SqlStore:
+    engine = make_engine(settings.effective_database_url)
+    if settings.migrate_on_start:
+        await upgrade_to_head(engine)
+    else:
+        await ensure_schema_current(engine)
+    return SqlStore(engine)
+
+
+def make_publisher(settings: Settings) -> EventPublisher:
+    if settings.nats_url:
+        return NatsEventPublisher(
+            settings.nats_url,
+            stream=settings.nats_stream,
+            subject_prefix=settings.nats_subject_prefix,
+        )
+    return InProcessEventBus()
+
+
+def make_server(
+    settings: Settings, campaigns: CampaignService, health: HealthReporter
+) -> tuple[grpc.aio.Server, int]:
+    verifier = TokenVerifier(load_keys(settings))
+    interceptors = [AccessLogInterceptor(), ErrorMappingInterceptor(), AuthInterceptor(verifier)]
+    tracing = tracing_interceptor(settings)
+    server = grpc.aio.server(interceptors=[tracing, *interceptors] if tracing else interceptors)
+    campaign_service_pb2_grpc.add_CampaignServiceServicer_to_server(
+        CampaignServicer(campaigns), server
+    )
+    for module, pb2, name in (
+        (audience_service_pb2_grpc, audience_service_pb2, "AudienceService"),
+        (metrics_service_pb2_grpc, metrics_service_pb2, "MetricsService"),
+        (event_service_pb2_grpc, event_service_pb2, "EventService"),
+    ):
+        servicer = with_unimplemented(
+            getattr(module, f"{name}Servicer"), pb2.DESCRIPTOR.services_by_name[name]
+        )()
+        getattr(module, f"add_{name}Servicer_to_server")(servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
+    reflection.enable_server_reflection(
+        (
+            *SERVICE_NAMES,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
+        server,
+    )
+    port = server.add_insecure_port(settings.grpc_address)
+    return server, port
+
+
+async def build_application(settings: Settings) -> Application:
+    store = await open_store(settings)
+    publisher = make_publisher(settings)
+    campaigns = CampaignService(store.unit_of_work, SystemClock(), UuidGenerator())
+    health = HealthReporter(store, SERVICE_NAMES, settings.health_probe_interval)
+    server, port = make_server(settings, campaigns, health)
+    relay = OutboxRelayWorker(
+        store.outbox_store(), publisher, poll_interval=settings.outbox_poll_interval
+    )
+    return Application(settings, server, port, store, publisher, relay, health)

@@ -1,0 +1,46 @@
+"""grpc.health.v1 status per service, driven by a periodic database probe: a replica whose
+database is unreachable reports NOT_SERVING so load balancers route around it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+
+from grpc_health.v1 import health, health_pb2
+
+from domain.ports import HealthProbe
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+class HealthReporter:
+    def __init__(self, probe: HealthProbe, services: Sequence[str], interval: float) -> None:
+        self.servicer = health.aio.HealthServicer()
+        self._probe = probe
+        self._services = ["", *services]  # "" is the whole server
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def refresh(self) -> bool:
+        healthy = await self._probe.check()
+        for name in self._services:
+            await self.servicer.set(name, SERVING if healthy else NOT_SERVING)
+        return healthy
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="health-probe")
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            await self.refresh()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for name in self._services:
+            await self.servicer.set(name, NOT_SERVING)

@@ -1,0 +1,51 @@
+"""Bearer-JWT authentication. The verified Principal is put in a context variable for the
+servicers; health and reflection stay open so probes and grpcurl `list` need no token."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+
+import grpc
+
+from domain.auth import Principal
+from domain.errors import UnauthenticatedError
+from server.auth import TokenVerifier
+from server.interceptors.wrapping import ScopeInterceptor
+
+OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+_principal: ContextVar[Principal | None] = ContextVar("principal", default=None)
+
+
+def current_principal() -> Principal:
+    principal = _principal.get()
+    if principal is None:  # only reachable if a servicer runs without the interceptor
+        raise UnauthenticatedError("no credentials")
+    return principal
+
+
+def bearer_token(context: grpc.aio.ServicerContext) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":
+            scheme, _, token = str(value).partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+            raise UnauthenticatedError("authorization metadata must be 'Bearer <token>'")
+    raise UnauthenticatedError("missing 'authorization: Bearer <token>' metadata")
+
+
+class AuthInterceptor(ScopeInterceptor):
+    def __init__(self, verifier: TokenVerifier) -> None:
+        self._verifier = verifier
+
+    def applies_to(self, method: str) -> bool:
+        return not method.startswith(OPEN_SERVICES)
+
+    @asynccontextmanager
+    async def scope(self, context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[None]:
+        token = _principal.set(self._verifier.verify(bearer_token(context)))
+        try:
+            yield
+        finally:
+            _principal.reset(token)

@@ -1,0 +1,102 @@
+"""The one place where errors become gRPC statuses (google.rpc.Status with rich details).
+
+Lookup walks the exception's MRO so a new specific error inherits its category's code. Anything
+that is not a DomainError is a bug: the client gets INTERNAL with a generic message, the log gets
+the traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import grpc
+import structlog
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from domain import errors as e
+from server.interceptors.wrapping import ScopeInterceptor
+
+ERROR_DOMAIN = "campaign.v1"
+log = structlog.get_logger("campaign.errors")
+
+CODES: dict[type[e.DomainError], int] = {
+    e.InvalidArgumentError: code_pb2.INVALID_ARGUMENT,
+    e.NotFoundError: code_pb2.NOT_FOUND,
+    e.FailedPreconditionError: code_pb2.FAILED_PRECONDITION,
+    e.StaleEtagError: code_pb2.ABORTED,
+    e.AlreadyExistsError: code_pb2.ALREADY_EXISTS,
+    e.ConflictError: code_pb2.ABORTED,
+    e.PermissionDeniedError: code_pb2.PERMISSION_DENIED,
+    e.UnauthenticatedError: code_pb2.UNAUTHENTICATED,
+    e.QuotaExceededError: code_pb2.RESOURCE_EXHAUSTED,
+    e.DependencyUnavailableError: code_pb2.UNAVAILABLE,
+}
+
+
+def code_for(error: e.DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in CODES:
+            return CODES[cls]
+    return code_pb2.INTERNAL
+
+
+def _pack(message: object) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)  # type: ignore[arg-type]
+    return packed
+
+
+def to_status(error: e.DomainError) -> grpc.Status:
+    details = [
+        _pack(
+            error_details_pb2.ErrorInfo(
+                reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata
+            )
+        )
+    ]
+    if isinstance(error, e.InvalidArgumentError):
+        details.append(
+            _pack(
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(
+                            field=v.field, description=v.description
+                        )
+                        for v in error.violations
+                    ]
+                )
+            )
+        )
+    if isinstance(error, e.FailedPreconditionError) and error.violations:
+        details.append(
+            _pack(
+                error_details_pb2.PreconditionFailure(
+                    violations=[
+                        error_details_pb2.PreconditionFailure.Violation(
+                            type=v.type, subject=v.subject, description=v.description
+                        )
+                        for v in error.violations
+                    ]
+                )
+            )
+        )
+    status = status_pb2.Status(code=code_for(error), message=error.message, details=details)
+    return rpc_status.to_status(status)
+
+
+class ErrorMappingInterceptor(ScopeInterceptor):
+    @asynccontextmanager
+    async def scope(self, context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[None]:
+        try:
+            yield
+        except grpc.aio.AbortError:
+            raise  # already a status (e.g. UNIMPLEMENTED): keep it
+        except e.DomainError as error:
+            status = to_status(error)
+            await context.abort(status.code, status.details, status.trailing_metadata)
+        except Exception:
+            log.exception("unhandled error", method=method)
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error; see server logs")

@@ -1,0 +1,83 @@
+"""Run code around every RPC's handler, whatever its streaming shape.
+
+grpc.aio interceptors only see the handler, not the call; to catch the handler's exceptions or
+set context variables in the task that runs it, the handler's behavior itself is wrapped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import grpc
+
+Scope = Callable[[grpc.aio.ServicerContext, str], AbstractAsyncContextManager[None]]
+
+
+def wrap_handler(
+    handler: grpc.RpcMethodHandler, method: str, scope: Scope
+) -> grpc.RpcMethodHandler:
+    common = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(
+            _unary(handler.unary_unary, method, scope), **common
+        )
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(
+            _unary(handler.stream_unary, method, scope), **common
+        )
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(
+            _stream(handler.unary_stream, method, scope), **common
+        )
+    return grpc.stream_stream_rpc_method_handler(
+        _stream(handler.stream_stream, method, scope), **common
+    )
+
+
+def _unary(
+    behavior: Callable[..., Awaitable[Any]], method: str, scope: Scope
+) -> Callable[..., Awaitable[Any]]:
+    async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async with scope(context, method):
+            return await behavior(request, context)
+
+    return run
+
+
+def _stream(
+    behavior: Callable[..., AsyncIterator[Any]], method: str, scope: Scope
+) -> Callable[..., AsyncIterator[Any]]:
+    async def run(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async with scope(context, method):
+            async for item in behavior(request, context):
+                yield item
+
+    return run
+
+
+class ScopeInterceptor(grpc.aio.ServerInterceptor):
+    """Base: subclasses define `scope`, an async context manager around each call."""
+
+    def scope(
+        self, context: grpc.aio.ServicerContext, method: str
+    ) -> AbstractAsyncContextManager[None]:
+        raise NotImplementedError
+
+    def applies_to(self, method: str) -> bool:
+        return True
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or not self.applies_to(method):
+            return handler
+        return wrap_handler(handler, method, self.scope)

@@ -1,0 +1,77 @@
+"""Conversions shared by every mapper: timestamps, durations, struct values, enum tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Any, TypeVar
+
+from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
+
+from domain.errors import ViolationCollector
+from domain.model import ConditionValue
+
+E = TypeVar("E", bound=Enum)
+
+
+def to_datetime(ts: timestamp_pb2.Timestamp) -> datetime:
+    return ts.ToDatetime(tzinfo=UTC)
+
+
+def optional_datetime(message: object, field: str) -> datetime | None:
+    if not message.HasField(field):  # type: ignore[attr-defined]
+        return None
+    return to_datetime(getattr(message, field))
+
+
+def set_timestamp(target: timestamp_pb2.Timestamp, value: datetime | None) -> None:
+    if value is not None:
+        target.FromDatetime(value.astimezone(UTC))
+
+
+def to_timedelta(message: object, field: str, default: timedelta) -> timedelta:
+    if not message.HasField(field):  # type: ignore[attr-defined]
+        return default
+    value: duration_pb2.Duration = getattr(message, field)
+    return value.ToTimedelta()
+
+
+def set_duration(target: duration_pb2.Duration, value: timedelta) -> None:
+    target.FromTimedelta(value)
+
+
+def from_value(v: ViolationCollector, path: str, value: struct_pb2.Value) -> ConditionValue:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "number_value":
+        return value.number_value
+    if kind == "bool_value":
+        return value.bool_value
+    v.add(path, "must be a string, number or boolean")
+    return ""
+
+
+def to_value(value: ConditionValue) -> struct_pb2.Value:
+    if isinstance(value, bool):
+        return struct_pb2.Value(bool_value=value)
+    if isinstance(value, int | float):
+        return struct_pb2.Value(number_value=float(value))
+    return struct_pb2.Value(string_value=value)
+
+
+def enum_in(
+    v: ViolationCollector, path: str, table: Mapping[int, E], number: int, *, required: bool = True
+) -> E | None:
+    """Proto enum number -> domain enum by an explicit table, never by numeric coincidence."""
+    if number in table:
+        return table[number]
+    if number != 0 or required:
+        v.add(path, "is required" if number == 0 else f"unknown value {number}")
+    return None
+
+
+def invert(table: Mapping[int, E]) -> dict[E, Any]:
+    """Domain -> proto; values typed Any because each proto enum is its own int NewType."""
+    return {member: number for number, member in table.items()}

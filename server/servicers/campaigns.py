@@ -1,0 +1,222 @@
+"""campaign.v1.CampaignService: maps requests to use cases and results back to protos.
+
+Nothing here decides anything; a handler that grows an `if` about business rules belongs in the
+domain instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import grpc
+from campaign.v1 import campaign_service_pb2 as svc
+from campaign.v1 import campaign_service_pb2_grpc as svc_grpc
+
+from domain import listing
+from domain.campaign_service import CampaignService
+from domain.errors import FieldViolation, InvalidArgumentError, ViolationCollector
+from server.interceptors.auth import current_principal
+from server.mappers import enums
+from server.mappers.campaign_in import schedule_from_proto, spec_from_proto
+from server.mappers.campaign_out import campaign_to_proto
+from server.mappers.common import enum_in, optional_datetime
+from server.servicers.unimplemented import with_unimplemented
+
+IMPLEMENTED = {
+    "CreateCampaign",
+    "GetCampaign",
+    "ListCampaigns",
+    "UpdateCampaign",
+    "DeleteCampaign",
+    "CloneCampaign",
+    "ScheduleCampaign",
+    "UnscheduleCampaign",
+    "ActivateCampaign",
+    "PauseCampaign",
+    "ResumeCampaign",
+    "CancelCampaign",
+}
+_Base = with_unimplemented(
+    svc_grpc.CampaignServiceServicer,
+    svc.DESCRIPTOR.services_by_name["CampaignService"],
+    IMPLEMENTED,
+)
+
+
+@contextmanager
+def _fields_under(prefix: str) -> Iterator[None]:
+    """Report violations with the request path the client used (`campaign.name`)."""
+    try:
+        yield
+    except InvalidArgumentError as exc:
+        exc.violations = [FieldViolation(prefix + v.field, v.description) for v in exc.violations]
+        raise
+
+
+class CampaignServicer(_Base):  # type: ignore[misc, valid-type]
+    def __init__(self, service: CampaignService) -> None:
+        self._service = service
+
+    async def CreateCampaign(
+        self,
+        request: svc.CreateCampaignRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> svc.CreateCampaignResponse:
+        v = ViolationCollector()
+        spec = spec_from_proto(request, v)
+        v.raise_if_any()
+        campaign = await self._service.create_campaign(
+            current_principal(), spec, request_id=request.request_id
+        )
+        return svc.CreateCampaignResponse(campaign=campaign_to_proto(campaign))
+
+    async def GetCampaign(
+        self,
+        request: svc.GetCampaignRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> svc.GetCampaignResponse:
+        campaign = await self._service.get_campaign(current_principal(), request.campaign_id)
+        return svc.GetCampaignResponse(campaign=campaign_to_proto(campaign))
+
+    async def ListCampaigns(
+        self,
+        request: svc.ListCampaignsRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> svc.ListCampaignsResponse:
+        query = _list_query(request)
+        page = await self._service.list_campaigns(current_principal(), query)
+        return svc.ListCampaignsResponse(
+            campaigns=[campaign_to_proto(c) for c in page.campaigns],
+            next_page_token=listing.encode_page_token(page.next_cursor, query),
+            total_size=page.total_size,
+        )
+
+    async def UpdateCampaign(
+        self,
+        request: svc.UpdateCampaignRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> svc.UpdateCampaignResponse:
+        paths = frozenset(request.update_mask.paths)
+        v = ViolationCollector()
+        spec = spec_from_proto(request.campaign, v, require_type=False)
+        relevant = [x for x in v.violations if x.field.split("[")[0].split(".")[0] in paths]
+        with _fields_under("campaign."):
+            if relevant:
+                raise InvalidArgumentError(relevant)
+        if not request.campaign.campaign_id:
+            raise InvalidArgumentError([FieldViolation("campaign.campaign_id", "is required")])
+        with _fields_under("campaign."):
+            campaign = await self._service.update_campaign(
+                current_principal(),
+                request.campaign.campaign_id,
+                spec,
+                paths,
+                etag=request.etag or request.campaign.etag,
+            )
+        return svc.UpdateCampaignResponse(campaign=campaign_to_proto(campaign))
+
+    async def DeleteCampaign(
+        self,
+        request: svc.DeleteCampaignRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> svc.DeleteCampaignResponse:
+        await self._service.delete_campaign(
+            current_principal(), request.campaign_id, etag=request.etag
+        )
+        return svc.DeleteCampaignResponse()
+
+    async def CloneCampaign(
+        self,
+        request: svc.CloneCampaignRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> svc.CloneCampaignResponse:
+        campaign = await self._service.clone_campaign(
+            current_principal(), request.campaign_id, name=request.name
+        )
+        return svc.CloneCampaignResponse(campaign=campaign_to_proto(campaign))
+
+    async def ScheduleCampaign(
+        self,
+        request: svc.ScheduleCampaignRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> svc.ScheduleCampaignResponse:
+        v = ViolationCollector()
+        schedule = schedule_from_proto(v, request)
+        v.raise_if_any()
+        campaign = await self._service.schedule_campaign(
+            current_principal(), request.campaign_id, schedule
+        )
+        return svc.ScheduleCampaignResponse(campaign=campaign_to_proto(campaign))
+
+    async def UnscheduleCampaign(
+        self,
+        request: svc.UnscheduleCampaignRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> svc.UnscheduleCampaignResponse:
+        campaign = await self._service.unschedule_campaign(current_principal(), request.campaign_id)
+        return svc.UnscheduleCampaignResponse(campaign=campaign_to_proto(campaign))
+
+    async def ActivateCampaign(
+        self,
+        request: svc.ActivateCampaignRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> svc.ActivateCampaignResponse:
+        campaign = await self._service.activate_campaign(current_principal(), request.campaign_id)
+        return svc.ActivateCampaignResponse(campaign=campaign_to_proto(campaign))
+
+    async def PauseCampaign(
+        self,
+        request: svc.PauseCampaignRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> svc.PauseCampaignResponse:
+        campaign = await self._service.pause_campaign(current_principal(), request.campaign_id)
+        return svc.PauseCampaignResponse(campaign=campaign_to_proto(campaign))
+
+    async def ResumeCampaign(
+        self,
+        request: svc.ResumeCampaignRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> svc.ResumeCampaignResponse:
+        campaign = await self._service.resume_campaign(current_principal(), request.campaign_id)
+        return svc.ResumeCampaignResponse(campaign=campaign_to_proto(campaign))
+
+    async def CancelCampaign(
+        self,
+        request: svc.CancelCampaignRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> svc.CancelCampaignResponse:
+        campaign = await self._service.cancel_campaign(
+            current_principal(), request.campaign_id, request.reason
+        )
+        return svc.CancelCampaignResponse(campaign=campaign_to_proto(campaign))
+
+
+def _list_query(request: svc.ListCampaignsRequest) -> listing.CampaignQuery:
+    v = ViolationCollector()
+    statuses = tuple(
+        s
+        for i, n in enumerate(request.statuses)
+        if (s := enum_in(v, f"statuses[{i}]", enums.STATUSES, n)) is not None
+    )
+    filters = listing.CampaignFilter(
+        statuses=statuses,
+        campaign_type=enum_in(
+            v, "campaign_type", enums.CAMPAIGN_TYPES, request.campaign_type, required=False
+        ),
+        channel=enum_in(v, "channel", enums.CHANNELS, request.channel, required=False),
+        name_prefix=request.name_prefix,
+        tags=tuple(request.tags),
+        created_after=optional_datetime(request, "created_after"),
+        created_before=optional_datetime(request, "created_before"),
+        scheduled_after=optional_datetime(request, "scheduled_after"),
+        scheduled_before=optional_datetime(request, "scheduled_before"),
+    )
+    v.raise_if_any()
+    ordering = listing.parse_order_by(request.order_by)
+    return listing.CampaignQuery(
+        filter=filters,
+        ordering=ordering,
+        page_size=listing.clamp_page_size(request.page_size),
+        after=listing.decode_page_token(request.page_token, filters, ordering),
+    )

@@ -1,0 +1,66 @@
+"""Typed configuration from CAMPAIGN_* environment variables (and a `.env` file if present).
+
+Every setting is optional: with none set the service runs embedded (SQLite, in-process bus) so
+`make run` works on a laptop; each URL that is set swaps in the real technology for that port.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CAMPAIGN_", env_file=".env", extra="ignore")
+
+    grpc_address: str = Field("127.0.0.1:50051", description="host:port the gRPC server binds")
+    data_dir: Path = Field(Path(".campaign"), description="embedded database and local secret")
+    database_url: str | None = Field(
+        None, description="postgresql+asyncpg://... (default: SQLite file in data_dir)"
+    )
+    auto_migrate: bool | None = Field(
+        None, description="apply migrations on start (default: only for the embedded SQLite)"
+    )
+    redis_url: str | None = Field(None, description="reserved for the rate limiter (issue #3)")
+    nats_url: str | None = Field(None, description="nats://... enables JetStream events")
+    nats_stream: str = Field("CAMPAIGN_EVENTS", description="JetStream stream for our events")
+    nats_subject_prefix: str = Field("", description="prefix for every published subject")
+    jwt_secret: SecretStr | None = Field(None, description="HS256 shared secret")
+    jwt_public_key: str | None = Field(None, description="RS256 public key (PEM text or path)")
+    jwt_private_key: str | None = Field(
+        None, description="RS256 private key, only for `campaign-service token`"
+    )
+    jwt_issuer: str | None = Field(None, description="required `iss` claim, if set")
+    jwt_audience: str | None = Field(None, description="required `aud` claim, if set")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR")
+    log_format: Literal["json", "console"] = Field("console", description="log renderer")
+    otel_exporter: Literal["none", "console", "otlp"] = Field("none", description="tracing")
+    otel_endpoint: str | None = Field(None, description="OTLP/gRPC collector endpoint")
+    outbox_poll_interval: float = Field(0.5, gt=0, description="seconds between outbox polls")
+    health_probe_interval: float = Field(2.0, gt=0, description="seconds between DB probes")
+    shutdown_grace: float = Field(10.0, ge=0, description="seconds in-flight RPCs get on stop")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'campaign.db').resolve()}"
+
+    @property
+    def is_embedded_database(self) -> bool:
+        return not self.database_url or self.database_url.startswith("sqlite")
+
+    @property
+    def migrate_on_start(self) -> bool:
+        return self.is_embedded_database if self.auto_migrate is None else self.auto_migrate
+
+    def describe_mode(self) -> str:
+        parts = [
+            "database=" + ("sqlite (embedded)" if self.is_embedded_database else "postgres"),
+            "events=" + ("nats jetstream" if self.nats_url else "in-process bus"),
+        ]
+        embedded = self.is_embedded_database and not self.nats_url
+        return ("embedded" if embedded else "production") + " (" + ", ".join(parts) + ")"
