@@ -28,7 +28,8 @@ class CampaignRepository(Protocol):
         """Insert; raises DuplicateRequestError when the (organization, request_id) is taken."""
 
     async def save(self, campaign: Campaign, *, expected_version: int) -> None:
-        """Write back with version = expected_version + 1; StaleEtagError if someone else won."""
+        """Write back `campaign` (whose version the caller already advanced) if the stored
+        version is still `expected_version`; StaleEtagError if someone else won."""
 
     async def delete(self, organization_id: str, campaign_id: str) -> bool: ...
 

@@ -1,7 +1,9 @@
 """In-process campaign store: a real implementation of the repository and unit-of-work ports.
 
-Transactions copy-on-write the whole store, so a unit of work that is not committed leaves no
-trace, exactly like the SQL adapter. Used by unit tests and checked by the same contract suite.
+A unit of work stages its writes and applies them at commit, re-checking versions and request
+ids against what others committed meanwhile, so it behaves like the SQL adapter: nothing is
+visible before commit, nothing survives a missing commit, and a lost update is a StaleEtagError.
+Used by unit tests and checked by the same contract suite as the SQL adapter.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import copy
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC
 from types import TracebackType
 
 from domain.campaign import Campaign
@@ -25,18 +28,38 @@ class MemoryState:
     next_seq: int = 1
 
 
+@dataclass
+class _Changes:
+    """What one unit of work intends to write; `None` marks a deletion."""
+
+    written: dict[str, Campaign | None] = field(default_factory=dict)
+    expected_versions: dict[str, int] = field(default_factory=dict)
+    added: set[str] = field(default_factory=set)
+    events: list[DomainEvent] = field(default_factory=list)
+
+
 class MemoryCampaignRepository:
-    def __init__(self, state: MemoryState) -> None:
+    def __init__(self, state: MemoryState, changes: _Changes) -> None:
         self._state = state
+        self._changes = changes
+
+    def _visible(self) -> dict[str, Campaign]:
+        merged = dict(self._state.campaigns)
+        for campaign_id, campaign in self._changes.written.items():
+            if campaign is None:
+                merged.pop(campaign_id, None)
+            else:
+                merged[campaign_id] = campaign
+        return merged
 
     async def get(self, organization_id: str, campaign_id: str) -> Campaign | None:
-        found = self._state.campaigns.get(campaign_id)
+        found = self._visible().get(campaign_id)
         if found is None or found.organization_id != organization_id:
             return None
         return copy.deepcopy(found)
 
     async def get_by_request_id(self, organization_id: str, request_id: str) -> Campaign | None:
-        for campaign in self._state.campaigns.values():
+        for campaign in self._visible().values():
             if campaign.organization_id == organization_id and campaign.request_id == request_id:
                 return copy.deepcopy(campaign)
         return None
@@ -46,28 +69,30 @@ class MemoryCampaignRepository:
             campaign.organization_id, campaign.request_id
         ):
             raise DuplicateRequestError("request_id already used")
-        self._state.campaigns[campaign.campaign_id] = copy.deepcopy(campaign)
+        self._changes.written[campaign.campaign_id] = copy.deepcopy(campaign)
+        self._changes.added.add(campaign.campaign_id)
 
     async def save(self, campaign: Campaign, *, expected_version: int) -> None:
-        stored = self._state.campaigns.get(campaign.campaign_id)
+        stored = self._visible().get(campaign.campaign_id)
         if (
             stored is None
             or stored.organization_id != campaign.organization_id
             or stored.version != expected_version
         ):
             raise StaleEtagError("the campaign changed concurrently")
-        self._state.campaigns[campaign.campaign_id] = copy.deepcopy(campaign)
+        self._changes.expected_versions.setdefault(campaign.campaign_id, expected_version)
+        self._changes.written[campaign.campaign_id] = copy.deepcopy(campaign)
 
     async def delete(self, organization_id: str, campaign_id: str) -> bool:
         if await self.get(organization_id, campaign_id) is None:
             return False
-        del self._state.campaigns[campaign_id]
+        self._changes.written[campaign_id] = None
         return True
 
     async def list(self, organization_id: str, query: CampaignQuery) -> CampaignPage:
         matching = [
             c
-            for c in self._state.campaigns.values()
+            for c in self._visible().values()
             if c.organization_id == organization_id and _matches(c, query)
         ]
         key, desc = query.ordering.key, query.ordering.descending
@@ -92,7 +117,7 @@ def _sort_value(campaign: Campaign, key: str) -> str:
     if key == "name":
         return campaign.spec.name
     moment = campaign.updated_at if key == "updated_at" else campaign.created_at
-    return moment.isoformat()
+    return moment.astimezone(UTC).isoformat()  # one offset, so text order is time order
 
 
 def _matches(c: Campaign, query: CampaignQuery) -> bool:
@@ -115,21 +140,22 @@ def _matches(c: Campaign, query: CampaignQuery) -> bool:
 
 
 class MemoryOutbox:
-    def __init__(self, state: MemoryState) -> None:
-        self._state = state
+    def __init__(self, changes: _Changes) -> None:
+        self._changes = changes
 
     async def add(self, events: Sequence[DomainEvent]) -> None:
-        for event in events:
-            self._state.outbox.append((self._state.next_seq, event, False))
-            self._state.next_seq += 1
+        self._changes.events.extend(events)
 
 
 class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
-        self._working = copy.deepcopy(store.state)
-        self._campaigns = MemoryCampaignRepository(self._working)
-        self._outbox = MemoryOutbox(self._working)
+        self._begin()
+
+    def _begin(self) -> None:
+        self._changes = _Changes()
+        self._campaigns = MemoryCampaignRepository(self._store.state, self._changes)
+        self._outbox = MemoryOutbox(self._changes)
 
     @property
     def campaigns(self) -> MemoryCampaignRepository:
@@ -140,10 +166,8 @@ class MemoryUnitOfWork:
         return self._outbox
 
     async def commit(self) -> None:
-        self._store.state = self._working
-        self._working = copy.deepcopy(self._working)
-        self._campaigns = MemoryCampaignRepository(self._working)
-        self._outbox = MemoryOutbox(self._working)
+        self._store.apply(self._changes)
+        self._begin()
 
     async def __aenter__(self) -> MemoryUnitOfWork:
         return self
@@ -154,20 +178,17 @@ class MemoryUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        return None
+        self._begin()  # whatever was not committed is dropped
 
 
 @dataclass
 class MemoryBatch:
     events: Sequence[DomainEvent]
-    _store: MemoryStore
-    _seqs: frozenset[int]
+    seqs: frozenset[int]
+    published: bool = False
 
     async def mark_published(self) -> None:
-        self._store.state.outbox = [
-            (seq, event, published or seq in self._seqs)
-            for seq, event, published in self._store.state.outbox
-        ]
+        self.published = True  # applied when the claim block ends without an error
 
 
 class MemoryStore:
@@ -179,7 +200,41 @@ class MemoryStore:
     def unit_of_work(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self)
 
+    def apply(self, changes: _Changes) -> None:
+        """Commit atomically (no await inside), refusing what others changed meanwhile."""
+        campaigns = self.state.campaigns
+        for campaign_id, expected in changes.expected_versions.items():
+            current = campaigns.get(campaign_id)
+            if current is None or current.version != expected:
+                raise StaleEtagError("the campaign changed concurrently")
+        for campaign_id in changes.added:
+            added = changes.written.get(campaign_id)
+            taken = campaign_id in campaigns or (
+                added is not None
+                and added.request_id is not None
+                and any(
+                    c.organization_id == added.organization_id and c.request_id == added.request_id
+                    for c in campaigns.values()
+                )
+            )
+            if taken:
+                raise DuplicateRequestError("request_id already used")
+        for campaign_id, campaign in changes.written.items():
+            if campaign is None:
+                campaigns.pop(campaign_id, None)
+            else:
+                campaigns[campaign_id] = campaign
+        for event in changes.events:
+            self.state.outbox.append((self.state.next_seq, event, False))
+            self.state.next_seq += 1
+
     @asynccontextmanager
     async def claim(self, limit: int) -> AsyncIterator[MemoryBatch]:
         pending = [(seq, e) for seq, e, published in self.state.outbox if not published][:limit]
-        yield MemoryBatch([e for _, e in pending], self, frozenset(s for s, _ in pending))
+        batch = MemoryBatch([e for _, e in pending], frozenset(s for s, _ in pending))
+        yield batch
+        if batch.published:
+            self.state.outbox = [
+                (seq, event, published or seq in batch.seqs)
+                for seq, event, published in self.state.outbox
+            ]

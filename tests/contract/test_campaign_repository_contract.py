@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
@@ -245,3 +246,29 @@ async def test_work_after_a_commit_needs_its_own_commit(backend: Backend) -> Non
 
     found = [await load(backend.unit_of_work, ORG, c) is not None for c in ("c-1", "c-2")]
     assert found == [True, False]
+
+
+async def test_concurrent_read_modify_write_loses_no_update(backend: Backend) -> None:
+    await store(backend.unit_of_work, campaign("c-1", tags=()))
+
+    async def add_tag(tag: str) -> None:
+        while True:  # what a client does on ABORTED: read again, reapply, retry
+            try:
+                async with backend.unit_of_work() as uow:
+                    current = await uow.campaigns.get(ORG, "c-1")
+                    assert current is not None
+                    await asyncio.sleep(0)  # let the others read the same version
+                    expected, current.version = current.version, current.version + 1
+                    current.spec = replace(current.spec, tags=(*current.spec.tags, tag))
+                    await uow.campaigns.save(current, expected_version=expected)
+                    await uow.commit()
+                    return
+            except StaleEtagError:
+                continue
+
+    tags = [f"t{n}" for n in range(6)]
+    await asyncio.gather(*(add_tag(tag) for tag in tags))
+
+    final = await load(backend.unit_of_work, ORG, "c-1")
+    assert final is not None
+    assert (sorted(final.spec.tags), final.version) == (tags, 1 + len(tags))

@@ -82,19 +82,8 @@ async def test_events_stay_pending_when_publishing_fails(backend: Backend) -> No
     assert [e.event_id for e in await pending(backend.outbox)] == ["evt-0001"]
 
 
-@pytest.fixture
-def transactional_claims(backend: Backend, request: pytest.FixtureRequest) -> Backend:
-    if backend.name == "memory":
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="MemoryBatch.mark_published writes through at once, outside any transaction",
-                strict=True,
-            )
-        )
-    return backend
-
-
-async def test_marking_is_undone_when_the_claim_block_raises(transactional_claims: Backend) -> None:
+async def test_marking_is_undone_when_the_claim_block_raises(backend: Backend) -> None:
+    transactional_claims = backend
     await record(transactional_claims.unit_of_work, event(1))
 
     async def relay_that_fails_after_marking() -> None:
