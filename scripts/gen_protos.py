@@ -21,8 +21,14 @@ PACKAGE_MARKERS = ("__init__.py", "py.typed")
 def generate(out: Path) -> None:
     sources = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.rglob("*.proto"))
     cmd = [
-        sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTOS}",
-        f"--python_out={out}", f"--pyi_out={out}", f"--grpc_python_out={out}", *sources,
+        sys.executable,
+        "-m",
+        "grpc_tools.protoc",
+        f"-I{PROTOS}",
+        f"--python_out={out}",
+        f"--pyi_out={out}",
+        f"--grpc_python_out={out}",
+        *sources,
     ]
     subprocess.run(cmd, check=True, cwd=PROTOS)
     for package in {p.parent for p in out.rglob("*_pb2.py")}:
