@@ -41,12 +41,12 @@ class CampaignService:
 
     async def get_campaign(self, principal: Principal, campaign_id: str) -> Campaign:
         principal.require_read()
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await _load(uow, principal, campaign_id)
 
     async def list_campaigns(self, principal: Principal, query: CampaignQuery) -> CampaignPage:
         principal.require_read()
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.campaigns.list(principal.organization_id, query)
 
     # --- definition --------------------------------------------------------------------------

@@ -64,7 +64,9 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """`read_only` promises no writes, so an adapter may skip the transaction around it
+        (on Postgres that saves the BEGIN and ROLLBACK round trips of every read RPC)."""
 
 
 class OutboxBatch(Protocol):

@@ -197,7 +197,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.state = MemoryState()
 
-    def unit_of_work(self) -> MemoryUnitOfWork:
+    def unit_of_work(self, *, read_only: bool = False) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self)
 
     def apply(self, changes: _Changes) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool, StaticPool
 
 SQLITE_FILE = "campaign.db"
@@ -25,16 +25,27 @@ POSTGRES_CONNECT_TIMEOUT_S = 10  # asyncpg waits 60 s by default: far too long t
 SQLITE_BEGIN_OPTION = "sqlite_begin"
 
 
-def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
-    """An engine for `postgresql+asyncpg://...` or `sqlite+aiosqlite:///path`."""
+def make_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 10, autocommit: bool = False
+) -> AsyncEngine:
+    """An engine for `postgresql+asyncpg://...` or `sqlite+aiosqlite:///path`.
+
+    `autocommit` (Postgres only) gives an engine for single-statement reads: no BEGIN/ROLLBACK
+    round trips, and its own pool, since switching a pooled connection's isolation level on
+    every checkout costs nearly as much as the transaction it saves.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database)
+    extra: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     return create_async_engine(
         url,
+        **extra,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,  # replicas outlive database restarts and idle-connection reapers
+        # No pre-ping: it costs a round trip on every checkout. A connection that died meanwhile
+        # fails its statement, is invalidated by SQLAlchemy and the call answers UNAVAILABLE;
+        # the health probe reports the outage; recycling retires connections idle reapers kill.
         pool_recycle=1800,
         connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_S},
     )
@@ -44,7 +55,7 @@ def sqlite_url_for(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{(data_dir / SQLITE_FILE).absolute()}"
 
 
-def is_postgres(engine: AsyncEngine | Engine | Connection) -> bool:
+def is_postgres(engine: AsyncEngine | AsyncConnection | Engine | Connection) -> bool:
     return engine.dialect.name == "postgresql"
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.engine import is_postgres
 from adapters.sql.failures import unavailable_as_domain_error
@@ -25,7 +25,7 @@ from domain.events import DomainEvent
 class SqlOutbox:
     """The Outbox port inside a unit of work: rows commit or roll back with the change."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def add(self, events: Sequence[DomainEvent]) -> None:
@@ -49,7 +49,7 @@ class SqlOutbox:
 @dataclass(frozen=True, slots=True)
 class SqlOutboxBatch:
     events: Sequence[DomainEvent]
-    _session: AsyncSession
+    _session: AsyncConnection
     _seqs: tuple[int, ...]
 
     async def mark_published(self) -> None:
@@ -67,8 +67,8 @@ class SqlOutboxBatch:
 class SqlOutboxStore:
     """The OutboxStore port: each claim is its own transaction, independent of any unit of work."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
 
     @asynccontextmanager
     async def claim(self, limit: int) -> AsyncIterator[SqlOutboxBatch]:
@@ -77,7 +77,7 @@ class SqlOutboxStore:
         Only the database calls are translated to DependencyUnavailableError: an error raised by
         the block itself (a broker outage, say) propagates untouched.
         """
-        async with self._sessions() as session:  # closing without a commit rolls back
+        async with self._engine.connect() as session:  # closing without a commit rolls back
             statement = (
                 select(outbox_events.c.seq, outbox_events.c.payload)
                 .where(outbox_events.c.published_at.is_(None))
@@ -85,7 +85,7 @@ class SqlOutboxStore:
                 .limit(limit)
             )
             with unavailable_as_domain_error():
-                if is_postgres(session.get_bind()):
+                if is_postgres(session):
                     statement = statement.with_for_update(skip_locked=True)
                 rows = (await session.execute(statement)).all()
             events = [event_from_envelope(row.payload) for row in rows]

@@ -6,9 +6,11 @@ racing on the same campaign cannot both win, and no row lock is held while the u
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, delete, insert, select, update
+from typing import Any
+
+from sqlalchemy import Select, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.queries import count_statement, cursor_for, page_statement
 from adapters.sql.rows import campaign_from_row, campaign_row, channel_rows, tag_rows
@@ -17,22 +19,26 @@ from domain.campaign import Campaign
 from domain.errors import DuplicateRequestError, StaleEtagError
 from domain.listing import CampaignPage, CampaignQuery
 
+# Built once: constructing and cache-keying a statement per call cost more CPU than running it.
+_BY_ID = select(campaigns).where(
+    campaigns.c.organization_id == bindparam("organization_id"),
+    campaigns.c.campaign_id == bindparam("key"),
+)
+_BY_REQUEST_ID = select(campaigns).where(
+    campaigns.c.organization_id == bindparam("organization_id"),
+    campaigns.c.request_id == bindparam("key"),
+)
+
 
 class SqlCampaignRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def get(self, organization_id: str, campaign_id: str) -> Campaign | None:
-        return await self._one(
-            campaigns.c.organization_id == organization_id,
-            campaigns.c.campaign_id == campaign_id,
-        )
+        return await self._one(_BY_ID, organization_id, campaign_id)
 
     async def get_by_request_id(self, organization_id: str, request_id: str) -> Campaign | None:
-        return await self._one(
-            campaigns.c.organization_id == organization_id,
-            campaigns.c.request_id == request_id,
-        )
+        return await self._one(_BY_REQUEST_ID, organization_id, request_id)
 
     async def add(self, campaign: Campaign) -> None:
         """Insert; DuplicateRequestError when a concurrent create took the request_id first.
@@ -98,8 +104,11 @@ class SqlCampaignRepository:
         cursor = cursor_for(page[-1], query.ordering.key) if page and more else None
         return CampaignPage(page, cursor, total)
 
-    async def _one(self, *where: ColumnElement[bool]) -> Campaign | None:
-        row = (await self._session.execute(select(campaigns).where(*where))).mappings().first()
+    async def _one(self, statement: Select[Any], organization_id: str, key: str) -> Campaign | None:
+        result = await self._session.execute(
+            statement, {"organization_id": organization_id, "key": key}
+        )
+        row = result.mappings().first()
         return None if row is None else campaign_from_row(row)
 
     async def _write_facets(self, campaign: Campaign) -> None:

@@ -1,4 +1,4 @@
-"""Units of work over one AsyncSession each, and `SqlStore`, what the composition root wires in.
+"""Units of work over one connection each, and `SqlStore`, what the composition root wires in.
 
 The connection is taken when the block is entered, so a database outage surfaces as one
 DependencyUnavailableError (gRPC UNAVAILABLE, retried by clients) before any work is done,
@@ -13,9 +13,9 @@ from types import TracebackType
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.sql.engine import SQLITE_BEGIN_OPTION
+from adapters.sql.engine import SQLITE_BEGIN_OPTION, is_postgres, make_engine
 from adapters.sql.failures import (
     MESSAGE,
     connect_failure,
@@ -30,11 +30,16 @@ HEALTH_TIMEOUT_S = 2.0
 
 
 class SqlUnitOfWork:
-    """One transaction; leaving the block without `commit()` rolls it back."""
+    """One transaction on one connection; leaving the block without `commit()` rolls it back.
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
-        self._session: AsyncSession | None = None
+    Plain Core connections, not ORM sessions: the repositories speak Core and return dataclasses,
+    and a session's bookkeeping cost more per statement than the statement itself.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
+        self._engine = engine
+        self._read_only = read_only
+        self._connection: AsyncConnection | None = None
 
     @property
     def campaigns(self) -> SqlCampaignRepository:
@@ -46,16 +51,22 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         with unavailable_as_domain_error():
-            await self._active().commit()
+            await self._active().commit()  # a later statement autobegins a new transaction
 
     async def __aenter__(self) -> SqlUnitOfWork:
-        session = self._sessions()
         try:
-            await session.connection()  # connect and BEGIN now (see the module docstring)
+            connection = await self._engine.connect()  # connect now (see the module docstring)
         except (sa_exc.SQLAlchemyError, OSError, TimeoutError) as exc:
-            await _close_quietly(session)
             raise connect_failure(exc) from exc
-        self._session = session
+        try:
+            if self._read_only and not is_postgres(connection):
+                # a deferred BEGIN: a SQLite reader must not take the write lock
+                await connection.execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN"})
+            await connection.begin()
+        except (sa_exc.SQLAlchemyError, OSError, TimeoutError) as exc:
+            await _close_quietly(connection)
+            raise connect_failure(exc) from exc
+        self._connection = connection
         return self
 
     async def __aexit__(
@@ -64,19 +75,19 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        session, self._session = self._active(), None
+        connection, self._connection = self._active(), None
         if exc is None:
             with unavailable_as_domain_error():
-                await session.close()  # rolls back whatever was not committed
+                await connection.close()  # rolls back whatever was not committed
             return
-        await _close_quietly(session)  # the block's own error is the one worth reporting
+        await _close_quietly(connection)  # the block's own error is the one worth reporting
         if is_unavailable(exc):
             raise DependencyUnavailableError(MESSAGE) from exc
 
-    def _active(self) -> AsyncSession:
-        if self._session is None:
+    def _active(self) -> AsyncConnection:
+        if self._connection is None:
             raise RuntimeError("use the unit of work inside `async with`")
-        return self._session
+        return self._connection
 
 
 class SqlStore:
@@ -85,15 +96,21 @@ class SqlStore:
     def __init__(self, engine: AsyncEngine, *, health_timeout: float = HEALTH_TIMEOUT_S) -> None:
         self.engine = engine
         self.health_timeout = health_timeout
-        # expire_on_commit=False: the repositories return plain dataclasses, never ORM objects.
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # Reads run in autocommit on Postgres: no BEGIN/ROLLBACK round trips around a SELECT.
+        # (A list page and its total_size may then come from two snapshots; the total is
+        # advisory, AIP-158.) SQLite keeps its transaction: there BEGIN costs no round trip.
+        self._reader = (
+            make_engine(engine.url.render_as_string(hide_password=False), autocommit=True)
+            if is_postgres(engine)
+            else engine
+        )
 
-    def unit_of_work(self) -> SqlUnitOfWork:
+    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
         """The UnitOfWorkFactory port."""
-        return SqlUnitOfWork(self._sessions)
+        return SqlUnitOfWork(self._reader if read_only else self.engine, read_only=read_only)
 
     def outbox_store(self) -> SqlOutboxStore:
-        return SqlOutboxStore(self._sessions)
+        return SqlOutboxStore(self.engine)
 
     async def check(self) -> bool:
         """Health probe: can we run a query right now? Never raises."""
@@ -108,9 +125,11 @@ class SqlStore:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._reader is not self.engine:
+            await self._reader.dispose()
 
 
-async def _close_quietly(session: AsyncSession) -> None:
+async def _close_quietly(connection: AsyncConnection) -> None:
     # The connection is probably broken already; the caller reports why.
     with contextlib.suppress(Exception):
-        await session.close()
+        await connection.close()

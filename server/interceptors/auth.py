@@ -37,6 +37,7 @@ def bearer_token(context: grpc.aio.ServicerContext) -> str:
 
 class AuthInterceptor(ScopeInterceptor):
     def __init__(self, verifier: TokenVerifier) -> None:
+        super().__init__()
         self._verifier = verifier
 
     def applies_to(self, method: str) -> bool:
