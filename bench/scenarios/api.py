@@ -1,0 +1,240 @@
+"""Scenario `api`: unary RPCs of the real server under fixed concurrency, against a trivial server.
+
+Setup: a fresh Postgres database, `campaign-service migrate`, `campaign-service serve` on it (log
+level WARNING, so the per-RPC access log at INFO is not what gets measured), an admin token and
+SEED_CAMPAIGNS campaigns. Then the same load generator drives, in order, the baseline
+(`bench.baseline_server`), GetCampaign (a random seeded id), ListCampaigns (page_size 20) and
+CreateCampaign (unique names); Create runs last because it grows the table List counts.
+Goal from the issue (reported, never asserted): GetCampaign >= 0.5x baseline with p99 < 50 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import random
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+from campaign.v1 import campaign_pb2, campaign_service_pb2, campaign_service_pb2_grpc
+
+from bench import baseline_server
+from bench.loadgen import LoadResult, LoadSettings, run_load
+from bench.processes import peak_rss_mb, start_child_server
+from bench.scenarios import Emit
+from tests.support.server_process import executable, server_env, start_server
+from tests.support.services import POSTGRES_HOST, POSTGRES_PORT, is_listening, postgres_database
+
+DESCRIPTION = "GetCampaign / ListCampaigns / CreateCampaign rps and latency vs a trivial server"
+SCENARIO = "api"
+ORG = "org-bench"
+SEED_CAMPAIGNS = 200
+LIST_PAGE_SIZE = 20
+GOAL_RATIO, GOAL_P99_MS = 0.5, 50.0
+SERVICE = "/campaign.v1.CampaignService/"
+# The test harness polls fast so tests finish quickly; a benchmark wants the production defaults.
+TEST_ONLY_SETTINGS = ("CAMPAIGN_OUTBOX_POLL_INTERVAL", "CAMPAIGN_HEALTH_PROBE_INTERVAL")
+
+
+# --- request factories, run inside the load worker processes (see bench.loadgen) -------------
+
+
+def campaign_request(name: str) -> campaign_service_pb2.CreateCampaignRequest:
+    """A complete scheduled email campaign, the common case."""
+    return campaign_service_pb2.CreateCampaignRequest(
+        name=name,
+        description="Benchmark campaign",
+        campaign_type=campaign_pb2.CAMPAIGN_TYPE_SCHEDULED,
+        audiences=[
+            campaign_pb2.Audience(
+                segment_type=campaign_pb2.SEGMENT_TYPE_INCLUDE, segment_id="seg-bench"
+            )
+        ],
+        channels=[
+            campaign_pb2.ChannelContent(
+                channel=campaign_pb2.CHANNEL_EMAIL,
+                email=campaign_pb2.EmailContent(
+                    subject="Hello {{ first_name }}",
+                    html_body="<p>Hi {{ first_name }}, our spring sale starts today.</p>",
+                ),
+            )
+        ],
+        tags=["bench", "spring"],
+        metadata={"source": "bench"},
+    )
+
+
+def get_requests(params: dict[str, Any], worker: int) -> Callable[[int], bytes]:
+    encoded = [
+        campaign_service_pb2.GetCampaignRequest(campaign_id=i).SerializeToString()
+        for i in params["ids"]
+    ]
+    rng = random.Random(params["seed"] * 1000 + worker)
+    return lambda _sequence: encoded[rng.randrange(len(encoded))]
+
+
+def list_requests(params: dict[str, Any], worker: int) -> Callable[[int], bytes]:
+    encoded = campaign_service_pb2.ListCampaignsRequest(
+        page_size=params["page_size"]
+    ).SerializeToString()
+    return lambda _sequence: encoded
+
+
+def create_requests(params: dict[str, Any], worker: int) -> Callable[[int], bytes]:
+    prefix = f"bench {params['run']} w{worker} #"
+    return lambda sequence: campaign_request(f"{prefix}{sequence}").SerializeToString()
+
+
+def baseline_requests(params: dict[str, Any], worker: int) -> Callable[[int], bytes]:
+    """The same bytes a GetCampaign call sends, so the request side is identical."""
+    return get_requests(params, worker)
+
+
+# --- the scenario ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def fresh_database() -> Iterator[str]:
+    """tests.support.services.postgres_database, entered from synchronous code."""
+    if not is_listening(POSTGRES_HOST, POSTGRES_PORT):
+        raise RuntimeError(f"PostgreSQL is not listening on {POSTGRES_HOST}:{POSTGRES_PORT}")
+    with asyncio.Runner() as runner:
+        manager = postgres_database()
+        url = runner.run(manager.__aenter__())
+        try:
+            yield url
+        finally:
+            # Resume the generator normally: its `finally` drops the database.
+            runner.run(manager.__aexit__(None, None, None))
+
+
+def seed(address: str, metadata: list[tuple[str, str]], run: str) -> list[str]:
+    """Create SEED_CAMPAIGNS campaigns and check Get and List answer as the benchmark expects."""
+    with grpc.insecure_channel(address) as channel:
+        stub = campaign_service_pb2_grpc.CampaignServiceStub(channel)
+        ids = [
+            stub.CreateCampaign(
+                campaign_request(f"seed {run} #{i}"), metadata=metadata, timeout=10
+            ).campaign.campaign_id
+            for i in range(SEED_CAMPAIGNS)
+        ]
+        got = stub.GetCampaign(
+            campaign_service_pb2.GetCampaignRequest(campaign_id=ids[0]),
+            metadata=metadata,
+            timeout=10,
+        )
+        page = stub.ListCampaigns(
+            campaign_service_pb2.ListCampaignsRequest(page_size=LIST_PAGE_SIZE),
+            metadata=metadata,
+            timeout=10,
+        )
+    if got.campaign.campaign_id != ids[0] or len(page.campaigns) != LIST_PAGE_SIZE:
+        raise RuntimeError(f"seeding check failed: get={got.campaign.campaign_id!r}, {page=}")
+    return ids
+
+
+def line(
+    metric: str,
+    result: LoadResult,
+    baseline: LoadResult,
+    settings: LoadSettings,
+    server_pid: int,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "scenario": SCENARIO,
+        "metric": metric,
+        "value": round(result.rps, 1),
+        "baseline": round(baseline.rps, 1),
+        "ratio": round(result.rps / baseline.rps, 3) if baseline.rps else None,
+        "p50_ms": _ms(result.percentile_ms(50)),
+        "p99_ms": _ms(result.percentile_ms(99)),
+        "baseline_p50_ms": _ms(baseline.percentile_ms(50)),
+        "baseline_p99_ms": _ms(baseline.percentile_ms(99)),
+        "concurrency": settings.concurrency,
+        "duration_s": settings.duration_s,
+        "errors": result.errors,
+        "requests": result.requests,
+        "server_peak_rss_mb": peak_rss_mb(server_pid),
+    }
+    if result.errors:
+        out["error_codes"] = result.error_codes
+        out["first_error"] = result.first_error
+    return out
+
+
+def _ms(value: float) -> float | None:
+    return None if math.isnan(value) else round(value, 2)  # NaN: no call succeeded -> null
+
+
+def run(emit: Emit, settings: LoadSettings) -> None:
+    run_id = uuid.uuid4().hex[:8]
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(fresh_database())
+        data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-api-"))
+        env = server_env(Path(data_dir), CAMPAIGN_DATABASE_URL=url, CAMPAIGN_LOG_LEVEL="WARNING")
+        for name in TEST_ONLY_SETTINGS:
+            env.pop(name, None)
+        subprocess.run(
+            [executable(), "migrate"], env=env, check=True, capture_output=True, timeout=120
+        )
+        server = start_server(env)
+        stack.callback(server.stop)
+        metadata = [("authorization", f"Bearer {server.token(ORG, 'admin')}")]
+        ids = seed(server.address, metadata, run_id)
+        database = url.rsplit("/", 1)[-1]
+        print(
+            f"[api] server {server.address}, database {database}, {len(ids)} campaigns seeded",
+            file=sys.stderr,
+        )
+
+        read_params = {"ids": ids, "seed": 1}
+        trivial = start_child_server([sys.executable, "-m", "bench.baseline_server"])
+        try:
+            baseline = run_load(
+                trivial.address,
+                baseline_server.METHOD,
+                factory=f"{__name__}:baseline_requests",
+                params=read_params,
+                metadata=metadata,
+                settings=settings,
+            )
+            baseline_rss = peak_rss_mb(trivial.process.pid)
+        finally:
+            trivial.stop()
+        emit(
+            {
+                **line("baseline_rps", baseline, baseline, settings, trivial.process.pid),
+                "server_peak_rss_mb": baseline_rss,
+            }
+        )
+        cases = (
+            ("get_campaign_rps", "GetCampaign", "get_requests", read_params),
+            ("list_campaigns_rps", "ListCampaigns", "list_requests", {"page_size": LIST_PAGE_SIZE}),
+            ("create_campaign_rps", "CreateCampaign", "create_requests", {"run": run_id}),
+        )
+        for metric, method, factory, params in cases:
+            result = run_load(
+                server.address,
+                SERVICE + method,
+                factory=f"{__name__}:{factory}",
+                params=params,
+                metadata=metadata,
+                settings=settings,
+            )
+            out = line(metric, result, baseline, settings, server.process.pid)
+            if method == "GetCampaign":
+                out["goal_ratio"], out["goal_p99_ms"] = GOAL_RATIO, GOAL_P99_MS
+                out["meets_goal"] = bool(
+                    out["ratio"] is not None
+                    and out["ratio"] >= GOAL_RATIO
+                    and out["p99_ms"] is not None
+                    and out["p99_ms"] < GOAL_P99_MS
+                )
+            emit(out)
