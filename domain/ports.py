@@ -6,15 +6,20 @@ and the contract tests run one suite against every implementation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
+from domain.audience import AudienceCounts, Recipient, Segment, Suppression, SuppressionReason
 from domain.campaign import Campaign
+from domain.contacts import Contact
 from domain.events import DomainEvent
 from domain.listing import CampaignPage, CampaignQuery
+from domain.model import Audience, Channel
+from domain.templates import Template
+from domain.throttling import Limit, Reservation
 
 
 class CampaignRepository(Protocol):
@@ -98,3 +103,91 @@ class IdGenerator(Protocol):
 
 class HealthProbe(Protocol):
     async def check(self) -> bool: ...
+
+
+# --- audiences (issue #3) ----------------------------------------------------------------------
+
+
+class ContactDirectory(Protocol):
+    """The built-in contact directory of the embedded default (and of organizations without a
+    data service). Each call is its own transaction."""
+
+    async def upsert(self, organization_id: str, contacts: Sequence[Contact]) -> int:
+        """Insert or replace whole contacts (last write wins); returns how many were written."""
+
+    async def get(self, organization_id: str, user_id: str) -> Contact | None: ...
+
+    async def delete(self, organization_id: str, user_id: str) -> bool:
+        """GDPR erasure of the contact's data. Suppressions stay: an unsubscribe must outlive
+        the profile, or a re-imported contact would be mailed again."""
+
+
+class SegmentStore(Protocol):
+    async def save(self, organization_id: str, segment: Segment) -> None: ...
+
+    async def get(self, organization_id: str, segment_id: str) -> Segment | None: ...
+
+    async def list(self, organization_id: str) -> Sequence[Segment]: ...
+
+    async def delete(self, organization_id: str, segment_id: str) -> bool: ...
+
+
+class SuppressionStore(Protocol):
+    async def add(self, organization_id: str, entries: Sequence[Suppression]) -> int:
+        """Adds the entries not present yet; returns how many were new."""
+
+    async def remove(self, organization_id: str, entries: Sequence[Suppression]) -> int: ...
+
+    async def list(
+        self,
+        organization_id: str,
+        *,
+        channel: Channel | None = None,
+        reason: SuppressionReason | None = None,
+        after: str = "",
+        limit: int = 100,
+    ) -> tuple[Sequence[Suppression], str]:
+        """A page of entries and the cursor of the next page ("" at the end)."""
+
+    async def suppressed_channels(
+        self, organization_id: str, contacts: Sequence[Contact]
+    ) -> dict[str, frozenset[Channel] | None]:
+        """Per user_id, the suppressed channels; None means every channel. Users without any
+        suppression are absent."""
+
+
+class AudienceSource(Protocol):
+    """Resolves campaign audiences at run time (BR-CAM-002.1): includes intersect (AND),
+    excludes union (OR), fully suppressed members dropped."""
+
+    async def counts(
+        self, organization_id: str, audiences: Sequence[Audience]
+    ) -> AudienceCounts: ...
+
+    def recipients(
+        self,
+        organization_id: str,
+        audiences: Sequence[Audience],
+        *,
+        after_user_id: str = "",
+        batch_size: int = 10_000,
+    ) -> AsyncIterator[Sequence[Recipient]]:
+        """Batches in ascending user_id order, starting after `after_user_id`, so a run can
+        resume from its checkpoint; never the whole audience in memory."""
+
+
+class RateLimiter(Protocol):
+    """Shared by every replica (Redis) or local (embedded): GCRA arithmetic of
+    domain.throttling.reserve, applied atomically."""
+
+    async def reserve(self, limits: Sequence[Limit], count: int, now: datetime) -> Reservation:
+        """Raises DependencyUnavailableError when the limiter cannot be reached: the caller
+        defers the batch, never sends it unthrottled."""
+
+
+class TemplateSource(Protocol):
+    """Templates of the creative service, cached by the adapter (BR-CAM-008.1)."""
+
+    async def get(self, organization_id: str, template_id: str) -> Template:
+        """Raises NotFoundError for an unknown template and DependencyUnavailableError when the
+        service is down and nothing is cached."""

@@ -94,3 +94,15 @@ class RejectedContact(_message.Message):
     user_id: str
     reasons: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, index: _Optional[int] = ..., user_id: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Segment(_message.Message):
+    __slots__ = ("segment_id", "name", "conditions", "created_at")
+    SEGMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONDITIONS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    segment_id: str
+    name: str
+    conditions: _containers.RepeatedCompositeFieldContainer[_campaign_pb2.Condition]
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, segment_id: _Optional[str] = ..., name: _Optional[str] = ..., conditions: _Optional[_Iterable[_Union[_campaign_pb2.Condition, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

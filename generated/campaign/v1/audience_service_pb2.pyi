@@ -121,3 +121,47 @@ class ListSuppressionsResponse(_message.Message):
     entries: _containers.RepeatedCompositeFieldContainer[_audience_pb2.SuppressionEntry]
     next_page_token: str
     def __init__(self, entries: _Optional[_Iterable[_Union[_audience_pb2.SuppressionEntry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CreateSegmentRequest(_message.Message):
+    __slots__ = ("segment",)
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    segment: _audience_pb2.Segment
+    def __init__(self, segment: _Optional[_Union[_audience_pb2.Segment, _Mapping]] = ...) -> None: ...
+
+class CreateSegmentResponse(_message.Message):
+    __slots__ = ("segment",)
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    segment: _audience_pb2.Segment
+    def __init__(self, segment: _Optional[_Union[_audience_pb2.Segment, _Mapping]] = ...) -> None: ...
+
+class GetSegmentRequest(_message.Message):
+    __slots__ = ("segment_id",)
+    SEGMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    segment_id: str
+    def __init__(self, segment_id: _Optional[str] = ...) -> None: ...
+
+class GetSegmentResponse(_message.Message):
+    __slots__ = ("segment",)
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    segment: _audience_pb2.Segment
+    def __init__(self, segment: _Optional[_Union[_audience_pb2.Segment, _Mapping]] = ...) -> None: ...
+
+class ListSegmentsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListSegmentsResponse(_message.Message):
+    __slots__ = ("segments",)
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    segments: _containers.RepeatedCompositeFieldContainer[_audience_pb2.Segment]
+    def __init__(self, segments: _Optional[_Iterable[_Union[_audience_pb2.Segment, _Mapping]]] = ...) -> None: ...
+
+class DeleteSegmentRequest(_message.Message):
+    __slots__ = ("segment_id",)
+    SEGMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    segment_id: str
+    def __init__(self, segment_id: _Optional[str] = ...) -> None: ...
+
+class DeleteSegmentResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -70,6 +70,26 @@ class AudienceServiceStub:
                 request_serializer=campaign_dot_v1_dot_audience__service__pb2.ListSuppressionsRequest.SerializeToString,
                 response_deserializer=campaign_dot_v1_dot_audience__service__pb2.ListSuppressionsResponse.FromString,
                 _registered_method=True)
+        self.CreateSegment = channel.unary_unary(
+                '/campaign.v1.AudienceService/CreateSegment',
+                request_serializer=campaign_dot_v1_dot_audience__service__pb2.CreateSegmentRequest.SerializeToString,
+                response_deserializer=campaign_dot_v1_dot_audience__service__pb2.CreateSegmentResponse.FromString,
+                _registered_method=True)
+        self.GetSegment = channel.unary_unary(
+                '/campaign.v1.AudienceService/GetSegment',
+                request_serializer=campaign_dot_v1_dot_audience__service__pb2.GetSegmentRequest.SerializeToString,
+                response_deserializer=campaign_dot_v1_dot_audience__service__pb2.GetSegmentResponse.FromString,
+                _registered_method=True)
+        self.ListSegments = channel.unary_unary(
+                '/campaign.v1.AudienceService/ListSegments',
+                request_serializer=campaign_dot_v1_dot_audience__service__pb2.ListSegmentsRequest.SerializeToString,
+                response_deserializer=campaign_dot_v1_dot_audience__service__pb2.ListSegmentsResponse.FromString,
+                _registered_method=True)
+        self.DeleteSegment = channel.unary_unary(
+                '/campaign.v1.AudienceService/DeleteSegment',
+                request_serializer=campaign_dot_v1_dot_audience__service__pb2.DeleteSegmentRequest.SerializeToString,
+                response_deserializer=campaign_dot_v1_dot_audience__service__pb2.DeleteSegmentResponse.FromString,
+                _registered_method=True)
 
 
 class AudienceServiceServicer:
@@ -125,6 +145,34 @@ class AudienceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateSegment(self, request, context):
+        """Saves an attribute query of the built-in directory under a segment_id campaigns can reference.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSegment(self, request, context):
+        """Returns one saved segment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSegments(self, request, context):
+        """Lists the saved segments of the caller's organization.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSegment(self, request, context):
+        """Deletes a saved segment; campaigns still referencing it fail to resolve it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AudienceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -162,6 +210,26 @@ def add_AudienceServiceServicer_to_server(servicer, server):
                     servicer.ListSuppressions,
                     request_deserializer=campaign_dot_v1_dot_audience__service__pb2.ListSuppressionsRequest.FromString,
                     response_serializer=campaign_dot_v1_dot_audience__service__pb2.ListSuppressionsResponse.SerializeToString,
+            ),
+            'CreateSegment': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSegment,
+                    request_deserializer=campaign_dot_v1_dot_audience__service__pb2.CreateSegmentRequest.FromString,
+                    response_serializer=campaign_dot_v1_dot_audience__service__pb2.CreateSegmentResponse.SerializeToString,
+            ),
+            'GetSegment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSegment,
+                    request_deserializer=campaign_dot_v1_dot_audience__service__pb2.GetSegmentRequest.FromString,
+                    response_serializer=campaign_dot_v1_dot_audience__service__pb2.GetSegmentResponse.SerializeToString,
+            ),
+            'ListSegments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSegments,
+                    request_deserializer=campaign_dot_v1_dot_audience__service__pb2.ListSegmentsRequest.FromString,
+                    response_serializer=campaign_dot_v1_dot_audience__service__pb2.ListSegmentsResponse.SerializeToString,
+            ),
+            'DeleteSegment': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSegment,
+                    request_deserializer=campaign_dot_v1_dot_audience__service__pb2.DeleteSegmentRequest.FromString,
+                    response_serializer=campaign_dot_v1_dot_audience__service__pb2.DeleteSegmentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -354,6 +422,114 @@ class AudienceService:
             '/campaign.v1.AudienceService/ListSuppressions',
             campaign_dot_v1_dot_audience__service__pb2.ListSuppressionsRequest.SerializeToString,
             campaign_dot_v1_dot_audience__service__pb2.ListSuppressionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSegment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/campaign.v1.AudienceService/CreateSegment',
+            campaign_dot_v1_dot_audience__service__pb2.CreateSegmentRequest.SerializeToString,
+            campaign_dot_v1_dot_audience__service__pb2.CreateSegmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSegment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/campaign.v1.AudienceService/GetSegment',
+            campaign_dot_v1_dot_audience__service__pb2.GetSegmentRequest.SerializeToString,
+            campaign_dot_v1_dot_audience__service__pb2.GetSegmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSegments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/campaign.v1.AudienceService/ListSegments',
+            campaign_dot_v1_dot_audience__service__pb2.ListSegmentsRequest.SerializeToString,
+            campaign_dot_v1_dot_audience__service__pb2.ListSegmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSegment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/campaign.v1.AudienceService/DeleteSegment',
+            campaign_dot_v1_dot_audience__service__pb2.DeleteSegmentRequest.SerializeToString,
+            campaign_dot_v1_dot_audience__service__pb2.DeleteSegmentResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,95 @@
+"""Executions (one run of a campaign) and the messages they produce.
+
+A message's id is derived from (execution, user, channel), so a retried chunk can never mint a
+second message for the same recipient: the database key and JetStream's Nats-Msg-Id both see the
+same id again.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from domain.model import Channel
+
+
+class ExecutionStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class MessageStatus(enum.StrEnum):
+    QUEUED = "queued"
+    DEFERRED = "deferred"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    OPENED = "opened"
+    CLICKED = "clicked"
+    CONVERTED = "converted"
+    BOUNCED = "bounced"
+    FAILED = "failed"
+    UNSUBSCRIBED = "unsubscribed"
+    SUPPRESSED = "suppressed"
+
+
+FINISHED_EXECUTIONS = frozenset(
+    {ExecutionStatus.COMPLETED, ExecutionStatus.CANCELLED, ExecutionStatus.FAILED}
+)
+
+
+MESSAGE_NAMESPACE = uuid.UUID("6f1c2a9e-4b1d-5c3e-9a57-1d2c3b4a5e6f")
+
+
+def message_id(execution_id: str, user_id: str, channel: Channel) -> str:
+    """Stable, unique per (execution, user, channel): a name-based UUID (RFC 4122 version 5)."""
+    return str(uuid.uuid5(MESSAGE_NAMESPACE, f"{execution_id}\x1f{user_id}\x1f{channel.value}"))
+
+
+@dataclass(slots=True)
+class ExecutionCounts:
+    audience: int = 0
+    holdout: int = 0
+    control: int = 0
+    suppressed: int = 0
+    unreachable: int = 0
+    queued: int = 0
+
+
+@dataclass(slots=True)
+class Execution:
+    execution_id: str
+    campaign_id: str
+    organization_id: str
+    status: ExecutionStatus
+    trigger: str  # "schedule", "cron", "manual", "event:<type>"
+    due_at: datetime
+    created_at: datetime
+    missed_firing: bool = False
+    cursor: str = ""  # last user_id fully processed: the resume point
+    counts: ExecutionCounts = field(default_factory=ExecutionCounts)
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    failure_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    message_id: str
+    execution_id: str
+    campaign_id: str
+    organization_id: str
+    user_id: str
+    variant_id: str
+    channel: Channel
+    recipient: str
+    content: dict[str, str]
+    send_after: datetime
+    queued_at: datetime
+    status: MessageStatus = MessageStatus.QUEUED
+    content_digest: str = ""
