@@ -11,10 +11,11 @@ from collections.abc import Coroutine
 from typing import Any
 
 import structlog
-from adapters.sql.migrate import SchemaOutOfDateError, current_revision, upgrade_to_head
 
 from adapters.sql.engine import make_engine
+from adapters.sql.migrate import SchemaOutOfDateError, current_revision, upgrade_to_head
 from domain.auth import Role
+from domain.errors import DependencyUnavailableError
 from server.auth import issue_token, load_keys
 from server.bootstrap import build_application
 from server.logging_setup import configure_logging
@@ -62,6 +63,9 @@ async def serve(settings: Settings) -> int:
         app = await build_application(settings)
     except SchemaOutOfDateError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DependencyUnavailableError as exc:
+        print(f"error: cannot start, {exc.message}: check CAMPAIGN_DATABASE_URL", file=sys.stderr)
         return 2
     await app.start()
     print(banner(settings, app.address), flush=True)

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.engine import SQLITE_BEGIN_OPTION
+from adapters.sql.failures import unavailable_as_domain_error
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Arbitrary but fixed: concurrent `migrate` runs against one Postgres take turns on this key.
@@ -43,7 +44,9 @@ def head_revision() -> str:
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
-    async with engine.connect() as connection:
+    with unavailable_as_domain_error():
+        connection = await engine.connect()
+    async with connection:
         await connection.execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN"})  # a read
         return await connection.run_sync(
             lambda sync: MigrationContext.configure(sync).get_current_revision()

@@ -44,13 +44,20 @@ _Base = with_unimplemented(
 )
 
 
+# Fields of UpdateCampaignRequest itself: their violations keep their path, unprefixed.
+_REQUEST_FIELDS = frozenset({"update_mask", "etag"})
+
+
 @contextmanager
 def _fields_under(prefix: str) -> Iterator[None]:
     """Report violations with the request path the client used (`campaign.name`)."""
     try:
         yield
     except InvalidArgumentError as exc:
-        exc.violations = [FieldViolation(prefix + v.field, v.description) for v in exc.violations]
+        exc.violations = [
+            v if v.field in _REQUEST_FIELDS else FieldViolation(prefix + v.field, v.description)
+            for v in exc.violations
+        ]
         raise
 
 

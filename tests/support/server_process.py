@@ -3,29 +3,43 @@ SIGTERM. The server binds port 0 and prints its address, so parallel runs never 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from tests.support.services import POSTGRES_HOST, POSTGRES_PORT, postgres_database, require
+
 ADDRESS_LINE = re.compile(r"listening on (\S+)")
 STARTUP_TIMEOUT = 60.0
+CLI_TIMEOUT = 60.0
 TEST_SECRET = "e2e-secret-" + "x" * 32
+SHUTDOWN_GRACE = 2.0
+# The virtualenv's bin directory holds `campaign-service` and the `grpcurl` binary; tests put it
+# first on PATH so they run this checkout's tools, whatever the caller's PATH says.
+TOOLS_DIR = Path(sys.prefix) / "bin"
 
 
-def executable() -> str:
-    return shutil.which("campaign-service") or str(
-        Path(sys.executable).parent / "campaign-service"
-    )
+def executable(name: str = "campaign-service") -> str:
+    return str(TOOLS_DIR / name)
+
+
+def with_tools_on_path(env: dict[str, str]) -> dict[str, str]:
+    path = env.get("PATH", "")
+    if path.split(os.pathsep)[:1] != [str(TOOLS_DIR)]:
+        env["PATH"] = os.pathsep.join(p for p in (str(TOOLS_DIR), path) if p)
+    return env
 
 
 @dataclass
@@ -34,27 +48,31 @@ class ServerProcess:
     address: str
     env: dict[str, str]
     output: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
 
     def token(self, org: str, role: str = "admin", ttl: int = 3600) -> str:
-        result = subprocess.run(
-            [executable(), "token", "--org", org, "--role", role, "--ttl", str(ttl)],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        )
+        """A token printed by `campaign-service token` for this server's configuration."""
+        result = run_cli(self.env, "token", "--org", org, "--role", role, "--ttl", str(ttl))
+        if result.returncode != 0:
+            raise RuntimeError(f"`campaign-service token` failed:\n{result.stderr}")
         return result.stdout.strip()
 
+    def wait(self, timeout: float) -> int:
+        """Exit code, once the process has exited and all of its output has been read."""
+        code = self.process.wait(timeout)
+        if self.reader is not None:
+            self.reader.join(5)
+        return code
+
     def stop(self, timeout: float = 20.0) -> int:
+        """SIGTERM, then wait; SIGKILL only if the process ignores SIGTERM for `timeout`."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                return self.process.wait(timeout)
+                return self.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                return self.process.wait(timeout)
-        return self.process.returncode
+        return self.wait(timeout)
 
     @property
     def log(self) -> str:
@@ -62,6 +80,7 @@ class ServerProcess:
 
 
 def server_env(data_dir: Path, **overrides: str) -> dict[str, str]:
+    """The caller's environment minus every CAMPAIGN_* variable, plus a test configuration."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_")}
     env.update(
         {
@@ -71,11 +90,32 @@ def server_env(data_dir: Path, **overrides: str) -> dict[str, str]:
             "CAMPAIGN_LOG_FORMAT": "json",
             "CAMPAIGN_OUTBOX_POLL_INTERVAL": "0.1",
             "CAMPAIGN_HEALTH_PROBE_INTERVAL": "0.5",
-            "CAMPAIGN_SHUTDOWN_GRACE": "2",
+            "CAMPAIGN_SHUTDOWN_GRACE": str(SHUTDOWN_GRACE),
         }
     )
     env.update(overrides)
-    return env
+    return with_tools_on_path(env)
+
+
+def run_cli(
+    env: dict[str, str], *args: str, timeout: float = CLI_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
+    """Run `campaign-service ARGS...` to completion (a hung command raises TimeoutExpired)."""
+    return subprocess.run(
+        [executable(), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
+def migrate(env: dict[str, str]) -> str:
+    result = run_cli(env, "migrate")
+    if result.returncode != 0:
+        raise RuntimeError(f"`campaign-service migrate` failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
 
 
 def start_server(env: dict[str, str]) -> ServerProcess:
@@ -92,6 +132,7 @@ def start_server(env: dict[str, str]) -> ServerProcess:
     ready = threading.Event()
 
     def pump() -> None:
+        # Keeps draining after startup too: a full pipe would block the server's logging.
         assert process.stdout is not None
         for line in process.stdout:
             output.append(line)
@@ -101,12 +142,18 @@ def start_server(env: dict[str, str]) -> ServerProcess:
                 ready.set()
         ready.set()
 
-    threading.Thread(target=pump, daemon=True).start()
+    reader = threading.Thread(target=pump, daemon=True, name="server-output")
+    reader.start()
     if not ready.wait(STARTUP_TIMEOUT) or not found:
         process.kill()
-        raise RuntimeError("server did not start:\n" + "".join(output))
-    server = ServerProcess(process, found[0], env, output)
-    wait_until_serving(server.address)
+        code = process.wait(10)
+        raise RuntimeError(f"server did not start (exit code {code}):\n" + "".join(output))
+    server = ServerProcess(process, found[0], env, output, reader)
+    try:
+        wait_until_serving(server.address)
+    except RuntimeError:
+        server.stop()
+        raise
     return server
 
 
@@ -124,3 +171,35 @@ def wait_until_serving(address: str, timeout: float = 20.0) -> None:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{address} never reported SERVING")
             time.sleep(0.1)
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """`postgres_database()` for synchronous fixtures: a new database, dropped on exit."""
+    require(POSTGRES_HOST, POSTGRES_PORT, "PostgreSQL")  # a failure in CI, a skip locally
+    loop = asyncio.new_event_loop()
+    database = postgres_database()
+    try:
+        url = loop.run_until_complete(database.__aenter__())
+        try:
+            yield url
+        finally:
+            loop.run_until_complete(database.__aexit__(None, None, None))
+    finally:
+        loop.close()
+
+
+@contextmanager
+def backend_env(kind: str, data_dir: Path, *, migrated: bool = True) -> Iterator[dict[str, str]]:
+    """Server environment on an empty store: "sqlite" (embedded, migrates itself on start) or
+    "postgres" (a fresh database, `campaign-service migrate`d unless `migrated` is False)."""
+    if kind == "sqlite":
+        yield server_env(data_dir)
+        return
+    if kind != "postgres":
+        raise ValueError(f"unknown backend {kind!r}")
+    with fresh_postgres_database() as url:
+        env = server_env(data_dir, CAMPAIGN_DATABASE_URL=url)
+        if migrated:
+            migrate(env)
+        yield env

@@ -1,0 +1,105 @@
+"""Declared but unbuilt RPCs say so: UNIMPLEMENTED naming the RPC, never UNKNOWN or INTERNAL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+import pytest
+from campaign.v1 import (
+    audience_service_pb2,
+    audience_service_pb2_grpc,
+    campaign_service_pb2,
+    campaign_service_pb2_grpc,
+    event_service_pb2,
+    event_service_pb2_grpc,
+    metrics_service_pb2,
+    metrics_service_pb2_grpc,
+)
+
+from tests.e2e.helpers import RPC_TIMEOUT, bearer, mint_token
+
+pytestmark = pytest.mark.e2e
+
+Invoke = Callable[[grpc.Channel, Any], Any]
+
+
+def unary(stub_class: type, rpc: str, request: Any) -> Invoke:
+    def invoke(channel: grpc.Channel, metadata: Any) -> Any:
+        return getattr(stub_class(channel), rpc)(request, metadata=metadata, timeout=RPC_TIMEOUT)
+
+    return invoke
+
+
+def server_streaming(stub_class: type, rpc: str, request: Any) -> Invoke:
+    def invoke(channel: grpc.Channel, metadata: Any) -> Any:
+        stream = getattr(stub_class(channel), rpc)(request, metadata=metadata, timeout=RPC_TIMEOUT)
+        return list(stream)
+
+    return invoke
+
+
+def client_streaming(stub_class: type, rpc: str, requests: list[Any]) -> Invoke:
+    def invoke(channel: grpc.Channel, metadata: Any) -> Any:
+        call = getattr(stub_class(channel), rpc)
+        return call(iter(requests), metadata=metadata, timeout=RPC_TIMEOUT)
+
+    return invoke
+
+
+UNBUILT: dict[str, Invoke] = {
+    "MetricsService.GetCampaignMetrics": unary(
+        metrics_service_pb2_grpc.MetricsServiceStub,
+        "GetCampaignMetrics",
+        metrics_service_pb2.GetCampaignMetricsRequest(campaign_id="c-1"),
+    ),
+    "MetricsService.StreamCampaignMetrics": server_streaming(
+        metrics_service_pb2_grpc.MetricsServiceStub,
+        "StreamCampaignMetrics",
+        metrics_service_pb2.StreamCampaignMetricsRequest(campaign_id="c-1"),
+    ),
+    "AudienceService.EstimateAudience": unary(
+        audience_service_pb2_grpc.AudienceServiceStub,
+        "EstimateAudience",
+        audience_service_pb2.EstimateAudienceRequest(campaign_id="c-1"),
+    ),
+    "AudienceService.UpsertContacts": client_streaming(
+        audience_service_pb2_grpc.AudienceServiceStub,
+        "UpsertContacts",
+        [audience_service_pb2.UpsertContactsRequest()],
+    ),
+    "CampaignService.GetExecution": unary(
+        campaign_service_pb2_grpc.CampaignServiceStub,
+        "GetExecution",
+        campaign_service_pb2.GetExecutionRequest(campaign_id="c-1", execution_id="e-1"),
+    ),
+    "CampaignService.SendTransactional": unary(
+        campaign_service_pb2_grpc.CampaignServiceStub,
+        "SendTransactional",
+        campaign_service_pb2.SendTransactionalRequest(campaign_id="c-1", user_id="u-1"),
+    ),
+    "EventService.TrackEvents": unary(
+        event_service_pb2_grpc.EventServiceStub,
+        "TrackEvents",
+        event_service_pb2.TrackEventsRequest(),
+    ),
+}
+
+
+@pytest.mark.parametrize("rpc", list(UNBUILT))
+def test_an_unbuilt_rpc_answers_unimplemented_naming_itself(
+    channel: grpc.Channel, org: str, rpc: str
+):
+    with pytest.raises(grpc.RpcError) as caught:
+        UNBUILT[rpc](channel, bearer(mint_token(org)))
+
+    assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert rpc in (caught.value.details() or "")
+
+
+def test_an_unbuilt_rpc_still_requires_a_token(channel: grpc.Channel):
+    with pytest.raises(grpc.RpcError) as caught:
+        UNBUILT["MetricsService.GetCampaignMetrics"](channel, ())
+
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
