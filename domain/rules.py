@@ -144,10 +144,10 @@ def _check_audiences(v: ViolationCollector, audiences: Sequence[Audience]) -> No
             v.add(path, "exactly one of segment_id or query is required")
         if has_segment and len(audience.segment_id or "") > MAX_FIELD:
             v.add(f"{path}.segment_id", f"must be at most {MAX_FIELD} characters")
-        _check_conditions(v, f"{path}.query.conditions", audience.query)
+        check_conditions(v, f"{path}.query.conditions", audience.query)
 
 
-def _check_conditions(v: ViolationCollector, path: str, conditions: Iterable[Condition]) -> None:
+def check_conditions(v: ViolationCollector, path: str, conditions: Iterable[Condition]) -> None:
     for i, condition in enumerate(conditions):
         where = f"{path}[{i}]"
         if not condition.field.strip():
@@ -237,7 +237,7 @@ def _check_trigger(v: ViolationCollector, where: str, t: Trigger) -> None:
         v.add(f"{where}.event_type", "is required")
     elif len(t.event_type) > MAX_FIELD:
         v.add(f"{where}.event_type", f"must be at most {MAX_FIELD} characters")
-    _check_conditions(v, f"{where}.conditions", t.conditions)
+    check_conditions(v, f"{where}.conditions", t.conditions)
     if not timedelta(0) <= t.delay <= MAX_TRIGGER_DELAY:
         v.add(f"{where}.delay", "must be between 0 and 30 days")
     if t.frequency_limit < 1:

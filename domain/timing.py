@@ -25,12 +25,24 @@ def _in_quiet_hours(local: time, quiet: QuietHours) -> bool:
 
 
 def _localize(naive_local: datetime, tz: ZoneInfo) -> datetime:
-    """A wall-clock time in `tz`; a time skipped by DST moves forward past the gap."""
+    """A wall-clock time in `tz`; a time skipped by DST becomes the instant the gap ends (the
+    first instant after it), e.g. 02:30 on a US spring-forward night is 03:00 local."""
     aware = naive_local.replace(tzinfo=tz)
-    roundtrip = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
-    if roundtrip != naive_local:  # inside a spring-forward gap
-        aware = (naive_local + timedelta(hours=1)).replace(tzinfo=tz)
-    return aware
+    if aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == naive_local:
+        return aware
+    # Both readings of the skipped time straddle the transition; bisect to it (to the second).
+    low = naive_local.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    high = naive_local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    low, high = min(low, high), max(low, high)
+    after = high.astimezone(tz).utcoffset()
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        if middle.astimezone(tz).utcoffset() == after:
+            high = middle
+        else:
+            low = middle
+    floor = high.replace(microsecond=0)
+    return (floor if floor.astimezone(tz).utcoffset() == after else high).astimezone(tz)
 
 
 def next_allowed_instant(
