@@ -1,7 +1,10 @@
 """Events to NATS JetStream, one message per event, `Nats-Msg-Id` = event id.
 
 JetStream drops a second message with the same id inside the stream's duplicate window, which is
-what turns the outbox relay's at-least-once into exactly-once for subscribers.
+what turns the outbox relay's at-least-once into exactly-once for subscribers. The window bounds
+the promise: a batch republished more than DUPLICATE_WINDOW_SECONDS after its first attempt (a
+relay that died mid-batch and nobody relayed for that long) reaches subscribers twice, and they
+deduplicate by event_id as the port says.
 """
 
 from __future__ import annotations
@@ -9,77 +12,84 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-import nats
 import orjson
-from nats.aio.client import Client
-from nats.js import JetStreamContext
-from nats.js.api import StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import NoStreamResponseError
 
+from adapters.nats.jetstream import (
+    CLOSE_TIMEOUT_SECONDS,
+    CONNECT_TIMEOUT_SECONDS,
+    DUPLICATE_WINDOW_SECONDS,
+    PUBLISH_TIMEOUT_SECONDS,
+    JetStreamLink,
+    subject_covers,
+)
 from domain.errors import DependencyUnavailableError
 from domain.events import DomainEvent
 
-DUPLICATE_WINDOW_SECONDS = 120.0
-PUBLISH_TIMEOUT_SECONDS = 5.0
+__all__ = [
+    "CLOSE_TIMEOUT_SECONDS",
+    "DUPLICATE_WINDOW_SECONDS",
+    "NatsEventPublisher",
+    "subject_covers",
+]
 
 
 class NatsEventPublisher:
-    def __init__(self, url: str, *, stream: str, subject_prefix: str = "") -> None:
-        self._url = url
-        self._stream = stream
+    """The EventPublisher port on one JetStream connection, opened on first use (see
+    adapters.nats.jetstream for how failures surface)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        stream: str,
+        subject_prefix: str = "",
+        connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+        publish_timeout: float = PUBLISH_TIMEOUT_SECONDS,
+    ) -> None:
         self._prefix = subject_prefix
-        self._nc: Client | None = None
-        self._js: JetStreamContext | None = None
-        self._lock = asyncio.Lock()
+        self._link = JetStreamLink(
+            url,
+            stream=stream,
+            subjects=f"{subject_prefix}campaign.>",
+            connect_timeout=connect_timeout,
+            publish_timeout=publish_timeout,
+        )
+
+    @property
+    def stream_subject(self) -> str:
+        """What our stream must capture: every subject we publish to."""
+        return self._link.subjects
 
     def subject_for(self, event: DomainEvent) -> str:
         return self._prefix + event.event_type
 
-    async def _jetstream(self) -> JetStreamContext:
-        async with self._lock:
-            if self._js is None or self._nc is None or self._nc.is_closed:
-                try:
-                    self._nc = await nats.connect(
-                        self._url,
-                        connect_timeout=2,
-                        max_reconnect_attempts=-1,
-                        allow_reconnect=True,
-                    )
-                except Exception as exc:  # nats raises bare OSErrors and its own error types
-                    raise DependencyUnavailableError(f"NATS unreachable: {exc}") from exc
-                self._js = self._nc.jetstream(timeout=PUBLISH_TIMEOUT_SECONDS)
-                await self._ensure_stream(self._js)
-            return self._js
-
-    async def _ensure_stream(self, js: JetStreamContext) -> None:
-        try:
-            await js.stream_info(self._stream)
-        except NotFoundError:
-            await js.add_stream(
-                StreamConfig(
-                    name=self._stream,
-                    subjects=[f"{self._prefix}campaign.>"],
-                    duplicate_window=DUPLICATE_WINDOW_SECONDS,
-                )
-            )
-
     async def publish(self, events: Sequence[DomainEvent]) -> None:
-        js = await self._jetstream()
+        """Publish every event and wait for JetStream's acks (all pipelined, sent in order)."""
+        if not events:
+            return
+        js = await self._link.jetstream()
         try:
             await asyncio.gather(
                 *(
                     js.publish(
                         self.subject_for(e),
                         orjson.dumps(e.envelope()),
+                        timeout=self._link.publish_timeout,
                         headers={"Nats-Msg-Id": e.event_id},
                     )
                     for e in events
                 )
             )
+        except NoStreamResponseError as exc:
+            # Nothing captures our subjects any more (the stream was deleted, or the server came
+            # back without its store): make it again before the next attempt.
+            self._link.stream_lost()
+            raise DependencyUnavailableError(
+                f"no JetStream stream for {self._link.stream}"
+            ) from exc
         except Exception as exc:
-            raise DependencyUnavailableError(f"JetStream publish failed: {exc}") from exc
+            raise DependencyUnavailableError(f"JetStream publish failed: {exc!r}") from exc
 
     async def close(self) -> None:
-        if self._nc is not None and not self._nc.is_closed:
-            await self._nc.drain()
-        self._nc = self._js = None
+        await self._link.close()

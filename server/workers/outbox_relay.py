@@ -1,20 +1,13 @@
-"""Background task that drains the outbox to the event bus until the server stops."""
+"""Background task that drains the event outbox to the event bus until the server stops."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
-import structlog
-
 from domain.outbox_relay import relay_once
 from domain.ports import EventPublisher, OutboxStore
-
-log = structlog.get_logger("campaign.outbox")
-MAX_BACKOFF_SECONDS = 30.0
+from server.workers.loop import WorkerLoop
 
 
-class OutboxRelayWorker:
+class OutboxRelayWorker(WorkerLoop):
     def __init__(
         self,
         store: OutboxStore,
@@ -23,31 +16,10 @@ class OutboxRelayWorker:
         poll_interval: float,
         batch_size: int = 500,
     ) -> None:
-        self._store = store
-        self._publisher = publisher
-        self._poll = poll_interval
-        self._batch = batch_size
-        self._task: asyncio.Task[None] | None = None
+        async def step() -> int:
+            return await relay_once(store, publisher, limit=batch_size)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
-
-    async def _run(self) -> None:
-        backoff = self._poll
-        while True:
-            try:
-                published = await relay_once(self._store, self._publisher, limit=self._batch)
-                backoff = self._poll
-            except Exception as exc:  # keep relaying after any failure; events stay pending
-                log.warning("outbox relay failed; will retry", error=str(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-                continue
-            if published < self._batch:
-                await asyncio.sleep(self._poll)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        # A full batch means more may be waiting: go again at once.
+        super().__init__(
+            "outbox-relay", step, idle_interval=poll_interval, busy_threshold=batch_size
+        )

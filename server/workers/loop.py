@@ -1,0 +1,65 @@
+"""A background loop that keeps calling one use case until the server stops.
+
+Every worker (outbox relay, scheduler, executor, delivery relay) has the same needs: call again
+at once while there is work, sleep when there is none, and survive any failure of a dependency
+with a capped exponential backoff, because the work stays safely in the database meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+log = structlog.get_logger("campaign.worker")
+MAX_BACKOFF_SECONDS = 30.0
+
+Step = Callable[[], Awaitable[int | bool]]
+
+
+class WorkerLoop:
+    def __init__(
+        self, name: str, step: Step, *, idle_interval: float, busy_threshold: int = 1
+    ) -> None:
+        """`step` returns how much it did; at or above `busy_threshold` it is called again at
+        once, below it the loop sleeps `idle_interval`."""
+        self.name = name
+        self._step = step
+        self._idle = idle_interval
+        self._busy = busy_threshold
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    @property
+    def running(self) -> bool:
+        """Started and not stopped: a failing dependency must never end the task."""
+        return self._task is not None and not self._task.done()
+
+    async def _run(self) -> None:
+        backoff = self._idle
+        while True:
+            try:
+                done = int(await self._step())
+                backoff = self._idle
+            except Exception as exc:  # the work stays in the database; try again later
+                log.warning(
+                    "worker step failed; will retry",
+                    worker=self.name,
+                    error=str(exc),
+                    retry_in=round(backoff, 2),
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                continue
+            if done < self._busy:
+                await asyncio.sleep(self._idle)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
