@@ -1,0 +1,238 @@
+"""The AudienceSource port over the data service (isA_Data), BR-CAM-002.
+
+Pipeline per batch: merged member ids (includes AND, excludes OR, streamed in ascending order)
+-> profiles (user_360, in chunks, a few in flight) -> suppressions (our own store, by user and by
+address, hence after the profiles) -> Recipients. Memory is one page per audience plus one batch.
+When the data service fails, the last good member lists and profiles (at most `stale_ttl` old)
+stand in, with a warning (EC-CAM-002); with nothing usable cached the call raises
+DependencyUnavailableError and the executor fails the run with that reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from typing import TypeVar
+
+from adapters.http.cache import TtlCache
+from adapters.http.client import UpstreamClient
+from adapters.http.data_service import MAX_MEMBERS_PAGE, MAX_PROFILES_BATCH, DataServiceApi
+from adapters.http.errors import UpstreamUnavailableError
+from adapters.http.id_streams import IdCursor, merged_ids
+from adapters.http.member_pages import MemberPages, MemberSnapshot, snapshot_key
+from domain.audience import AudienceCounts, Recipient
+from domain.contacts import Contact, reachable
+from domain.model import Audience, Channel, SegmentType
+from domain.ports import SuppressionStore
+
+log = logging.getLogger("campaign.http")
+T = TypeVar("T")
+ALL_CHANNELS = frozenset(Channel)
+
+
+class HttpAudienceSource:
+    """Resolves audiences through the data service; see docs/upstream-http.md for the contract.
+
+    counts() asks `count` per audience, but the funnel after exclusions and suppression has no
+    endpoint, so it streams the whole audience once (members and profiles): O(audience) calls,
+    the price of an exact estimate without a dedicated upstream endpoint.
+    """
+
+    def __init__(
+        self,
+        client: UpstreamClient,
+        suppressions: SuppressionStore,
+        *,
+        page_size: int = MAX_MEMBERS_PAGE,
+        profile_batch_size: int = MAX_PROFILES_BATCH,
+        profile_concurrency: int = 4,
+        stale_ttl: float = 300.0,
+        stale_members_max: int = 100_000,
+        stale_profiles_max: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if (
+            not 0 < page_size <= MAX_MEMBERS_PAGE
+            or not 0 < profile_batch_size <= MAX_PROFILES_BATCH
+        ):
+            raise ValueError("page_size or profile_batch_size outside the data service's limits")
+        self._api = DataServiceApi(client)
+        self._suppressions = suppressions
+        self._page_size = page_size
+        self._profile_batch_size = profile_batch_size
+        self._profile_concurrency = profile_concurrency
+        self._stale_members_max = stale_members_max
+        self._snapshots: TtlCache[Hashable, MemberSnapshot] = TtlCache(
+            ttl=stale_ttl,
+            max_weight=stale_members_max,
+            weigh=lambda s: len(s.user_ids),
+            clock=clock,
+        )
+        self._profiles: TtlCache[tuple[str, str], Contact] = TtlCache(
+            ttl=stale_ttl, max_weight=stale_profiles_max, clock=clock
+        )
+        self._counts: TtlCache[Hashable, int] = TtlCache(
+            ttl=stale_ttl, max_weight=10_000, clock=clock
+        )
+
+    async def counts(self, organization_id: str, audiences: Sequence[Audience]) -> AudienceCounts:
+        by_segment = await _gather_all([self._count(organization_id, a) for a in audiences])
+        after_exclusions = after_suppression = 0
+        reach = dict.fromkeys(Channel, 0)
+        async for ids in self._member_batches(organization_id, audiences, "", self._page_size):
+            after_exclusions += len(ids)
+            for recipient in await self._resolve(organization_id, ids):
+                after_suppression += 1
+                for channel in Channel:
+                    if channel not in recipient.suppressed_channels and reachable(
+                        recipient.contact, channel
+                    ):
+                        reach[channel] += 1
+        return AudienceCounts(tuple(by_segment), after_exclusions, after_suppression, reach)
+
+    async def recipients(
+        self,
+        organization_id: str,
+        audiences: Sequence[Audience],
+        *,
+        after_user_id: str = "",
+        batch_size: int = 10_000,
+    ) -> AsyncIterator[Sequence[Recipient]]:
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        async for ids in self._member_batches(
+            organization_id, audiences, after_user_id, batch_size
+        ):
+            batch = await self._resolve(organization_id, ids)
+            if batch:
+                yield batch
+
+    async def _member_batches(
+        self, organization_id: str, audiences: Sequence[Audience], after: str, size: int
+    ) -> AsyncIterator[list[str]]:
+        def cursors(kind: SegmentType) -> list[IdCursor]:
+            return [
+                IdCursor(self._pages(organization_id, a, after), after=after)
+                for a in audiences
+                if a.segment_type is kind
+            ]
+
+        batch: list[str] = []
+        async for user_id in merged_ids(cursors(SegmentType.INCLUDE), cursors(SegmentType.EXCLUDE)):
+            batch.append(user_id)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def _pages(self, organization_id: str, audience: Audience, after: str) -> MemberPages:
+        return MemberPages(
+            self._api,
+            self._snapshots,
+            organization_id,
+            audience,
+            page_size=self._page_size,
+            start_after=after,
+            record_limit=self._stale_members_max,
+        )
+
+    async def _resolve(self, organization_id: str, user_ids: Sequence[str]) -> list[Recipient]:
+        """Profiles then suppressions, in member order; members without a profile (deleted
+        since the query) and members suppressed on every channel are dropped."""
+        contacts = await self._contacts(organization_id, user_ids)
+        ordered = [contacts[u] for u in user_ids if u in contacts]
+        if not ordered:
+            return []
+        suppressed = await self._suppressions.suppressed_channels(organization_id, ordered)
+        recipients = []
+        for contact in ordered:
+            channels = suppressed.get(contact.user_id, frozenset())
+            if channels is None or channels >= ALL_CHANNELS:
+                continue
+            recipients.append(Recipient(contact, channels))
+        return recipients
+
+    async def _contacts(self, organization_id: str, user_ids: Sequence[str]) -> dict[str, Contact]:
+        limit = asyncio.Semaphore(self._profile_concurrency)
+
+        async def chunk(
+            ids: Sequence[str],
+        ) -> tuple[dict[str, Contact], UpstreamUnavailableError | None]:
+            async with limit:
+                return await self._profile_chunk(organization_id, ids)
+
+        step = self._profile_batch_size
+        parts = await _gather_all(
+            [chunk(user_ids[i : i + step]) for i in range(0, len(user_ids), step)]
+        )
+        found: dict[str, Contact] = {}
+        failures = []
+        for contacts, failure in parts:
+            found.update(contacts)
+            if failure is not None:
+                failures.append((failure, len(contacts)))
+        if failures:  # one line per batch, not one per chunk
+            log.warning(
+                "%s unavailable (%s): %d of %d profiles served from cache",
+                self._api.name,
+                failures[0][0].detail,
+                sum(n for _, n in failures),
+                len(found),
+            )
+        return found
+
+    async def _profile_chunk(
+        self, organization_id: str, ids: Sequence[str]
+    ) -> tuple[dict[str, Contact], UpstreamUnavailableError | None]:
+        """The chunk's contacts, live or all cached; the failure is returned when cached ones
+        stood in. Partly cached is not good enough: skipping the rest would silently drop
+        members from a send whose checkpoint then moves past them."""
+        try:
+            contacts = await self._api.profiles(organization_id, ids)
+        except UpstreamUnavailableError as exc:
+            cached = {u: self._profiles.get((organization_id, u)) for u in ids}
+            missing = sum(entry is None for entry in cached.values())
+            if missing:
+                raise UpstreamUnavailableError(
+                    self._api.name,
+                    f"{exc.detail}; {missing} of {len(ids)} profiles not cached",
+                    metadata=exc.metadata,
+                ) from exc
+            return {u: e.value for u, e in cached.items() if e is not None}, exc
+        for user_id, contact in contacts.items():
+            self._profiles.put((organization_id, user_id), contact)
+        return contacts, None
+
+    async def _count(self, organization_id: str, audience: Audience) -> int:
+        key = snapshot_key(organization_id, audience)
+        try:
+            count = await self._api.count(organization_id, audience)
+        except UpstreamUnavailableError as exc:
+            cached = self._counts.get(key)
+            if cached is None:
+                raise
+            log.warning(
+                "%s unavailable (%s): count of %s from %.0fs ago",
+                self._api.name,
+                exc.detail,
+                audience.segment_id or audience.audience_id,
+                self._counts.age(cached),
+            )
+            return cached.value
+        self._counts.put(key, count)
+        return count
+
+
+async def _gather_all(calls: Sequence[Awaitable[T]]) -> list[T]:
+    """All results in order; on the first failure the rest are cancelled, not left running."""
+    tasks = [asyncio.ensure_future(c) for c in calls]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
