@@ -12,13 +12,14 @@ import copy
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from types import TracebackType
 
 from domain.campaign import Campaign
 from domain.errors import DuplicateRequestError, StaleEtagError
 from domain.events import DomainEvent
 from domain.listing import CampaignPage, CampaignQuery, Cursor
+from domain.model import CampaignStatus
 
 
 @dataclass
@@ -88,6 +89,17 @@ class MemoryCampaignRepository:
             return False
         self._changes.written[campaign_id] = None
         return True
+
+    async def due(self, now: datetime, limit: int) -> Sequence[Campaign]:
+        found = [
+            c
+            for c in self._visible().values()
+            if c.status is CampaignStatus.SCHEDULED
+            and c.next_run_at is not None
+            and c.next_run_at <= now
+        ]
+        found.sort(key=lambda c: (c.next_run_at or now, c.campaign_id))
+        return [copy.deepcopy(c) for c in found[:limit]]
 
     async def list(self, organization_id: str, query: CampaignQuery) -> CampaignPage:
         matching = [

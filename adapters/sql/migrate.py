@@ -44,13 +44,16 @@ def head_revision() -> str:
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
-    with unavailable_as_domain_error():
-        connection = await engine.connect()
-    async with connection:
+    connection = engine.connect()
+    with unavailable_as_domain_error():  # an unreachable database is an outage, not a bug
+        await connection.start()
+    try:
         await connection.execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN"})  # a read
         return await connection.run_sync(
             lambda sync: MigrationContext.configure(sync).get_current_revision()
         )
+    finally:
+        await connection.close()
 
 
 async def ensure_schema_current(engine: AsyncEngine) -> None:

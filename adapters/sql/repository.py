@@ -6,18 +6,22 @@ racing on the same campaign cannot both win, and no row lock is held while the u
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.sql.engine import is_postgres
 from adapters.sql.queries import count_statement, cursor_for, page_statement
 from adapters.sql.rows import campaign_from_row, campaign_row, channel_rows, tag_rows
 from adapters.sql.tables import campaign_channels, campaign_tags, campaigns
 from domain.campaign import Campaign
 from domain.errors import DuplicateRequestError, StaleEtagError
 from domain.listing import CampaignPage, CampaignQuery
+from domain.model import CampaignStatus
 
 # Built once: constructing and cache-keying a statement per call cost more CPU than running it.
 _BY_ID = select(campaigns).where(
@@ -103,6 +107,21 @@ class SqlCampaignRepository:
         more = len(found) > query.page_size
         cursor = cursor_for(page[-1], query.ordering.key) if page and more else None
         return CampaignPage(page, cursor, total)
+
+    async def due(self, now: datetime, limit: int) -> Sequence[Campaign]:
+        statement = (
+            select(campaigns)
+            .where(
+                campaigns.c.status == CampaignStatus.SCHEDULED.value,
+                campaigns.c.next_run_at <= now,
+            )
+            .order_by(campaigns.c.next_run_at, campaigns.c.campaign_id)
+            .limit(limit)
+        )
+        if is_postgres(self._session):
+            statement = statement.with_for_update(skip_locked=True)
+        rows = (await self._session.execute(statement)).mappings()
+        return [campaign_from_row(row) for row in rows]
 
     async def _one(self, statement: Select[Any], organization_id: str, key: str) -> Campaign | None:
         result = await self._session.execute(

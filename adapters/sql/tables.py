@@ -156,3 +156,5 @@ Index(
     postgresql_where=outbox_events.c.published_at.is_(None),
     sqlite_where=outbox_events.c.published_at.is_(None),
 )
+
+from adapters.sql import audience_tables as _audience_tables  # noqa: E402, F401

@@ -15,13 +15,16 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sql.delivery_outbox import SqlDeliveryOutbox
 from adapters.sql.engine import SQLITE_BEGIN_OPTION, is_postgres, make_engine
+from adapters.sql.executions import SqlExecutionRepository
 from adapters.sql.failures import (
     MESSAGE,
     connect_failure,
     is_unavailable,
     unavailable_as_domain_error,
 )
+from adapters.sql.messages import SqlMessageRepository
 from adapters.sql.outbox import SqlOutbox, SqlOutboxStore
 from adapters.sql.repository import SqlCampaignRepository
 from domain.errors import DependencyUnavailableError
@@ -48,6 +51,14 @@ class SqlUnitOfWork:
     @property
     def outbox(self) -> SqlOutbox:
         return SqlOutbox(self._active())
+
+    @property
+    def executions(self) -> SqlExecutionRepository:
+        return SqlExecutionRepository(self._active())
+
+    @property
+    def messages(self) -> SqlMessageRepository:
+        return SqlMessageRepository(self._active())
 
     async def commit(self) -> None:
         with unavailable_as_domain_error():
@@ -111,6 +122,9 @@ class SqlStore:
 
     def outbox_store(self) -> SqlOutboxStore:
         return SqlOutboxStore(self.engine)
+
+    def delivery_outbox(self) -> SqlDeliveryOutbox:
+        return SqlDeliveryOutbox(self.engine)
 
     async def check(self) -> bool:
         """Health probe: can we run a query right now? Never raises."""

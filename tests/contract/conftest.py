@@ -89,3 +89,24 @@ async def empty_engine(
     """A database nothing has migrated yet."""
     async with sql_engine(request.param, tmp_path) as engine:
         yield engine
+
+
+# --- audiences: the directory, segment, suppression and audience-source ports ----------------
+
+from tests.contract.audience_conftest import AudienceBackend, open_audience_backend  # noqa: E402
+
+
+@pytest.fixture(params=ALL)
+async def audience(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[AudienceBackend]:
+    async with open_audience_backend(request.param, tmp_path) as opened:
+        yield opened
+
+
+@pytest.fixture(params=SQL)
+async def sql_audience(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[AudienceBackend]:
+    async with open_audience_backend(request.param, tmp_path) as opened:
+        yield opened

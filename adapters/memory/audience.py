@@ -1,0 +1,294 @@
+"""In-process contact directory, segments, suppression list and audience source.
+
+The reference semantics of the audience ports, written straight from the domain's wording
+(domain.conditions.matches_all, domain.contacts.reachable) and checked against the SQL adapter
+by the same contract suite. Contacts pass through JSON on the way in, like a JSON column, so a
+test sees the same attributes from every adapter.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from adapters.system import SystemClock
+from domain.audience import AudienceCounts, Recipient, Segment, Suppression, SuppressionReason
+from domain.conditions import CONTACT_FIELDS, matches_all
+from domain.contacts import Contact, reachable
+from domain.errors import (
+    FailedPreconditionError,
+    FieldViolation,
+    InvalidArgumentError,
+    PreconditionViolation,
+)
+from domain.model import Audience, Channel, Condition, SegmentType
+from domain.ports import Clock, SegmentStore, SuppressionStore
+
+_Key = tuple[str, str, str]  # (kind, target, channel); kind "user" | "address", channel or "*"
+_ALL = "*"
+_PHONE = {Channel.SMS, Channel.WHATSAPP}  # the channels that send to a phone number
+
+
+def condition_profile(contact: Contact) -> dict[str, Any]:
+    """What conditions see: the contact's own fields (CONTACT_FIELDS) over its attributes."""
+    return {**contact.attributes, **{name: getattr(contact, name) for name in CONTACT_FIELDS}}
+
+
+def _as_stored(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(json.dumps(attributes))
+    return loaded
+
+
+class MemoryContactDirectory:
+    def __init__(self, *, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
+        self._contacts: dict[str, dict[str, Contact]] = {}
+
+    async def upsert(self, organization_id: str, contacts: Sequence[Contact]) -> int:
+        """Last write wins; an unchanged contact keeps its updated_at (as on SQL)."""
+        latest = {contact.user_id: contact for contact in contacts}
+        now = self._clock.now()
+        stored = self._contacts.setdefault(organization_id, {})
+        for user_id, contact in latest.items():
+            fresh = replace(
+                contact, attributes=_as_stored(contact.attributes), created_at=now, updated_at=now
+            )
+            old = stored.get(user_id)
+            if old is None:
+                stored[user_id] = fresh
+            elif replace(old, created_at=None, updated_at=None) != replace(
+                fresh, created_at=None, updated_at=None
+            ):
+                stored[user_id] = replace(fresh, created_at=old.created_at)
+        return len(latest)
+
+    async def get(self, organization_id: str, user_id: str) -> Contact | None:
+        return copy.deepcopy(self._contacts.get(organization_id, {}).get(user_id))
+
+    async def delete(self, organization_id: str, user_id: str) -> bool:
+        return self._contacts.get(organization_id, {}).pop(user_id, None) is not None
+
+    def all(self, organization_id: str) -> list[Contact]:
+        """Every contact of the organization in user_id order (for the audience source)."""
+        stored = self._contacts.get(organization_id, {})
+        return [copy.deepcopy(stored[user_id]) for user_id in sorted(stored)]
+
+
+class MemorySegmentStore:
+    def __init__(self, *, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
+        self._segments: dict[str, dict[str, Segment]] = {}
+
+    async def save(self, organization_id: str, segment: Segment) -> None:
+        """Replaces name and conditions; created_at stays that of the first save."""
+        stored = self._segments.setdefault(organization_id, {})
+        old = stored.get(segment.segment_id)
+        created_at = old.created_at if old else self._clock.now()
+        conditions = tuple(segment.conditions)
+        stored[segment.segment_id] = replace(segment, conditions=conditions, created_at=created_at)
+
+    async def get(self, organization_id: str, segment_id: str) -> Segment | None:
+        return self._segments.get(organization_id, {}).get(segment_id)
+
+    async def list(self, organization_id: str) -> Sequence[Segment]:
+        stored = self._segments.get(organization_id, {})
+        return [stored[segment_id] for segment_id in sorted(stored)]
+
+    async def delete(self, organization_id: str, segment_id: str) -> bool:
+        return self._segments.get(organization_id, {}).pop(segment_id, None) is not None
+
+
+class MemorySuppressionStore:
+    def __init__(self, *, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
+        self._entries: dict[str, dict[_Key, Suppression]] = {}
+
+    async def add(self, organization_id: str, entries: Sequence[Suppression]) -> int:
+        stored = self._entries.setdefault(organization_id, {})
+        now, added = self._clock.now(), 0
+        for entry in entries:
+            key = _key(entry)
+            if key not in stored:
+                stored[key] = replace(entry, created_at=now)
+                added += 1
+        return added
+
+    async def remove(self, organization_id: str, entries: Sequence[Suppression]) -> int:
+        stored = self._entries.get(organization_id, {})
+        keys = {_key(entry) for entry in entries}
+        return sum(stored.pop(key, None) is not None for key in keys)
+
+    async def list(
+        self,
+        organization_id: str,
+        *,
+        channel: Channel | None = None,
+        reason: SuppressionReason | None = None,
+        after: str = "",
+        limit: int = 100,
+    ) -> tuple[Sequence[Suppression], str]:
+        start = _decode(after)
+        matching = [
+            (key, entry)
+            for key, entry in sorted(self._entries.get(organization_id, {}).items())
+            if (channel is None or entry.channel is channel)
+            and (reason is None or entry.reason is reason)
+            and (start is None or key > start)
+        ]
+        limit = max(limit, 1)
+        page = matching[:limit]
+        more = len(matching) > limit
+        return [entry for _, entry in page], _encode(page[-1][0]) if more else ""
+
+    async def suppressed_channels(
+        self, organization_id: str, contacts: Sequence[Contact]
+    ) -> dict[str, frozenset[Channel] | None]:
+        """An entry for every channel covers them all, whatever its target; an entry for one
+        channel covers it if its target is the user or an address that channel sends to."""
+        by_target: dict[tuple[str, str], list[str]] = {}
+        for kind, target, channel in self._entries.get(organization_id, {}):
+            by_target.setdefault((kind, target), []).append(channel)
+        result: dict[str, frozenset[Channel] | None] = {}
+        for contact in contacts:
+            covered: set[Channel] = set()
+            targets = [("user", contact.user_id), ("address", contact.email)]
+            for kind, target in [*targets, ("address", contact.phone)]:
+                applies = _channels_sending_to(contact, kind, target)
+                for channel in by_target.get((kind, target), ()):
+                    covered |= set(Channel) if channel == _ALL else applies & {Channel(channel)}
+            if covered:
+                result[contact.user_id] = None if covered == set(Channel) else frozenset(covered)
+        return result
+
+
+def _channels_sending_to(contact: Contact, kind: str, target: str) -> set[Channel]:
+    if kind == "user":
+        return set(Channel) if target == contact.user_id else set()
+    return (
+        {Channel.EMAIL} if target == contact.email else _PHONE if target == contact.phone else set()
+    )
+
+
+def _key(entry: Suppression) -> _Key:
+    if bool(entry.user_id) == bool(entry.address):
+        raise ValueError(f"a suppression names exactly one of user_id and address: {entry!r}")
+    kind, target = ("user", entry.user_id) if entry.user_id else ("address", entry.address)
+    return kind, target, entry.channel.value if entry.channel else _ALL
+
+
+def _encode(key: _Key) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
+
+
+def _decode(cursor: str) -> _Key | None:
+    if not cursor:
+        return None
+    try:
+        kind, target, channel = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise InvalidArgumentError(
+            [FieldViolation("page_token", "is not a token returned by a previous page")]
+        ) from exc
+    return str(kind), str(target), str(channel)
+
+
+class MemoryAudienceSource:
+    """Resolves audiences over a MemoryContactDirectory, with any segment and suppression store."""
+
+    def __init__(
+        self,
+        contacts: MemoryContactDirectory,
+        segments: SegmentStore,
+        suppressions: SuppressionStore,
+    ) -> None:
+        self._contacts = contacts
+        self._segments = segments
+        self._suppressions = suppressions
+
+    async def counts(self, organization_id: str, audiences: Sequence[Audience]) -> AudienceCounts:
+        resolved = await _resolve(self._segments, organization_id, audiences)
+        profiles = [(c, condition_profile(c)) for c in self._contacts.all(organization_id)]
+        by_segment = tuple(sum(matches_all(q, p) for _, p in profiles) for _, q in resolved)
+        members = [contact for contact, profile in profiles if _is_member(resolved, profile)]
+        recipients = await self._recipients(organization_id, members)
+        return AudienceCounts(
+            by_segment=by_segment,
+            after_exclusions=len(members),
+            after_suppression=len(recipients),
+            reachable_by_channel={
+                channel: sum(
+                    reachable(r.contact, channel) and channel not in r.suppressed_channels
+                    for r in recipients
+                )
+                for channel in Channel
+            },
+        )
+
+    async def recipients(
+        self,
+        organization_id: str,
+        audiences: Sequence[Audience],
+        *,
+        after_user_id: str = "",
+        batch_size: int = 10_000,
+    ) -> AsyncIterator[Sequence[Recipient]]:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        resolved = await _resolve(self._segments, organization_id, audiences)
+        members = [
+            contact
+            for contact in self._contacts.all(organization_id)
+            if contact.user_id > after_user_id and _is_member(resolved, condition_profile(contact))
+        ]
+        recipients = await self._recipients(organization_id, members)
+        for start in range(0, len(recipients), batch_size):
+            yield recipients[start : start + batch_size]
+
+    async def _recipients(self, organization_id: str, members: list[Contact]) -> list[Recipient]:
+        """Members with their suppressed channels; those suppressed on every channel dropped."""
+        suppressed = await self._suppressions.suppressed_channels(organization_id, members)
+        return [
+            Recipient(contact, suppressed.get(contact.user_id) or frozenset())
+            for contact in members
+            if contact.user_id not in suppressed or suppressed[contact.user_id] is not None
+        ]
+
+
+def _is_member(resolved: Sequence[tuple[SegmentType, Sequence[Condition]]], profile: Any) -> bool:
+    """Every include (AND) and no exclude (OR); no include audience means nobody."""
+    includes = [q for kind, q in resolved if kind is SegmentType.INCLUDE]
+    excludes = [q for kind, q in resolved if kind is SegmentType.EXCLUDE]
+    return (
+        bool(includes)
+        and all(matches_all(q, profile) for q in includes)
+        and not any(matches_all(q, profile) for q in excludes)
+    )
+
+
+async def _resolve(
+    segments: SegmentStore, organization_id: str, audiences: Sequence[Audience]
+) -> list[tuple[SegmentType, Sequence[Condition]]]:
+    resolved: list[tuple[SegmentType, Sequence[Condition]]] = []
+    for index, audience in enumerate(audiences):
+        if not audience.segment_id:
+            resolved.append((audience.segment_type, audience.query))
+            continue
+        segment = await segments.get(organization_id, audience.segment_id)
+        if segment is None:
+            what = f"segment {audience.segment_id!r} does not exist (deleted, or never saved)"
+            raise FailedPreconditionError(
+                f"audience {audience.name or audience.audience_id!r} cannot be resolved: {what}",
+                violations=[
+                    PreconditionViolation(
+                        "SEGMENT_NOT_FOUND", f"audiences[{index}].segment_id", what
+                    )
+                ],
+                metadata={"segment_id": audience.segment_id, "audience_id": audience.audience_id},
+            )
+        resolved.append((audience.segment_type, segment.conditions))
+    return resolved

@@ -1,0 +1,197 @@
+"""MessageRepository on SQL. Batches go in with COPY on Postgres (several times faster than
+INSERT for tens of thousands of rows), inside the caller's transaction, so a batch and the
+execution checkpoint that covers it commit together or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.sql.engine import is_postgres
+from adapters.sql.execution_tables import messages
+from domain.execution import Message, MessageStatus
+from domain.model import Channel
+
+COLUMNS = (
+    "message_id",
+    "organization_id",
+    "campaign_id",
+    "execution_id",
+    "user_id",
+    "variant_id",
+    "channel",
+    "recipient",
+    "content",
+    "content_digest",
+    "status",
+    "send_after",
+    "queued_at",
+    "error",
+    "idempotency_key",
+)
+IDEMPOTENCY_KEY = "idempotency_key"
+
+
+def message_row(m: Message, idempotency_key: str | None = None) -> dict[str, Any]:
+    return {
+        "message_id": m.message_id,
+        "organization_id": m.organization_id,
+        "campaign_id": m.campaign_id,
+        "execution_id": m.execution_id,
+        "user_id": m.user_id,
+        "variant_id": m.variant_id,
+        "channel": m.channel.value,
+        "recipient": m.recipient,
+        "content": m.content,
+        "content_digest": m.content_digest,
+        "status": m.status.value,
+        "send_after": m.send_after,
+        "queued_at": m.queued_at,
+        "error": "",
+        IDEMPOTENCY_KEY: idempotency_key,
+    }
+
+
+def message_from_row(row: Mapping[Any, Any]) -> Message:
+    return Message(
+        message_id=row["message_id"],
+        execution_id=row["execution_id"],
+        campaign_id=row["campaign_id"],
+        organization_id=row["organization_id"],
+        user_id=row["user_id"],
+        variant_id=row["variant_id"],
+        channel=Channel(row["channel"]),
+        recipient=row["recipient"],
+        content=dict(row["content"]),
+        send_after=row["send_after"],
+        queued_at=row["queued_at"],
+        status=MessageStatus(row["status"]),
+        content_digest=row["content_digest"],
+        sent_at=row["sent_at"],
+        delivered_at=row["delivered_at"],
+        failed_at=row["failed_at"],
+        error=row["error"],
+    )
+
+
+class SqlMessageRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._c = connection
+
+    async def add_many(self, batch: Sequence[Message], idempotency_key: str | None = None) -> None:
+        if not batch:
+            return
+        if is_postgres(self._c) and len(batch) > 1:
+            await self._copy(batch)
+            return
+        await self._c.execute(insert(messages), [message_row(m, idempotency_key) for m in batch])
+
+    async def _copy(self, batch: Sequence[Message]) -> None:
+        raw = await self._c.get_raw_connection()
+        driver = raw.driver_connection  # the asyncpg connection, inside our transaction
+        assert driver is not None
+        records = [
+            (
+                m.message_id,
+                m.organization_id,
+                m.campaign_id,
+                m.execution_id,
+                m.user_id,
+                m.variant_id,
+                m.channel.value,
+                m.recipient,
+                orjson.dumps(m.content).decode(),
+                m.content_digest,
+                m.status.value,
+                m.send_after,
+                m.queued_at,
+                "",
+                None,
+            )
+            for m in batch
+        ]
+        await driver.copy_records_to_table("messages", records=records, columns=COLUMNS)
+
+    async def get(self, organization_id: str, message_id: str) -> Message | None:
+        row = (
+            (
+                await self._c.execute(
+                    select(messages).where(
+                        messages.c.organization_id == organization_id,
+                        messages.c.message_id == message_id,
+                    )
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else message_from_row(row)
+
+    async def by_idempotency_key(
+        self, organization_id: str, campaign_id: str, key: str
+    ) -> Message | None:
+        row = (
+            (
+                await self._c.execute(
+                    select(messages).where(
+                        messages.c.organization_id == organization_id,
+                        messages.c.campaign_id == campaign_id,
+                        messages.c.idempotency_key == key,
+                    )
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else message_from_row(row)
+
+    async def list(
+        self,
+        organization_id: str,
+        campaign_id: str,
+        *,
+        execution_id: str = "",
+        user_id: str = "",
+        statuses: Sequence[MessageStatus] = (),
+        after: str = "",
+        limit: int = 50,
+    ) -> tuple[Sequence[Message], str]:
+        where = [
+            messages.c.organization_id == organization_id,
+            messages.c.campaign_id == campaign_id,
+            messages.c.message_id > after,
+        ]
+        if execution_id:
+            where.append(messages.c.execution_id == execution_id)
+        if user_id:
+            where.append(messages.c.user_id == user_id)
+        if statuses:
+            where.append(messages.c.status.in_([s.value for s in statuses]))
+        statement = select(messages).where(*where).order_by(messages.c.message_id).limit(limit + 1)
+        found = [message_from_row(r) for r in (await self._c.execute(statement)).mappings()]
+        page = found[:limit]
+        return page, (page[-1].message_id if len(found) > limit else "")
+
+    async def pending_count(self, execution_id: str) -> int:
+        statement = (
+            select(func.count())
+            .select_from(messages)
+            .where(
+                messages.c.execution_id == execution_id,
+                messages.c.status == MessageStatus.QUEUED.value,
+            )
+        )
+        return int((await self._c.execute(statement)).scalar_one())
+
+    async def status_counts(self, execution_id: str) -> dict[MessageStatus, int]:
+        statement = (
+            select(messages.c.status, func.count())
+            .where(messages.c.execution_id == execution_id)
+            .group_by(messages.c.status)
+        )
+        rows = (await self._c.execute(statement)).all()
+        return {MessageStatus(status): int(count) for status, count in rows}

@@ -1,0 +1,230 @@
+"""SuppressionStore contract: add once, remove by target and channel, list and page, and which
+channels an entry suppresses for a contact."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from domain.audience import Suppression, SuppressionReason
+from domain.contacts import Contact
+from domain.errors import InvalidArgumentError
+from domain.model import Channel
+from tests.contract.audience_conftest import AudienceBackend
+from tests.contract.builders import ORG, OTHER_ORG, T0
+
+ANN = Contact("u-ann", email="ann@example.com", phone="+14155550100")
+BOB = Contact("u-bob", email="bob@example.com", phone="+14155550111")
+NOBODY = Contact("u-none")
+
+
+async def test_adding_counts_only_new_entries(audience: AudienceBackend) -> None:
+    first = await audience.suppressions.add(
+        ORG, [Suppression(user_id="u-ann"), Suppression(address="bob@example.com")]
+    )
+    audience.clock.advance(timedelta(hours=1))
+
+    second = await audience.suppressions.add(
+        ORG,
+        [
+            Suppression(user_id="u-ann", reason=SuppressionReason.BOUNCED),  # present
+            Suppression(user_id="u-ann", channel=Channel.EMAIL),  # another channel: new
+            Suppression(address="+14155550100", reason=SuppressionReason.COMPLAINED),
+            Suppression(address="+14155550100"),  # a duplicate within the batch
+        ],
+    )
+
+    assert (first, second) == (2, 2)
+    entries, _ = await audience.suppressions.list(ORG)
+    assert set(entries) == {
+        Suppression(user_id="u-ann", created_at=T0),  # kept its reason and created_at
+        Suppression(address="bob@example.com", created_at=T0),
+        Suppression(user_id="u-ann", channel=Channel.EMAIL, created_at=T0 + timedelta(hours=1)),
+        Suppression(
+            address="+14155550100",
+            reason=SuppressionReason.COMPLAINED,  # the first of the duplicates
+            created_at=T0 + timedelta(hours=1),
+        ),
+    }
+
+
+async def test_an_entry_must_name_exactly_one_target(audience: AudienceBackend) -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        await audience.suppressions.add(ORG, [Suppression()])
+    with pytest.raises(ValueError, match="exactly one"):
+        await audience.suppressions.add(ORG, [Suppression(user_id="u", address="a@b.co")])
+
+
+async def test_removing_matches_target_and_channel_and_ignores_reason(
+    audience: AudienceBackend,
+) -> None:
+    await audience.suppressions.add(
+        ORG,
+        [
+            Suppression(user_id="u-ann"),
+            Suppression(user_id="u-ann", channel=Channel.SMS),
+            Suppression(address="u-ann"),  # an address that happens to look like the id
+        ],
+    )
+
+    removed = await audience.suppressions.remove(
+        ORG,
+        [
+            Suppression(user_id="u-ann", channel=Channel.SMS, reason=SuppressionReason.BOUNCED),
+            Suppression(user_id="u-ann", channel=Channel.EMAIL),  # absent
+            Suppression(user_id="u-ann", channel=Channel.SMS),  # the same again
+        ],
+    )
+
+    assert removed == 1
+    entries, _ = await audience.suppressions.list(ORG)
+    assert {(e.user_id, e.address, e.channel) for e in entries} == {
+        ("u-ann", "", None),
+        ("", "u-ann", None),
+    }
+
+
+async def test_suppressions_are_scoped_by_organization(audience: AudienceBackend) -> None:
+    await audience.suppressions.add(ORG, [Suppression(user_id="u-ann")])
+
+    assert await audience.suppressions.add(OTHER_ORG, [Suppression(user_id="u-ann")]) == 1
+    assert await audience.suppressions.remove(OTHER_ORG, [Suppression(user_id="u-ann")]) == 1
+    assert await audience.suppressions.list(OTHER_ORG) == ([], "")
+    assert await audience.suppressions.suppressed_channels(OTHER_ORG, [ANN]) == {}
+    assert await audience.suppressions.suppressed_channels(ORG, [ANN]) == {"u-ann": None}
+
+
+async def _fill(audience: AudienceBackend) -> None:
+    reasons = list(SuppressionReason)
+    entries = []
+    for n in range(12):
+        channel = [None, Channel.EMAIL, Channel.SMS][n % 3]
+        entries.append(Suppression(user_id=f"u-{n:02d}", channel=channel, reason=reasons[n % 4]))
+        entries.append(Suppression(address=f"a{n:02d}@example.com", channel=channel))
+    await audience.suppressions.add(ORG, entries)
+
+
+def _label(entry: Suppression) -> str:
+    return f"{entry.user_id or entry.address}/{entry.channel or '*'}"
+
+
+async def test_a_list_pages_through_every_entry_once_in_key_order(
+    audience: AudienceBackend,
+) -> None:
+    await _fill(audience)
+
+    seen: list[str] = []
+    cursor, pages = "", 0
+    while True:
+        page, cursor = await audience.suppressions.list(ORG, after=cursor, limit=5)
+        seen += [_label(e) for e in page]
+        pages += 1
+        if not cursor:
+            break
+
+    assert pages == 5  # 24 entries, 5 a page; the last page says it is the last
+    assert len(seen) == len(set(seen)) == 24
+    assert seen[:2] == ["a00@example.com/*", "a01@example.com/email"]  # addresses, then users
+    assert seen[-1] == "u-11/sms"
+
+
+async def test_a_full_last_page_has_no_next_cursor(audience: AudienceBackend) -> None:
+    await _fill(audience)
+
+    first, cursor = await audience.suppressions.list(ORG, limit=12)
+    second, last = await audience.suppressions.list(ORG, after=cursor, limit=12)
+
+    assert (len(first), len(second), last) == (12, 12, "")
+
+
+async def test_a_list_filters_by_exact_channel_and_by_reason(audience: AudienceBackend) -> None:
+    await _fill(audience)
+
+    emails, _ = await audience.suppressions.list(ORG, channel=Channel.EMAIL, limit=100)
+    bounced, _ = await audience.suppressions.list(ORG, reason=SuppressionReason.BOUNCED)
+    both, _ = await audience.suppressions.list(
+        ORG, channel=Channel.SMS, reason=SuppressionReason.BOUNCED
+    )
+    paged, cursor = await audience.suppressions.list(ORG, channel=Channel.EMAIL, limit=3)
+    rest, _ = await audience.suppressions.list(ORG, channel=Channel.EMAIL, after=cursor)
+
+    assert {e.channel for e in emails} == {Channel.EMAIL}  # not the every-channel entries
+    assert len(emails) == 8
+    assert [_label(e) for e in bounced] == ["u-01/email", "u-05/sms", "u-09/*"]
+    assert [_label(e) for e in both] == ["u-05/sms"]
+    assert [_label(e) for e in [*paged, *rest]] == [_label(e) for e in emails]
+
+
+async def test_a_cursor_not_issued_by_the_store_is_an_invalid_argument(
+    audience: AudienceBackend,
+) -> None:
+    with pytest.raises(InvalidArgumentError):
+        await audience.suppressions.list(ORG, after="not a cursor")
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        (Suppression(user_id="u-ann"), None),
+        (Suppression(user_id="u-ann", channel=Channel.WEBHOOK), frozenset({Channel.WEBHOOK})),
+        (Suppression(address="ann@example.com"), None),
+        (Suppression(address="ann@example.com", channel=Channel.EMAIL), {Channel.EMAIL}),
+        (Suppression(address="ann@example.com", channel=Channel.SMS), frozenset()),
+        (Suppression(address="+14155550100"), None),
+        (Suppression(address="+14155550100", channel=Channel.SMS), {Channel.SMS}),
+        (Suppression(address="+14155550100", channel=Channel.WHATSAPP), {Channel.WHATSAPP}),
+        (Suppression(address="+14155550100", channel=Channel.EMAIL), frozenset()),
+        (Suppression(address="+14155550100", channel=Channel.IN_APP), frozenset()),
+        (Suppression(address="u-ann"), frozenset()),  # an address is never a user id
+    ],
+    ids=lambda value: _label(value) if isinstance(value, Suppression) else None,
+)
+async def test_an_entry_suppresses_the_channels_that_use_its_target(
+    audience: AudienceBackend, entry: Suppression, expected: frozenset[Channel] | None
+) -> None:
+    await audience.suppressions.add(ORG, [entry])
+
+    found = await audience.suppressions.suppressed_channels(ORG, [ANN, BOB, NOBODY])
+
+    assert found == ({} if expected == frozenset() else {"u-ann": expected})
+
+
+async def test_channels_add_up_and_all_of_them_mean_every_channel(
+    audience: AudienceBackend,
+) -> None:
+    await audience.suppressions.add(
+        ORG,
+        [
+            Suppression(user_id="u-ann", channel=Channel.IN_APP),
+            Suppression(address="ann@example.com", channel=Channel.EMAIL),
+            Suppression(address="+14155550111", channel=Channel.SMS),
+            *(Suppression(user_id="u-bob", channel=c) for c in Channel if c is not Channel.SMS),
+        ],
+    )
+
+    found = await audience.suppressions.suppressed_channels(ORG, [ANN, BOB, NOBODY])
+
+    assert found == {"u-ann": frozenset({Channel.IN_APP, Channel.EMAIL}), "u-bob": None}
+
+
+async def test_suppressed_channels_of_many_contacts_in_one_call(
+    audience: AudienceBackend,
+) -> None:
+    people = [Contact(f"u-{n:05d}", email=f"p{n}@example.com") for n in range(2_500)]
+    await audience.suppressions.add(
+        ORG,
+        [
+            Suppression(address=f"p{n}@example.com", channel=Channel.EMAIL)
+            for n in range(0, 2_500, 7)
+        ]
+        + [Suppression(user_id=f"u-{n:05d}") for n in range(3, 2_500, 11)],
+    )
+
+    found = await audience.suppressions.suppressed_channels(ORG, people)
+
+    expected: dict[str, frozenset[Channel] | None] = {
+        f"u-{n:05d}": frozenset({Channel.EMAIL}) for n in range(0, 2_500, 7)
+    }
+    expected |= {f"u-{n:05d}": None for n in range(3, 2_500, 11)}
+    assert found == expected
