@@ -7,6 +7,7 @@ and write to the caller's organization, so tenancy cannot be forgotten by a new 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from domain import events as ev
@@ -32,10 +33,19 @@ MAX_REASON = 1000
 
 
 class CampaignService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        ids: IdGenerator,
+        *,
+        min_schedule_lead: timedelta = scheduling.MIN_LEAD_TIME,
+    ) -> None:
+        """`min_schedule_lead` is BR-CAM-001.3's 5 minutes; operators may change it."""
         self._uow = uow
         self._clock = clock
         self._ids = ids
+        self._min_lead = min_schedule_lead
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -175,7 +185,7 @@ class CampaignService:
         async with self._uow() as uow:
             campaign = await _load(uow, principal, campaign_id)
             now = self._clock.now()
-            first = scheduling.validate_schedule(schedule, now)
+            first = scheduling.validate_schedule(schedule, now, self._min_lead)
             _ensure_ready(campaign)
             expected = campaign.version
             campaign.schedule_for(schedule, first, by=principal.subject, at=now)

@@ -72,6 +72,7 @@ class Execution:
     created_at: datetime
     missed_firing: bool = False
     cursor: str = ""  # last user_id fully processed: the resume point
+    fanned_out: bool = False  # every recipient planned; completion waits for delivery
     counts: ExecutionCounts = field(default_factory=ExecutionCounts)
     started_at: datetime | None = None
     completed_at: datetime | None = None
@@ -93,3 +94,7 @@ class Message:
     queued_at: datetime
     status: MessageStatus = MessageStatus.QUEUED
     content_digest: str = ""
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    failed_at: datetime | None = None
+    error: str = ""

@@ -16,6 +16,7 @@ from domain.audience import AudienceCounts, Recipient, Segment, Suppression, Sup
 from domain.campaign import Campaign
 from domain.contacts import Contact
 from domain.events import DomainEvent
+from domain.execution import Execution, Message, MessageStatus
 from domain.listing import CampaignPage, CampaignQuery
 from domain.model import Audience, Channel
 from domain.templates import Template
@@ -39,6 +40,10 @@ class CampaignRepository(Protocol):
     async def delete(self, organization_id: str, campaign_id: str) -> bool: ...
 
     async def list(self, organization_id: str, query: CampaignQuery) -> CampaignPage: ...
+
+    async def due(self, now: datetime, limit: int) -> Sequence[Campaign]:
+        """Scheduled campaigns whose next run is due, across organizations (the scheduler is
+        the system, not a tenant), locked so replicas ticking together split them."""
 
 
 class Outbox(Protocol):
@@ -191,3 +196,109 @@ class TemplateSource(Protocol):
     async def get(self, organization_id: str, template_id: str) -> Template:
         """Raises NotFoundError for an unknown template and DependencyUnavailableError when the
         service is down and nothing is cached."""
+
+
+# --- executions (issue #3) ---------------------------------------------------------------------
+
+
+class ExecutionRepository(Protocol):
+    async def add(self, execution: Execution) -> bool:
+        """Insert; False when this campaign already has an execution for the same due_at (a
+        second scheduler lost the race for this firing)."""
+
+    async def get(self, organization_id: str, execution_id: str) -> Execution | None: ...
+
+    async def list(
+        self, organization_id: str, campaign_id: str, *, after: str = "", limit: int = 50
+    ) -> tuple[Sequence[Execution], str]: ...
+
+    async def lease(self, owner: str, now: datetime, until: datetime) -> Execution | None:
+        """Take one execution that needs an executor (its campaign running or cancelled, nobody
+        holding a live lease), skipping rows other replicas are taking right now."""
+
+    async def save(
+        self,
+        execution: Execution,
+        *,
+        owner: str,
+        expected_cursor: str,
+        lease_until: datetime | None = None,
+    ) -> bool:
+        """Write progress (and extend the lease) if `owner` still holds the lease and nobody
+        moved the cursor; False otherwise: the caller must roll back, another executor owns
+        this execution now."""
+
+    async def release(
+        self, execution_id: str, owner: str, *, retry_at: datetime | None = None
+    ) -> None:
+        """Give the execution up; `retry_at` keeps every executor away until then (used while
+        an execution waits for its deferred messages to be delivered)."""
+
+
+class MessageRepository(Protocol):
+    async def add_many(
+        self, messages: Sequence[Message], idempotency_key: str | None = None
+    ) -> None:
+        """Bulk insert (COPY on Postgres). Ids are derived, so a replayed batch collides.
+        `idempotency_key` tags a single transactional message."""
+
+    async def get(self, organization_id: str, message_id: str) -> Message | None: ...
+
+    async def by_idempotency_key(
+        self, organization_id: str, campaign_id: str, key: str
+    ) -> Message | None: ...
+
+    async def list(
+        self,
+        organization_id: str,
+        campaign_id: str,
+        *,
+        execution_id: str = "",
+        user_id: str = "",
+        statuses: Sequence[MessageStatus] = (),
+        after: str = "",
+        limit: int = 50,
+    ) -> tuple[Sequence[Message], str]: ...
+
+    async def pending_count(self, execution_id: str) -> int:
+        """Messages of the execution not yet handed to delivery."""
+
+    async def status_counts(self, execution_id: str) -> dict[MessageStatus, int]: ...
+
+
+class ExecutionUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that also reaches executions and messages (the SQL adapters)."""
+
+    @property
+    def executions(self) -> ExecutionRepository: ...
+
+    @property
+    def messages(self) -> MessageRepository: ...
+
+    async def __aenter__(self) -> ExecutionUnitOfWork: ...
+
+
+class ExecutionUnitOfWorkFactory(Protocol):
+    def __call__(self, *, read_only: bool = False) -> ExecutionUnitOfWork: ...
+
+
+class DeliveryBatch(Protocol):
+    @property
+    def messages(self) -> Sequence[Message]: ...
+
+    async def mark_handed_over(self, status: MessageStatus) -> None:
+        """`sent` after the broker acknowledged; `delivered` for the sandbox."""
+
+
+class DeliveryOutbox(Protocol):
+    def claim_due(self, now: datetime, limit: int) -> AbstractAsyncContextManager[DeliveryBatch]:
+        """Queued messages whose send_after has come, of campaigns not paused or cancelled."""
+
+
+class DeliveryPublisher(Protocol):
+    """Hands messages to the notification service; at least once, deduplicated by message id."""
+
+    @property
+    def handed_over_status(self) -> MessageStatus: ...
+
+    async def publish(self, messages: Sequence[Message]) -> None: ...

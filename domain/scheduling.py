@@ -38,7 +38,9 @@ def next_cron_firing(cron: CronSchedule, after: datetime) -> datetime | None:
     return firing
 
 
-def validate_schedule(schedule: Schedule, now: datetime) -> datetime:
+def validate_schedule(
+    schedule: Schedule, now: datetime, min_lead: timedelta = MIN_LEAD_TIME
+) -> datetime:
     """Check a schedule (BR-CAM-001.3) and return its first firing, or raise ValidationError."""
     v = ViolationCollector()
     first: datetime | None = None
@@ -47,17 +49,19 @@ def validate_schedule(schedule: Schedule, now: datetime) -> datetime:
     elif schedule.scheduled_at is not None:
         if schedule.scheduled_at.tzinfo is None:
             v.add("scheduled_at", "must carry a time zone (use UTC)")
-        elif schedule.scheduled_at < now + MIN_LEAD_TIME:
-            v.add("scheduled_at", "must be at least 5 minutes in the future")
+        elif schedule.scheduled_at < now + min_lead:
+            v.add("scheduled_at", f"must be at least {_minutes(min_lead)} in the future")
         first = schedule.scheduled_at
     elif schedule.cron is not None:
-        first = _validate_cron(v.nested("cron"), schedule.cron, now)
+        first = _validate_cron(v.nested("cron"), schedule.cron, now, min_lead)
     v.raise_if_any()
     assert first is not None  # every branch that leaves `first` unset added a violation
     return first
 
 
-def _validate_cron(v: ViolationCollector, cron: CronSchedule, now: datetime) -> datetime | None:
+def _validate_cron(
+    v: ViolationCollector, cron: CronSchedule, now: datetime, min_lead: timedelta
+) -> datetime | None:
     for name, instant in (("start_at", cron.start_at), ("end_at", cron.end_at)):
         if instant is not None and instant.tzinfo is None:
             v.add(name, "must carry a time zone (use UTC)")
@@ -73,10 +77,15 @@ def _validate_cron(v: ViolationCollector, cron: CronSchedule, now: datetime) -> 
         v.add("end_at", "must be in the future")
     if v.violations:
         return None
-    first = next_cron_firing(cron, now + MIN_LEAD_TIME - timedelta(microseconds=1))
+    first = next_cron_firing(cron, now + min_lead - timedelta(microseconds=1))
     if first is None:
         v.add("expression", "never fires between now (+5 minutes) and end_at")
     return first
+
+
+def _minutes(lead: timedelta) -> str:
+    seconds = int(lead.total_seconds())
+    return f"{seconds // 60} minutes" if seconds % 60 == 0 else f"{seconds} seconds"
 
 
 def _is_valid_expression(expression: str) -> bool:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import grpc
 import structlog
-from adapters.sql.migrate import ensure_schema_current, upgrade_to_head
-from adapters.sql.unit_of_work import SqlStore
 from campaign.v1 import (
     audience_service_pb2,
     audience_service_pb2_grpc,
@@ -24,14 +23,18 @@ from grpc_reflection.v1alpha import reflection
 from adapters.memory.bus import InProcessEventBus
 from adapters.nats.publisher import NatsEventPublisher
 from adapters.sql.engine import make_engine
+from adapters.sql.migrate import ensure_schema_current, upgrade_to_head
+from adapters.sql.unit_of_work import SqlStore
 from adapters.system import SystemClock, UuidGenerator
 from domain.campaign_service import CampaignService
 from domain.ports import EventPublisher
 from server.auth import TokenVerifier, load_keys
+from server.engine_wiring import Engine, build_engine
 from server.health import HealthReporter
 from server.interceptors.access_log import AccessLogInterceptor
 from server.interceptors.auth import AuthInterceptor
 from server.interceptors.errors import ErrorMappingInterceptor
+from server.servicers.audience import AudienceServicer
 from server.servicers.campaigns import CampaignServicer
 from server.servicers.unimplemented import with_unimplemented
 from server.settings import Settings
@@ -57,6 +60,7 @@ class Application:
     publisher: EventPublisher
     relay: OutboxRelayWorker
     health: HealthReporter
+    engine: Engine
 
     @property
     def address(self) -> str:
@@ -68,12 +72,18 @@ class Application:
         await self.server.start()
         self.relay.start()
         self.health.start()
+        for worker in self.engine.workers:
+            worker.start()
 
     async def stop(self) -> None:
         """Stop taking calls, let in-flight ones finish, then stop workers and connections."""
         await self.health.stop()
         await self.server.stop(self.settings.shutdown_grace)
+        for worker in self.engine.workers:
+            await worker.stop()
         await self.relay.stop()
+        for close in self.engine.closers:
+            await close()
         if isinstance(self.publisher, NatsEventPublisher):
             await self.publisher.close()
         await self.store.close()
@@ -99,17 +109,19 @@ def make_publisher(settings: Settings) -> EventPublisher:
 
 
 def make_server(
-    settings: Settings, campaigns: CampaignService, health: HealthReporter
+    settings: Settings, campaigns: CampaignService, engine: Engine, health: HealthReporter
 ) -> tuple[grpc.aio.Server, int]:
     verifier = TokenVerifier(load_keys(settings))
     interceptors = [AccessLogInterceptor(), ErrorMappingInterceptor(), AuthInterceptor(verifier)]
     tracing = tracing_interceptor(settings)
     server = grpc.aio.server(interceptors=[tracing, *interceptors] if tracing else interceptors)
     campaign_service_pb2_grpc.add_CampaignServiceServicer_to_server(
-        CampaignServicer(campaigns), server
+        CampaignServicer(campaigns, engine.execution_service), server
+    )
+    audience_service_pb2_grpc.add_AudienceServiceServicer_to_server(
+        AudienceServicer(engine.audience_service), server
     )
     for module, pb2, name in (
-        (audience_service_pb2_grpc, audience_service_pb2, "AudienceService"),
         (metrics_service_pb2_grpc, metrics_service_pb2, "MetricsService"),
         (event_service_pb2_grpc, event_service_pb2, "EventService"),
     ):
@@ -133,10 +145,16 @@ def make_server(
 async def build_application(settings: Settings) -> Application:
     store = await open_store(settings)
     publisher = make_publisher(settings)
-    campaigns = CampaignService(store.unit_of_work, SystemClock(), UuidGenerator())
+    campaigns = CampaignService(
+        store.unit_of_work,
+        SystemClock(),
+        UuidGenerator(),
+        min_schedule_lead=timedelta(seconds=settings.schedule_min_lead_seconds),
+    )
     health = HealthReporter(store, SERVICE_NAMES, settings.health_probe_interval)
-    server, port = make_server(settings, campaigns, health)
+    engine = build_engine(settings, store)
+    server, port = make_server(settings, campaigns, engine, health)
     relay = OutboxRelayWorker(
         store.outbox_store(), publisher, poll_interval=settings.outbox_poll_interval
     )
-    return Application(settings, server, port, store, publisher, relay, health)
+    return Application(settings, server, port, store, publisher, relay, health, engine)

@@ -24,10 +24,30 @@ class Settings(BaseSettings):
     auto_migrate: bool | None = Field(
         None, description="apply migrations on start (default: only for the embedded SQLite)"
     )
-    redis_url: str | None = Field(None, description="reserved for the rate limiter (issue #3)")
+    redis_url: str | None = Field(None, description="redis://... shared rate limits")
     nats_url: str | None = Field(None, description="nats://... enables JetStream events")
     nats_stream: str = Field("CAMPAIGN_EVENTS", description="JetStream stream for our events")
     nats_subject_prefix: str = Field("", description="prefix for every published subject")
+    nats_delivery_stream: str = Field(
+        "CAMPAIGN_DELIVERIES", description="JetStream stream for notification.send.<channel>"
+    )
+    data_service_url: str | None = Field(None, description="isA_Data base URL (audiences)")
+    data_service_token: SecretStr | None = Field(None, description="bearer token for it")
+    creative_service_url: str | None = Field(None, description="isA_Creative base URL")
+    creative_service_token: SecretStr | None = Field(None, description="bearer token for it")
+    organization_per_hour: int = Field(
+        10_000, gt=0, description="default organization-wide send limit per hour"
+    )
+    channel_per_hour: dict[str, int] = Field(
+        default_factory=dict, description='per-channel limits per hour, e.g. {"email": 50000}'
+    )
+    schedule_min_lead_seconds: float = Field(
+        300.0, ge=0, description="how far ahead a one-time schedule must be (BR-CAM-001.3)"
+    )
+    executor_batch_size: int = Field(10_000, gt=0, description="recipients per batch")
+    executor_enabled: bool = Field(True, description="run scheduler, executor and delivery")
+    worker_interval: float = Field(0.5, gt=0, description="seconds between idle worker polls")
+    delivery_batch_size: int = Field(5_000, gt=0, description="messages per hand-over")
     jwt_secret: SecretStr | None = Field(None, description="HS256 shared secret")
     jwt_public_key: str | None = Field(None, description="RS256 public key (PEM text or path)")
     jwt_private_key: str | None = Field(
@@ -61,6 +81,11 @@ class Settings(BaseSettings):
         parts = [
             "database=" + ("sqlite (embedded)" if self.is_embedded_database else "postgres"),
             "events=" + ("nats jetstream" if self.nats_url else "in-process bus"),
+            "delivery=" + ("nats jetstream" if self.nats_url else "sandbox"),
+            "rate limits=" + ("redis" if self.redis_url else "in-process"),
+            "audiences=" + ("data service" if self.data_service_url else "built-in directory"),
         ]
-        embedded = self.is_embedded_database and not self.nats_url
+        embedded = self.is_embedded_database and not (
+            self.nats_url or self.redis_url or self.data_service_url
+        )
         return ("embedded" if embedded else "production") + " (" + ", ".join(parts) + ")"

@@ -54,7 +54,7 @@ def spec_from_proto(
     )
 
 
-def _conditions(
+def conditions_from_proto(
     v: ViolationCollector, path: str, items: list[pb.Condition]
 ) -> tuple[m.Condition, ...]:
     out = []
@@ -68,6 +68,10 @@ def _conditions(
     return tuple(out)
 
 
+def audience_list_from_proto(v: ViolationCollector, items: list[pb.Audience]) -> list[m.Audience]:
+    return [_audience(v, f"audiences[{i}]", a) for i, a in enumerate(items)]
+
+
 def _audience(v: ViolationCollector, path: str, a: pb.Audience) -> m.Audience:
     segment_type = enum_in(v, f"{path}.segment_type", enums.SEGMENT_TYPES, a.segment_type)
     source = a.WhichOneof("source")
@@ -75,7 +79,7 @@ def _audience(v: ViolationCollector, path: str, a: pb.Audience) -> m.Audience:
         audience_id=a.audience_id,
         segment_type=segment_type or m.SegmentType.INCLUDE,
         segment_id=a.segment_id if source == "segment_id" else None,
-        query=_conditions(v, f"{path}.query.conditions", list(a.query.conditions))
+        query=conditions_from_proto(v, f"{path}.query.conditions", list(a.query.conditions))
         if source == "query"
         else (),
         name=a.name,
@@ -138,7 +142,7 @@ def _trigger(v: ViolationCollector, path: str, t: pb.Trigger) -> m.Trigger:
     return m.Trigger(
         event_type=t.event_type,
         trigger_id=t.trigger_id,
-        conditions=_conditions(v, f"{path}.conditions", list(t.conditions)),
+        conditions=conditions_from_proto(v, f"{path}.conditions", list(t.conditions)),
         delay=to_timedelta(t, "delay", timedelta(0)),
         frequency_limit=t.frequency_limit if t.HasField("frequency_limit") else 1,
         frequency_window=to_timedelta(t, "frequency_window", timedelta(hours=24)),

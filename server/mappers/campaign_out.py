@@ -32,7 +32,7 @@ def campaign_to_proto(c: Campaign) -> pb.Campaign:
         winner_variant_id=c.winner_variant_id or "",
         cancel_reason=c.cancel_reason,
     )
-    out.audiences.extend(_audience(a) for a in s.audiences)
+    out.audiences.extend(audience_to_proto(a) for a in s.audiences)
     out.channels.extend(contents_to_proto(s.channels))
     out.variants.extend(_variant(v) for v in s.variants)
     out.triggers.extend(_trigger(t) for t in s.triggers)
@@ -56,7 +56,7 @@ def campaign_to_proto(c: Campaign) -> pb.Campaign:
     return out
 
 
-def _conditions(items: Iterable[m.Condition]) -> list[pb.Condition]:
+def conditions_to_proto(items: Iterable[m.Condition]) -> list[pb.Condition]:
     return [
         pb.Condition(
             field=c.field, operator=enums.OPERATORS_OUT[c.operator], value=to_value(c.value)
@@ -65,14 +65,14 @@ def _conditions(items: Iterable[m.Condition]) -> list[pb.Condition]:
     ]
 
 
-def _audience(a: m.Audience) -> pb.Audience:
+def audience_to_proto(a: m.Audience) -> pb.Audience:
     out = pb.Audience(
         audience_id=a.audience_id, segment_type=enums.SEGMENT_TYPES_OUT[a.segment_type], name=a.name
     )
     if a.segment_id:
         out.segment_id = a.segment_id
     else:
-        out.query.conditions.extend(_conditions(a.query))
+        out.query.conditions.extend(conditions_to_proto(a.query))
     return out
 
 
@@ -118,7 +118,7 @@ def _trigger(t: m.Trigger) -> pb.Trigger:
     out = pb.Trigger(
         trigger_id=t.trigger_id, event_type=t.event_type, frequency_limit=t.frequency_limit
     )
-    out.conditions.extend(_conditions(t.conditions))
+    out.conditions.extend(conditions_to_proto(t.conditions))
     set_duration(out.delay, t.delay)
     set_duration(out.frequency_window, t.frequency_window)
     return out

@@ -16,11 +16,13 @@ from campaign.v1 import campaign_service_pb2_grpc as svc_grpc
 from domain import listing
 from domain.campaign_service import CampaignService
 from domain.errors import FieldViolation, InvalidArgumentError, ViolationCollector
+from domain.execution_service import ExecutionService
 from server.interceptors.auth import current_principal
 from server.mappers import enums
 from server.mappers.campaign_in import schedule_from_proto, spec_from_proto
 from server.mappers.campaign_out import campaign_to_proto
 from server.mappers.common import enum_in, optional_datetime
+from server.servicers.campaign_executions import ExecutionRpcs
 from server.servicers.unimplemented import with_unimplemented
 
 IMPLEMENTED = {
@@ -36,6 +38,12 @@ IMPLEMENTED = {
     "PauseCampaign",
     "ResumeCampaign",
     "CancelCampaign",
+    "GetExecution",
+    "ListExecutions",
+    "GetMessage",
+    "ListMessages",
+    "SendTransactional",
+    "PreviewMessage",
 }
 _Base = with_unimplemented(
     svc_grpc.CampaignServiceServicer,
@@ -61,9 +69,10 @@ def _fields_under(prefix: str) -> Iterator[None]:
         raise
 
 
-class CampaignServicer(_Base):  # type: ignore[misc, valid-type]
-    def __init__(self, service: CampaignService) -> None:
+class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
+    def __init__(self, service: CampaignService, executions: ExecutionService) -> None:
         self._service = service
+        self._executions = executions
 
     async def CreateCampaign(
         self,

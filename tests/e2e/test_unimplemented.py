@@ -8,8 +8,6 @@ from typing import Any
 import grpc
 import pytest
 from campaign.v1 import (
-    audience_service_pb2,
-    audience_service_pb2_grpc,
     campaign_service_pb2,
     campaign_service_pb2_grpc,
     event_service_pb2,
@@ -59,25 +57,15 @@ UNBUILT: dict[str, Invoke] = {
         "StreamCampaignMetrics",
         metrics_service_pb2.StreamCampaignMetricsRequest(campaign_id="c-1"),
     ),
-    "AudienceService.EstimateAudience": unary(
-        audience_service_pb2_grpc.AudienceServiceStub,
-        "EstimateAudience",
-        audience_service_pb2.EstimateAudienceRequest(campaign_id="c-1"),
+    "MetricsService.GetExperimentResults": unary(
+        metrics_service_pb2_grpc.MetricsServiceStub,
+        "GetExperimentResults",
+        metrics_service_pb2.GetExperimentResultsRequest(campaign_id="c-1"),
     ),
-    "AudienceService.UpsertContacts": client_streaming(
-        audience_service_pb2_grpc.AudienceServiceStub,
-        "UpsertContacts",
-        [audience_service_pb2.UpsertContactsRequest()],
-    ),
-    "CampaignService.GetExecution": unary(
+    "CampaignService.SelectWinner": unary(
         campaign_service_pb2_grpc.CampaignServiceStub,
-        "GetExecution",
-        campaign_service_pb2.GetExecutionRequest(campaign_id="c-1", execution_id="e-1"),
-    ),
-    "CampaignService.SendTransactional": unary(
-        campaign_service_pb2_grpc.CampaignServiceStub,
-        "SendTransactional",
-        campaign_service_pb2.SendTransactionalRequest(campaign_id="c-1", user_id="u-1"),
+        "SelectWinner",
+        campaign_service_pb2.SelectWinnerRequest(campaign_id="c-1", variant_id="v-1"),
     ),
     "EventService.TrackEvents": unary(
         event_service_pb2_grpc.EventServiceStub,

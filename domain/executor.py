@@ -1,0 +1,320 @@
+"""Running executions: fan an audience out into messages, exactly once, resumable anywhere.
+
+Each batch of recipients (in user_id order) becomes message rows in ONE transaction that also
+moves the execution's cursor past the batch, and only while this executor still holds the lease
+at the cursor it started from. So after a crash (kill -9 included) the next executor starts at
+the last committed batch: every recipient gets their messages once, never twice, never zero.
+The messages table is the delivery outbox; a separate relay hands messages over
+(domain.delivery). Pause and cancel take effect at the next batch boundary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain import events as ev
+from domain import scheduling
+from domain.audience import Recipient
+from domain.campaign import Campaign
+from domain.execution import Execution, ExecutionCounts, ExecutionStatus, Message, message_id
+from domain.model import CampaignStatus, Channel
+from domain.planning import BatchPlan, CampaignPlan, Draft, plan_batch
+from domain.ports import (
+    AudienceSource,
+    Clock,
+    ExecutionUnitOfWork,
+    ExecutionUnitOfWorkFactory,
+    IdGenerator,
+    RateLimiter,
+    TemplateSource,
+)
+from domain.templates import Template
+from domain.throttling import OrganizationLimits, limits_for
+from domain.timing import next_allowed_instant
+
+CAMPAIGN_STARTED = "campaign.started"
+CAMPAIGN_COMPLETED = "campaign.completed"
+DEFAULT_BATCH = 10_000
+DEFAULT_LEASE = timedelta(seconds=30)
+DELIVERY_POLL = timedelta(seconds=1)
+
+
+class LeaseLostError(Exception):
+    """Another executor took the execution over; this one must stop without writing."""
+
+
+class Executor:
+    def __init__(
+        self,
+        uow: ExecutionUnitOfWorkFactory,
+        audience: AudienceSource,
+        limiter: RateLimiter,
+        clock: Clock,
+        ids: IdGenerator,
+        *,
+        owner: str,
+        templates: TemplateSource | None = None,
+        organization_limits: Callable[[str], OrganizationLimits] = lambda _org: (
+            OrganizationLimits()
+        ),
+        batch_size: int = DEFAULT_BATCH,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> None:
+        self._uow = uow
+        self._audience = audience
+        self._limiter = limiter
+        self._clock = clock
+        self._ids = ids
+        self._owner = owner
+        self._templates = templates
+        self._limits = organization_limits
+        self._batch = batch_size
+        self._lease = lease
+
+    async def run_once(self) -> bool:
+        """Lease one execution and drive it as far as it can go now; False if none was waiting."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            execution = await uow.executions.lease(self._owner, now, now + self._lease)
+            await uow.commit()
+        if execution is None:
+            return False
+        retry_at: datetime | None = None
+        try:
+            retry_at = await self._drive(execution)
+        except LeaseLostError:
+            return True  # the new owner carries on; nothing of ours was committed
+        finally:
+            async with self._uow() as uow:
+                await uow.executions.release(execution.execution_id, self._owner, retry_at=retry_at)
+                await uow.commit()
+        return True
+
+    async def _drive(self, execution: Execution) -> datetime | None:
+        campaign = await self._campaign(execution)
+        if campaign.status is CampaignStatus.CANCELLED:
+            await self._finish(execution, ExecutionStatus.CANCELLED)
+            return None
+        if campaign.status is not CampaignStatus.RUNNING:
+            return None
+        if execution.status is not ExecutionStatus.RUNNING:
+            await self._start(execution, campaign)
+        if not execution.fanned_out:
+            stopped = await self._fan_out(execution, campaign)
+            if stopped:
+                return None
+        async with self._uow(read_only=True) as uow:
+            pending = await uow.messages.pending_count(execution.execution_id)
+        if pending:
+            return self._clock.now() + DELIVERY_POLL  # deferred messages are still waiting
+        await self._finish(execution, ExecutionStatus.COMPLETED)
+        return None
+
+    async def _campaign(self, execution: Execution) -> Campaign:
+        async with self._uow(read_only=True) as uow:
+            campaign = await uow.campaigns.get(execution.organization_id, execution.campaign_id)
+        if campaign is None:  # deleted campaigns cascade to their executions
+            raise LeaseLostError(execution.execution_id)
+        return campaign
+
+    async def _start(self, execution: Execution, campaign: Campaign) -> None:
+        previous_cursor = execution.cursor
+        first_start = execution.started_at is None
+        execution.status = ExecutionStatus.RUNNING
+        execution.started_at = execution.started_at or self._clock.now()
+        counts = await self._audience.counts(execution.organization_id, campaign.spec.audiences)
+        async with self._uow() as uow:
+            await self._save(uow, execution, previous_cursor)
+            if first_start:
+                holdout_share = campaign.spec.holdout_percentage / 100
+                await uow.outbox.add(
+                    [
+                        self._event(
+                            execution,
+                            CAMPAIGN_STARTED,
+                            {
+                                "execution_id": execution.execution_id,
+                                "audience_size": counts.after_suppression,
+                                "holdout_size": round(counts.after_suppression * holdout_share),
+                                "missed_firing": execution.missed_firing,
+                            },
+                        )
+                    ]
+                )
+            await uow.commit()
+
+    async def _fan_out(self, execution: Execution, campaign: Campaign) -> bool:
+        """Plan, throttle and persist batch after batch; True if paused or cancelled meanwhile."""
+        plan = CampaignPlan.of(campaign, await self._templates_for(campaign))
+        batches = self._audience.recipients(
+            execution.organization_id,
+            campaign.spec.audiences,
+            after_user_id=execution.cursor,
+            batch_size=self._batch,
+        )
+        async for recipients in batches:
+            if await self._interrupted(execution):
+                return True
+            await self._commit_batch(execution, campaign, plan, recipients)
+        previous = execution.cursor
+        execution.fanned_out = True
+        async with self._uow() as uow:
+            await self._save(uow, execution, previous)
+            await uow.commit()
+        return False
+
+    async def _interrupted(self, execution: Execution) -> bool:
+        campaign = await self._campaign(execution)
+        if campaign.status is CampaignStatus.CANCELLED:
+            await self._finish(execution, ExecutionStatus.CANCELLED)
+            return True
+        if campaign.status is CampaignStatus.PAUSED:
+            previous = execution.cursor
+            execution.status = ExecutionStatus.PAUSED
+            async with self._uow() as uow:
+                await self._save(uow, execution, previous)
+                await uow.commit()
+            return True
+        return False
+
+    async def _commit_batch(
+        self,
+        execution: Execution,
+        campaign: Campaign,
+        plan: CampaignPlan,
+        recipients: Sequence[Recipient],
+    ) -> None:
+        batch = plan_batch(plan, recipients)
+        messages = await self._messages(execution, campaign, batch.drafts)
+        previous = execution.cursor
+        execution.cursor = batch.last_user_id or previous
+        _add_counts(execution.counts, batch)
+        async with self._uow() as uow:
+            await self._save(uow, execution, previous)
+            await uow.messages.add_many(messages)
+            await uow.commit()
+
+    async def _messages(
+        self, execution: Execution, campaign: Campaign, drafts: Sequence[Draft]
+    ) -> list[Message]:
+        by_channel: dict[Channel, list[Draft]] = defaultdict(list)
+        for draft in drafts:
+            by_channel[draft.channel].append(draft)
+        now = self._clock.now()
+        throttle = campaign.spec.throttle
+        out: list[Message] = []
+        for channel, group in by_channel.items():
+            limits = limits_for(
+                execution.organization_id,
+                campaign.campaign_id,
+                channel,
+                self._limits(execution.organization_id),
+                throttle,
+            )
+            reservation = await self._limiter.reserve(limits, len(group), now)
+            for index, draft in enumerate(group):
+                zone = scheduling.zone(draft.recipient.contact.timezone) or scheduling.zone("UTC")
+                assert zone is not None
+                send_after = next_allowed_instant(
+                    reservation.slot(index), zone, throttle.quiet_hours, throttle.exclude_weekends
+                )
+                out.append(_message(execution, draft, send_after, now))
+        return out
+
+    async def _templates_for(self, campaign: Campaign) -> Mapping[str, Template]:
+        if self._templates is None:
+            return {}
+        spec = campaign.spec
+        contents = [*spec.channels, *(c for v in spec.variants for c in v.channels)]
+        ids = {c.template_id for c in contents if c.template_id}
+        return {i: await self._templates.get(campaign.organization_id, i) for i in sorted(ids)}
+
+    async def _finish(self, execution: Execution, status: ExecutionStatus) -> None:
+        now = self._clock.now()
+        previous = execution.cursor
+        async with self._uow() as uow:
+            campaign = await uow.campaigns.get(execution.organization_id, execution.campaign_id)
+            totals = await uow.messages.status_counts(execution.execution_id)
+            execution.status = status
+            execution.completed_at = now
+            await self._save(uow, execution, previous)
+            if campaign is not None and status is ExecutionStatus.COMPLETED:
+                expected = campaign.version
+                campaign.finish_execution(at=now, next_run_at=_next_firing(campaign, now))
+                campaign.version = expected + 1
+                await uow.campaigns.save(campaign, expected_version=expected)
+                handed = sum(n for s, n in totals.items() if s.value not in ("queued", "failed"))
+                await uow.outbox.add(
+                    [
+                        self._event(
+                            execution,
+                            CAMPAIGN_COMPLETED,
+                            {
+                                "execution_id": execution.execution_id,
+                                "total_sent": handed,
+                                "total_delivered": sum(
+                                    n
+                                    for s, n in totals.items()
+                                    if s.value in ("delivered", "opened", "clicked", "converted")
+                                ),
+                                "holdout": execution.counts.holdout,
+                                "audience_size": execution.counts.audience,
+                            },
+                        )
+                    ]
+                )
+            await uow.commit()
+
+    async def _save(
+        self, uow: ExecutionUnitOfWork, execution: Execution, expected_cursor: str
+    ) -> None:
+        until = self._clock.now() + self._lease
+        if not await uow.executions.save(
+            execution, owner=self._owner, expected_cursor=expected_cursor, lease_until=until
+        ):
+            raise LeaseLostError(execution.execution_id)
+
+    def _event(self, execution: Execution, event_type: str, data: dict[str, Any]) -> ev.DomainEvent:
+        return ev.DomainEvent(
+            event_id=self._ids.new_id(),
+            event_type=event_type,
+            organization_id=execution.organization_id,
+            occurred_at=self._clock.now(),
+            data={"campaign_id": execution.campaign_id, **data},
+        )
+
+
+def _add_counts(total: ExecutionCounts, batch: BatchPlan) -> None:
+    for field in dataclasses.fields(ExecutionCounts):
+        setattr(total, field.name, getattr(total, field.name) + getattr(batch.counts, field.name))
+
+
+def _message(execution: Execution, draft: Draft, send_after: datetime, now: datetime) -> Message:
+    user_id = draft.recipient.contact.user_id
+    digest = hashlib.sha256(repr(sorted(draft.content.items())).encode()).hexdigest()[:16]
+    return Message(
+        message_id=message_id(execution.execution_id, user_id, draft.channel),
+        execution_id=execution.execution_id,
+        campaign_id=execution.campaign_id,
+        organization_id=execution.organization_id,
+        user_id=user_id,
+        variant_id=draft.variant_id,
+        channel=draft.channel,
+        recipient=draft.address,
+        content=draft.content,
+        send_after=send_after,
+        queued_at=now,
+        content_digest=digest,
+    )
+
+
+def _next_firing(campaign: Campaign, now: datetime) -> datetime | None:
+    schedule = campaign.schedule
+    if schedule is None or schedule.cron is None:
+        return None
+    return scheduling.next_cron_firing(schedule.cron, now)

@@ -1,0 +1,157 @@
+"""Turning a batch of recipients into message drafts: pure, so the executor's I/O stays thin.
+
+Per recipient: holdout and variant by hash (domain.assignment), control arms send nothing,
+channels by eligibility in the campaign's order (fallback or all), content rendered from the
+variant's (or the campaign's) channel content with the recipient's profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+
+from domain.assignment import Allocation, bucket
+from domain.audience import Recipient
+from domain.campaign import Campaign
+from domain.contacts import address_for, choose_channels
+from domain.execution import ExecutionCounts
+from domain.model import Channel, ChannelContent, ChannelStrategy
+from domain.rendering import CompiledText, compile_text
+from domain.templates import Template
+
+TEXT_FIELDS = tuple(
+    f.name for f in fields(ChannelContent) if f.name not in ("channel", "template_id", "headers")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledContent:
+    channel: Channel
+    texts: Mapping[str, CompiledText]
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, content: ChannelContent) -> CompiledContent:
+        texts = {
+            name: compile_text(getattr(content, name))
+            for name in TEXT_FIELDS
+            if getattr(content, name)
+        }
+        return cls(content.channel, texts, content.headers)
+
+    def render(self, profile: Mapping[str, object]) -> tuple[dict[str, str], frozenset[str]]:
+        out: dict[str, str] = {}
+        missing: set[str] = set()
+        for name, text in self.texts.items():
+            rendered = text.render(profile)
+            out[name] = rendered.text
+            missing |= rendered.missing
+        return out, frozenset(missing)
+
+
+@dataclass(frozen=True, slots=True)
+class Arm:
+    variant_id: str
+    is_control: bool
+    channels: tuple[Channel, ...]
+    contents: Mapping[Channel, CompiledContent]
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignPlan:
+    """Everything about a campaign the per-recipient loop needs, computed once per execution."""
+
+    campaign_id: str
+    allocation: Allocation
+    arms: Mapping[str, Arm]
+    all_channels: bool
+
+    @classmethod
+    def of(
+        cls, campaign: Campaign, templates: Mapping[str, Template] | None = None
+    ) -> CampaignPlan:
+        spec = campaign.spec
+        arms: dict[str, Arm] = {}
+        variants = spec.variants or ()
+        for variant in variants:
+            contents = variant.channels or spec.channels
+            arms[variant.variant_id] = _arm(
+                variant.variant_id, variant.is_control, contents, templates or {}
+            )
+        if not variants:
+            arms[""] = _arm("", False, spec.channels, templates or {})
+        return cls(
+            campaign_id=campaign.campaign_id,
+            allocation=Allocation.for_campaign(spec.holdout_percentage, variants),
+            arms=arms,
+            all_channels=spec.channel_strategy is ChannelStrategy.ALL,
+        )
+
+
+def _arm(
+    variant_id: str,
+    is_control: bool,
+    contents: Sequence[ChannelContent],
+    templates: Mapping[str, Template],
+) -> Arm:
+    resolved = [
+        templates[c.template_id].content if c.template_id and c.template_id in templates else c
+        for c in contents
+    ]
+    compiled = {c.channel: CompiledContent.of(c) for c in resolved}
+    return Arm(variant_id, is_control, tuple(c.channel for c in contents), compiled)
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A message before throttling and timing: who, which arm, which channel, what content."""
+
+    recipient: Recipient
+    variant_id: str
+    channel: Channel
+    address: str
+    content: dict[str, str]
+    missing_variables: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class BatchPlan:
+    drafts: list[Draft] = field(default_factory=list)
+    counts: ExecutionCounts = field(default_factory=ExecutionCounts)
+    last_user_id: str = ""
+
+
+def plan_batch(plan: CampaignPlan, recipients: Sequence[Recipient]) -> BatchPlan:
+    out = BatchPlan()
+    counts = out.counts
+    for recipient in recipients:
+        contact = recipient.contact
+        counts.audience += 1
+        out.last_user_id = contact.user_id
+        variant_id = plan.allocation.assign(bucket(contact.user_id, plan.campaign_id))
+        if variant_id is None:
+            counts.holdout += 1
+            continue
+        arm = plan.arms[variant_id]
+        if arm.is_control:
+            counts.control += 1
+            continue
+        channels = choose_channels(
+            contact,
+            arm.channels,
+            set(recipient.suppressed_channels),
+            all_channels=plan.all_channels,
+        )
+        if not channels:
+            counts.unreachable += 1
+            continue
+        profile = contact.profile()
+        for channel in channels:
+            content, missing = arm.contents[channel].render(profile)
+            out.drafts.append(
+                Draft(
+                    recipient, variant_id, channel, address_for(contact, channel), content, missing
+                )
+            )
+    counts.queued = len(out.drafts)
+    return out

@@ -1,0 +1,119 @@
+"""A real execution engine on SQLite or a fresh Postgres database, with a hand-driven clock.
+
+Everything is the production code (SQL stores, audience source, executor, scheduler, delivery
+relay); only time is fake, so schedules, leases, throttles and quiet hours can be stepped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.memory.rate_limiter import MemoryRateLimiter
+from adapters.memory.sandbox_delivery import SandboxDelivery
+from adapters.sql import SqlStore, make_engine, upgrade_to_head
+from adapters.sql.audience_source import SqlAudienceSource
+from adapters.sql.audience_stores import SqlContactDirectory, SqlSegmentStore
+from adapters.sql.audience_suppressions import SqlSuppressionStore
+from adapters.system import UuidGenerator
+from domain.auth import Principal, Role
+from domain.campaign_service import CampaignService
+from domain.executor import Executor
+from domain.model import Channel
+from domain.ports import AudienceSource, RateLimiter
+from domain.throttling import OrganizationLimits
+from tests.support.services import postgres_database, require
+
+ORG = "org-engine"
+ADMIN = Principal(ORG, "admin@engine", frozenset({Role.ADMIN}))
+# A Wednesday 12:00 UTC: inside allowed hours in UTC and in New York.
+T0 = datetime(2026, 6, 3, 12, 0, tzinfo=UTC)
+# Limits so high that one batch is due at once; throttling itself has its own tests.
+HIGH_LIMITS = OrganizationLimits(
+    per_hour=3_600_000_000, channel_per_hour=dict.fromkeys(Channel, 3_600_000_000)
+)
+
+
+@dataclass
+class FakeClock:
+    current: datetime = T0
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, delta: timedelta) -> None:
+        self.current += delta
+
+
+@dataclass
+class Engine:
+    store: SqlStore
+    clock: FakeClock
+    campaigns: CampaignService
+    contacts: SqlContactDirectory
+    segments: SqlSegmentStore
+    suppressions: SqlSuppressionStore
+    audience: AudienceSource
+    limiter: RateLimiter
+    delivery: SandboxDelivery = field(default_factory=SandboxDelivery)
+
+    def executor(
+        self,
+        owner: str,
+        *,
+        audience: AudienceSource | None = None,
+        limiter: RateLimiter | None = None,
+        batch_size: int = 500,
+        limits: OrganizationLimits = HIGH_LIMITS,
+    ) -> Executor:
+        return Executor(
+            self.store.unit_of_work,
+            audience or self.audience,
+            limiter or self.limiter,
+            self.clock,
+            UuidGenerator(),
+            owner=owner,
+            organization_limits=lambda _org: limits,
+            batch_size=batch_size,
+        )
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Engine]:
+    if request.param == "postgres":
+        require("127.0.0.1", 5432, "PostgreSQL")
+        async with postgres_database() as url:
+            async for built in _engine(url):
+                yield built
+    else:
+        async for built in _engine(f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}"):
+            yield built
+
+
+async def _engine(url: str) -> AsyncIterator[Engine]:
+    sql = make_engine(url)
+    await upgrade_to_head(sql)
+    store = SqlStore(sql)
+    clock = FakeClock()
+    ids = UuidGenerator()
+    segments = SqlSegmentStore(sql, clock=clock)
+    try:
+        yield Engine(
+            store=store,
+            clock=clock,
+            campaigns=CampaignService(store.unit_of_work, clock, ids),
+            contacts=SqlContactDirectory(sql, clock=clock),
+            segments=segments,
+            suppressions=SqlSuppressionStore(sql, clock=clock),
+            audience=SqlAudienceSource(sql, segments),
+            limiter=MemoryRateLimiter(),
+        )
+    finally:
+        await store.close()
