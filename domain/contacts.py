@@ -6,6 +6,7 @@ its reasons, instead of failing the whole stream.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -69,7 +70,24 @@ def contact_problems(contact: Contact) -> list[str]:
         problems.append("email_opted_in: set without an email address")
     if (contact.sms_opted_in or contact.whatsapp_opted_in) and not contact.phone:
         problems.append("sms_opted_in/whatsapp_opted_in: set without a phone number")
+    problems += _attribute_problems(contact.attributes)
     return problems
+
+
+def _attribute_problems(attributes: Mapping[str, Any]) -> list[str]:
+    """Attributes must be plain JSON every database stores alike: no NaN or Infinity, no NUL
+    characters (Postgres rejects both), and bounded in size."""
+    try:
+        text = json.dumps(attributes, allow_nan=False)
+    except ValueError:
+        return ["attributes: NaN and Infinity are not JSON numbers"]
+    except TypeError as exc:
+        return [f"attributes: {exc}"]
+    if "\\u0000" in text:
+        return ["attributes: NUL characters are not allowed"]
+    if len(text) > MAX_ATTRIBUTES_JSON:
+        return [f"attributes: at most {MAX_ATTRIBUTES_JSON} bytes of JSON"]
+    return []
 
 
 def reachable(contact: Contact, channel: Channel) -> bool:

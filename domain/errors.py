@@ -160,3 +160,10 @@ class DuplicateRequestError(AlreadyExistsError):
     """Raised by repositories when a concurrent create took the same request_id first."""
 
     reason = "DUPLICATE_REQUEST_ID"
+
+
+class UpstreamFailedError(DependencyUnavailableError):
+    """An upstream service (data service, creative service) failed and no cached answer could
+    stand in. A run that needs it fails with this reason instead of waiting (EC-CAM-002)."""
+
+    reason = "UPSTREAM_FAILED"

@@ -21,6 +21,7 @@ from domain import events as ev
 from domain import scheduling
 from domain.audience import Recipient
 from domain.campaign import Campaign
+from domain.errors import FailedPreconditionError, NotFoundError, UpstreamFailedError
 from domain.execution import Execution, ExecutionCounts, ExecutionStatus, Message, message_id
 from domain.model import CampaignStatus, Channel
 from domain.planning import BatchPlan, CampaignPlan, Draft, plan_batch
@@ -42,6 +43,10 @@ CAMPAIGN_COMPLETED = "campaign.completed"
 DEFAULT_BATCH = 10_000
 DEFAULT_LEASE = timedelta(seconds=30)
 DELIVERY_POLL = timedelta(seconds=1)
+
+
+# Errors that make a run impossible rather than late: fail the execution, do not retry it.
+UNRUNNABLE = (UpstreamFailedError, NotFoundError, FailedPreconditionError)
 
 
 class LeaseLostError(Exception):
@@ -102,12 +107,16 @@ class Executor:
             return None
         if campaign.status is not CampaignStatus.RUNNING:
             return None
-        if execution.status is not ExecutionStatus.RUNNING:
-            await self._start(execution, campaign)
-        if not execution.fanned_out:
-            stopped = await self._fan_out(execution, campaign)
-            if stopped:
-                return None
+        try:
+            if execution.status is not ExecutionStatus.RUNNING:
+                await self._start(execution, campaign)
+            if not execution.fanned_out and await self._fan_out(execution, campaign):
+                return None  # paused or cancelled at a batch boundary
+        except UNRUNNABLE as exc:
+            # The audience or a template cannot be had (EC-CAM-002, an unknown segment): say
+            # why on the execution instead of retrying a run that cannot succeed.
+            await self._finish(execution, ExecutionStatus.FAILED, reason=f"{exc.reason}: {exc}")
+            return None
         async with self._uow(read_only=True) as uow:
             pending = await uow.messages.pending_count(execution.execution_id)
         if pending:
@@ -234,7 +243,9 @@ class Executor:
         ids = {c.template_id for c in contents if c.template_id}
         return {i: await self._templates.get(campaign.organization_id, i) for i in sorted(ids)}
 
-    async def _finish(self, execution: Execution, status: ExecutionStatus) -> None:
+    async def _finish(
+        self, execution: Execution, status: ExecutionStatus, *, reason: str = ""
+    ) -> None:
         now = self._clock.now()
         previous = execution.cursor
         async with self._uow() as uow:
@@ -242,8 +253,9 @@ class Executor:
             totals = await uow.messages.status_counts(execution.execution_id)
             execution.status = status
             execution.completed_at = now
+            execution.failure_reason = reason
             await self._save(uow, execution, previous)
-            if campaign is not None and status is ExecutionStatus.COMPLETED:
+            if campaign is not None and status is not ExecutionStatus.CANCELLED:
                 expected = campaign.version
                 campaign.finish_execution(at=now, next_run_at=_next_firing(campaign, now))
                 campaign.version = expected + 1

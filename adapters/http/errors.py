@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from domain.errors import DependencyUnavailableError, NotFoundError
+from domain.errors import NotFoundError, UpstreamFailedError
 
 
-class UpstreamUnavailableError(DependencyUnavailableError):
+class UpstreamUnavailableError(UpstreamFailedError):
     """The upstream could not answer: network, timeout, 5xx, 429 or an open circuit.
 
     Transient by nature, so callers may fall back to a last good cached answer.
@@ -40,7 +40,7 @@ class UpstreamBadResponseError(UpstreamUnavailableError):
     reason = "UPSTREAM_BAD_RESPONSE"
 
 
-class UpstreamRejectedError(DependencyUnavailableError):
+class UpstreamRejectedError(UpstreamFailedError):
     """The upstream refused the request with a 4xx: retrying the same request cannot help.
 
     Deliberately not an UpstreamUnavailableError, so no stale fallback hides a contract or

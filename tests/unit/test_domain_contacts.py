@@ -184,3 +184,20 @@ def test_nobody_reachable_means_no_channel() -> None:
     assert choose_channels(Contact("u"), FALLBACK_ORDER, set(), all_channels=True) == []
     assert choose_channels(EVERYONE, FALLBACK_ORDER, set(FALLBACK_ORDER), all_channels=False) == []
     assert choose_channels(EVERYONE, [], set(), all_channels=True) == []
+
+
+@pytest.mark.parametrize(
+    ("attributes", "problem"),
+    [
+        ({"score": float("nan")}, "NaN and Infinity"),
+        ({"score": float("inf")}, "NaN and Infinity"),
+        ({"note": "a\x00b"}, "NUL characters"),
+        ({"note": "x" * 20_000}, "at most 16384 bytes"),
+    ],
+)
+def test_attributes_every_database_cannot_store_alike_are_rejected(attributes, problem):
+    assert any(problem in p for p in contact_problems(Contact("u-1", attributes=attributes)))
+
+
+def test_ordinary_attributes_pass():
+    assert contact_problems(Contact("u-1", attributes={"tier": "gold", "age": 41})) == []

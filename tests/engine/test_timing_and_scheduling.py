@@ -1,0 +1,97 @@
+"""Quiet hours defer messages to the recipient's morning; schedules fire once per firing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from domain.execution import ExecutionStatus
+from domain.model import CampaignStatus, CronSchedule, QuietHours, Schedule
+from domain.scheduler import fire_due
+from tests.engine.conftest import ADMIN, ORG, Engine
+from tests.engine.scenario import _Ids, drain, launch, run_until_idle, seed, spec
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+async def test_quiet_hours_hold_messages_until_the_recipients_morning(engine: Engine):
+    # T0 + 6 min is 21:06 in Tokyo: inside the default 21:00-08:00 quiet hours there.
+    await seed(engine, 200, timezone="Asia/Tokyo")
+    campaign = await launch(engine, quiet=QuietHours())
+
+    await engine.executor("a").run_once()
+    early = await drain(engine)
+    async with engine.store.unit_of_work(read_only=True) as uow:
+        page, _ = await uow.messages.list(ORG, campaign.campaign_id, limit=500)
+    morning = datetime(2026, 6, 4, 8, 0, tzinfo=TOKYO)
+
+    assert early == 0
+    assert page
+    assert all(m.send_after.astimezone(TOKYO) >= morning for m in page)
+    assert min(m.send_after for m in page).astimezone(TOKYO).time() == time(8, 0)
+
+    engine.clock.current = morning.astimezone(UTC)
+    assert await drain(engine) == len(page)
+
+
+async def test_two_schedulers_ticking_together_start_one_execution(engine: Engine):
+    campaign = await engine.campaigns.create_campaign(ADMIN, spec())
+    due = engine.clock.now() + timedelta(minutes=6)
+    await engine.campaigns.schedule_campaign(ADMIN, campaign.campaign_id, Schedule(scheduled_at=due))
+    engine.clock.advance(timedelta(minutes=6))
+
+    first = await fire_due(engine.store.unit_of_work, engine.clock, _Ids())
+    second = await fire_due(engine.store.unit_of_work, engine.clock, _IdsFrom(100))
+
+    assert (first, second) == (1, 0)
+    async with engine.store.unit_of_work(read_only=True) as uow:
+        found, _ = await uow.executions.list(ORG, campaign.campaign_id)
+    assert len(found) == 1
+
+
+class _IdsFrom(_Ids):
+    def __init__(self, start: int) -> None:
+        super().__init__()
+        self._n = start
+
+
+async def test_a_cron_campaign_runs_each_firing_once_and_returns_to_scheduled(engine: Engine):
+    await seed(engine, 100)
+    campaign = await engine.campaigns.create_campaign(ADMIN, spec())
+    await engine.campaigns.schedule_campaign(ADMIN, campaign.campaign_id, Schedule(
+        cron=CronSchedule("0 * * * *", "UTC")))  # hourly, on the hour
+    first_due = (await engine.campaigns.get_campaign(ADMIN, campaign.campaign_id)).next_run_at
+    assert first_due is not None
+
+    engine.clock.current = first_due
+    assert await fire_due(engine.store.unit_of_work, engine.clock, _Ids()) == 1
+    await run_until_idle(engine)
+    after_first = await engine.campaigns.get_campaign(ADMIN, campaign.campaign_id)
+
+    assert after_first.status is CampaignStatus.SCHEDULED
+    assert after_first.next_run_at is not None
+    assert after_first.next_run_at > first_due
+    assert await fire_due(engine.store.unit_of_work, engine.clock, _IdsFrom(50)) == 0
+
+
+async def test_a_firing_missed_during_an_outage_runs_once_and_is_flagged(engine: Engine):
+    await seed(engine, 100)
+    campaign = await engine.campaigns.create_campaign(ADMIN, spec())
+    await engine.campaigns.schedule_campaign(ADMIN, campaign.campaign_id, Schedule(
+        cron=CronSchedule("*/10 * * * *", "UTC")))
+    due = (await engine.campaigns.get_campaign(ADMIN, campaign.campaign_id)).next_run_at
+    assert due is not None
+
+    engine.clock.current = due + timedelta(hours=3)  # down for three hours: 18 firings missed
+    started = await fire_due(engine.store.unit_of_work, engine.clock, _Ids())
+    await run_until_idle(engine)
+    again = await fire_due(engine.store.unit_of_work, engine.clock, _IdsFrom(50))
+
+    async with engine.store.unit_of_work(read_only=True) as uow:
+        found, _ = await uow.executions.list(ORG, campaign.campaign_id)
+    assert (started, again, len(found)) == (1, 0, 1)
+    assert found[0].missed_firing is True
+    assert found[0].status is ExecutionStatus.COMPLETED
+    after = await engine.campaigns.get_campaign(ADMIN, campaign.campaign_id)
+    assert after.next_run_at is not None
+    assert after.next_run_at > engine.clock.now()  # continues after now, no replay
