@@ -8,7 +8,7 @@ variant's (or the campaign's) channel content with the recipient's profile.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from domain.assignment import Allocation, bucket
 from domain.audience import Recipient
@@ -17,11 +17,8 @@ from domain.contacts import address_for, choose_channels
 from domain.execution import ExecutionCounts
 from domain.model import Channel, ChannelContent, ChannelStrategy
 from domain.rendering import CompiledText, compile_text
+from domain.rules import TEXT_FIELDS
 from domain.templates import Template
-
-TEXT_FIELDS = tuple(
-    f.name for f in fields(ChannelContent) if f.name not in ("channel", "template_id", "headers")
-)
 
 
 @dataclass(frozen=True, slots=True)

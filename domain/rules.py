@@ -28,6 +28,7 @@ from domain.model import (
     Trigger,
     Variant,
 )
+from domain.rendering import TemplateSyntaxProblem, compile_text
 
 MAX_NAME = 200
 MAX_DESCRIPTION = 2000
@@ -46,6 +47,24 @@ MAX_FIELD = 128
 BASIS_POINTS = 10_000
 
 _ORDERED_OPERATORS = {ConditionOperator.GREATER_THAN, ConditionOperator.LESS_THAN}
+TEXT_FIELDS = (
+    "subject",
+    "html_body",
+    "text_body",
+    "from_name",
+    "reply_to",
+    "body",
+    "title",
+    "action_url",
+    "url",
+)
+_CONTENT_BLOCK = {
+    Channel.EMAIL: "email",
+    Channel.SMS: "sms",
+    Channel.WHATSAPP: "whatsapp",
+    Channel.IN_APP: "in_app",
+    Channel.WEBHOOK: "webhook",
+}
 
 
 def basis_points(percentage: float) -> int | None:
@@ -173,6 +192,19 @@ def _check_contents(v: ViolationCollector, path: str, contents: Sequence[Channel
             v.add(f"{where}.channel", f"{content.channel.value} appears more than once")
         seen.add(content.channel)
         _check_content_limits(v, where, content)
+        _check_template_syntax(v, where, content)
+
+
+def _check_template_syntax(v: ViolationCollector, where: str, c: ChannelContent) -> None:
+    block = _CONTENT_BLOCK[c.channel]
+    for name in TEXT_FIELDS:
+        text = getattr(c, name)
+        if not text:
+            continue
+        try:
+            compile_text(text)
+        except TemplateSyntaxProblem as exc:
+            v.add(f"{where}.{block}.{name}", f"not a valid template: {exc}")
 
 
 def _check_content_limits(v: ViolationCollector, where: str, c: ChannelContent) -> None:

@@ -779,3 +779,14 @@ def test_readiness_problem_names_the_variant_by_its_position_in_the_campaign() -
     arms = (variant("control", 10, control=True), variant("offer", 90))
 
     assert problem_subjects(spec(channels=(), variants=arms)) == ["variants[1].channels"]
+
+
+def test_a_template_with_broken_syntax_is_rejected_at_creation() -> None:
+    broken = ChannelContent(Channel.EMAIL, subject="Hi {{ name", html_body="{% if vip %}x")
+    with pytest.raises(ValidationError) as caught:
+        validate_spec(
+            CampaignSpec(name="x", campaign_type=CampaignType.SCHEDULED, channels=(broken,))
+        )
+
+    fields = {v.field for v in caught.value.violations}
+    assert fields == {"channels[0].email.subject", "channels[0].email.html_body"}
