@@ -13,6 +13,7 @@ from domain.audience import AudienceCounts, Segment, Suppression
 from domain.auth import Principal
 from domain.contacts import Contact, contact_problems
 from domain.errors import (
+    CampaignNotFoundError,
     FieldViolation,
     InvalidArgumentError,
     NotFoundError,
@@ -55,6 +56,8 @@ class AudienceEstimate:
     after_holdout: int
     estimated_completion: timedelta
     estimated_at: datetime
+    # After holdout, like after_holdout (counts.reachable_by_channel is before it).
+    reachable_by_channel: dict[Channel, int] = field(default_factory=dict)
 
 
 class AudienceService:
@@ -143,11 +146,15 @@ class AudienceService:
         v.raise_if_any()
         saved = replace(segment, created_at=self._clock.now())
         await self._segments.save(principal.organization_id, saved)
-        return saved
+        # The store keeps the created_at of a segment saved before: answer with what it holds.
+        stored = await self._segments.get(principal.organization_id, segment.segment_id)
+        return stored or saved
 
     async def get_segment(self, principal: Principal, segment_id: str) -> Segment:
         principal.require_read()
-        found = await self._segments.get(principal.organization_id, _required(segment_id))
+        found = await self._segments.get(
+            principal.organization_id, _required(segment_id, "segment_id")
+        )
         if found is None:
             raise NotFoundError(
                 f"segment {segment_id!r} not found", metadata={"segment_id": segment_id}
@@ -160,7 +167,9 @@ class AudienceService:
 
     async def delete_segment(self, principal: Principal, segment_id: str) -> None:
         principal.require_write()
-        if not await self._segments.delete(principal.organization_id, _required(segment_id)):
+        if not await self._segments.delete(
+            principal.organization_id, _required(segment_id, "segment_id")
+        ):
             raise NotFoundError(
                 f"segment {segment_id!r} not found", metadata={"segment_id": segment_id}
             )
@@ -182,9 +191,7 @@ class AudienceService:
             async with self._campaigns(read_only=True) as uow:
                 campaign = await uow.campaigns.get(principal.organization_id, campaign_id)
             if campaign is None:
-                raise NotFoundError(
-                    f"campaign {campaign_id!r} not found", metadata={"campaign_id": campaign_id}
-                )
+                raise CampaignNotFoundError(campaign_id)
             spec = campaign.spec
             audiences, holdout_percentage = spec.audiences, spec.holdout_percentage
             channels = [c.channel for c in spec.channels] + [
@@ -201,12 +208,17 @@ class AudienceService:
                 [FieldViolation("holdout_percentage", "0 to 20, two decimals")]
             )
         counts = await self._audience.counts(principal.organization_id, audiences)
-        after_holdout = counts.after_suppression - round(counts.after_suppression * bp / 10_000)
+        after_holdout = _without_holdout(counts.after_suppression, bp)
         duration = self._completion(
             principal.organization_id, after_holdout, channels, per_minute, per_hour
         )
         return AudienceEstimate(
-            tuple(audiences), counts, after_holdout, duration, self._clock.now()
+            tuple(audiences),
+            counts,
+            after_holdout,
+            duration,
+            self._clock.now(),
+            {c: _without_holdout(n, bp) for c, n in counts.reachable_by_channel.items()},
         )
 
     def _completion(
@@ -231,9 +243,13 @@ class AudienceService:
         return timedelta(seconds=recipients * spacing) if spacing < HOUR else timedelta(0)
 
 
-def _required(value: str) -> str:
+def _without_holdout(recipients: int, holdout_bp: int) -> int:
+    return recipients - round(recipients * holdout_bp / 10_000)
+
+
+def _required(value: str, name: str = "user_id") -> str:
     if not value:
-        raise InvalidArgumentError([FieldViolation("user_id", "is required")])
+        raise InvalidArgumentError([FieldViolation(name, "is required")])
     return value
 
 

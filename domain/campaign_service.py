@@ -20,13 +20,16 @@ from domain.errors import (
     DuplicateRequestError,
     FieldViolation,
     InvalidArgumentError,
+    NotFoundError,
+    PreconditionViolation,
     RequestIdReusedError,
     StaleEtagError,
 )
 from domain.identity import assign_child_ids, fingerprint
 from domain.listing import CampaignPage, CampaignQuery
 from domain.model import MUTABLE_SPEC_FIELDS, CampaignSpec, Schedule
-from domain.ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
+from domain.ports import Clock, IdGenerator, TemplateSource, UnitOfWork, UnitOfWorkFactory
+from domain.templates import templates_of
 
 MAX_REQUEST_ID = 128
 MAX_REASON = 1000
@@ -40,8 +43,11 @@ class CampaignService:
         ids: IdGenerator,
         *,
         min_schedule_lead: timedelta = scheduling.MIN_LEAD_TIME,
+        templates: TemplateSource | None = None,
     ) -> None:
-        """`min_schedule_lead` is BR-CAM-001.3's 5 minutes; operators may change it."""
+        """`min_schedule_lead` is BR-CAM-001.3's 5 minutes; operators may change it.
+        `templates` (the creative service) is asked at launch for every referenced template."""
+        self._templates = templates
         self._uow = uow
         self._clock = clock
         self._ids = ids
@@ -187,6 +193,7 @@ class CampaignService:
             now = self._clock.now()
             first = scheduling.validate_schedule(schedule, now, self._min_lead)
             _ensure_ready(campaign)
+            await self._ensure_templates(campaign)
             expected = campaign.version
             campaign.schedule_for(schedule, first, by=principal.subject, at=now)
             await self._save(
@@ -232,6 +239,7 @@ class CampaignService:
             data: dict[str, Any]
             if action == "activate":
                 _ensure_ready(campaign)
+                await self._ensure_templates(campaign)
                 campaign.activate(by=who, at=now)
                 event, data = ev.CAMPAIGN_ACTIVATED, {"activated_at": now.isoformat()}
             elif action == "pause":
@@ -251,6 +259,26 @@ class CampaignService:
             return campaign
 
     # --- helpers -----------------------------------------------------------------------------
+
+    async def _ensure_templates(self, campaign: Campaign) -> None:
+        """BR-CAM-008.1/2: every referenced template exists and its texts are valid templates,
+        checked at launch rather than discovered by the executor."""
+        try:
+            found = await templates_of(campaign, self._templates)
+        except NotFoundError as exc:
+            raise CampaignIncompleteError(
+                f"the campaign references a template the creative service does not have: {exc}",
+                violations=[PreconditionViolation("TEMPLATE", "template_id", str(exc))],
+            ) from exc
+        for template_id, template in found.items():
+            problems = rules.template_problems(template.content)
+            if problems:
+                raise CampaignIncompleteError(
+                    f"template {template_id!r} is not valid: {'; '.join(problems)}",
+                    violations=[
+                        PreconditionViolation("TEMPLATE", template_id, p) for p in problems
+                    ],
+                )
 
     async def _save(
         self,

@@ -12,6 +12,7 @@ from domain.campaign import Campaign
 from domain.contacts import Contact, address_for, choose_channels
 from domain.errors import (
     AlreadyExistsError,
+    CampaignNotFoundError,
     FailedPreconditionError,
     FieldViolation,
     InvalidArgumentError,
@@ -26,10 +27,13 @@ from domain.ports import (
     ExecutionUnitOfWork,
     ExecutionUnitOfWorkFactory,
     IdGenerator,
+    TemplateSource,
 )
+from domain.templates import templates_of
 
-MAX_PAGE = 500
-DEFAULT_PAGE = 50
+# Page sizes as documented in campaign_service.proto: (default for 0, most per page).
+EXECUTION_PAGE = (20, 100)
+MESSAGE_PAGE = (100, 1_000)
 TRANSACTIONAL_EXECUTION = "transactional"
 
 
@@ -46,11 +50,13 @@ class ExecutionService:
         contacts: ContactDirectory,
         clock: Clock,
         ids: IdGenerator,
+        templates: TemplateSource | None = None,
     ) -> None:
         self._uow = uow
         self._contacts = contacts
         self._clock = clock
         self._ids = ids
+        self._templates = templates
 
     async def get_execution(
         self, principal: Principal, campaign_id: str, execution_id: str
@@ -68,13 +74,19 @@ class ExecutionService:
 
     async def list_executions(
         self, principal: Principal, campaign_id: str, *, after: str = "", limit: int = 0
-    ) -> tuple[Sequence[Execution], str]:
+    ) -> tuple[Sequence[tuple[Execution, dict[MessageStatus, int]]], str]:
+        """A page of executions, each with its messages per status (as GetExecution has them)."""
         principal.require_read()
         async with self._uow(read_only=True) as uow:
             await _campaign(uow, principal, campaign_id)
-            return await uow.executions.list(
-                principal.organization_id, campaign_id, after=after, limit=_page(limit)
+            found, next_token = await uow.executions.list(
+                principal.organization_id,
+                campaign_id,
+                after=after,
+                limit=_page(limit, *EXECUTION_PAGE),
             )
+            counted = [(e, await uow.messages.status_counts(e.execution_id)) for e in found]
+            return counted, next_token
 
     async def get_message(
         self, principal: Principal, campaign_id: str, message_id_: str
@@ -111,7 +123,7 @@ class ExecutionService:
                 user_id=user_id,
                 statuses=statuses,
                 after=after,
-                limit=_page(limit),
+                limit=_page(limit, *MESSAGE_PAGE),
             )
 
     async def send_transactional(
@@ -141,7 +153,8 @@ class ExecutionService:
                         "campaign_type": campaign.spec.campaign_type.value,
                     },
                 )
-            message = self._compose(campaign, contact, context, idempotency_key)
+            plan = CampaignPlan.of(campaign, await templates_of(campaign, self._templates))
+            message = self._compose(plan, campaign, contact, context, idempotency_key)
             if idempotency_key:
                 original = await uow.messages.by_idempotency_key(
                     principal.organization_id, campaign_id, idempotency_key
@@ -153,9 +166,13 @@ class ExecutionService:
             return message
 
     def _compose(
-        self, campaign: Campaign, contact: Contact, context: Mapping[str, Any], key: str
+        self,
+        plan: CampaignPlan,
+        campaign: Campaign,
+        contact: Contact,
+        context: Mapping[str, Any],
+        key: str,
     ) -> Message:
-        plan = CampaignPlan.of(campaign)
         arm = next(a for a in plan.arms.values() if not a.is_control)
         channels = choose_channels(contact, arm.channels, set(), all_channels=False)
         if not channels:
@@ -198,9 +215,11 @@ class ExecutionService:
         if sample_user_id:
             contact = await self._contacts.get(principal.organization_id, sample_user_id)
             if contact is None:
-                raise NotFoundError(f"contact {sample_user_id!r} not found")
+                raise NotFoundError(
+                    f"contact {sample_user_id!r} not found", metadata={"user_id": sample_user_id}
+                )
             profile = {**contact.profile(), **profile}
-        plan = CampaignPlan.of(campaign)
+        plan = CampaignPlan.of(campaign, await templates_of(campaign, self._templates))
         arm = (
             plan.arms.get(variant_id)
             if variant_id
@@ -239,9 +258,7 @@ async def _campaign(uow: ExecutionUnitOfWork, principal: Principal, campaign_id:
         principal.organization_id, _required("campaign_id", campaign_id)
     )
     if found is None:
-        raise NotFoundError(
-            f"campaign {campaign_id!r} not found", metadata={"campaign_id": campaign_id}
-        )
+        raise CampaignNotFoundError(campaign_id)
     return found
 
 
@@ -251,7 +268,7 @@ def _required(name: str, value: str) -> str:
     return value
 
 
-def _page(limit: int) -> int:
+def _page(limit: int, default: int, most: int) -> int:
     if limit < 0:
         raise InvalidArgumentError([FieldViolation("page_size", "must not be negative")])
-    return min(limit or DEFAULT_PAGE, MAX_PAGE)
+    return min(limit or default, most)

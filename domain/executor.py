@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,7 +34,7 @@ from domain.ports import (
     RateLimiter,
     TemplateSource,
 )
-from domain.templates import Template
+from domain.templates import templates_of
 from domain.throttling import OrganizationLimits, limits_for
 from domain.timing import next_allowed_instant
 
@@ -159,7 +159,7 @@ class Executor:
 
     async def _fan_out(self, execution: Execution, campaign: Campaign) -> bool:
         """Plan, throttle and persist batch after batch; True if paused or cancelled meanwhile."""
-        plan = CampaignPlan.of(campaign, await self._templates_for(campaign))
+        plan = CampaignPlan.of(campaign, await templates_of(campaign, self._templates))
         batches = self._audience.recipients(
             execution.organization_id,
             campaign.spec.audiences,
@@ -234,14 +234,6 @@ class Executor:
                 )
                 out.append(_message(execution, draft, send_after, now))
         return out
-
-    async def _templates_for(self, campaign: Campaign) -> Mapping[str, Template]:
-        if self._templates is None:
-            return {}
-        spec = campaign.spec
-        contents = [*spec.channels, *(c for v in spec.variants for c in v.channels)]
-        ids = {c.template_id for c in contents if c.template_id}
-        return {i: await self._templates.get(campaign.organization_id, i) for i in sorted(ids)}
 
     async def _finish(
         self, execution: Execution, status: ExecutionStatus, *, reason: str = ""

@@ -195,6 +195,13 @@ def _check_contents(v: ViolationCollector, path: str, contents: Sequence[Channel
         _check_template_syntax(v, where, content)
 
 
+def template_problems(content: ChannelContent) -> list[str]:
+    """Syntax errors of a content's texts, e.g. of a template fetched from the creative service."""
+    v = ViolationCollector()
+    _check_template_syntax(v, "", content)
+    return [f"{x.field.lstrip('.')}: {x.description}" for x in v.violations]
+
+
 def _check_template_syntax(v: ViolationCollector, where: str, c: ChannelContent) -> None:
     block = _CONTENT_BLOCK[c.channel]
     for name in TEXT_FIELDS:

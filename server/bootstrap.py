@@ -145,14 +145,15 @@ def make_server(
 async def build_application(settings: Settings) -> Application:
     store = await open_store(settings)
     publisher = make_publisher(settings)
+    engine = build_engine(settings, store)
     campaigns = CampaignService(
         store.unit_of_work,
         SystemClock(),
         UuidGenerator(),
         min_schedule_lead=timedelta(seconds=settings.schedule_min_lead_seconds),
+        templates=engine.templates,
     )
     health = HealthReporter(store, SERVICE_NAMES, settings.health_probe_interval)
-    engine = build_engine(settings, store)
     server, port = make_server(settings, campaigns, engine, health)
     relay = OutboxRelayWorker(
         store.outbox_store(), publisher, poll_interval=settings.outbox_poll_interval

@@ -10,6 +10,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from adapters.http.audience import HttpAudienceSource
 from adapters.http.client import UpstreamClient
@@ -42,6 +43,7 @@ class Engine:
     audience_service: AudienceService
     execution_service: ExecutionService
     workers: list[WorkerLoop]
+    templates: TemplateSource | None = None
     closers: list[Closer] = field(default_factory=list)
 
 
@@ -99,6 +101,7 @@ def build_engine(settings: Settings, store: SqlStore) -> Engine:
         templates=templates,
         organization_limits=lambda _org: limits,
         batch_size=settings.executor_batch_size,
+        lease=timedelta(seconds=settings.executor_lease_seconds),
     )
     outbox = store.delivery_outbox()
 
@@ -133,7 +136,8 @@ def build_engine(settings: Settings, store: SqlStore) -> Engine:
             clock=clock,
             organization_limits=limits,
         ),
-        execution_service=ExecutionService(store.unit_of_work, contacts, clock, ids),
+        execution_service=ExecutionService(store.unit_of_work, contacts, clock, ids, templates),
+        templates=templates,
         workers=workers,
         closers=closers,
     )

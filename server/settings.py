@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         300.0, ge=0, description="how far ahead a one-time schedule must be (BR-CAM-001.3)"
     )
     executor_batch_size: int = Field(10_000, gt=0, description="recipients per batch")
+    executor_lease_seconds: float = Field(
+        30.0, gt=0, description="how long a crashed executor's lease blocks a takeover"
+    )
     executor_enabled: bool = Field(True, description="run scheduler, executor and delivery")
     worker_interval: float = Field(0.5, gt=0, description="seconds between idle worker polls")
     delivery_batch_size: int = Field(5_000, gt=0, description="messages per hand-over")

@@ -124,7 +124,7 @@ def estimate_to_proto(
     )
     for audience, size in zip(audiences, counts.by_segment, strict=False):
         out.by_segment.append(apb.SegmentEstimate(audience=audience_to_proto(audience), size=size))  # type: ignore[arg-type]
-    for channel, size in counts.reachable_by_channel.items():
+    for channel, size in estimate.reachable_by_channel.items():
         out.reachable_by_channel.append(
             apb.ChannelReach(channel=enums.CHANNELS_OUT[channel], size=size)
         )

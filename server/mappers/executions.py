@@ -45,7 +45,8 @@ def execution_to_proto(
         trigger=e.trigger,
         audience_size=c.audience,
         holdout_size=c.holdout,
-        suppressed_count=c.suppressed,
+        # skipped for suppressions or opt-outs: suppressed on, or not reachable on, every channel
+        suppressed_count=c.suppressed + c.unreachable,
         failure_reason=e.failure_reason,
         missed_firing=e.missed_firing,
     )

@@ -45,7 +45,8 @@ class ExecutionRpcs:
             limit=request.page_size,
         )
         return svc.ListExecutionsResponse(
-            executions=[execution_to_proto(e) for e in found], next_page_token=next_token
+            executions=[execution_to_proto(e, by_status) for e, by_status in found],
+            next_page_token=next_token,
         )
 
     async def GetMessage(
@@ -104,8 +105,10 @@ class ExecutionRpcs:
     ) -> svc.PreviewMessageResponse:
         v = ViolationCollector()
         channel = enum_in(v, "channel", enums.CHANNELS, request.channel, required=False)
-        v.raise_if_any()
         sample = request.WhichOneof("sample")
+        if sample is None:
+            v.add("sample", "give a sample_user_id or a sample_profile")
+        v.raise_if_any()
         preview = await self._executions.preview_message(
             current_principal(),
             request.campaign_id,

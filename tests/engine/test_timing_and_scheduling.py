@@ -37,7 +37,9 @@ async def test_quiet_hours_hold_messages_until_the_recipients_morning(engine: En
 async def test_two_schedulers_ticking_together_start_one_execution(engine: Engine):
     campaign = await engine.campaigns.create_campaign(ADMIN, spec())
     due = engine.clock.now() + timedelta(minutes=6)
-    await engine.campaigns.schedule_campaign(ADMIN, campaign.campaign_id, Schedule(scheduled_at=due))
+    await engine.campaigns.schedule_campaign(
+        ADMIN, campaign.campaign_id, Schedule(scheduled_at=due)
+    )
     engine.clock.advance(timedelta(minutes=6))
 
     first = await fire_due(engine.store.unit_of_work, engine.clock, _Ids())
@@ -58,8 +60,9 @@ class _IdsFrom(_Ids):
 async def test_a_cron_campaign_runs_each_firing_once_and_returns_to_scheduled(engine: Engine):
     await seed(engine, 100)
     campaign = await engine.campaigns.create_campaign(ADMIN, spec())
-    await engine.campaigns.schedule_campaign(ADMIN, campaign.campaign_id, Schedule(
-        cron=CronSchedule("0 * * * *", "UTC")))  # hourly, on the hour
+    await engine.campaigns.schedule_campaign(
+        ADMIN, campaign.campaign_id, Schedule(cron=CronSchedule("0 * * * *", "UTC"))
+    )  # hourly, on the hour
     first_due = (await engine.campaigns.get_campaign(ADMIN, campaign.campaign_id)).next_run_at
     assert first_due is not None
 
@@ -77,8 +80,9 @@ async def test_a_cron_campaign_runs_each_firing_once_and_returns_to_scheduled(en
 async def test_a_firing_missed_during_an_outage_runs_once_and_is_flagged(engine: Engine):
     await seed(engine, 100)
     campaign = await engine.campaigns.create_campaign(ADMIN, spec())
-    await engine.campaigns.schedule_campaign(ADMIN, campaign.campaign_id, Schedule(
-        cron=CronSchedule("*/10 * * * *", "UTC")))
+    await engine.campaigns.schedule_campaign(
+        ADMIN, campaign.campaign_id, Schedule(cron=CronSchedule("*/10 * * * *", "UTC"))
+    )
     due = (await engine.campaigns.get_campaign(ADMIN, campaign.campaign_id)).next_run_at
     assert due is not None
 

@@ -1,0 +1,65 @@
+"""Content kept by the creative service is fetched once per run and personalized per recipient."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from adapters.memory.templates import MemoryTemplateSource
+from adapters.system import UuidGenerator
+from domain.executor import Executor
+from domain.model import Channel, ChannelContent, Schedule
+from domain.scheduler import fire_due
+from domain.templates import Template
+from tests.engine.conftest import ADMIN, HIGH_LIMITS, ORG, Engine
+from tests.engine.scenario import _Ids, drain, seed, spec
+
+
+async def test_template_content_is_rendered_into_every_message(engine: Engine):
+    await seed(engine, 300)
+    templates = MemoryTemplateSource()
+    templates.put(
+        ORG,
+        Template(
+            "promo",
+            ChannelContent(
+                Channel.EMAIL, subject="{{ first_name }}, 20% off", html_body="<b>{{ city }}</b>"
+            ),
+        ),
+    )
+    by_template = ChannelContent(Channel.EMAIL, template_id="promo")
+    base = spec()
+    campaign = await engine.campaigns.create_campaign(
+        ADMIN,
+        replace(base, variants=tuple(replace(v, channels=(by_template,)) for v in base.variants)),
+    )
+    await engine.campaigns.schedule_campaign(
+        ADMIN,
+        campaign.campaign_id,
+        Schedule(scheduled_at=engine.clock.now() + timedelta(minutes=6)),
+    )
+    engine.clock.advance(timedelta(minutes=6))
+    await fire_due(engine.store.unit_of_work, engine.clock, _Ids())
+    executor = Executor(
+        engine.store.unit_of_work,
+        engine.audience,
+        engine.limiter,
+        engine.clock,
+        UuidGenerator(),
+        owner="t",
+        templates=templates,
+        organization_limits=lambda _org: HIGH_LIMITS,
+        batch_size=100,
+    )
+
+    await executor.run_once()
+    await drain(engine)
+
+    async with engine.store.unit_of_work(read_only=True) as uow:
+        page, _ = await uow.messages.list(ORG, campaign.campaign_id, limit=500)
+    assert page
+    for message in page:
+        number = int(message.user_id[1:])
+        assert message.content["subject"] == f"N{number}, 20% off"
+        assert message.content["html_body"] == "<b>Oslo</b>"
+    assert templates.fetches == 1  # once per execution, not per recipient or batch
