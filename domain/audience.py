@@ -3,11 +3,16 @@ and the pre-launch funnel (BR-CAM-002)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.contacts import Contact
+from domain.errors import FieldViolation, InvalidArgumentError
 from domain.model import Channel, Condition
 
 
@@ -58,3 +63,64 @@ class AudienceCounts:
     after_exclusions: int
     after_suppression: int
     reachable_by_channel: dict[Channel, int] = field(default_factory=dict)
+
+
+# --- suppression rules, shared by every adapter ------------------------------------------------
+
+SuppressionKey = tuple[str, str, str]  # (kind, target, channel value or ALL_CHANNELS)
+USER, ADDRESS, ALL_CHANNELS = "user", "address", "*"
+EMAIL_CHANNELS = frozenset({Channel.EMAIL})  # the channels that send to an email address
+PHONE_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP})  # ... and to a phone number
+EVERY_CHANNEL = frozenset(Channel)
+
+
+def suppression_key(entry: Suppression) -> SuppressionKey:
+    """The identity of an entry; exactly one of user_id and address names its target."""
+    if bool(entry.user_id) == bool(entry.address):
+        raise ValueError(f"a suppression names exactly one of user_id and address: {entry!r}")
+    kind, target = (USER, entry.user_id) if entry.user_id else (ADDRESS, entry.address)
+    return kind, target, entry.channel.value if entry.channel else ALL_CHANNELS
+
+
+def suppressed_channels(
+    contact: Contact, keys: Iterable[SuppressionKey]
+) -> frozenset[Channel] | None:
+    """The channels `keys` suppress for `contact`; None when that is every channel.
+
+    An entry for every channel covers them all, whatever its target; an entry for one channel
+    covers it if its target is the user, or an address that channel sends to (email -> email,
+    phone -> sms and whatsapp).
+    """
+    covered: set[Channel] = set()
+    for kind, target, channel in keys:
+        applies = _applies_to(contact, kind, target)
+        if applies:
+            covered |= EVERY_CHANNEL if channel == ALL_CHANNELS else applies & {Channel(channel)}
+    return None if covered == EVERY_CHANNEL else frozenset(covered)
+
+
+def _applies_to(contact: Contact, kind: str, target: str) -> frozenset[Channel]:
+    if kind == USER:
+        return EVERY_CHANNEL if target == contact.user_id else frozenset()
+    if contact.email and target == contact.email:
+        return EMAIL_CHANNELS
+    if contact.phone and target == contact.phone:
+        return PHONE_CHANNELS
+    return frozenset()
+
+
+def encode_suppression_cursor(key: SuppressionKey) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
+
+
+def decode_suppression_cursor(cursor: str) -> SuppressionKey | None:
+    """None for "" (the first page); InvalidArgumentError for a token we did not issue."""
+    if not cursor:
+        return None
+    try:
+        kind, target, channel = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise InvalidArgumentError(
+            [FieldViolation("page_token", "is not a token returned by a previous page")]
+        ) from exc
+    return str(kind), str(target), str(channel)

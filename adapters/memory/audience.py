@@ -8,8 +8,6 @@ test sees the same attributes from every adapter.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -17,21 +15,26 @@ from dataclasses import replace
 from typing import Any
 
 from adapters.system import SystemClock
-from domain.audience import AudienceCounts, Recipient, Segment, Suppression, SuppressionReason
+from domain.audience import (
+    AudienceCounts,
+    Recipient,
+    Segment,
+    Suppression,
+    SuppressionKey,
+    SuppressionReason,
+    decode_suppression_cursor,
+    encode_suppression_cursor,
+    suppressed_channels,
+    suppression_key,
+)
 from domain.conditions import CONTACT_FIELDS, matches_all
 from domain.contacts import Contact, reachable
 from domain.errors import (
     FailedPreconditionError,
-    FieldViolation,
-    InvalidArgumentError,
     PreconditionViolation,
 )
 from domain.model import Audience, Channel, Condition, SegmentType
 from domain.ports import Clock, SegmentStore, SuppressionStore
-
-_Key = tuple[str, str, str]  # (kind, target, channel); kind "user" | "address", channel or "*"
-_ALL = "*"
-_PHONE = {Channel.SMS, Channel.WHATSAPP}  # the channels that send to a phone number
 
 
 def condition_profile(contact: Contact) -> dict[str, Any]:
@@ -106,13 +109,13 @@ class MemorySegmentStore:
 class MemorySuppressionStore:
     def __init__(self, *, clock: Clock | None = None) -> None:
         self._clock = clock or SystemClock()
-        self._entries: dict[str, dict[_Key, Suppression]] = {}
+        self._entries: dict[str, dict[SuppressionKey, Suppression]] = {}
 
     async def add(self, organization_id: str, entries: Sequence[Suppression]) -> int:
         stored = self._entries.setdefault(organization_id, {})
         now, added = self._clock.now(), 0
         for entry in entries:
-            key = _key(entry)
+            key = suppression_key(entry)
             if key not in stored:
                 stored[key] = replace(entry, created_at=now)
                 added += 1
@@ -120,7 +123,7 @@ class MemorySuppressionStore:
 
     async def remove(self, organization_id: str, entries: Sequence[Suppression]) -> int:
         stored = self._entries.get(organization_id, {})
-        keys = {_key(entry) for entry in entries}
+        keys = {suppression_key(entry) for entry in entries}
         return sum(stored.pop(key, None) is not None for key in keys)
 
     async def list(
@@ -132,7 +135,7 @@ class MemorySuppressionStore:
         after: str = "",
         limit: int = 100,
     ) -> tuple[Sequence[Suppression], str]:
-        start = _decode(after)
+        start = decode_suppression_cursor(after)
         matching = [
             (key, entry)
             for key, entry in sorted(self._entries.get(organization_id, {}).items())
@@ -143,58 +146,20 @@ class MemorySuppressionStore:
         limit = max(limit, 1)
         page = matching[:limit]
         more = len(matching) > limit
-        return [entry for _, entry in page], _encode(page[-1][0]) if more else ""
+        return [entry for _, entry in page], encode_suppression_cursor(page[-1][0]) if more else ""
 
     async def suppressed_channels(
         self, organization_id: str, contacts: Sequence[Contact]
     ) -> dict[str, frozenset[Channel] | None]:
         """An entry for every channel covers them all, whatever its target; an entry for one
         channel covers it if its target is the user or an address that channel sends to."""
-        by_target: dict[tuple[str, str], list[str]] = {}
-        for kind, target, channel in self._entries.get(organization_id, {}):
-            by_target.setdefault((kind, target), []).append(channel)
+        entries = self._entries.get(organization_id, {})
         result: dict[str, frozenset[Channel] | None] = {}
         for contact in contacts:
-            covered: set[Channel] = set()
-            targets = [("user", contact.user_id), ("address", contact.email)]
-            for kind, target in [*targets, ("address", contact.phone)]:
-                applies = _channels_sending_to(contact, kind, target)
-                for channel in by_target.get((kind, target), ()):
-                    covered |= set(Channel) if channel == _ALL else applies & {Channel(channel)}
-            if covered:
-                result[contact.user_id] = None if covered == set(Channel) else frozenset(covered)
+            channels = suppressed_channels(contact, entries)
+            if channels is None or channels:
+                result[contact.user_id] = channels
         return result
-
-
-def _channels_sending_to(contact: Contact, kind: str, target: str) -> set[Channel]:
-    if kind == "user":
-        return set(Channel) if target == contact.user_id else set()
-    return (
-        {Channel.EMAIL} if target == contact.email else _PHONE if target == contact.phone else set()
-    )
-
-
-def _key(entry: Suppression) -> _Key:
-    if bool(entry.user_id) == bool(entry.address):
-        raise ValueError(f"a suppression names exactly one of user_id and address: {entry!r}")
-    kind, target = ("user", entry.user_id) if entry.user_id else ("address", entry.address)
-    return kind, target, entry.channel.value if entry.channel else _ALL
-
-
-def _encode(key: _Key) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
-
-
-def _decode(cursor: str) -> _Key | None:
-    if not cursor:
-        return None
-    try:
-        kind, target, channel = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise InvalidArgumentError(
-            [FieldViolation("page_token", "is not a token returned by a previous page")]
-        ) from exc
-    return str(kind), str(target), str(channel)
 
 
 class MemoryAudienceSource:

@@ -6,27 +6,18 @@ suite holds the two to each other.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import RowMapping
 
-from adapters.sql.audience_tables import ADDRESS, ALL_CHANNELS, USER
+from adapters.sql.audience_tables import ALL_CHANNELS, USER
 from domain.audience import Segment, Suppression, SuppressionReason
 from domain.contacts import Contact
-from domain.errors import FieldViolation, InvalidArgumentError
 from domain.model import Channel, Condition, ConditionOperator
 
-SuppressionKey = tuple[str, str, str]  # (kind, target, channel)
-
 # The channels that send to each kind of contact address (domain.contacts.address_for).
-_EMAIL_CHANNELS = frozenset({Channel.EMAIL})
-_PHONE_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP})
-_EVERY_CHANNEL = frozenset(Channel)
 
 
 def contact_row(organization_id: str, contact: Contact, now: datetime) -> dict[str, Any]:
@@ -83,14 +74,6 @@ def segment_from_row(row: RowMapping) -> Segment:
     )
 
 
-def suppression_key(entry: Suppression) -> SuppressionKey:
-    """The primary key of an entry; exactly one of user_id and address names its target."""
-    if bool(entry.user_id) == bool(entry.address):
-        raise ValueError(f"a suppression names exactly one of user_id and address: {entry!r}")
-    kind, target = (USER, entry.user_id) if entry.user_id else (ADDRESS, entry.address)
-    return kind, target, entry.channel.value if entry.channel else ALL_CHANNELS
-
-
 def suppression_from_row(row: RowMapping) -> Suppression:
     channel = None if row["channel"] == ALL_CHANNELS else Channel(row["channel"])
     is_user = row["kind"] == USER
@@ -101,47 +84,3 @@ def suppression_from_row(row: RowMapping) -> Suppression:
         reason=SuppressionReason(row["reason"]),
         created_at=row["created_at"],
     )
-
-
-def suppressed_channels(
-    contact: Contact, keys: Iterable[SuppressionKey]
-) -> frozenset[Channel] | None:
-    """The channels `keys` suppress for `contact`; None when that is every channel.
-
-    An entry for every channel covers them all, whatever its target; an entry for one channel
-    covers it if its target is the user, or an address that channel sends to (email -> email,
-    phone -> sms and whatsapp).
-    """
-    covered: set[Channel] = set()
-    for kind, target, channel in keys:
-        applies = _applies_to(contact, kind, target)
-        if applies:
-            covered |= _EVERY_CHANNEL if channel == ALL_CHANNELS else applies & {Channel(channel)}
-    return None if covered == _EVERY_CHANNEL else frozenset(covered)
-
-
-def _applies_to(contact: Contact, kind: str, target: str) -> frozenset[Channel]:
-    if kind == USER:
-        return _EVERY_CHANNEL if target == contact.user_id else frozenset()
-    if contact.email and target == contact.email:
-        return _EMAIL_CHANNELS
-    if contact.phone and target == contact.phone:
-        return _PHONE_CHANNELS
-    return frozenset()
-
-
-def encode_cursor(key: SuppressionKey) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
-
-
-def decode_cursor(cursor: str) -> SuppressionKey | None:
-    """None for "" (the first page); InvalidArgumentError for a token we did not issue."""
-    if not cursor:
-        return None
-    try:
-        kind, target, channel = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise InvalidArgumentError(
-            [FieldViolation("page_token", "is not a token returned by a previous page")]
-        ) from exc
-    return str(kind), str(target), str(channel)

@@ -14,18 +14,19 @@ from sqlalchemy import and_, delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.audience_connections import chunked, reading, writing
-from adapters.sql.audience_rows import (
-    SuppressionKey,
-    decode_cursor,
-    encode_cursor,
-    suppressed_channels,
-    suppression_from_row,
-    suppression_key,
-)
+from adapters.sql.audience_rows import suppression_from_row
 from adapters.sql.audience_stores import dialect_insert
 from adapters.sql.audience_tables import ADDRESS, USER, suppressions
 from adapters.system import SystemClock
-from domain.audience import Suppression, SuppressionReason
+from domain.audience import (
+    Suppression,
+    SuppressionKey,
+    SuppressionReason,
+    suppressed_channels,
+    suppression_key,
+)
+from domain.audience import decode_suppression_cursor as decode_cursor
+from domain.audience import encode_suppression_cursor as encode_cursor
 from domain.contacts import Contact
 from domain.model import Channel
 from domain.ports import Clock

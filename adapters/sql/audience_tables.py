@@ -18,9 +18,8 @@ from sqlalchemy import Boolean, Column, PrimaryKeyConstraint, Table, Text
 
 from adapters.sql.tables import CodePointText, Document, UtcDateTime, metadata
 
-ALL_CHANNELS = "*"
-USER = "user"  # suppressions.kind: target is a user_id
-ADDRESS = "address"  # suppressions.kind: target is an email address or E.164 phone number
+# suppressions.kind is USER (target: a user_id) or ADDRESS (an email address or E.164 phone).
+from domain.audience import ADDRESS, ALL_CHANNELS, USER  # noqa: F401  (re-exported)
 
 contacts = Table(
     "contacts",
