@@ -140,20 +140,25 @@ class DependencyUnavailableError(DomainError):
 
 @dataclass(slots=True)
 class ViolationCollector:
-    """Gathers every field problem of a request so the client sees all of them at once."""
+    """Gathers every field problem of a request so the client sees all of them at once.
+
+    `error` is what `raise_if_any` raises: a plain InvalidArgumentError, or ValidationError
+    (reason CAMPAIGN_INVALID) where a campaign definition is being checked.
+    """
 
     prefix: str = ""
     violations: list[FieldViolation] = field(default_factory=list)
+    error: type[InvalidArgumentError] = InvalidArgumentError
 
     def add(self, field_path: str, description: str) -> None:
         self.violations.append(FieldViolation(self.prefix + field_path, description))
 
     def nested(self, prefix: str) -> ViolationCollector:
-        return ViolationCollector(self.prefix + prefix + ".", self.violations)
+        return ViolationCollector(self.prefix + prefix + ".", self.violations, self.error)
 
     def raise_if_any(self) -> None:
         if self.violations:
-            raise ValidationError(self.violations)
+            raise self.error(self.violations)
 
 
 class DuplicateRequestError(AlreadyExistsError):

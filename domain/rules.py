@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from domain.errors import PreconditionViolation, ViolationCollector
+from domain.errors import PreconditionViolation, ValidationError, ViolationCollector
 from domain.model import (
     AbTest,
     Audience,
@@ -78,7 +78,7 @@ def basis_points(percentage: float) -> int | None:
 
 def validate_spec(spec: CampaignSpec) -> None:
     """Raise ValidationError listing every rule the definition breaks; return if it is valid."""
-    v = ViolationCollector()
+    v = ViolationCollector(error=ValidationError)
     _check_text(v, "name", spec.name, MAX_NAME, required=True)
     _check_text(v, "description", spec.description, MAX_DESCRIPTION)
     _check_audiences(v, spec.audiences)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 
-from domain.errors import ViolationCollector
+from domain.errors import ValidationError, ViolationCollector
 from domain.model import CronSchedule, Schedule
 
 MIN_LEAD_TIME = timedelta(minutes=5)  # BR-CAM-001.3
@@ -42,7 +42,7 @@ def validate_schedule(
     schedule: Schedule, now: datetime, min_lead: timedelta = MIN_LEAD_TIME
 ) -> datetime:
     """Check a schedule (BR-CAM-001.3) and return its first firing, or raise ValidationError."""
-    v = ViolationCollector()
+    v = ViolationCollector(error=ValidationError)
     first: datetime | None = None
     if (schedule.scheduled_at is None) == (schedule.cron is None):
         v.add("schedule", "exactly one of scheduled_at or cron is required")

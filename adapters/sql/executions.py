@@ -10,13 +10,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import Text, and_, insert, literal, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.engine import is_postgres
 from adapters.sql.execution_tables import executions
-from adapters.sql.tables import campaigns
+from adapters.sql.tables import UtcDateTime, campaigns
+from domain.errors import FieldViolation, InvalidArgumentError
 from domain.execution import Execution, ExecutionCounts, ExecutionStatus
 from domain.model import CampaignStatus
 
@@ -62,6 +63,16 @@ def _execution(row: Mapping[Any, Any]) -> Execution:
     )
 
 
+def _position(token: str) -> tuple[datetime, str]:
+    try:
+        created_at, execution_id = token.split("|", 1)
+        return datetime.fromisoformat(created_at), execution_id
+    except ValueError as exc:
+        raise InvalidArgumentError(
+            [FieldViolation("page_token", "is not a token returned by a previous page")]
+        ) from exc
+
+
 class SqlExecutionRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._c = connection
@@ -92,19 +103,27 @@ class SqlExecutionRepository:
     async def list(
         self, organization_id: str, campaign_id: str, *, after: str = "", limit: int = 50
     ) -> tuple[Sequence[Execution], str]:
+        """Newest first; `after` is the opaque position of the previous page's last row."""
+        where = [
+            executions.c.organization_id == organization_id,
+            executions.c.campaign_id == campaign_id,
+        ]
+        if after:
+            created_at, execution_id = _position(after)
+            where.append(
+                tuple_(executions.c.created_at, executions.c.execution_id)
+                < tuple_(literal(created_at, UtcDateTime()), literal(execution_id, Text()))
+            )
         statement = (
             select(executions)
-            .where(
-                executions.c.organization_id == organization_id,
-                executions.c.campaign_id == campaign_id,
-                executions.c.execution_id > after,
-            )
-            .order_by(executions.c.execution_id)
+            .where(*where)
+            .order_by(executions.c.created_at.desc(), executions.c.execution_id.desc())
             .limit(limit + 1)
         )
         found = [_execution(r) for r in (await self._c.execute(statement)).mappings()]
         page = found[:limit]
-        return page, (page[-1].execution_id if len(found) > limit else "")
+        more = len(found) > limit
+        return page, (f"{page[-1].created_at.isoformat()}|{page[-1].execution_id}" if more else "")
 
     async def lease(self, owner: str, now: datetime, until: datetime) -> Execution | None:
         statement = (

@@ -15,7 +15,12 @@ from campaign.v1 import campaign_service_pb2_grpc as svc_grpc
 
 from domain import listing
 from domain.campaign_service import CampaignService
-from domain.errors import FieldViolation, InvalidArgumentError, ViolationCollector
+from domain.errors import (
+    FieldViolation,
+    InvalidArgumentError,
+    ValidationError,
+    ViolationCollector,
+)
 from domain.execution_service import ExecutionService
 from server.interceptors.auth import current_principal
 from server.mappers import enums
@@ -79,7 +84,7 @@ class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
         request: svc.CreateCampaignRequest,
         context: grpc.aio.ServicerContext,
     ) -> svc.CreateCampaignResponse:
-        v = ViolationCollector()
+        v = ViolationCollector(error=ValidationError)
         spec = spec_from_proto(request, v)
         v.raise_if_any()
         campaign = await self._service.create_campaign(
@@ -114,7 +119,7 @@ class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
         context: grpc.aio.ServicerContext,
     ) -> svc.UpdateCampaignResponse:
         paths = frozenset(request.update_mask.paths)
-        v = ViolationCollector()
+        v = ViolationCollector(error=ValidationError)
         spec = spec_from_proto(request.campaign, v, require_type=False)
         relevant = [x for x in v.violations if x.field.split("[")[0].split(".")[0] in paths]
         with _fields_under("campaign."):
@@ -157,7 +162,7 @@ class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
         request: svc.ScheduleCampaignRequest,
         context: grpc.aio.ServicerContext,
     ) -> svc.ScheduleCampaignResponse:
-        v = ViolationCollector()
+        v = ViolationCollector(error=ValidationError)
         schedule = schedule_from_proto(v, request)
         v.raise_if_any()
         campaign = await self._service.schedule_campaign(
@@ -209,7 +214,7 @@ class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
 
 
 def _list_query(request: svc.ListCampaignsRequest) -> listing.CampaignQuery:
-    v = ViolationCollector()
+    v = ViolationCollector(error=ValidationError)
     statuses = tuple(
         s
         for i, n in enumerate(request.statuses)

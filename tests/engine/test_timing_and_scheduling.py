@@ -99,3 +99,29 @@ async def test_a_firing_missed_during_an_outage_runs_once_and_is_flagged(engine:
     after = await engine.campaigns.get_campaign(ADMIN, campaign.campaign_id)
     assert after.next_run_at is not None
     assert after.next_run_at > engine.clock.now()  # continues after now, no replay
+
+
+async def test_executions_are_listed_newest_first_across_pages(engine: Engine):
+    await seed(engine, 50)
+    campaign = await engine.campaigns.create_campaign(ADMIN, spec())
+    await engine.campaigns.schedule_campaign(
+        ADMIN, campaign.campaign_id, Schedule(cron=CronSchedule("0 * * * *", "UTC"))
+    )
+    ids = _IdsFrom(0)
+    for _ in range(3):  # three hourly firings, each run to completion
+        due = (await engine.campaigns.get_campaign(ADMIN, campaign.campaign_id)).next_run_at
+        assert due is not None
+        engine.clock.current = due
+        assert await fire_due(engine.store.unit_of_work, engine.clock, ids) == 1
+        await run_until_idle(engine)
+
+    seen, after = [], ""
+    while True:
+        async with engine.store.unit_of_work(read_only=True) as uow:
+            page, after = await uow.executions.list(ORG, campaign.campaign_id, after=after, limit=1)
+        seen += page
+        if not after:
+            break
+
+    assert [e.execution_id for e in seen] == ["exec-3", "exec-2", "exec-1"]
+    assert [e.due_at for e in seen] == sorted((e.due_at for e in seen), reverse=True)
