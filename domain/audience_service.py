@@ -202,6 +202,8 @@ class AudienceService:
             raise InvalidArgumentError(
                 [FieldViolation("audiences", "give audiences or a campaign_id")]
             )
+        else:
+            _check_audiences(audiences)
         bp = basis_points(holdout_percentage)
         if bp is None or not 0 <= bp <= rules.MAX_HOLDOUT * 100:
             raise InvalidArgumentError(
@@ -251,6 +253,17 @@ def _required(value: str, name: str = "user_id") -> str:
     if not value:
         raise InvalidArgumentError([FieldViolation(name, "is required")])
     return value
+
+
+def _check_audiences(audiences: Sequence[Audience]) -> None:
+    """What CreateCampaign checks of audiences: an audience without a source is no audience,
+    and would otherwise be estimated as the whole directory."""
+    v = ViolationCollector()
+    for i, audience in enumerate(audiences):
+        if bool(audience.segment_id) == bool(audience.query):
+            v.add(f"audiences[{i}]", "exactly one of segment_id or query is required")
+        rules.check_conditions(v, f"audiences[{i}].query.conditions", audience.query)
+    v.raise_if_any()
 
 
 def _check_suppressions(entries: Sequence[Suppression]) -> None:
