@@ -10,19 +10,29 @@ The messages table is the delivery outbox; a separate relay hands messages over
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from domain import events as ev
 from domain import scheduling
 from domain.audience import Recipient
 from domain.campaign import Campaign
 from domain.errors import FailedPreconditionError, NotFoundError, UpstreamFailedError
-from domain.execution import Execution, ExecutionCounts, ExecutionStatus, Message, message_id
+from domain.execution import (
+    MESSAGE_NAMESPACE,
+    Execution,
+    ExecutionCounts,
+    ExecutionStatus,
+    Message,
+    message_id,
+)
 from domain.model import CampaignStatus, Channel
 from domain.planning import BatchPlan, CampaignPlan, Draft, plan_batch
 from domain.ports import (
@@ -166,10 +176,11 @@ class Executor:
             after_user_id=execution.cursor,
             batch_size=self._batch,
         )
-        async for recipients in batches:
-            if await self._interrupted(execution):
-                return True
-            await self._commit_batch(execution, campaign, plan, recipients)
+        with _older_objects_left_alone():
+            async for recipients in batches:
+                if await self._interrupted(execution):
+                    return True
+                await self._commit_batch(execution, campaign, plan, recipients)
         previous = execution.cursor
         execution.fanned_out = True
         async with self._uow() as uow:
@@ -216,6 +227,12 @@ class Executor:
             by_channel[draft.channel].append(draft)
         now = self._clock.now()
         throttle = campaign.spec.throttle
+        quiet, weekends = throttle.quiet_hours, throttle.exclude_weekends
+        # Without quiet hours and weekend rules local time defers nothing: next_allowed_instant
+        # would return the slot itself, in UTC, whatever the recipient's zone.
+        local_rules = quiet.enabled or weekends
+        zones: dict[str, ZoneInfo] = {}
+        ids = _MessageIds(execution.execution_id)
         out: list[Message] = []
         for channel, group in by_channel.items():
             limits = limits_for(
@@ -227,12 +244,18 @@ class Executor:
             )
             reservation = await self._limiter.reserve(limits, len(group), now)
             for index, draft in enumerate(group):
-                zone = scheduling.zone(draft.recipient.contact.timezone) or scheduling.zone("UTC")
-                assert zone is not None
-                send_after = next_allowed_instant(
-                    reservation.slot(index), zone, throttle.quiet_hours, throttle.exclude_weekends
-                )
-                out.append(_message(execution, draft, send_after, now))
+                send_after = reservation.slot(index)
+                if local_rules:
+                    name = draft.recipient.contact.timezone
+                    zone = zones.get(name)
+                    if zone is None:
+                        zone = scheduling.zone(name) or scheduling.zone("UTC")
+                        assert zone is not None
+                        zones[name] = zone
+                    send_after = next_allowed_instant(send_after, zone, quiet, weekends)
+                else:
+                    send_after = send_after.astimezone(UTC)
+                out.append(_message(execution, draft, send_after, now, ids))
         return out
 
     async def _finish(
@@ -293,16 +316,36 @@ class Executor:
         )
 
 
+@contextlib.contextmanager
+def _older_objects_left_alone() -> Iterator[None]:
+    """Keep the garbage collector off the objects that existed before the fan-out.
+
+    A fan-out allocates tens of thousands of objects per batch, and every few batches that
+    triggers a full collection, which walks the whole heap: the server's modules, caches and
+    connections, every time. Frozen, those are skipped until the fan-out ends; the run's own
+    objects are collected as usual. Measured on execute-1m (200k recipients, 2 cores): ~20% more
+    messages/s (bench/scenarios/execute.py). Only when an object is collected changes: garbage
+    cycles among the frozen objects wait for the end of the fan-out.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _add_counts(total: ExecutionCounts, batch: BatchPlan) -> None:
     for field in dataclasses.fields(ExecutionCounts):
         setattr(total, field.name, getattr(total, field.name) + getattr(batch.counts, field.name))
 
 
-def _message(execution: Execution, draft: Draft, send_after: datetime, now: datetime) -> Message:
+def _message(
+    execution: Execution, draft: Draft, send_after: datetime, now: datetime, ids: _MessageIds
+) -> Message:
     user_id = draft.recipient.contact.user_id
     digest = hashlib.sha256(repr(sorted(draft.content.items())).encode()).hexdigest()[:16]
     return Message(
-        message_id=message_id(execution.execution_id, user_id, draft.channel),
+        message_id=ids(user_id, draft.channel),
         execution_id=execution.execution_id,
         campaign_id=execution.campaign_id,
         organization_id=execution.organization_id,
@@ -315,6 +358,40 @@ def _message(execution: Execution, draft: Draft, send_after: datetime, now: date
         queued_at=now,
         content_digest=digest,
     )
+
+
+class _MessageIds:
+    """domain.execution.message_id for the messages of one batch, ~4x faster than through
+    uuid.uuid5 and uuid.UUID: the same SHA-1 name-based UUID, formatted directly. The first id is
+    checked against message_id itself; should they ever differ, message_id is used for all of
+    them, so the ids never depend on this shortcut."""
+
+    def __init__(self, execution_id: str) -> None:
+        self._execution_id = execution_id
+        self._namespace = MESSAGE_NAMESPACE.bytes
+        self._checked = False
+        self._fast = True
+
+    def __call__(self, user_id: str, channel: Channel) -> str:
+        if not self._fast:
+            return message_id(self._execution_id, user_id, channel)
+        name = f"{self._execution_id}\x1f{user_id}\x1f{channel.value}"
+        digest = hashlib.sha1(self._namespace + name.encode(), usedforsecurity=False).digest()
+        value = (int.from_bytes(digest[:16]) & _UUID_CLEAR) | _UUID_V5_BITS
+        h = f"{value:032x}"
+        fast = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        if not self._checked:
+            self._checked = True
+            slow = message_id(self._execution_id, user_id, channel)
+            if fast != slow:
+                self._fast = False
+                return slow
+        return fast
+
+
+# RFC 4122 variant (10 in byte 8) and version 5 (0101 in byte 6), as uuid.UUID(version=5) sets.
+_UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
+_UUID_V5_BITS = (0x8000 << 48) | (5 << 76)
 
 
 def _next_firing(campaign: Campaign, now: datetime) -> datetime | None:

@@ -20,6 +20,8 @@ from domain.rendering import CompiledText, compile_text
 from domain.rules import TEXT_FIELDS
 from domain.templates import Template
 
+_NONE_MISSING: frozenset[str] = frozenset()
+
 
 @dataclass(frozen=True, slots=True)
 class CompiledContent:
@@ -37,13 +39,9 @@ class CompiledContent:
         return cls(content.channel, texts, content.headers)
 
     def render(self, profile: Mapping[str, object]) -> tuple[dict[str, str], frozenset[str]]:
-        out: dict[str, str] = {}
         missing: set[str] = set()
-        for name, text in self.texts.items():
-            rendered = text.render(profile)
-            out[name] = rendered.text
-            missing |= rendered.missing
-        return out, frozenset(missing)
+        out = {name: text.render_into(profile, missing) for name, text in self.texts.items()}
+        return out, (frozenset(missing) if missing else _NONE_MISSING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,35 +118,41 @@ class BatchPlan:
 
 def plan_batch(plan: CampaignPlan, recipients: Sequence[Recipient]) -> BatchPlan:
     out = BatchPlan()
-    counts = out.counts
+    drafts = out.drafts
+    assign, campaign_id = plan.allocation.assign, plan.campaign_id
+    arms, all_channels = plan.arms, plan.all_channels
+    holdout = control = unreachable = 0
+    # Per recipient this is the hot loop of an execution (DESIGN.md): locals, no helper objects.
     for recipient in recipients:
         contact = recipient.contact
-        counts.audience += 1
-        out.last_user_id = contact.user_id
-        variant_id = plan.allocation.assign(bucket(contact.user_id, plan.campaign_id))
+        variant_id = assign(bucket(contact.user_id, campaign_id))
         if variant_id is None:
-            counts.holdout += 1
+            holdout += 1
             continue
-        arm = plan.arms[variant_id]
+        arm = arms[variant_id]
         if arm.is_control:
-            counts.control += 1
+            control += 1
             continue
         channels = choose_channels(
-            contact,
-            arm.channels,
-            set(recipient.suppressed_channels),
-            all_channels=plan.all_channels,
+            contact, arm.channels, set(recipient.suppressed_channels), all_channels=all_channels
         )
         if not channels:
-            counts.unreachable += 1
+            unreachable += 1
             continue
         profile = contact.profile()
         for channel in channels:
             content, missing = arm.contents[channel].render(profile)
-            out.drafts.append(
+            drafts.append(
                 Draft(
                     recipient, variant_id, channel, address_for(contact, channel), content, missing
                 )
             )
-    counts.queued = len(out.drafts)
+    counts = out.counts
+    counts.audience += len(recipients)
+    counts.holdout += holdout
+    counts.control += control
+    counts.unreachable += unreachable
+    counts.queued = len(drafts)
+    if recipients:
+        out.last_user_id = recipients[-1].contact.user_id
     return out

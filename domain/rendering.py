@@ -43,6 +43,10 @@ class Rendered:
     missing: frozenset[str] = frozenset()
 
 
+# render_into(profile, missing): the text, with the names the profile lacks added to `missing`.
+RenderInto = Callable[[Mapping[str, Any], set[str]], str]
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledText:
     """One template text, ready to render many times."""
@@ -50,9 +54,19 @@ class CompiledText:
     source: str
     variables: frozenset[str]
     _render: Callable[[Mapping[str, Any]], Rendered] = field(repr=False, compare=False)
+    _render_into: RenderInto | None = field(default=None, repr=False, compare=False)
 
     def render(self, profile: Mapping[str, Any]) -> Rendered:
         return self._render(profile)
+
+    def render_into(self, profile: Mapping[str, Any], missing: set[str]) -> str:
+        """`render(profile).text`, adding the missing names to `missing`: the per-recipient
+        loop's form, which builds no Rendered and no frozenset per text."""
+        if self._render_into is not None:
+            return self._render_into(profile, missing)
+        rendered = self._render(profile)
+        missing |= rendered.missing
+        return rendered.text
 
 
 class TemplateSyntaxProblem(ValueError):
@@ -67,7 +81,8 @@ def compile_text(source: str) -> CompiledText:
         raise TemplateSyntaxProblem(str(exc)) from exc
     variables = frozenset(meta.find_undeclared_variables(parsed))
     if not _ANY_TAG.search(_PLAIN_VAR.sub("", source)):
-        return CompiledText(source, variables, _splicer(source))
+        render_into = _splicer(source)
+        return CompiledText(source, variables, _rendered(render_into), render_into)
     template = _ENV.from_string(source)
 
     def render(profile: Mapping[str, Any]) -> Rendered:
@@ -82,23 +97,31 @@ def compile_text(source: str) -> CompiledText:
     return CompiledText(source, variables, render)
 
 
-def _splicer(source: str) -> Callable[[Mapping[str, Any]], Rendered]:
+def _splicer(source: str) -> RenderInto:
     parts = _PLAIN_VAR.split(source)  # literal, name, literal, name, ..., literal
-    literals, names = parts[0::2], parts[1::2]
+    head, names = parts[0], parts[1::2]
+    pairs = tuple(zip(names, parts[2::2], strict=True))
     if not names:
-        constant = Rendered(source)
-        return lambda _profile: constant
+        return lambda _profile, _missing: source
 
-    def render(profile: Mapping[str, Any]) -> Rendered:
-        out = [literals[0]]
-        missing: list[str] = []
-        for name, literal in zip(names, literals[1:], strict=True):
+    def render_into(profile: Mapping[str, Any], missing: set[str]) -> str:
+        out = [head]
+        for name, literal in pairs:
             value = profile.get(name)
             if value is None:
-                missing.append(name)
+                missing.add(name)
             else:
                 out.append(str(value))
             out.append(literal)
-        return Rendered("".join(out), frozenset(missing))
+        return "".join(out)
+
+    return render_into
+
+
+def _rendered(render_into: RenderInto) -> Callable[[Mapping[str, Any]], Rendered]:
+    def render(profile: Mapping[str, Any]) -> Rendered:
+        missing: set[str] = set()
+        text = render_into(profile, missing)
+        return Rendered(text, frozenset(missing))
 
     return render

@@ -8,15 +8,18 @@ held while the consumer works on a batch.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
-from sqlalchemy import RowMapping
+import orjson
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.audience_connections import reading
 from adapters.sql.audience_queries import Resolved, counts_statement, recipients_statement
-from adapters.sql.audience_rows import contact_from_row
 from domain.audience import AudienceCounts, Recipient
+from domain.contacts import Contact
 from domain.errors import FailedPreconditionError, PreconditionViolation
 from domain.model import Audience, Channel, SegmentType
 from domain.ports import SegmentStore
@@ -61,12 +64,13 @@ class SqlAudienceSource:
         while True:
             async with reading(self._engine) as connection:
                 result = await connection.execute(statement, {"after": after})
-                rows = [row._mapping for row in result]
+                keys, rows = list(result.keys()), result.all()
             if rows:
-                yield [_recipient(row) for row in rows]
+                recipients = _recipients(keys, rows)
+                yield recipients
+                after = recipients[-1].contact.user_id
             if len(rows) < batch_size:
                 return
-            after = rows[-1]["user_id"]
 
 
 async def resolve_audiences(
@@ -99,6 +103,80 @@ def _unknown_segment(index: int, audience: Audience) -> FailedPreconditionError:
     )
 
 
-def _recipient(row: RowMapping) -> Recipient:
-    suppressed = frozenset(c for c in Channel if row[f"suppressed_{c.value}"])
-    return Recipient(contact_from_row(row), suppressed)
+# Contact fields in the statement's columns (a suppressed_<channel> flag per channel follows).
+_CONTACT_FIELDS = (
+    "user_id",
+    "email",
+    "phone",
+    "whatsapp_verified",
+    "timezone",
+    "locale",
+    "email_opted_in",
+    "sms_opted_in",
+    "whatsapp_opted_in",
+    "in_app_opted_in",
+    "attributes",
+    "created_at",
+    "updated_at",
+)
+_NOT_SUPPRESSED: frozenset[Channel] = frozenset()
+
+
+def _recipients(keys: Sequence[str], rows: Sequence[Row[Any]]) -> list[Recipient]:
+    """audience_rows.contact_from_row and the suppression flags, by column position: this runs
+    once per recipient, and Row._mapping plus a dict lookup per field cost more than the rest."""
+    at = {key: index for index, key in enumerate(keys)}
+    (uid, email, phone, verified, tz, locale, e_in, s_in, w_in, a_in, attrs, created, updated) = (
+        at[name] for name in _CONTACT_FIELDS
+    )
+    flags = [(channel, at[f"suppressed_{channel.value}"]) for channel in Channel]
+    out = []
+    for row in rows:
+        suppressed = [channel for channel, index in flags if row[index]]
+        contact = Contact(
+            user_id=row[uid],
+            email=row[email],
+            phone=row[phone],
+            whatsapp_verified=bool(row[verified]),
+            timezone=row[tz],
+            locale=row[locale],
+            email_opted_in=bool(row[e_in]),
+            sms_opted_in=bool(row[s_in]),
+            whatsapp_opted_in=bool(row[w_in]),
+            in_app_opted_in=bool(row[a_in]),
+            attributes=_document(row[attrs]),
+            created_at=row[created],
+            updated_at=row[updated],
+        )
+        out.append(Recipient(contact, frozenset(suppressed) if suppressed else _NOT_SUPPRESSED))
+    return out
+
+
+def _document(raw: Any) -> Any:
+    """A JSON column's value, exactly as the driver's json.loads would have returned it."""
+    if not isinstance(raw, str | bytes):
+        return raw
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:  # e.g. NaN, which json.loads accepts and SQLite may hold
+        return json.loads(raw)
+    return value if _float_free(value) else json.loads(raw)
+
+
+def _float_free(value: Any) -> bool:
+    """No float anywhere in it: orjson reads integers beyond 64 bits as floats where json keeps
+    them exact, so only a document without floats is certainly the same from both."""
+    kind = type(value)
+    if kind is dict:
+        values = value.values()
+    elif kind is list:
+        values = value
+    else:
+        return kind is not float
+    for item in values:
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is float or not _float_free(item):
+            return False
+    return True

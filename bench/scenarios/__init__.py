@@ -19,6 +19,8 @@ Emit = Callable[[dict[str, Any]], None]
 
 SCENARIOS: dict[str, str] = {
     "api": "bench.scenarios.api",
+    "execute-1m": "bench.scenarios.execute",
+    "execute-100k-embedded": "bench.scenarios.execute_embedded",
 }
 
 

@@ -1,0 +1,340 @@
+"""Scenario `execute-1m`: a 1,000,000-recipient campaign on Postgres + NATS + Redis.
+
+Setup (not measured): a fresh Postgres database, `campaign-service migrate`, the contacts and the
+suppression list COPYed straight into their tables (see execute_common for the population), then
+the real `campaign-service serve` process with Redis limits raised out of the way, JetStream
+delivery to a stream and subject prefix unique to this run, and the campaign created and
+scheduled through the gRPC API.
+
+Measured: from the execution's `started_at` to the last message's `sent_at` (both stamped by the
+server, so every message is persisted, published and acknowledged by JetStream in that time);
+messages/s over it; the server's peak RSS (VmHWM). Then, with the server stopped, the baseline in
+the same run: asyncpg `copy_records_to_table` of the same message rows into a scratch table with
+the messages table's columns and indexes, plus stock nats-py `publish_async` (Nats-Msg-Id set) of
+the same payloads to a scratch stream; baseline = messages / (copy s + publish s).
+Goal from the issue (reported, never asserted): ratio >= 0.75 and peak RSS < 400 MB.
+
+BENCH_RECIPIENTS scales the population down for a quick run; BENCH_CAMPAIGN_X=v passes
+CAMPAIGN_X=v to the server (e.g. BENCH_CAMPAIGN_DELIVERY_BATCH_SIZE=10000).
+Cleanup: the database is dropped, the run's streams deleted, its Redis limiter keys removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import nats
+import orjson
+import redis
+import uvloop
+
+from adapters.redis.rate_limiter import DEFAULT_PREFIX
+from adapters.sql.messages import COLUMNS as MESSAGE_COLUMNS
+from bench.loadgen import LoadSettings
+from bench.scenarios import Emit
+from bench.scenarios import execute_common as common
+from tests.support.server_process import executable, server_env
+from tests.support.services import POSTGRES_HOST, POSTGRES_PORT, is_listening, postgres_database
+
+DESCRIPTION = "1M-recipient campaign on Postgres + NATS + Redis: messages/s vs raw COPY + publish"
+SCENARIO = "execute-1m"
+DEFAULT_RECIPIENTS = 1_000_000
+NATS_URL = "nats://127.0.0.1:4222"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+GOAL_RATIO, GOAL_PEAK_RSS_MB = 0.75, 400.0
+PUBLISH_MAX_PENDING = 4_000  # nats-py's default window, and the server's (adapters.nats)
+PUBLISH_TIMEOUT_S = 30.0
+COPY_CHUNK = 50_000  # setup only: rows per COPY call when loading contacts
+
+
+@contextlib.contextmanager
+def fresh_database(runner: asyncio.Runner) -> Iterator[str]:
+    """tests.support.services.postgres_database, entered from synchronous code."""
+    if not is_listening(POSTGRES_HOST, POSTGRES_PORT):
+        raise RuntimeError(f"PostgreSQL is not listening on {POSTGRES_HOST}:{POSTGRES_PORT}")
+    manager = postgres_database()
+    url = runner.run(manager.__aenter__())
+    try:
+        yield url
+    finally:
+        runner.run(manager.__aexit__(None, None, None))  # drops the database
+
+
+async def load_population(dsn: str, org: str, n: int) -> None:
+    now = datetime.now(UTC)
+    conn = await asyncpg.connect(dsn)
+    try:
+        for start in range(0, n, COPY_CHUNK):
+            rows = [
+                common.contact_row(org, i, now) for i in range(start, min(n, start + COPY_CHUNK))
+            ]
+            await conn.copy_records_to_table(
+                "contacts", records=rows, columns=common.CONTACT_COLUMNS
+            )
+        await conn.copy_records_to_table(
+            "suppressions",
+            records=common.suppression_rows(org, n, now),
+            columns=common.SUPPRESSION_COLUMNS,
+        )
+        # Statistics for the audience query, and the load's dirty pages written out now rather
+        # than by a checkpoint in the middle of the measured run.
+        await conn.execute("ANALYZE contacts; ANALYZE suppressions; CHECKPOINT")
+    finally:
+        await conn.close()
+
+
+class Database:
+    """The benchmark's own connection, for polling the execution and checking the outcome."""
+
+    def __init__(self, runner: asyncio.Runner, dsn: str) -> None:
+        self._runner = runner
+        self._conn: asyncpg.Connection = runner.run(asyncpg.connect(dsn))
+
+    def close(self) -> None:
+        self._runner.run(self._conn.close())
+
+    def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        return self._runner.run(self._conn.fetchrow(query, *args))
+
+    def execution(self, campaign_id: str) -> asyncpg.Record | None:
+        row = self.fetchrow(
+            "SELECT execution_id, status, started_at, counts FROM executions"
+            " WHERE campaign_id = $1",
+            campaign_id,
+        )
+        if row is not None and row["status"] in ("failed", "cancelled"):
+            raise RuntimeError(f"execution ended {row['status']}: {dict(row)}")
+        return row if row is not None and row["status"] == "completed" else None
+
+    def outcome(self, execution: asyncpg.Record) -> common.Outcome:
+        totals = self.fetchrow(
+            "SELECT count(*) AS messages, count(*) FILTER (WHERE status = 'sent') AS sent,"
+            " max(sent_at) AS last_sent, max(queued_at) AS last_queued"
+            " FROM messages WHERE execution_id = $1",
+            execution["execution_id"],
+        )
+        assert totals is not None
+        return common.Outcome(
+            execution_id=execution["execution_id"],
+            status=execution["status"],
+            started_at=execution["started_at"],
+            last_sent_at=totals["last_sent"],
+            last_queued_at=totals["last_queued"],
+            messages=totals["messages"],
+            handed_over=totals["sent"],
+            counts=orjson.loads(execution["counts"]),
+        )
+
+
+async def stream_messages(stream: str) -> int:
+    nc = await nats.connect(NATS_URL, connect_timeout=5, allow_reconnect=False)
+    try:
+        info = await nc.jetstream().stream_info(stream)
+        return int(info.state.messages)
+    finally:
+        await nc.close()
+
+
+async def delete_streams(names: list[str]) -> None:
+    nc = await nats.connect(NATS_URL, connect_timeout=5, allow_reconnect=False)
+    try:
+        js = nc.jetstream()
+        for name in names:
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await js.delete_stream(name)
+    finally:
+        await nc.close()
+
+
+def delete_limiter_keys(org: str) -> None:
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    try:
+        keys = list(client.scan_iter(match=f"{DEFAULT_PREFIX}*{org}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+# --- the baseline -----------------------------------------------------------------------------
+
+
+async def baseline_copy(dsn: str, records: list[tuple[Any, ...]]) -> float:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(
+            "CREATE TABLE bench_baseline_messages (LIKE messages INCLUDING ALL); CHECKPOINT"
+        )
+        started = time.perf_counter()
+        await conn.copy_records_to_table(
+            "bench_baseline_messages", records=records, columns=MESSAGE_COLUMNS
+        )
+        elapsed = time.perf_counter() - started
+        await conn.execute("DROP TABLE bench_baseline_messages")
+        return elapsed
+    finally:
+        await conn.close()
+
+
+async def baseline_publish(stream: str, subject: str, payloads: list[tuple[str, bytes]]) -> float:
+    nc = await nats.connect(NATS_URL, connect_timeout=5)
+    try:
+        js = nc.jetstream(timeout=PUBLISH_TIMEOUT_S, publish_async_max_pending=PUBLISH_MAX_PENDING)
+        await js.add_stream(name=stream, subjects=[subject], duplicate_window=600.0)
+        started = time.perf_counter()
+        acks = [
+            await js.publish_async(subject, payload, headers={"Nats-Msg-Id": mid})
+            for mid, payload in payloads
+        ]
+        await asyncio.wait_for(asyncio.gather(*acks), PUBLISH_TIMEOUT_S)
+        elapsed = time.perf_counter() - started
+        info = await js.stream_info(stream)
+        if info.state.messages != len(payloads):
+            raise RuntimeError(f"baseline stream holds {info.state.messages} != {len(payloads)}")
+        return elapsed
+    finally:
+        await nc.close()
+
+
+def baseline_inputs(
+    expect: common.Expected, launched: common.Launched, org: str, execution_id: str
+) -> tuple[list[tuple[Any, ...]], list[tuple[str, bytes]]]:
+    """The rows the engine COPYs and the payloads it publishes, built without the engine."""
+    now = datetime.now(UTC)
+    records: list[tuple[Any, ...]] = []
+    payloads: list[tuple[str, bytes]] = []
+    cid = launched.campaign_id
+    for m in common.baseline_messages(expect, launched, execution_id):
+        records.append(
+            (
+                m.message_id,
+                org,
+                cid,
+                execution_id,
+                m.user_id,
+                m.variant_id,
+                "email",
+                m.recipient,
+                orjson.dumps(m.content).decode(),
+                m.digest,
+                "queued",
+                now,
+                now,
+                "",
+                None,
+            )
+        )
+        payloads.append((m.message_id, common.delivery_payload(m, org, cid, execution_id, now)))
+    return records, payloads
+
+
+# --- the scenario -----------------------------------------------------------------------------
+
+
+def run(emit: Emit, settings: LoadSettings) -> None:
+    n = common.recipients_from_env(DEFAULT_RECIPIENTS)
+    run_id = uuid.uuid4().hex[:8]
+    org = f"bench-exec-{run_id}"
+    prefix = f"bench.{run_id}."
+    delivery_stream, events_stream = f"BENCH_DLV_{run_id}", f"BENCH_EV_{run_id}"
+    baseline_stream = f"BENCH_BASE_{run_id}"
+    log = _logger()
+    with contextlib.ExitStack() as stack:
+        runner = stack.enter_context(asyncio.Runner(loop_factory=uvloop.new_event_loop))
+        url = stack.enter_context(fresh_database(runner))
+        dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+        data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-exec-"))
+        env = server_env(
+            Path(data_dir),
+            CAMPAIGN_DATABASE_URL=url,
+            CAMPAIGN_NATS_URL=NATS_URL,
+            CAMPAIGN_NATS_STREAM=events_stream,
+            CAMPAIGN_NATS_DELIVERY_STREAM=delivery_stream,
+            CAMPAIGN_NATS_SUBJECT_PREFIX=prefix,
+            CAMPAIGN_REDIS_URL=REDIS_URL,
+            **common.server_overrides(),
+        )
+        for name in common.TEST_ONLY_SETTINGS:
+            env.pop(name, None)
+        stack.callback(
+            lambda: runner.run(delete_streams([delivery_stream, events_stream, baseline_stream]))
+        )
+        stack.callback(delete_limiter_keys, org)
+        subprocess.run(
+            [executable(), "migrate"], env=env, check=True, capture_output=True, timeout=120
+        )
+        started = time.monotonic()
+        runner.run(load_population(dsn, org, n))
+        setup_s = time.monotonic() - started
+        log(f"{n} contacts loaded in {setup_s:.1f} s into {dsn.rsplit('/', 1)[-1]}")
+
+        db = Database(runner, dsn)
+        stack.callback(db.close)
+        campaign_run = common.run_campaign(
+            stack, env, org=org, n=n, name=f"bench execute {run_id}", completed=db.execution
+        )
+        server, launched, expect = campaign_run.server, campaign_run.launched, campaign_run.expect
+        idle_rss, peak_rss = campaign_run.idle_rss_mb, campaign_run.peak_rss_mb
+        outcome = db.outcome(campaign_run.execution)
+        in_stream = runner.run(stream_messages(delivery_stream))
+        server.stop()
+        common.check(outcome, expect, server.log, in_stream=in_stream)
+        # The run's streams go before the baseline, which then meets the broker as the run did.
+        runner.run(delete_streams([delivery_stream, events_stream]))
+        log(
+            f"{outcome.messages} messages in {outcome.seconds:.2f} s"
+            f" (fan-out {outcome.fan_out_seconds:.2f} s), peak RSS {peak_rss} MB"
+        )
+
+        records, payloads = baseline_inputs(expect, launched, org, outcome.execution_id)
+        with common.inputs_frozen():
+            copy_s = runner.run(baseline_copy(dsn, records))
+            publish_s = runner.run(
+                baseline_publish(baseline_stream, f"{prefix}base.email", payloads)
+            )
+        del records, payloads
+        messages = outcome.messages
+        value = messages / outcome.seconds
+        baseline = messages / (copy_s + publish_s)
+        ratio = value / baseline
+        emit(
+            {
+                "scenario": SCENARIO,
+                "metric": "messages_per_s",
+                "value": round(value, 1),
+                "baseline": round(baseline, 1),
+                "ratio": round(ratio, 3),
+                "recipients": n,
+                "audience": expect.audience,
+                "messages": messages,
+                "seconds": round(outcome.seconds, 3),
+                "fan_out_seconds": round(outcome.fan_out_seconds, 3),
+                "peak_rss_mb": peak_rss,
+                "idle_rss_mb": idle_rss,
+                "baseline_copy_s": round(copy_s, 3),
+                "baseline_publish_s": round(publish_s, 3),
+                "setup_s": round(setup_s, 1),
+                "mode": "server process (postgres, nats jetstream, redis)",
+                "goal_ratio": GOAL_RATIO,
+                "goal_peak_rss_mb": GOAL_PEAK_RSS_MB,
+                "goal_met": bool(ratio >= GOAL_RATIO and (peak_rss or 0) < GOAL_PEAK_RSS_MB),
+            }
+        )
+
+
+def _logger() -> Any:
+    def log(text: str) -> None:
+        print(f"[{SCENARIO}] {text}", file=sys.stderr, flush=True)
+
+    return log

@@ -1,0 +1,441 @@
+"""Shared parts of the execution scenarios (`execute-1m`, `execute-100k-embedded`).
+
+The population: N contacts `u0000000`.. with a first name, last name and discount code, email
+consent, time zone UTC, locale en-US; every 100th (i % 100 == 7) is on the suppression list for
+every channel. The campaign: scheduled, one inline audience (locale equals en-US: everybody),
+two 50/50 variants with personalized email, a 5 % holdout, quiet hours off. So the expected
+message count is exact and independent of the engine: the contacts not suppressed whose
+DESIGN.md bucket, int(md5(f"{user_id}:{campaign_id}")) % 10000, is not below 500.
+
+Time is measured from the execution's `started_at` to the last message's `sent_at`, both stamped
+by the server itself (the same machine clock), so the benchmark's own polling never adds to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import grpc
+import orjson
+from campaign.v1 import campaign_pb2, campaign_service_pb2, campaign_service_pb2_grpc
+from google.protobuf import struct_pb2, timestamp_pb2
+
+from bench.processes import peak_rss_mb
+from domain.execution import message_id
+from domain.model import Channel
+from tests.support.server_process import ServerProcess, start_server
+
+SUPPRESS_EVERY, SUPPRESS_AT = 100, 7
+HOLDOUT_PERCENT = 5.0
+HOLDOUT_BP = 500
+BASIS_POINTS = 10_000
+LOCALE = "en-US"
+SUBJECT = {"A": "Hi {{ first_name }}", "B": "Hi {{ first_name }}, 20% off for you"}
+HTML = {
+    "A": "<p>Hello {{ first_name }} {{ last_name }},</p><p>your code is {{ code }}.</p>",
+    "B": "<p>Dear {{ first_name }} {{ last_name }}, use {{ code }} before Sunday.</p>",
+}
+# Limits so high that throttling never delays a send: this measures the pipeline, not the limiter.
+HUGE_PER_HOUR = 1_000_000_000_000
+SCHEDULE_LEAD_S = 1.5
+POLL_S = 0.25
+# Settings the test harness sets for fast tests; a benchmark runs on the production defaults.
+TEST_ONLY_SETTINGS = ("CAMPAIGN_OUTBOX_POLL_INTERVAL", "CAMPAIGN_HEALTH_PROBE_INTERVAL")
+PASSTHROUGH_PREFIX = "BENCH_CAMPAIGN_"  # BENCH_CAMPAIGN_X=v becomes CAMPAIGN_X=v for the server
+
+
+def recipients_from_env(default: int) -> int:
+    raw = os.environ.get("BENCH_RECIPIENTS", "").strip()
+    if not raw:
+        return default
+    value = int(float(raw))
+    if not 100 <= value <= 5_000_000:
+        raise ValueError("BENCH_RECIPIENTS must be in [100, 5000000]")
+    return value
+
+
+def server_overrides() -> dict[str, str]:
+    """Engine settings for the run: huge limits, a short schedule lead, plus BENCH_CAMPAIGN_*."""
+    out = {
+        "CAMPAIGN_LOG_LEVEL": "WARNING",
+        "CAMPAIGN_ORGANIZATION_PER_HOUR": str(HUGE_PER_HOUR),
+        "CAMPAIGN_CHANNEL_PER_HOUR": orjson.dumps({"email": HUGE_PER_HOUR}).decode(),
+        "CAMPAIGN_SCHEDULE_MIN_LEAD_SECONDS": "1",
+    }
+    for name, value in os.environ.items():
+        if name.startswith(PASSTHROUGH_PREFIX):
+            out["CAMPAIGN_" + name[len(PASSTHROUGH_PREFIX) :]] = value
+    return out
+
+
+# --- the population ---------------------------------------------------------------------------
+
+
+def user_id(i: int) -> str:
+    return f"u{i:07d}"
+
+
+def is_suppressed(i: int) -> bool:
+    return i % SUPPRESS_EVERY == SUPPRESS_AT
+
+
+def profile(i: int) -> dict[str, str]:
+    return {"first_name": f"Ana{i}", "last_name": f"Berg{i % 997}", "code": f"SPRING{i % 9973:04d}"}
+
+
+def contact_row(org: str, i: int, now: datetime) -> tuple[Any, ...]:
+    """One row of the contacts table, in CONTACT_COLUMNS order (attributes as JSON text)."""
+    uid = user_id(i)
+    attributes = orjson.dumps(profile(i)).decode()
+    email = f"{uid}@example.test"
+    return (
+        org,
+        uid,
+        email,
+        "",
+        False,
+        "UTC",
+        LOCALE,
+        True,
+        False,
+        False,
+        False,
+        attributes,
+        now,
+        now,
+    )
+
+
+CONTACT_COLUMNS = (
+    "organization_id",
+    "user_id",
+    "email",
+    "phone",
+    "whatsapp_verified",
+    "timezone",
+    "locale",
+    "email_opted_in",
+    "sms_opted_in",
+    "whatsapp_opted_in",
+    "in_app_opted_in",
+    "attributes",
+    "created_at",
+    "updated_at",
+)
+SUPPRESSION_COLUMNS = ("organization_id", "kind", "target", "channel", "reason", "created_at")
+
+
+def suppression_rows(org: str, n: int, now: datetime) -> list[tuple[Any, ...]]:
+    return [
+        (org, "user", user_id(i), "*", "unsubscribed", now) for i in range(n) if is_suppressed(i)
+    ]
+
+
+def bucket(uid: str, campaign_id: str) -> int:
+    digest = hashlib.md5(f"{uid}:{campaign_id}".encode(), usedforsecurity=False).hexdigest()
+    return int(digest, 16) % BASIS_POINTS
+
+
+@dataclass(frozen=True)
+class Expected:
+    """Who must get a message: (index, variant name "A"/"B") per recipient, in user_id order."""
+
+    audience: int
+    messages: list[tuple[int, str]]
+
+
+def expected(n: int, campaign_id: str) -> Expected:
+    split = HOLDOUT_BP + (BASIS_POINTS - HOLDOUT_BP) * 5_000 // BASIS_POINTS  # A below, B above
+    out = []
+    audience = 0
+    for i in range(n):
+        if is_suppressed(i):
+            continue
+        audience += 1
+        b = bucket(user_id(i), campaign_id)
+        if b >= HOLDOUT_BP:
+            out.append((i, "A" if b < split else "B"))
+    return Expected(audience, out)
+
+
+# --- the campaign, through the real API -------------------------------------------------------
+
+
+def _email(variant: str) -> campaign_pb2.ChannelContent:
+    return campaign_pb2.ChannelContent(
+        channel=campaign_pb2.CHANNEL_EMAIL,
+        email=campaign_pb2.EmailContent(subject=SUBJECT[variant], html_body=HTML[variant]),
+    )
+
+
+def campaign_request(name: str) -> campaign_service_pb2.CreateCampaignRequest:
+    condition = campaign_pb2.Condition(
+        field="locale",
+        operator=campaign_pb2.CONDITION_OPERATOR_EQUALS,
+        value=struct_pb2.Value(string_value=LOCALE),
+    )
+    return campaign_service_pb2.CreateCampaignRequest(
+        name=name,
+        description="execution benchmark",
+        campaign_type=campaign_pb2.CAMPAIGN_TYPE_SCHEDULED,
+        audiences=[
+            campaign_pb2.Audience(
+                segment_type=campaign_pb2.SEGMENT_TYPE_INCLUDE,
+                query=campaign_pb2.SegmentQuery(conditions=[condition]),
+            )
+        ],
+        variants=[
+            campaign_pb2.Variant(name=v, allocation_percentage=50, channels=[_email(v)])
+            for v in ("A", "B")
+        ],
+        holdout_percentage=HOLDOUT_PERCENT,
+        throttle=campaign_pb2.Throttle(quiet_hours=campaign_pb2.QuietHours(enabled=False)),
+        tags=["bench"],
+    )
+
+
+@dataclass(frozen=True)
+class Launched:
+    campaign_id: str
+    variant_ids: dict[str, str]  # "A"/"B" -> the id the service assigned
+    scheduled_at: datetime
+
+
+def launch(address: str, token: str, name: str) -> Launched:
+    """Create the campaign and schedule it SCHEDULE_LEAD_S from now."""
+    metadata = [("authorization", f"Bearer {token}")]
+    with grpc.insecure_channel(address) as channel:
+        stub = campaign_service_pb2_grpc.CampaignServiceStub(channel)
+        campaign = stub.CreateCampaign(
+            campaign_request(name), metadata=metadata, timeout=30
+        ).campaign
+        at = datetime.now(UTC) + timedelta(seconds=SCHEDULE_LEAD_S)
+        stamp = timestamp_pb2.Timestamp()
+        stamp.FromDatetime(at)
+        stub.ScheduleCampaign(
+            campaign_service_pb2.ScheduleCampaignRequest(
+                campaign_id=campaign.campaign_id, scheduled_at=stamp
+            ),
+            metadata=metadata,
+            timeout=30,
+        )
+    return Launched(
+        campaign.campaign_id, {v.name: v.variant_id for v in campaign.variants}, scheduled_at=at
+    )
+
+
+# --- baseline rows: the messages the engine must produce, built without the engine -----------
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    out = template
+    for key, value in values.items():
+        out = out.replace("{{ " + key + " }}", value)
+    return out
+
+
+@dataclass(frozen=True)
+class BaselineMessage:
+    message_id: str
+    user_id: str
+    variant_id: str
+    recipient: str
+    content: dict[str, str]
+    digest: str
+
+
+def baseline_messages(
+    expect: Expected, launched: Launched, execution_id: str
+) -> Iterator[BaselineMessage]:
+    for i, variant in expect.messages:
+        uid = user_id(i)
+        values = profile(i)
+        content = {
+            "subject": render(SUBJECT[variant], values),
+            "html_body": render(HTML[variant], values),
+        }
+        digest = hashlib.sha256(repr(sorted(content.items())).encode()).hexdigest()[:16]
+        yield BaselineMessage(
+            message_id(execution_id, uid, Channel.EMAIL),
+            uid,
+            launched.variant_ids[variant],
+            f"{uid}@example.test",
+            content,
+            digest,
+        )
+
+
+def delivery_payload(
+    m: BaselineMessage, org: str, campaign_id: str, execution_id: str, send_after: datetime
+) -> bytes:
+    """The body adapters.nats.delivery publishes for a message (same keys, same encoder)."""
+    return orjson.dumps(
+        {
+            "message_id": m.message_id,
+            "organization_id": org,
+            "campaign_id": campaign_id,
+            "execution_id": execution_id,
+            "user_id": m.user_id,
+            "variant_id": m.variant_id,
+            "channel": "email",
+            "recipient": m.recipient,
+            "content": m.content,
+            "send_after": send_after.isoformat(),
+        }
+    )
+
+
+# --- waiting and reporting --------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    execution_id: str
+    status: str
+    started_at: datetime
+    last_sent_at: datetime
+    last_queued_at: datetime
+    messages: int
+    handed_over: int
+    counts: dict[str, Any]
+
+    @property
+    def seconds(self) -> float:
+        return (self.last_sent_at - self.started_at).total_seconds()
+
+    @property
+    def fan_out_seconds(self) -> float:
+        return (self.last_queued_at - self.started_at).total_seconds()
+
+
+def wait_until(
+    check: Callable[[], Any], timeout_s: float, what: str, alive: Callable[[], bool]
+) -> Any:
+    """Poll `check` every POLL_S until it returns something truthy; bounded by `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        if not alive():
+            raise RuntimeError(f"the server exited while waiting for {what}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not happen within {timeout_s:.0f} s")
+        time.sleep(POLL_S)
+
+
+@dataclass
+class CampaignRun:
+    server: ServerProcess
+    launched: Launched
+    expect: Expected
+    execution: Any  # what `completed` returned
+    idle_rss_mb: float | None
+    peak_rss_mb: float | None
+
+
+def run_campaign(
+    stack: contextlib.ExitStack,
+    env: dict[str, str],
+    *,
+    org: str,
+    n: int,
+    name: str,
+    completed: Callable[[str], Any],
+) -> CampaignRun:
+    """Start the server (stopped by `stack`), launch the campaign, wait until
+    `completed(campaign_id)` returns the finished execution, and read the peak RSS then."""
+    server = start_server(env)
+    stack.callback(server.stop)
+    idle_rss = peak_rss_mb(server.process.pid)
+    token = server.token(org, "admin")
+    profiler = Profiler(server.process.pid)
+    stack.callback(profiler.stop)
+    launched = launch(server.address, token, name)
+    expect = expected(n, launched.campaign_id)
+    print(
+        f"[bench] campaign {launched.campaign_id}: expecting {len(expect.messages)} messages",
+        file=sys.stderr,
+        flush=True,
+    )
+    execution = wait_until(
+        lambda: completed(launched.campaign_id),
+        SCHEDULE_LEAD_S + timeout_for(n),
+        "the execution to complete",
+        lambda: server.process.poll() is None,
+    )
+    peak_rss = peak_rss_mb(server.process.pid)
+    profiler.stop()
+    return CampaignRun(server, launched, expect, execution, idle_rss, peak_rss)
+
+
+def check(outcome: Outcome, expect: Expected, log: str, *, in_stream: int | None = None) -> None:
+    """Raise unless the run produced exactly the expected messages, all handed over."""
+    want = len(expect.messages)
+    problems = []
+    if outcome.messages != want:
+        problems.append(f"{outcome.messages} messages stored, expected {want}")
+    if outcome.handed_over != want:
+        problems.append(f"{outcome.handed_over} messages handed over, expected {want}")
+    if in_stream is not None and in_stream != want:
+        problems.append(f"{in_stream} messages in the delivery stream, expected {want}")
+    if outcome.counts.get("audience") != expect.audience:
+        problems.append(f"audience {outcome.counts.get('audience')}, expected {expect.audience}")
+    if problems:
+        raise RuntimeError("wrong outcome: " + "; ".join(problems) + "\nserver log:\n" + log)
+
+
+def timeout_for(n: int) -> float:
+    """Generous: 2 minutes plus 1 ms per recipient (1,000 recipients/s would be pathological)."""
+    return 120.0 + n / 1_000
+
+
+@contextlib.contextmanager
+def inputs_frozen() -> Iterator[None]:
+    """The baseline's prebuilt inputs (a million rows and payloads) kept out of the garbage
+    collector's scans while it is timed: they stand for data streamed from elsewhere, and
+    rescanning them on every full collection would slow the baseline by an artifact."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+class Profiler:
+    """`py-spy record` of the server while it executes, when BENCH_PYSPY names an output file
+    (collapsed stacks; BENCH_PYSPY_BIN picks the binary). Off by default: it costs CPU."""
+
+    def __init__(self, pid: int) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        out = os.environ.get("BENCH_PYSPY", "").strip()
+        if not out:
+            return
+        binary = os.environ.get("BENCH_PYSPY_BIN", "py-spy")
+        command = [binary, "record", "-p", str(pid), "-o", out, "-f", "raw", "-r", "200"]
+        command += os.environ.get("BENCH_PYSPY_ARGS", "").split()  # e.g. --native
+        self._process = subprocess.Popen(
+            [*command, "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+    def stop(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.send_signal(signal.SIGINT)
+        try:
+            self._process.wait(30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(10)

@@ -1,0 +1,240 @@
+"""Scenario `execute-100k-embedded`: a 100,000-recipient campaign on the embedded default.
+
+The same population and campaign as `execute-1m` (see execute_common), on what `make run` gives a
+laptop: the SQLite file in the data directory, the in-process rate limiter and the sandbox
+delivery (which reports every message delivered at once). Setup (not measured): `campaign-service
+migrate`, the contacts and suppressions written straight into the SQLite file, then the real
+`campaign-service serve` process and the campaign created and scheduled through the gRPC API.
+
+Measured: from the execution's `started_at` to the last message's `sent_at` (stamped by the
+server when the sandbox took it), messages/s, and the server's peak RSS. Baseline, in the same
+run with the server stopped: a raw sqlite3 `executemany` INSERT of the same message rows (one
+transaction, WAL, synchronous=NORMAL like the server) into a scratch database with the messages
+table's schema and indexes; baseline = messages / insert s. No goal is set for this scenario.
+
+BENCH_RECIPIENTS scales the population; BENCH_CAMPAIGN_X=v passes CAMPAIGN_X=v to the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, insert
+
+from adapters.sql.audience_tables import contacts, suppressions
+from adapters.sql.engine import SQLITE_FILE
+from adapters.sql.messages import COLUMNS as MESSAGE_COLUMNS
+from bench.loadgen import LoadSettings
+from bench.scenarios import Emit
+from bench.scenarios import execute_common as common
+from tests.support.server_process import executable, server_env
+
+DESCRIPTION = "100k-recipient campaign on SQLite + sandbox delivery: messages/s vs raw inserts"
+SCENARIO = "execute-100k-embedded"
+DEFAULT_RECIPIENTS = 100_000
+LOAD_CHUNK = 10_000
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a naive UTC datetime in SQLite
+
+
+def load_population(database: Path, org: str, n: int) -> None:
+    """Through SQLAlchemy's own types, so the rows are exactly what the service writes."""
+    now = datetime.now(UTC)
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        with engine.begin() as connection:
+            for start in range(0, n, LOAD_CHUNK):
+                rows = [
+                    dict(zip(common.CONTACT_COLUMNS, common.contact_row(org, i, now), strict=True))
+                    for i in range(start, min(n, start + LOAD_CHUNK))
+                ]
+                for row in rows:
+                    row["attributes"] = json.loads(row["attributes"])
+                connection.execute(insert(contacts), rows)
+            entries = [
+                dict(zip(common.SUPPRESSION_COLUMNS, row, strict=True))
+                for row in common.suppression_rows(org, n, now)
+            ]
+            if entries:
+                connection.execute(insert(suppressions), entries)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE")
+    finally:
+        engine.dispose()
+
+
+def _instant(text: str | None) -> datetime:
+    if text is None:
+        raise RuntimeError("missing timestamp")
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+class Database:
+    """A read-only look into the server's SQLite file (WAL: never blocks the server)."""
+
+    def __init__(self, path: Path) -> None:
+        self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def execution(self, campaign_id: str) -> tuple[Any, ...] | None:
+        row = self._conn.execute(
+            "SELECT execution_id, status, started_at, counts FROM executions WHERE campaign_id = ?",
+            (campaign_id,),
+        ).fetchone()
+        if row is not None and row[1] in ("failed", "cancelled"):
+            raise RuntimeError(f"execution ended {row[1]}: {row}")
+        return row if row is not None and row[1] == "completed" else None
+
+    def outcome(self, execution: tuple[Any, ...]) -> common.Outcome:
+        execution_id, status, started_at, counts = execution
+        messages, handed, last_sent, last_queued = self._conn.execute(
+            "SELECT count(*), sum(status = 'delivered'), max(sent_at), max(queued_at)"
+            " FROM messages WHERE execution_id = ?",
+            (execution_id,),
+        ).fetchone()
+        return common.Outcome(
+            execution_id=execution_id,
+            status=status,
+            started_at=_instant(started_at),
+            last_sent_at=_instant(last_sent),
+            last_queued_at=_instant(last_queued),
+            messages=messages,
+            handed_over=handed or 0,
+            counts=json.loads(counts),
+        )
+
+
+def baseline_insert(
+    source: Path, scratch: Path, expect: common.Expected, launched: common.Launched, org: str
+) -> float:
+    """Seconds for a raw executemany INSERT of the run's message rows into an empty copy of the
+    messages table (same columns and indexes) in a scratch database."""
+    with contextlib.closing(sqlite3.connect(source)) as conn:
+        ddl = [
+            sql
+            for (sql,) in conn.execute(
+                "SELECT sql FROM sqlite_master WHERE tbl_name = 'messages' AND sql IS NOT NULL"
+                " ORDER BY type DESC"  # the table before its indexes
+            )
+        ]
+    execution_id = "bench-baseline"
+    now = datetime.now(UTC).strftime(SQLITE_TIME)
+    rows = [
+        (
+            m.message_id,
+            org,
+            launched.campaign_id,
+            execution_id,
+            m.user_id,
+            m.variant_id,
+            "email",
+            m.recipient,
+            json.dumps(m.content),
+            m.digest,
+            "queued",
+            now,
+            now,
+            "",
+            None,
+        )
+        for m in common.baseline_messages(expect, launched, execution_id)
+    ]
+    statement = (
+        f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)})"
+        f" VALUES ({', '.join('?' for _ in MESSAGE_COLUMNS)})"
+    )
+    conn = sqlite3.connect(scratch, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        for sql in ddl:
+            conn.execute(sql)
+        with common.inputs_frozen():
+            started = time.perf_counter()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(statement, rows)
+            conn.execute("COMMIT")
+            elapsed = time.perf_counter() - started
+        (count,) = conn.execute("SELECT count(*) FROM messages").fetchone()
+        if count != len(rows):
+            raise RuntimeError(f"baseline wrote {count} rows, expected {len(rows)}")
+        return elapsed
+    finally:
+        conn.close()
+
+
+def run(emit: Emit, settings: LoadSettings) -> None:
+    n = common.recipients_from_env(DEFAULT_RECIPIENTS)
+    run_id = uuid.uuid4().hex[:8]
+    org = f"bench-embedded-{run_id}"
+    log = _logger()
+    with contextlib.ExitStack() as stack:
+        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-embed-")))
+        env = server_env(data_dir, **common.server_overrides())
+        for name in common.TEST_ONLY_SETTINGS:
+            env.pop(name, None)
+        subprocess.run(
+            [executable(), "migrate"], env=env, check=True, capture_output=True, timeout=120
+        )
+        database = data_dir / SQLITE_FILE
+        started = time.monotonic()
+        load_population(database, org, n)
+        setup_s = time.monotonic() - started
+        log(f"{n} contacts loaded in {setup_s:.1f} s into {database}")
+
+        db = Database(database)
+        stack.callback(db.close)
+        campaign_run = common.run_campaign(
+            stack, env, org=org, n=n, name=f"bench embedded {run_id}", completed=db.execution
+        )
+        server, launched, expect = campaign_run.server, campaign_run.launched, campaign_run.expect
+        idle_rss, peak_rss = campaign_run.idle_rss_mb, campaign_run.peak_rss_mb
+        outcome = db.outcome(campaign_run.execution)
+        server.stop()
+        common.check(outcome, expect, server.log)
+        log(
+            f"{outcome.messages} messages in {outcome.seconds:.2f} s"
+            f" (fan-out {outcome.fan_out_seconds:.2f} s), peak RSS {peak_rss} MB"
+        )
+
+        insert_s = baseline_insert(database, data_dir / "baseline.db", expect, launched, org)
+        messages = outcome.messages
+        value = messages / outcome.seconds
+        baseline = messages / insert_s
+        emit(
+            {
+                "scenario": SCENARIO,
+                "metric": "messages_per_s",
+                "value": round(value, 1),
+                "baseline": round(baseline, 1),
+                "ratio": round(value / baseline, 3),
+                "recipients": n,
+                "audience": expect.audience,
+                "messages": messages,
+                "seconds": round(outcome.seconds, 3),
+                "fan_out_seconds": round(outcome.fan_out_seconds, 3),
+                "peak_rss_mb": peak_rss,
+                "idle_rss_mb": idle_rss,
+                "baseline_insert_s": round(insert_s, 3),
+                "setup_s": round(setup_s, 1),
+                "mode": "server process (embedded: sqlite, in-process limiter, sandbox delivery)",
+            }
+        )
+
+
+def _logger() -> Any:
+    def log(text: str) -> None:
+        print(f"[{SCENARIO}] {text}", file=sys.stderr, flush=True)
+
+    return log
