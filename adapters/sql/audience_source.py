@@ -8,16 +8,15 @@ held while the consumer works on a batch.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import orjson
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.audience_connections import reading
 from adapters.sql.audience_queries import Resolved, counts_statement, recipients_statement
+from adapters.sql.documents import decode_document
 from domain.audience import AudienceCounts, Recipient
 from domain.contacts import Contact
 from domain.errors import FailedPreconditionError, PreconditionViolation
@@ -144,39 +143,9 @@ def _recipients(keys: Sequence[str], rows: Sequence[Row[Any]]) -> list[Recipient
             sms_opted_in=bool(row[s_in]),
             whatsapp_opted_in=bool(row[w_in]),
             in_app_opted_in=bool(row[a_in]),
-            attributes=_document(row[attrs]),
+            attributes=decode_document(row[attrs]),
             created_at=row[created],
             updated_at=row[updated],
         )
         out.append(Recipient(contact, frozenset(suppressed) if suppressed else _NOT_SUPPRESSED))
     return out
-
-
-def _document(raw: Any) -> Any:
-    """A JSON column's value, exactly as the driver's json.loads would have returned it."""
-    if not isinstance(raw, str | bytes):
-        return raw
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:  # e.g. NaN, which json.loads accepts and SQLite may hold
-        return json.loads(raw)
-    return value if _float_free(value) else json.loads(raw)
-
-
-def _float_free(value: Any) -> bool:
-    """No float anywhere in it: orjson reads integers beyond 64 bits as floats where json keeps
-    them exact, so only a document without floats is certainly the same from both."""
-    kind = type(value)
-    if kind is dict:
-        values = value.values()
-    elif kind is list:
-        values = value
-    else:
-        return kind is not float
-    for item in values:
-        kind = type(item)
-        if kind is str or kind is int or kind is bool or item is None:
-            continue
-        if kind is float or not _float_free(item):
-            return False
-    return True

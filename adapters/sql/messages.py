@@ -4,7 +4,6 @@ execution checkpoint that covers it commit together or not at all."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,6 +11,7 @@ import orjson
 from sqlalchemy import ColumnElement, DateTime, Row, Text, cast, func, insert, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.sql.documents import decode_document
 from adapters.sql.engine import is_postgres
 from adapters.sql.execution_tables import messages
 from adapters.sql.tables import UtcDateTime
@@ -144,7 +144,7 @@ def messages_from_rows(keys: Sequence[str], rows: Sequence[Row[Any]]) -> list[Me
             variant_id=row[vid],
             channel=_CHANNELS.get(row[channel]) or Channel(row[channel]),
             recipient=row[recipient],
-            content=dict(_document(row[content])),
+            content=dict(decode_document(row[content])),
             send_after=row[send_after],
             queued_at=row[queued_at],
             status=_STATUSES.get(row[status]) or MessageStatus(row[status]),
@@ -156,36 +156,6 @@ def messages_from_rows(keys: Sequence[str], rows: Sequence[Row[Any]]) -> list[Me
         )
         for row in rows
     ]
-
-
-def _document(raw: Any) -> Any:
-    """A JSON column's value, exactly as the driver's json.loads would have returned it."""
-    if not isinstance(raw, str | bytes):
-        return raw
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:  # e.g. NaN, which json.loads accepts and SQLite may hold
-        return json.loads(raw)
-    return value if _float_free(value) else json.loads(raw)
-
-
-def _float_free(value: Any) -> bool:
-    """No float anywhere in it: orjson reads integers beyond 64 bits as floats where json keeps
-    them exact, so only a document without floats is certainly the same from both."""
-    kind = type(value)
-    if kind is dict:
-        values = value.values()
-    elif kind is list:
-        values = value
-    else:
-        return kind is not float
-    for item in values:
-        kind = type(item)
-        if kind is str or kind is int or kind is bool or item is None:
-            continue
-        if kind is float or not _float_free(item):
-            return False
-    return True
 
 
 class SqlMessageRepository:
