@@ -4,8 +4,10 @@ Each batch of recipients (in user_id order) becomes message rows in ONE transact
 moves the execution's cursor past the batch, and only while this executor still holds the lease
 at the cursor it started from. So after a crash (kill -9 included) the next executor starts at
 the last committed batch: every recipient gets their messages once, never twice, never zero.
-The messages table is the delivery outbox; a separate relay hands messages over
-(domain.delivery). Pause and cancel take effect at the next batch boundary.
+The messages table is the delivery outbox. Messages due at once are handed over by the
+executor itself right after their batch commits (domain.dispatch); deferred ones, and any whose
+direct hand-over failed, by the relay (domain.delivery). Pause and cancel take effect at the next
+batch boundary.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from domain import events as ev
 from domain import scheduling
 from domain.audience import Recipient
 from domain.campaign import Campaign
+from domain.dispatch import DirectDispatch
 from domain.errors import FailedPreconditionError, NotFoundError, UpstreamFailedError
 from domain.execution import (
     MESSAGE_NAMESPACE,
@@ -34,10 +37,12 @@ from domain.execution import (
     message_id,
 )
 from domain.model import CampaignStatus, Channel
+from domain.pipeline import OneInFlight
 from domain.planning import BatchPlan, CampaignPlan, Draft, plan_batch
 from domain.ports import (
     AudienceSource,
     Clock,
+    DeliveryPublisher,
     ExecutionUnitOfWork,
     ExecutionUnitOfWorkFactory,
     IdGenerator,
@@ -53,6 +58,10 @@ CAMPAIGN_COMPLETED = "campaign.completed"
 DEFAULT_BATCH = 10_000
 DEFAULT_LEASE = timedelta(seconds=30)
 DELIVERY_POLL = timedelta(seconds=1)
+# Messages whose throttle slot is this close are handed over with their batch: publishing a
+# batch takes about as long, so the rate still holds over any window longer than this. Later
+# slots are left to the relay, which publishes them when they are due.
+DISPATCH_HORIZON = timedelta(milliseconds=100)
 
 
 # Errors that make a run impossible rather than late: fail the execution, do not retry it.
@@ -74,6 +83,7 @@ class Executor:
         *,
         owner: str,
         templates: TemplateSource | None = None,
+        publisher: DeliveryPublisher | None = None,
         organization_limits: Callable[[str], OrganizationLimits] = lambda _org: (
             OrganizationLimits()
         ),
@@ -87,6 +97,7 @@ class Executor:
         self._ids = ids
         self._owner = owner
         self._templates = templates
+        self._publisher = publisher
         self._limits = organization_limits
         self._batch = batch_size
         self._lease = lease
@@ -96,6 +107,9 @@ class Executor:
         now = self._clock.now()
         async with self._uow() as uow:
             execution = await uow.executions.lease(self._owner, now, now + self._lease)
+            if execution is not None:
+                # Claims left by a holder that died between its commit and its mark.
+                await uow.messages.release_claims(execution.execution_id)
             await uow.commit()
         if execution is None:
             return False
@@ -128,7 +142,7 @@ class Executor:
             await self._finish(execution, ExecutionStatus.FAILED, reason=f"{exc.reason}: {exc}")
             return None
         async with self._uow(read_only=True) as uow:
-            pending = await uow.messages.pending_count(execution.execution_id)
+            pending = await uow.messages.any_pending(execution.execution_id)
         if pending:
             return self._clock.now() + DELIVERY_POLL  # deferred messages are still waiting
         await self._finish(execution, ExecutionStatus.COMPLETED)
@@ -176,11 +190,29 @@ class Executor:
             after_user_id=execution.cursor,
             batch_size=self._batch,
         )
-        with _older_objects_left_alone():
-            async for recipients in batches:
-                if await self._interrupted(execution):
-                    return True
-                await self._commit_batch(execution, campaign, plan, recipients)
+        dispatch = (
+            DirectDispatch(self._uow, self._publisher, self._clock, execution.execution_id)
+            if self._publisher is not None
+            else None
+        )
+        # A batch is written (and handed over) while the next one is planned (domain.pipeline).
+        writes = OneInFlight()
+        try:
+            async with contextlib.aclosing(batches):
+                with _older_objects_left_alone():
+                    async for recipients in batches:
+                        if await self._interrupted(execution, writes, dispatch):
+                            return True
+                        await self._commit_batch(
+                            execution, campaign, plan, recipients, writes=writes, dispatch=dispatch
+                        )
+            await writes.settle()
+            if dispatch is not None:
+                await dispatch.drain()
+        finally:  # a no-op unless an error left something in flight
+            await writes.abandon()
+            if dispatch is not None:
+                await dispatch.abandon()
         previous = execution.cursor
         execution.fanned_out = True
         async with self._uow() as uow:
@@ -188,8 +220,15 @@ class Executor:
             await uow.commit()
         return False
 
-    async def _interrupted(self, execution: Execution) -> bool:
+    async def _interrupted(
+        self, execution: Execution, writes: OneInFlight, dispatch: DirectDispatch | None
+    ) -> bool:
         campaign = await self._campaign(execution)
+        if campaign.status in (CampaignStatus.CANCELLED, CampaignStatus.PAUSED):
+            # The batch being written before the stop is committed and handed over.
+            await writes.settle()
+            if dispatch is not None:
+                await dispatch.drain()
         if campaign.status is CampaignStatus.CANCELLED:
             await self._finish(execution, ExecutionStatus.CANCELLED)
             return True
@@ -208,16 +247,45 @@ class Executor:
         campaign: Campaign,
         plan: CampaignPlan,
         recipients: Sequence[Recipient],
+        *,
+        writes: OneInFlight,
+        dispatch: DirectDispatch | None,
     ) -> None:
+        """Plan a batch, then start writing it once the previous batch's write is done."""
         batch = plan_batch(plan, recipients)
         messages = await self._messages(execution, campaign, batch.drafts)
+        due: list[Message] = []
+        later = messages
+        if dispatch is not None and dispatch.enabled:
+            horizon = self._clock.now() + DISPATCH_HORIZON
+            due = [m for m in messages if m.send_after <= horizon]
+            later = (
+                [m for m in messages if m.send_after > horizon] if len(due) < len(messages) else []
+            )
+        await writes.settle()  # the checkpoint moves on from the previous batch's
         previous = execution.cursor
         execution.cursor = batch.last_user_id or previous
         _add_counts(execution.counts, batch)
+        checkpoint = dataclasses.replace(execution, counts=dataclasses.replace(execution.counts))
+        writes.start(self._write_batch(checkpoint, previous, due, later, dispatch))
+
+    async def _write_batch(
+        self,
+        checkpoint: Execution,
+        previous_cursor: str,
+        due: Sequence[Message],
+        later: Sequence[Message],
+        dispatch: DirectDispatch | None,
+    ) -> None:
+        """The batch's messages and the checkpoint past it, in one transaction; then the due
+        messages are handed over."""
         async with self._uow() as uow:
-            await self._save(uow, execution, previous)
-            await uow.messages.add_many(messages)
+            await self._save(uow, checkpoint, previous_cursor)
+            await uow.messages.add_many(due, claimed=True)
+            await uow.messages.add_many(later)
             await uow.commit()
+        if dispatch is not None:
+            await dispatch.hand_over(due)
 
     async def _messages(
         self, execution: Execution, campaign: Campaign, drafts: Sequence[Draft]

@@ -6,7 +6,7 @@ and the contract tests run one suite against every implementation.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from types import TracebackType
@@ -176,7 +176,7 @@ class AudienceSource(Protocol):
         *,
         after_user_id: str = "",
         batch_size: int = 10_000,
-    ) -> AsyncIterator[Sequence[Recipient]]:
+    ) -> AsyncGenerator[Sequence[Recipient], None]:
         """Batches in ascending user_id order, starting after `after_user_id`, so a run can
         resume from its checkpoint; never the whole audience in memory."""
 
@@ -237,10 +237,27 @@ class ExecutionRepository(Protocol):
 
 class MessageRepository(Protocol):
     async def add_many(
-        self, messages: Sequence[Message], idempotency_key: str | None = None
+        self,
+        messages: Sequence[Message],
+        idempotency_key: str | None = None,
+        *,
+        claimed: bool = False,
     ) -> None:
         """Bulk insert (COPY on Postgres). Ids are derived, so a replayed batch collides.
-        `idempotency_key` tags a single transactional message."""
+        `idempotency_key` tags a single transactional message. `claimed` messages are queued
+        but left out of the delivery relay's claims: their writer hands them over itself right
+        after the commit, then marks them (`mark_claimed`) or gives them back (`release_claims`).
+        """
+
+    async def mark_claimed(
+        self, message_ids: Sequence[str], status: MessageStatus, at: datetime
+    ) -> int:
+        """Claimed messages handed over (`sent`, or `delivered` by the sandbox); how many."""
+
+    async def release_claims(self, execution_id: str) -> int:
+        """The execution's claimed messages back to the relay: after a failed hand-over, or
+        left by an executor that died between its commit and its mark. Only the execution's
+        lease holder may call it."""
 
     async def get(self, organization_id: str, message_id: str) -> Message | None: ...
 
@@ -260,8 +277,8 @@ class MessageRepository(Protocol):
         limit: int = 50,
     ) -> tuple[Sequence[Message], str]: ...
 
-    async def pending_count(self, execution_id: str) -> int:
-        """Messages of the execution not yet handed to delivery."""
+    async def any_pending(self, execution_id: str) -> bool:
+        """Whether messages of the execution still wait to be handed to delivery."""
 
     async def status_counts(self, execution_id: str) -> dict[MessageStatus, int]: ...
 

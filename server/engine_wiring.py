@@ -99,6 +99,7 @@ def build_engine(settings: Settings, store: SqlStore) -> Engine:
         ids,
         owner=f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}",
         templates=templates,
+        publisher=delivery,
         organization_limits=lambda _org: limits,
         batch_size=settings.executor_batch_size,
         lease=timedelta(seconds=settings.executor_lease_seconds),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from typing import TypeVar
 
 from adapters.http.cache import TtlCache
@@ -99,7 +99,7 @@ class HttpAudienceSource:
         *,
         after_user_id: str = "",
         batch_size: int = 10_000,
-    ) -> AsyncIterator[Sequence[Recipient]]:
+    ) -> AsyncGenerator[Sequence[Recipient], None]:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         async for ids in self._member_batches(

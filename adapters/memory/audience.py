@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -201,7 +201,7 @@ class MemoryAudienceSource:
         *,
         after_user_id: str = "",
         batch_size: int = 10_000,
-    ) -> AsyncIterator[Sequence[Recipient]]:
+    ) -> AsyncGenerator[Sequence[Recipient], None]:
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         resolved = await _resolve(self._segments, organization_id, audiences)

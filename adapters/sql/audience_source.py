@@ -8,7 +8,9 @@ held while the consumer works on a batch.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 from sqlalchemy import Row
@@ -52,24 +54,37 @@ class SqlAudienceSource:
         *,
         after_user_id: str = "",
         batch_size: int = 10_000,
-    ) -> AsyncIterator[Sequence[Recipient]]:
+    ) -> AsyncGenerator[Sequence[Recipient], None]:
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         resolved = await resolve_audiences(self._segments, organization_id, audiences)
         if not any(kind is SegmentType.INCLUDE for kind, _ in resolved):
             return
         statement = recipients_statement(organization_id, resolved, self._dialect, batch_size)
-        after = after_user_id
-        while True:
+
+        async def page(after: str) -> tuple[list[str], Sequence[Row[Any]]]:
             async with reading(self._engine) as connection:
                 result = await connection.execute(statement, {"after": after})
-                keys, rows = list(result.keys()), result.all()
-            if rows:
-                recipients = _recipients(keys, rows)
-                yield recipients
-                after = recipients[-1].contact.user_id
-            if len(rows) < batch_size:
-                return
+                return list(result.keys()), result.all()
+
+        # The next page is read while the caller works on this one: the query is the
+        # database's time, the caller's planning is ours, and they overlap.
+        upcoming: asyncio.Task[tuple[list[str], Sequence[Row[Any]]]] | None
+        upcoming = asyncio.create_task(page(after_user_id))
+        try:
+            while upcoming is not None:
+                keys, rows = await upcoming
+                upcoming = None
+                if len(rows) == batch_size:
+                    last = rows[-1][keys.index("user_id")]
+                    upcoming = asyncio.create_task(page(last))
+                if rows:
+                    yield _recipients(keys, rows)
+        finally:
+            if upcoming is not None:
+                upcoming.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await upcoming
 
 
 async def resolve_audiences(

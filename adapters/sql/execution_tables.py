@@ -71,3 +71,12 @@ Index(
     postgresql_where=messages.c.status == "queued",
     sqlite_where=messages.c.status == "queued",
 )
+
+# Partial: messages claimed by the executor that wrote them (adapters/sql/messages.py), found by
+# execution when a new lease holder releases what a crashed one left claimed.
+Index(
+    "ix_messages_dispatching",
+    messages.c.execution_id,
+    postgresql_where=messages.c.status == "dispatching",
+    sqlite_where=messages.c.status == "dispatching",
+)

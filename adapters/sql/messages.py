@@ -1,14 +1,34 @@
 """MessageRepository on SQL. Batches go in with COPY on Postgres (several times faster than
 INSERT for tens of thousands of rows), inside the caller's transaction, so a batch and the
-execution checkpoint that covers it commit together or not at all."""
+execution checkpoint that covers it commit together or not at all.
+
+Claimed messages (the executor hands them over itself, right after the commit) are stored with
+the status `dispatching`: outside the relay's partial index, so the relay never sees them, and
+in a small partial index of their own, so the next lease holder finds the orphans of a crash.
+Everywhere outside this module they read as `queued`, which is what they are to a client.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, DateTime, Row, Text, cast, func, insert, select, type_coerce
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    DateTime,
+    Row,
+    Text,
+    cast,
+    exists,
+    func,
+    insert,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.documents import decode_document
@@ -36,9 +56,12 @@ COLUMNS = (
     "idempotency_key",
 )
 IDEMPOTENCY_KEY = "idempotency_key"
+DISPATCHING = "dispatching"  # queued, and claimed by the executor that wrote it
 
 
-def message_row(m: Message, idempotency_key: str | None = None) -> dict[str, Any]:
+def message_row(
+    m: Message, idempotency_key: str | None = None, *, claimed: bool = False
+) -> dict[str, Any]:
     return {
         "message_id": m.message_id,
         "organization_id": m.organization_id,
@@ -50,7 +73,7 @@ def message_row(m: Message, idempotency_key: str | None = None) -> dict[str, Any
         "recipient": m.recipient,
         "content": m.content,
         "content_digest": m.content_digest,
-        "status": m.status.value,
+        "status": DISPATCHING if claimed else m.status.value,
         "send_after": m.send_after,
         "queued_at": m.queued_at,
         "error": "",
@@ -71,7 +94,7 @@ def message_from_row(row: Mapping[Any, Any]) -> Message:
         content=dict(row["content"]),
         send_after=row["send_after"],
         queued_at=row["queued_at"],
-        status=MessageStatus(row["status"]),
+        status=_STATUSES.get(row["status"]) or MessageStatus(row["status"]),
         content_digest=row["content_digest"],
         sent_at=row["sent_at"],
         delivered_at=row["delivered_at"],
@@ -81,7 +104,13 @@ def message_from_row(row: Mapping[Any, Any]) -> Message:
 
 
 _CHANNELS = {c.value: c for c in Channel}
-_STATUSES = {s.value: s for s in MessageStatus}
+_STATUSES = {s.value: s for s in MessageStatus} | {DISPATCHING: MessageStatus.QUEUED}
+
+
+def _stored(statuses: Sequence[MessageStatus]) -> list[str]:
+    """The stored status values a filter on `statuses` means (queued includes dispatching)."""
+    values = [s.value for s in statuses]
+    return [*values, DISPATCHING] if MessageStatus.QUEUED in statuses else values
 
 
 def content_text_columns(*, postgres: bool = False) -> list[ColumnElement[Any]]:
@@ -162,15 +191,50 @@ class SqlMessageRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._c = connection
 
-    async def add_many(self, batch: Sequence[Message], idempotency_key: str | None = None) -> None:
+    async def add_many(
+        self,
+        batch: Sequence[Message],
+        idempotency_key: str | None = None,
+        *,
+        claimed: bool = False,
+    ) -> None:
         if not batch:
             return
         if is_postgres(self._c) and len(batch) > 1:
-            await self._copy(batch)
+            await self._copy(batch, DISPATCHING if claimed else None)
             return
-        await self._c.execute(insert(messages), [message_row(m, idempotency_key) for m in batch])
+        await self._c.execute(
+            insert(messages), [message_row(m, idempotency_key, claimed=claimed) for m in batch]
+        )
 
-    async def _copy(self, batch: Sequence[Message]) -> None:
+    async def mark_claimed(
+        self, message_ids: Sequence[str], status: MessageStatus, at: datetime
+    ) -> int:
+        if not message_ids:
+            return 0
+        values: dict[str, object] = {"status": status.value, "sent_at": at}
+        if status is MessageStatus.DELIVERED:
+            values["delivered_at"] = at
+        # One array parameter on Postgres, not thousands of expanded IN parameters.
+        match: ColumnElement[bool] = (
+            messages.c.message_id == func.any(cast(list(message_ids), ARRAY(Text)))
+            if is_postgres(self._c)
+            else messages.c.message_id.in_(list(message_ids))
+        )
+        result = await self._c.execute(
+            update(messages).where(match, messages.c.status == DISPATCHING).values(values)
+        )
+        return int(result.rowcount)
+
+    async def release_claims(self, execution_id: str) -> int:
+        result = await self._c.execute(
+            update(messages)
+            .where(messages.c.status == DISPATCHING, messages.c.execution_id == execution_id)
+            .values(status=MessageStatus.QUEUED.value)
+        )
+        return int(result.rowcount)
+
+    async def _copy(self, batch: Sequence[Message], status: str | None) -> None:
         raw = await self._c.get_raw_connection()
         driver = raw.driver_connection  # the asyncpg connection, inside our transaction
         assert driver is not None
@@ -186,7 +250,7 @@ class SqlMessageRepository:
                 m.recipient,
                 orjson.dumps(m.content).decode(),
                 m.content_digest,
-                m.status.value,
+                status or m.status.value,
                 m.send_after,
                 m.queued_at,
                 "",
@@ -250,22 +314,24 @@ class SqlMessageRepository:
         if user_id:
             where.append(messages.c.user_id == user_id)
         if statuses:
-            where.append(messages.c.status.in_([s.value for s in statuses]))
+            where.append(messages.c.status.in_(_stored(statuses)))
         statement = select(messages).where(*where).order_by(messages.c.message_id).limit(limit + 1)
         found = [message_from_row(r) for r in (await self._c.execute(statement)).mappings()]
         page = found[:limit]
         return page, (page[-1].message_id if len(found) > limit else "")
 
-    async def pending_count(self, execution_id: str) -> int:
-        statement = (
-            select(func.count())
-            .select_from(messages)
-            .where(
-                messages.c.execution_id == execution_id,
-                messages.c.status == MessageStatus.QUEUED.value,
-            )
+    async def any_pending(self, execution_id: str) -> bool:
+        # An "any left?" probe, polled while deferred messages wait: never a count over a
+        # million-row execution.
+        queued = select(messages.c.message_id).where(
+            messages.c.status == MessageStatus.QUEUED.value,
+            messages.c.execution_id == execution_id,
         )
-        return int((await self._c.execute(statement)).scalar_one())
+        claimed = select(messages.c.message_id).where(
+            messages.c.status == DISPATCHING, messages.c.execution_id == execution_id
+        )
+        found = await self._c.execute(select(exists(queued.limit(1)) | exists(claimed.limit(1))))
+        return bool(found.scalar_one())
 
     async def status_counts(self, execution_id: str) -> dict[MessageStatus, int]:
         statement = (
@@ -274,4 +340,8 @@ class SqlMessageRepository:
             .group_by(messages.c.status)
         )
         rows = (await self._c.execute(statement)).all()
-        return {MessageStatus(status): int(count) for status, count in rows}
+        counts: dict[MessageStatus, int] = {}
+        for status, count in rows:
+            key = _STATUSES.get(status) or MessageStatus(status)
+            counts[key] = counts.get(key, 0) + int(count)
+        return counts

@@ -69,7 +69,10 @@ class Engine:
         limiter: RateLimiter | None = None,
         batch_size: int = 500,
         limits: OrganizationLimits = HIGH_LIMITS,
+        direct: bool = True,
     ) -> Executor:
+        """`direct`: hand due messages over itself (the production wiring); without it every
+        message goes through the relay."""
         return Executor(
             self.store.unit_of_work,
             audience or self.audience,
@@ -77,6 +80,7 @@ class Engine:
             self.clock,
             UuidGenerator(),
             owner=owner,
+            publisher=self.delivery if direct else None,
             organization_limits=lambda _org: limits,
             batch_size=batch_size,
         )

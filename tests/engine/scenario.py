@@ -4,7 +4,7 @@ says who must get a message, computed from the spec's rules rather than from the
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import timedelta
 
 from domain.audience import Recipient, Suppression, SuppressionReason
@@ -161,7 +161,7 @@ class FailingAudience:
         *,
         after_user_id: str = "",
         batch_size: int = 10_000,
-    ) -> AsyncIterator[Sequence[Recipient]]:
+    ) -> AsyncGenerator[Sequence[Recipient], None]:
         n = 0
         async for batch in self._inner.recipients(  # type: ignore[attr-defined]
             organization_id, audiences, after_user_id=after_user_id, batch_size=batch_size
