@@ -45,7 +45,7 @@ class DirectDispatch:
 
     async def hand_over(self, messages: Sequence[Message]) -> None:
         """Start publishing a committed batch of claimed messages (after the previous one)."""
-        await self.drain()
+        await self._publishing.settle()
         if not messages:
             return
         if not self.enabled:  # claimed before an earlier batch failed: the relay's now
@@ -68,7 +68,6 @@ class DirectDispatch:
             await self._publisher.publish(messages)
         except DependencyUnavailableError:
             self.enabled = False
-            await self._marking.settle()
             await self._release()
             return
         await self._marking.settle()
@@ -84,6 +83,7 @@ class DirectDispatch:
             await uow.commit()
 
     async def _release(self) -> None:
+        await self._marking.settle()  # a mark still to come would find its rows released
         async with self._uow() as uow:
             await uow.messages.release_claims(self._execution_id)
             await uow.commit()

@@ -394,11 +394,18 @@ def _older_objects_left_alone() -> Iterator[None]:
     objects are collected as usual. Measured on execute-1m (200k recipients, 2 cores): ~20% more
     messages/s (bench/scenarios/execute.py). Only when an object is collected changes: garbage
     cycles among the frozen objects wait for the end of the fan-out.
+
+    The youngest generation is also collected every 50,000 allocations instead of every 700: a
+    recipient allocates dozens of objects, almost none in cycles, so the default ran a young
+    collection every few recipients for nothing (~10% more messages/s on execute-1m, 300k).
     """
     gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(50_000, thresholds[1], thresholds[2])
     try:
         yield
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
 
 
