@@ -28,7 +28,7 @@ from tests.support.server_process import ServerProcess
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 
 SIZE = 12_000
-BATCH = 100  # ~110 batches: a fan-out long enough to freeze its executor in the middle
+BATCH = 25  # ~430 batches: a fan-out long enough to freeze its executor in the middle
 LEASE = 0.5  # seconds
 PER_MINUTE = 40_000  # ~8,700 messages spread over ~13 s
 PROBE = 0.4  # a frozen executor commits nothing for this long; a working one does
