@@ -255,13 +255,13 @@ class Executor:
         batch = plan_batch(plan, recipients)
         messages = await self._messages(execution, campaign, batch.drafts)
         due: list[Message] = []
-        later = messages
+        later: list[Message] = []
         if dispatch is not None and dispatch.enabled:
             horizon = self._clock.now() + DISPATCH_HORIZON
-            due = [m for m in messages if m.send_after <= horizon]
-            later = (
-                [m for m in messages if m.send_after > horizon] if len(due) < len(messages) else []
-            )
+            for m in messages:
+                (due if m.send_after <= horizon else later).append(m)
+        else:
+            later = messages
         await writes.settle()  # the checkpoint moves on from the previous batch's
         previous = execution.cursor
         execution.cursor = batch.last_user_id or previous

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from adapters.sql.engine import is_postgres
 from adapters.sql.execution_tables import messages
 from adapters.sql.failures import unavailable_as_domain_error
-from adapters.sql.messages import content_text_columns, messages_from_rows
+from adapters.sql.messages import content_text_columns, handed_over_values, messages_from_rows
 from adapters.sql.tables import campaigns
 from domain.execution import Message, MessageStatus
 from domain.model import CampaignStatus
@@ -35,7 +35,6 @@ ORDERED_SCAN = text(
     "SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)"
 )
 ROW_ID: ColumnElement[Any] = literal_column("messages.ctid").label("row_id")
-STAMP = {MessageStatus.SENT: "sent_at", MessageStatus.DELIVERED: "delivered_at"}
 
 
 @dataclass
@@ -50,10 +49,7 @@ class SqlDeliveryBatch:
     async def mark_handed_over(self, status: MessageStatus) -> None:
         if not self.messages:
             return
-        now = datetime.now(UTC)
-        values: dict[str, object] = {"status": status.value, "sent_at": now}
-        if status in STAMP:
-            values[STAMP[status]] = now
+        values = handed_over_values(status, datetime.now(UTC))
         # On Postgres one array parameter, not thousands of expanded IN parameters (whose
         # rendering on every call was a visible share of the relay's CPU), and of row ids: the
         # UPDATE is most of a hand-over's time at scale, ~10% less without the key lookups.

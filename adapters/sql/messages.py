@@ -107,6 +107,15 @@ _CHANNELS = {c.value: c for c in Channel}
 _STATUSES = {s.value: s for s in MessageStatus} | {DISPATCHING: MessageStatus.QUEUED}
 
 
+def handed_over_values(status: MessageStatus, at: datetime) -> dict[str, object]:
+    """The columns a hand-over sets: the status, `sent_at`, and `delivered_at` for the sandbox,
+    which reports messages delivered at once. Used by the relay's mark and the executor's."""
+    values: dict[str, object] = {"status": status.value, "sent_at": at}
+    if status is MessageStatus.DELIVERED:
+        values["delivered_at"] = at
+    return values
+
+
 def _stored(statuses: Sequence[MessageStatus]) -> list[str]:
     """The stored status values a filter on `statuses` means (queued includes dispatching)."""
     values = [s.value for s in statuses]
@@ -212,9 +221,6 @@ class SqlMessageRepository:
     ) -> int:
         if not message_ids:
             return 0
-        values: dict[str, object] = {"status": status.value, "sent_at": at}
-        if status is MessageStatus.DELIVERED:
-            values["delivered_at"] = at
         # One array parameter on Postgres, not thousands of expanded IN parameters.
         match: ColumnElement[bool] = (
             messages.c.message_id == func.any(cast(list(message_ids), ARRAY(Text)))
@@ -222,7 +228,9 @@ class SqlMessageRepository:
             else messages.c.message_id.in_(list(message_ids))
         )
         result = await self._c.execute(
-            update(messages).where(match, messages.c.status == DISPATCHING).values(values)
+            update(messages)
+            .where(match, messages.c.status == DISPATCHING)
+            .values(handed_over_values(status, at))
         )
         return int(result.rowcount)
 
