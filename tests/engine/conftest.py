@@ -24,7 +24,7 @@ from domain.auth import Principal, Role
 from domain.campaign_service import CampaignService
 from domain.executor import Executor
 from domain.model import Channel
-from domain.ports import AudienceSource, RateLimiter
+from domain.ports import AudienceSource, DeliveryPublisher, RateLimiter
 from domain.throttling import OrganizationLimits
 from tests.support.services import postgres_database, require
 
@@ -70,9 +70,10 @@ class Engine:
         batch_size: int = 500,
         limits: OrganizationLimits = HIGH_LIMITS,
         direct: bool = True,
+        publisher: DeliveryPublisher | None = None,
     ) -> Executor:
-        """`direct`: hand due messages over itself (the production wiring); without it every
-        message goes through the relay."""
+        """`direct`: hand due messages over itself (the production wiring), to `publisher` or
+        else the sandbox; without it every message goes through the relay."""
         return Executor(
             self.store.unit_of_work,
             audience or self.audience,
@@ -80,7 +81,7 @@ class Engine:
             self.clock,
             UuidGenerator(),
             owner=owner,
-            publisher=self.delivery if direct else None,
+            publisher=(publisher or self.delivery) if direct else None,
             organization_limits=lambda _org: limits,
             batch_size=batch_size,
         )

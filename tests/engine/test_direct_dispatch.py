@@ -12,13 +12,13 @@ from datetime import timedelta
 
 from domain.errors import DependencyUnavailableError
 from domain.execution import ExecutionStatus, Message, MessageStatus
+from domain.executor import Executor
 from tests.engine.conftest import ORG, Engine
 from tests.engine.scenario import (
     all_messages,
     drain,
     expected_recipients,
     launch,
-    run_until_idle,
     seed,
 )
 
@@ -52,10 +52,8 @@ class RecordingPublisher:
         self.published.update(m.message_id for m in messages)
 
 
-def executor_with(engine: Engine, publisher: RecordingPublisher, owner: str = "a"):
-    executor = engine.executor(owner)
-    executor._publisher = publisher  # the same executor, handing over to this publisher
-    return executor
+def executor_with(engine: Engine, publisher: RecordingPublisher, owner: str = "a") -> Executor:
+    return engine.executor(owner, publisher=publisher)
 
 
 async def statuses(engine: Engine, campaign_id: str) -> Counter[str]:
@@ -162,10 +160,14 @@ async def run_until_idle_with(
     assert all(e.status is ExecutionStatus.COMPLETED for e in found), found
 
 
-async def test_run_until_idle_still_relays_everything_without_direct_hand_over(engine: Engine):
+async def test_without_a_publisher_the_executor_leaves_every_message_to_the_relay(engine: Engine):
     contacts = await seed(engine, SIZE)
     campaign = await launch(engine)
 
-    await run_until_idle(engine, "a")
+    assert await engine.executor("a", direct=False).run_once()
+    assert engine.delivery.delivered == 0  # nothing handed over by the executor
+    engine.clock.advance(timedelta(seconds=1))
 
-    assert engine.delivery.delivered == len(expected_recipients(contacts, campaign.campaign_id))
+    expected = expected_recipients(contacts, campaign.campaign_id)
+    assert await drain(engine) == len(expected)
+    assert engine.delivery.delivered == len(expected)
