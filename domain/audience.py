@@ -44,11 +44,12 @@ class Suppression:
     created_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Recipient:
     """One audience member as resolved at run time, with the channels suppressed for them.
 
     Members suppressed on every channel never appear: sources drop them in the query itself.
+    A value, not frozen only for speed (one per recipient; see domain.execution.Message).
     """
 
     contact: Contact

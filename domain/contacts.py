@@ -27,8 +27,11 @@ MAX_ATTRIBUTES_JSON = 16_384
 DEFAULT_TIMEZONE = "UTC"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Contact:
+    """A value, not frozen only for speed: a run builds one per recipient (see
+    domain.execution.Message)."""
+
     user_id: str
     email: str = ""
     phone: str = ""

@@ -8,6 +8,7 @@ same id again.
 from __future__ import annotations
 
 import enum
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +47,11 @@ FINISHED_EXECUTIONS = frozenset(
 MESSAGE_NAMESPACE = uuid.UUID("6f1c2a9e-4b1d-5c3e-9a57-1d2c3b4a5e6f")
 
 
+def content_digest(content: dict[str, str]) -> str:
+    """The rendered content's fingerprint shown by GetMessage: equal content, equal digest."""
+    return hashlib.sha256(repr(sorted(content.items())).encode()).hexdigest()[:16]
+
+
 def message_id(execution_id: str, user_id: str, channel: Channel) -> str:
     """Stable, unique per (execution, user, channel): a name-based UUID (RFC 4122 version 5)."""
     return str(uuid.uuid5(MESSAGE_NAMESPACE, f"{execution_id}\x1f{user_id}\x1f{channel.value}"))
@@ -79,8 +85,16 @@ class Execution:
     failure_reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Message:
+    """One message of an execution, as stored in the outbox.
+
+    A value, but not `frozen`: an execution builds one per recipient, and a frozen dataclass's
+    __init__ (object.__setattr__ per field) costs ~5x a plain one, ~4 us per message on a 2-core
+    machine. The same holds for Contact, Recipient and Draft. Derive a changed copy with
+    dataclasses.replace; never assign to a field.
+    """
+
     message_id: str
     execution_id: str
     campaign_id: str

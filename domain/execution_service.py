@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from domain.errors import (
     InvalidArgumentError,
     NotFoundError,
 )
-from domain.execution import Execution, Message, MessageStatus, message_id
+from domain.execution import Execution, Message, MessageStatus, content_digest, message_id
 from domain.model import CampaignStatus, CampaignType, Channel
 from domain.planning import CampaignPlan
 from domain.ports import (
@@ -195,7 +194,7 @@ class ExecutionService:
             content=content,
             send_after=now,
             queued_at=now,
-            content_digest=hashlib.sha256(repr(sorted(content.items())).encode()).hexdigest()[:16],
+            content_digest=content_digest(content),
         )
 
     async def preview_message(

@@ -34,6 +34,7 @@ from domain.execution import (
     ExecutionCounts,
     ExecutionStatus,
     Message,
+    content_digest,
     message_id,
 )
 from domain.model import CampaignStatus, Channel
@@ -321,7 +322,7 @@ class Executor:
                         assert zone is not None
                         zones[name] = zone
                     send_after = next_allowed_instant(send_after, zone, quiet, weekends)
-                else:
+                elif send_after.tzinfo is not UTC:
                     send_after = send_after.astimezone(UTC)
                 out.append(_message(execution, draft, send_after, now, ids))
         return out
@@ -418,7 +419,6 @@ def _message(
     execution: Execution, draft: Draft, send_after: datetime, now: datetime, ids: _MessageIds
 ) -> Message:
     user_id = draft.recipient.contact.user_id
-    digest = hashlib.sha256(repr(sorted(draft.content.items())).encode()).hexdigest()[:16]
     return Message(
         message_id=ids(user_id, draft.channel),
         execution_id=execution.execution_id,
@@ -431,29 +431,34 @@ def _message(
         content=draft.content,
         send_after=send_after,
         queued_at=now,
-        content_digest=digest,
+        content_digest=content_digest(draft.content),
     )
 
 
 class _MessageIds:
-    """domain.execution.message_id for the messages of one batch, ~4x faster than through
-    uuid.uuid5 and uuid.UUID: the same SHA-1 name-based UUID, formatted directly. The first id is
-    checked against message_id itself; should they ever differ, message_id is used for all of
-    them, so the ids never depend on this shortcut."""
+    """domain.execution.message_id for the messages of one batch, ~8x faster than through
+    uuid.uuid5 and uuid.UUID: the same SHA-1 name-based UUID, with the hash of the shared prefix
+    (namespace and execution id) computed once and the version and variant bits set on the bytes.
+    The first id is checked against message_id itself; should they ever differ, message_id is
+    used for all of them, so the ids never depend on this shortcut."""
 
     def __init__(self, execution_id: str) -> None:
         self._execution_id = execution_id
-        self._namespace = MESSAGE_NAMESPACE.bytes
+        self._prefix = hashlib.sha1(
+            MESSAGE_NAMESPACE.bytes + f"{execution_id}\x1f".encode(), usedforsecurity=False
+        )
         self._checked = False
         self._fast = True
 
     def __call__(self, user_id: str, channel: Channel) -> str:
         if not self._fast:
             return message_id(self._execution_id, user_id, channel)
-        name = f"{self._execution_id}\x1f{user_id}\x1f{channel.value}"
-        digest = hashlib.sha1(self._namespace + name.encode(), usedforsecurity=False).digest()
-        value = (int.from_bytes(digest[:16]) & _UUID_CLEAR) | _UUID_V5_BITS
-        h = f"{value:032x}"
+        sha1 = self._prefix.copy()
+        sha1.update(f"{user_id}\x1f{channel}".encode())  # a StrEnum formats as its value
+        raw = bytearray(sha1.digest()[:16])
+        raw[6] = (raw[6] & 0x0F) | 0x50  # version 5
+        raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+        h = raw.hex()
         fast = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
         if not self._checked:
             self._checked = True
@@ -462,11 +467,6 @@ class _MessageIds:
                 self._fast = False
                 return slow
         return fast
-
-
-# RFC 4122 variant (10 in byte 8) and version 5 (0101 in byte 6), as uuid.UUID(version=5) sets.
-_UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
-_UUID_V5_BITS = (0x8000 << 48) | (5 << 76)
 
 
 def _next_firing(campaign: Campaign, now: datetime) -> datetime | None:

@@ -97,9 +97,11 @@ def _arm(
     return Arm(variant_id, is_control, tuple(c.channel for c in contents), compiled)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Draft:
-    """A message before throttling and timing: who, which arm, which channel, what content."""
+    """A message before throttling and timing: who, which arm, which channel, what content.
+
+    A value, not frozen only for speed (one per message; see domain.execution.Message)."""
 
     recipient: Recipient
     variant_id: str
