@@ -28,7 +28,15 @@ from domain.errors import (
 from domain.identity import assign_child_ids, fingerprint
 from domain.listing import CampaignPage, CampaignQuery
 from domain.model import MUTABLE_SPEC_FIELDS, CampaignSpec, Schedule
-from domain.ports import Clock, IdGenerator, TemplateSource, UnitOfWork, UnitOfWorkFactory
+from domain.ports import (
+    AudienceSource,
+    Clock,
+    IdGenerator,
+    TemplateSource,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from domain.profile_fields import ensure_known_variables
 from domain.templates import templates_of
 
 MAX_REQUEST_ID = 128
@@ -44,10 +52,13 @@ class CampaignService:
         *,
         min_schedule_lead: timedelta = scheduling.MIN_LEAD_TIME,
         templates: TemplateSource | None = None,
+        audience: AudienceSource | None = None,
     ) -> None:
         """`min_schedule_lead` is BR-CAM-001.3's 5 minutes; operators may change it.
-        `templates` (the creative service) is asked at launch for every referenced template."""
+        `templates` (the creative service) is asked at launch for every referenced template,
+        and `audience` for the profile fields the content's variables may name."""
         self._templates = templates
+        self._audience = audience
         self._uow = uow
         self._clock = clock
         self._ids = ids
@@ -193,7 +204,7 @@ class CampaignService:
             now = self._clock.now()
             first = scheduling.validate_schedule(schedule, now, self._min_lead)
             _ensure_ready(campaign)
-            await self._ensure_templates(campaign)
+            await self._ensure_content(campaign)
             expected = campaign.version
             campaign.schedule_for(schedule, first, by=principal.subject, at=now)
             await self._save(
@@ -239,7 +250,7 @@ class CampaignService:
             data: dict[str, Any]
             if action == "activate":
                 _ensure_ready(campaign)
-                await self._ensure_templates(campaign)
+                await self._ensure_content(campaign)
                 campaign.activate(by=who, at=now)
                 event, data = ev.CAMPAIGN_ACTIVATED, {"activated_at": now.isoformat()}
             elif action == "pause":
@@ -260,9 +271,9 @@ class CampaignService:
 
     # --- helpers -----------------------------------------------------------------------------
 
-    async def _ensure_templates(self, campaign: Campaign) -> None:
-        """BR-CAM-008.1/2: every referenced template exists and its texts are valid templates,
-        checked at launch rather than discovered by the executor."""
+    async def _ensure_content(self, campaign: Campaign) -> None:
+        """BR-CAM-008.1/2: every referenced template exists, its texts are valid templates, and
+        every variable is a profile field: checked at launch rather than found by the executor."""
         try:
             found = await templates_of(campaign, self._templates)
         except NotFoundError as exc:
@@ -279,6 +290,11 @@ class CampaignService:
                         PreconditionViolation("TEMPLATE", template_id, p) for p in problems
                     ],
                 )
+        if self._audience is None:
+            return
+        known = await self._audience.profile_fields(campaign.organization_id)
+        if known is not None:
+            ensure_known_variables(campaign, found, known)
 
     async def _save(
         self,

@@ -47,7 +47,8 @@ class Contact:
     updated_at: datetime | None = None
 
     def profile(self) -> dict[str, Any]:
-        """Template variables: the attributes plus the contact's own fields (fields win)."""
+        """Template variables: the attributes plus the contact's own fields (fields win);
+        keep OWN_PROFILE_FIELDS in step."""
         return {
             **self.attributes,
             "user_id": self.user_id,
@@ -56,6 +57,10 @@ class Contact:
             "timezone": self.timezone,
             "locale": self.locale,
         }
+
+
+# The contact's own fields in every profile (Contact.profile), whatever its attributes.
+OWN_PROFILE_FIELDS = frozenset({"user_id", "email", "phone", "timezone", "locale"})
 
 
 def contact_problems(contact: Contact) -> list[str]:

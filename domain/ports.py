@@ -180,6 +180,12 @@ class AudienceSource(Protocol):
         """Batches in ascending user_id order, starting after `after_user_id`, so a run can
         resume from its checkpoint; never the whole audience in memory."""
 
+    async def profile_fields(self, organization_id: str) -> frozenset[str] | None:
+        """What a template may name for the organization's recipients (BR-CAM-008.2, checked
+        at launch): the contact's own fields (domain.contacts.OWN_PROFILE_FIELDS) plus the
+        attribute names known for the organization; None when the source cannot tell, which
+        leaves variables unchecked rather than blocking every launch."""
+
 
 class RateLimiter(Protocol):
     """Shared by every replica (Redis) or local (embedded): GCRA arithmetic of

@@ -35,6 +35,8 @@ class _MissingRecorder(Undefined):
 
 _ENV = SandboxedEnvironment(undefined=_MissingRecorder, autoescape=False)
 _CHECK_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+# Names every template may use without a profile field behind them (range, dict, lipsum, ...).
+TEMPLATE_GLOBALS = frozenset(_ENV.globals)
 
 
 @dataclass(frozen=True, slots=True)

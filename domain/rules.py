@@ -67,6 +67,11 @@ _CONTENT_BLOCK = {
 }
 
 
+def content_block(channel: Channel) -> str:
+    """The name of a channel's content in field paths, e.g. `channels[0].email.subject`."""
+    return _CONTENT_BLOCK[channel]
+
+
 def basis_points(percentage: float) -> int | None:
     """Percent with at most two decimals as exact basis points, or None if it has more."""
     scaled = percentage * 100

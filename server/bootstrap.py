@@ -152,6 +152,7 @@ async def build_application(settings: Settings) -> Application:
         UuidGenerator(),
         min_schedule_lead=timedelta(seconds=settings.schedule_min_lead_seconds),
         templates=engine.templates,
+        audience=engine.audience,
     )
     health = HealthReporter(store, SERVICE_NAMES, settings.health_probe_interval)
     server, port = make_server(settings, campaigns, engine, health)

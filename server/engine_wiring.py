@@ -44,6 +44,7 @@ class Engine:
     execution_service: ExecutionService
     workers: list[WorkerLoop]
     templates: TemplateSource | None = None
+    audience: AudienceSource | None = None
     closers: list[Closer] = field(default_factory=list)
 
 
@@ -139,6 +140,7 @@ def build_engine(settings: Settings, store: SqlStore) -> Engine:
         ),
         execution_service=ExecutionService(store.unit_of_work, contacts, clock, ids, templates),
         templates=templates,
+        audience=audience,
         workers=workers,
         closers=closers,
     )

@@ -23,7 +23,7 @@ from adapters.http.errors import UpstreamUnavailableError
 from adapters.http.id_streams import IdCursor, merged_ids
 from adapters.http.member_pages import MemberPages, MemberSnapshot, snapshot_key
 from domain.audience import AudienceCounts, Recipient
-from domain.contacts import Contact, reachable
+from domain.contacts import OWN_PROFILE_FIELDS, Contact, reachable
 from domain.model import Audience, Channel, SegmentType
 from domain.ports import SuppressionStore
 
@@ -76,6 +76,19 @@ class HttpAudienceSource:
         self._counts: TtlCache[Hashable, int] = TtlCache(
             ttl=stale_ttl, max_weight=10_000, clock=clock
         )
+        # Schemas change with deploys, not per send: kept for the TTL, like templates.
+        self._schemas: TtlCache[str, frozenset[str] | None] = TtlCache(
+            ttl=stale_ttl, max_weight=10_000, clock=clock
+        )
+
+    async def profile_fields(self, organization_id: str) -> frozenset[str] | None:
+        cached = self._schemas.get(organization_id)
+        if cached is not None:
+            fields = cached.value
+        else:
+            fields = await self._api.profile_fields(organization_id)
+            self._schemas.put(organization_id, fields)
+        return None if fields is None else OWN_PROFILE_FIELDS | fields
 
     async def counts(self, organization_id: str, audiences: Sequence[Audience]) -> AudienceCounts:
         by_segment = await _gather_all([self._count(organization_id, a) for a in audiences])

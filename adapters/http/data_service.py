@@ -25,6 +25,7 @@ from domain.scheduling import zone
 MEMBERS_PATH = "/v1/intelligent_query/members"
 COUNT_PATH = "/v1/intelligent_query/count"
 PROFILES_PATH = "/v1/user_360/profiles:batchGet"
+SCHEMA_PATH = "/v1/user_360/schema"
 MAX_MEMBERS_PAGE = 10_000
 MAX_PROFILES_BATCH = 1_000
 
@@ -88,6 +89,22 @@ class DataServiceApi:
         wanted = set(user_ids)
         contacts = (to_contact(p) for p in profiles if _user_id_of(p) in wanted)
         return {c.user_id: c for c in contacts}
+
+    async def profile_fields(self, organization_id: str) -> frozenset[str] | None:
+        """The attribute names user_360 profiles of the organization may carry; None when the
+        service offers no schema (404), which leaves template variables unchecked."""
+        try:
+            data = await self._client.get_json(
+                SCHEMA_PATH, params={"organization_id": organization_id}
+            )
+        except UpstreamRejectedError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        fields = data.get("fields") if isinstance(data, dict) else None
+        if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+            raise self._bad(SCHEMA_PATH, "expected {fields: [string, ...]}")
+        return frozenset(fields)
 
     async def _post(self, path: str, body: dict[str, Any], audience: Audience) -> Any:
         try:

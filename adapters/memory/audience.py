@@ -28,7 +28,7 @@ from domain.audience import (
     suppression_key,
 )
 from domain.conditions import CONTACT_FIELDS, matches_all
-from domain.contacts import Contact, reachable
+from domain.contacts import OWN_PROFILE_FIELDS, Contact, reachable
 from domain.errors import (
     FailedPreconditionError,
     PreconditionViolation,
@@ -51,13 +51,16 @@ class MemoryContactDirectory:
     def __init__(self, *, clock: Clock | None = None) -> None:
         self._clock = clock or SystemClock()
         self._contacts: dict[str, dict[str, Contact]] = {}
+        self._attribute_names: dict[str, set[str]] = {}
 
     async def upsert(self, organization_id: str, contacts: Sequence[Contact]) -> int:
         """Last write wins; an unchanged contact keeps its updated_at (as on SQL)."""
         latest = {contact.user_id: contact for contact in contacts}
         now = self._clock.now()
         stored = self._contacts.setdefault(organization_id, {})
+        names = self._attribute_names.setdefault(organization_id, set())
         for user_id, contact in latest.items():
+            names.update(contact.attributes)
             fresh = replace(
                 contact, attributes=_as_stored(contact.attributes), created_at=now, updated_at=now
             )
@@ -75,6 +78,10 @@ class MemoryContactDirectory:
 
     async def delete(self, organization_id: str, user_id: str) -> bool:
         return self._contacts.get(organization_id, {}).pop(user_id, None) is not None
+
+    def attribute_names(self, organization_id: str) -> frozenset[str]:
+        """Every attribute name the organization's contacts have had (never shrinks, as on SQL)."""
+        return frozenset(self._attribute_names.get(organization_id, ()))
 
     def all(self, organization_id: str) -> list[Contact]:
         """Every contact of the organization in user_id order (for the audience source)."""
@@ -174,6 +181,11 @@ class MemoryAudienceSource:
         self._contacts = contacts
         self._segments = segments
         self._suppressions = suppressions
+
+    async def profile_fields(self, organization_id: str) -> frozenset[str] | None:
+        """None until a contact with attributes was imported (see SqlAudienceSource)."""
+        names = self._contacts.attribute_names(organization_id)
+        return OWN_PROFILE_FIELDS | names if names else None
 
     async def counts(self, organization_id: str, audiences: Sequence[Audience]) -> AudienceCounts:
         resolved = await _resolve(self._segments, organization_id, audiences)

@@ -13,14 +13,15 @@ import contextlib
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.audience_connections import reading
 from adapters.sql.audience_queries import Resolved, counts_statement, recipients_statement
+from adapters.sql.audience_tables import contact_attribute_names
 from adapters.sql.documents import decode_document
 from domain.audience import AudienceCounts, Recipient
-from domain.contacts import Contact
+from domain.contacts import OWN_PROFILE_FIELDS, Contact
 from domain.errors import FailedPreconditionError, PreconditionViolation
 from domain.model import Audience, Channel, SegmentType
 from domain.ports import SegmentStore
@@ -46,6 +47,19 @@ class SqlAudienceSource:
             after_suppression=values[n + 1],
             reachable_by_channel=dict(zip(Channel, values[n + 2 :], strict=True)),
         )
+
+    async def profile_fields(self, organization_id: str) -> frozenset[str] | None:
+        """None until a contact with attributes was imported: the directory's schema is what
+        its contacts carry, and before that it cannot tell a typo from a field to come."""
+        async with reading(self._engine) as connection:
+            names = frozenset(
+                await connection.scalars(
+                    select(contact_attribute_names.c.name).where(
+                        contact_attribute_names.c.organization_id == organization_id
+                    )
+                )
+            )
+        return OWN_PROFILE_FIELDS | names if names else None
 
     async def recipients(
         self,

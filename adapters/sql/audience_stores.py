@@ -21,8 +21,8 @@ from adapters.sql.audience_rows import (
     contact_row,
     segment_from_row,
 )
+from adapters.sql.audience_tables import contact_attribute_names, segments
 from adapters.sql.audience_tables import contacts as contact_table
-from adapters.sql.audience_tables import segments
 from adapters.sql.engine import is_postgres
 from adapters.system import SystemClock
 from domain.audience import Segment
@@ -64,10 +64,16 @@ class SqlContactDirectory:
             return 0
         now = self._clock.now()
         rows = [contact_row(organization_id, contact, now) for contact in latest.values()]
+        names = sorted({name for contact in latest.values() for name in contact.attributes})
         async with writing(self._engine) as connection:
             statement = _contact_upsert(connection)
             for chunk in chunked(rows):
                 await connection.execute(statement, list(chunk))
+            if names:
+                await connection.execute(
+                    dialect_insert(connection, contact_attribute_names).on_conflict_do_nothing(),
+                    [{"organization_id": organization_id, "name": name} for name in names],
+                )
         return len(rows)
 
     async def get(self, organization_id: str, user_id: str) -> Contact | None:

@@ -44,6 +44,17 @@ contacts = Table(
     PrimaryKeyConstraint("organization_id", "user_id"),
 )
 
+# Every attribute name the organization's contacts have had, for BR-CAM-008.2's check of template
+# variables at launch: kept by the directory's upsert, so the check never scans the contacts.
+# Names are never removed (a name stays valid while any contact may still carry it).
+contact_attribute_names = Table(
+    "contact_attribute_names",
+    metadata,
+    Column("organization_id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    PrimaryKeyConstraint("organization_id", "name"),
+)
+
 segments = Table(
     "segments",
     metadata,

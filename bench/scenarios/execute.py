@@ -87,6 +87,11 @@ async def load_population(dsn: str, org: str, n: int) -> None:
             records=common.suppression_rows(org, n, now),
             columns=common.SUPPRESSION_COLUMNS,
         )
+        await conn.copy_records_to_table(
+            "contact_attribute_names",
+            records=common.attribute_name_rows(org),
+            columns=("organization_id", "name"),
+        )
         # Statistics for the audience query, and the load's dirty pages written out now rather
         # than by a checkpoint in the middle of the measured run.
         await conn.execute("ANALYZE contacts; ANALYZE suppressions; CHECKPOINT")

@@ -136,6 +136,12 @@ CONTACT_COLUMNS = (
 SUPPRESSION_COLUMNS = ("organization_id", "kind", "target", "channel", "reason", "created_at")
 
 
+def attribute_name_rows(org: str) -> list[tuple[str, str]]:
+    """contact_attribute_names rows for the population, as the directory's upsert keeps them:
+    the launch checks the content's variables against them (BR-CAM-008.2)."""
+    return [(org, name) for name in sorted(profile(0))]
+
+
 def suppression_rows(org: str, n: int, now: datetime) -> list[tuple[Any, ...]]:
     return [
         (org, "user", user_id(i), "*", "unsubscribed", now) for i in range(n) if is_suppressed(i)

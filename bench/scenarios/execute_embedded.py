@@ -31,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, insert
 
-from adapters.sql.audience_tables import contacts, suppressions
+from adapters.sql.audience_tables import contact_attribute_names, contacts, suppressions
 from adapters.sql.engine import SQLITE_FILE
 from adapters.sql.messages import COLUMNS as MESSAGE_COLUMNS
 from bench.loadgen import LoadSettings
@@ -66,6 +66,11 @@ def load_population(database: Path, org: str, n: int) -> None:
             ]
             if entries:
                 connection.execute(insert(suppressions), entries)
+            names = common.attribute_name_rows(org)
+            connection.execute(
+                insert(contact_attribute_names),
+                [{"organization_id": o, "name": name} for o, name in names],
+            )
         with engine.begin() as connection:
             connection.exec_driver_sql("ANALYZE")
     finally:

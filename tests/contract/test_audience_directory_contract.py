@@ -203,3 +203,20 @@ async def test_segments_are_scoped_by_organization(audience: AudienceBackend) ->
     assert await audience.segments.list(OTHER_ORG) == []
     assert await audience.segments.delete(OTHER_ORG, "seg-pro") is False
     assert await audience.segments.get(ORG, "seg-pro") is not None
+
+
+async def test_profile_fields_are_the_own_fields_and_every_attribute_name_upserted(
+    audience: AudienceBackend,
+) -> None:
+    own = {"user_id", "email", "phone", "timezone", "locale"}
+    assert await audience.source.profile_fields(ORG) is None  # nothing to tell a typo by
+    await audience.contacts.upsert(ORG, [contact("z")])
+    assert await audience.source.profile_fields(ORG) is None  # still no attribute seen
+
+    await audience.contacts.upsert(ORG, [contact("a", attributes={"plan": "pro", "age": 3})])
+    await audience.contacts.upsert(ORG, [contact("b", attributes={"first_name": "Ann"})])
+    await audience.contacts.upsert(OTHER_ORG, [contact("c", attributes={"secret": 1})])
+    await audience.contacts.delete(ORG, "b")  # a name stays known once seen
+
+    assert await audience.source.profile_fields(ORG) == own | {"plan", "age", "first_name"}
+    assert await audience.source.profile_fields(OTHER_ORG) == own | {"secret"}

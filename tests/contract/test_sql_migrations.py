@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.migrate import (
     SchemaOutOfDateError,
+    alembic_config,
     current_revision,
     ensure_schema_current,
     head_revision,
     upgrade_to_head,
 )
 from adapters.sql.tables import metadata
+
+NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
 
 def _differences(connection: Connection) -> list[Any]:
@@ -67,3 +72,38 @@ async def test_migrating_again_changes_nothing(empty_engine: AsyncEngine) -> Non
     await upgrade_to_head(empty_engine)
 
     assert await current_revision(empty_engine) == head_revision()
+
+
+async def test_the_attribute_names_migration_backfills_the_stored_contacts(
+    empty_engine: AsyncEngine,
+) -> None:
+    def upgrade_to_0004(connection: Connection) -> None:
+        command.upgrade(alembic_config(connection), "0004")
+
+    async with empty_engine.begin() as connection:
+        await connection.run_sync(upgrade_to_0004)
+        for org, user_id, attributes in [
+            ("org-a", "u1", '{"first_name": "Ana", "plan": "pro"}'),
+            ("org-a", "u2", '{"plan": "free", "age": 30}'),
+            ("org-b", "u1", '{"secret": 1}'),
+            ("org-b", "u2", "{}"),
+        ]:
+            await connection.execute(
+                text(
+                    "INSERT INTO contacts VALUES (:org, :user_id, '', '', false, 'UTC', '', false,"
+                    " false, false, false, :attributes, :now, :now)"
+                ),
+                {"org": org, "user_id": user_id, "attributes": attributes, "now": NOW},
+            )
+    await upgrade_to_head(empty_engine)
+
+    async with empty_engine.connect() as connection:
+        rows = await connection.execute(
+            text("SELECT organization_id, name FROM contact_attribute_names ORDER BY 1, 2")
+        )
+        assert [tuple(row) for row in rows] == [
+            ("org-a", "age"),
+            ("org-a", "first_name"),
+            ("org-a", "plan"),
+            ("org-b", "secret"),
+        ]

@@ -154,6 +154,9 @@ class FailingAudience:
     async def counts(self, organization_id: str, audiences: Sequence[Audience]) -> object:
         return await self._inner.counts(organization_id, audiences)  # type: ignore[attr-defined]
 
+    async def profile_fields(self, organization_id: str) -> object:
+        return await self._inner.profile_fields(organization_id)  # type: ignore[attr-defined]
+
     async def recipients(
         self,
         organization_id: str,

@@ -27,6 +27,7 @@ from tests.support.fake_upstreams import (
     ANY_ROUTE,
     MEMBERS,
     PROFILES,
+    SCHEMA,
     SERVICE_UNAVAILABLE,
     FakeUpstreams,
 )
@@ -415,3 +416,39 @@ async def test_profiles_partly_cached_are_not_enough(
 
     with pytest.raises(UpstreamUnavailableError, match="profiles not cached"):
         await collect(audience_source, world.audiences)
+
+
+# --- profile schema (BR-CAM-008.2) -------------------------------------------------------------
+
+
+async def test_profile_fields_are_the_schemas_fields_plus_the_contacts_own(
+    fake: FakeUpstreams, client: UpstreamClient
+) -> None:
+    fake.set_schema(ORG, ["first_name", "plan"])
+
+    fields = await source(client).profile_fields(ORG)
+
+    assert fields == {"first_name", "plan", "user_id", "email", "phone", "timezone", "locale"}
+    assert fake.of(SCHEMA)[0].query == {"organization_id": ORG}
+
+
+async def test_a_service_without_a_schema_leaves_variables_unchecked(
+    fake: FakeUpstreams, client: UpstreamClient
+) -> None:
+    assert await source(client).profile_fields(ORG) is None
+
+
+async def test_the_schema_is_cached_and_a_malformed_one_is_a_bad_response(
+    fake: FakeUpstreams, client: UpstreamClient
+) -> None:
+    fake.set_schema(ORG, ["first_name"])
+    audience_source = source(client)
+    first = await audience_source.profile_fields(ORG)
+    fake.fail_always(ANY_ROUTE, SERVICE_UNAVAILABLE)
+
+    assert await audience_source.profile_fields(ORG) == first  # within the cache's lifetime
+    assert fake.count(SCHEMA) == 1
+    fake.fail_always(ANY_ROUTE, None)
+    fake.set_schema("org-2", [1, 2])  # type: ignore[list-item]
+    with pytest.raises(UpstreamUnavailableError, match=r"expected \{fields"):
+        await audience_source.profile_fields("org-2")

@@ -27,10 +27,12 @@ from domain.conditions import matches_all
 from domain.model import Condition, ConditionOperator
 
 MEMBERS, COUNT, PROFILES, TEMPLATES = "members", "count", "profiles", "templates"
+SCHEMA = "schema"
 ROUTES = {
     "/v1/intelligent_query/members": MEMBERS,
     "/v1/intelligent_query/count": COUNT,
     "/v1/user_360/profiles:batchGet": PROFILES,
+    "/v1/user_360/schema": SCHEMA,
 }
 ANY_ROUTE = "*"
 
@@ -70,6 +72,7 @@ class FakeUpstreams:
         self.profiles: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self.segments: dict[tuple[str, str], list[str]] = {}
         self.templates: dict[tuple[str, str], dict[str, Any]] = {}
+        self.schemas: dict[str, list[str]] = {}  # an organization without one: 404
         self.requests: list[Recorded] = []
         self._resolved: dict[str, list[str]] = {}  # memo: a 5,000-profile scan per page is slow
         self._queued: dict[str, deque[Fault]] = defaultdict(deque)
@@ -126,6 +129,9 @@ class FakeUpstreams:
         self._resolved.clear()
         self.segments[(organization_id, segment_id)] = sorted(set(user_ids))
 
+    def set_schema(self, organization_id: str, fields: list[str]) -> None:
+        self.schemas[organization_id] = fields
+
     def add_template(self, organization_id: str, template: dict[str, Any]) -> None:
         self.templates[(organization_id, template["template_id"])] = template
 
@@ -167,6 +173,9 @@ class FakeUpstreams:
     def answer(self, route: str, body: Any, query: Mapping[str, str]) -> tuple[int, Any]:
         if route == TEMPLATES:
             return self._template(query)
+        if route == SCHEMA:
+            fields = self.schemas.get(query.get("organization_id", ""))
+            return (200, {"fields": fields}) if fields is not None else (404, {"error": "none"})
         if not isinstance(body, dict) or not body.get("organization_id"):
             return 400, {"error": "organization_id is required"}
         if route == PROFILES:
