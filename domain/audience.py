@@ -7,6 +7,7 @@ import base64
 import binascii
 import enum
 import json
+import string
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,11 +76,23 @@ PHONE_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP})  # ... and to a phon
 EVERY_CHANNEL = frozenset(Channel)
 
 
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def address_key(address: str) -> str:
+    """How suppressions and contacts' addresses are compared: without regard to ASCII case, so
+    an unsubscribe of `Ana@Example.com` covers the contact `ana@example.com`, as mail systems
+    treat them alike. ASCII only: the rule SQL's lower() follows in SQLite and under Postgres's
+    C collation, so every adapter agrees (phone numbers have no letters to fold)."""
+    return address.translate(_ASCII_LOWER)
+
+
 def suppression_key(entry: Suppression) -> SuppressionKey:
-    """The identity of an entry; exactly one of user_id and address names its target."""
+    """The identity of an entry; exactly one of user_id and address names its target, and an
+    address is stored as its address_key."""
     if bool(entry.user_id) == bool(entry.address):
         raise ValueError(f"a suppression names exactly one of user_id and address: {entry!r}")
-    kind, target = (USER, entry.user_id) if entry.user_id else (ADDRESS, entry.address)
+    kind, target = (USER, entry.user_id) if entry.user_id else (ADDRESS, address_key(entry.address))
     return kind, target, entry.channel.value if entry.channel else ALL_CHANNELS
 
 
@@ -103,7 +116,7 @@ def suppressed_channels(
 def _applies_to(contact: Contact, kind: str, target: str) -> frozenset[Channel]:
     if kind == USER:
         return EVERY_CHANNEL if target == contact.user_id else frozenset()
-    if contact.email and target == contact.email:
+    if contact.email and target == address_key(contact.email):
         return EMAIL_CHANNELS
     if contact.phone and target == contact.phone:
         return PHONE_CHANNELS

@@ -22,6 +22,7 @@ from domain.audience import (
     Suppression,
     SuppressionKey,
     SuppressionReason,
+    address_key,
     decode_suppression_cursor,
     encode_suppression_cursor,
     suppressed_channels,
@@ -124,7 +125,8 @@ class MemorySuppressionStore:
         for entry in entries:
             key = suppression_key(entry)
             if key not in stored:
-                stored[key] = replace(entry, created_at=now)
+                # Stored as the SQL store keeps it: the address folded (domain.audience).
+                stored[key] = replace(entry, address=address_key(entry.address), created_at=now)
                 added += 1
         return added
 

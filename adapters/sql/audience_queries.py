@@ -33,6 +33,7 @@ from sqlalchemy import (
 
 from adapters.sql.audience_conditions import Clause, conditions_clause, negatable
 from adapters.sql.audience_tables import ADDRESS, ALL_CHANNELS, USER, contacts, suppressions
+from adapters.sql.engine import FOLD_ADDRESS
 from adapters.sql.tables import UtcDateTime
 from domain.model import Channel, Condition, SegmentType
 
@@ -60,9 +61,18 @@ def audience_clauses(audiences: Resolved, dialect: str) -> tuple[list[Clause], C
     return own, members
 
 
-def suppressed_on(organization_id: str, channel: Channel) -> Clause:
+def folded(column: ColumnElement[str], dialect: str) -> ColumnElement[str]:
+    """domain.audience.address_key in SQL (stored entries are folded already): Postgres's
+    lower() folds ASCII only under the C collation; SQLite connections have the function."""
+    if dialect == "postgresql":
+        return func.lower(column.collate("C"))
+    return getattr(func, FOLD_ADDRESS)(column)  # type: ignore[no-any-return]
+
+
+def suppressed_on(organization_id: str, channel: Channel, dialect: str) -> Clause:
     """Some entry covers the contact on `channel`: an entry of their user_id for this channel or
-    all; of their email or phone for every channel, or for this channel if it sends there."""
+    all; of their email (compared folded) or phone for every channel, or for this channel if it
+    sends there."""
 
     def targets(kind: str, channels: Sequence[str]) -> Select[str]:
         return select(suppressions.c.target).where(
@@ -75,7 +85,10 @@ def suppressed_on(organization_id: str, channel: Channel) -> Clause:
     phone = [ALL_CHANNELS, *([channel.value] if channel in _PHONE_CHANNELS else [])]
     return or_(
         contacts.c.user_id.in_(targets(USER, [ALL_CHANNELS, channel.value])),
-        and_(contacts.c.email != "", contacts.c.email.in_(targets(ADDRESS, email))),
+        and_(
+            contacts.c.email != "",
+            folded(contacts.c.email, dialect).in_(targets(ADDRESS, email)),
+        ),
         and_(contacts.c.phone != "", contacts.c.phone.in_(targets(ADDRESS, phone))),
     )
 
@@ -104,7 +117,7 @@ def recipients_statement(
     contact's document was one of the larger costs of a run (see audience_source).
     """
     _, members = audience_clauses(audiences, dialect)
-    flags = {channel: suppressed_on(organization_id, channel) for channel in Channel}
+    flags = {channel: suppressed_on(organization_id, channel, dialect) for channel in Channel}
     columns = [
         cast(c, Text).label(c.name)
         if c is contacts.c.attributes
@@ -136,7 +149,7 @@ def counts_statement(
     Channel in declaration order (members reachable there and not suppressed there).
     """
     own, members = audience_clauses(audiences, dialect)
-    flags = {channel: suppressed_on(organization_id, channel) for channel in Channel}
+    flags = {channel: suppressed_on(organization_id, channel, dialect) for channel in Channel}
     columns: list[ColumnElement[int]] = [
         *(_count_if(clause) for clause in own),
         _count_if(members),

@@ -22,6 +22,7 @@ from domain.audience import (
     Suppression,
     SuppressionKey,
     SuppressionReason,
+    address_key,
     suppressed_channels,
     suppression_key,
 )
@@ -123,7 +124,9 @@ class SqlSuppressionStore:
         through the primary key, then applied per contact (audience_rows.suppressed_channels)."""
         targets = {
             USER: {contact.user_id for contact in contacts},
-            ADDRESS: {a for contact in contacts for a in (contact.email, contact.phone) if a},
+            ADDRESS: {
+                address_key(a) for contact in contacts for a in (contact.email, contact.phone) if a
+            },
         }
         found: defaultdict[tuple[str, str], list[SuppressionKey]] = defaultdict(list)
         async with reading(self._engine) as connection:
@@ -144,8 +147,8 @@ class SqlSuppressionStore:
         for contact in contacts:
             keys = [
                 *found.get((USER, contact.user_id), ()),
-                *found.get((ADDRESS, contact.email), ()),
-                *found.get((ADDRESS, contact.phone), ()),
+                *found.get((ADDRESS, address_key(contact.email)), ()),
+                *found.get((ADDRESS, address_key(contact.phone)), ()),
             ]
             channels = suppressed_channels(contact, keys)
             if channels is None or channels:

@@ -17,8 +17,11 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool, StaticPool
 
+from domain.audience import address_key
+
 SQLITE_FILE = "campaign.db"
 SQLITE_BUSY_TIMEOUT_MS = 5_000
+FOLD_ADDRESS = "fold_address"  # a SQL function on SQLite connections: domain.audience.address_key
 POSTGRES_CONNECT_TIMEOUT_S = 10  # asyncpg waits 60 s by default: far too long to say UNAVAILABLE
 
 # Execution option naming the statement that opens a SQLite transaction (see `_begin`).
@@ -76,6 +79,8 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     # Python's str.lower, so a case-insensitive name prefix matches exactly what the in-memory
     # adapter matches (SQLite's own lower() folds ASCII only).
     dbapi_connection.create_function("lower", 1, _python_lower, deterministic=True)
+    # domain.audience.address_key, for comparing contacts' emails with suppressed addresses.
+    dbapi_connection.create_function(FOLD_ADDRESS, 1, _fold_address, deterministic=True)
     cursor = dbapi_connection.cursor()
     for pragma in (
         "PRAGMA journal_mode=WAL",  # readers never block the writer
@@ -93,3 +98,7 @@ def _begin(conn: Connection) -> None:
 
 def _python_lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
+
+
+def _fold_address(value: object) -> object:
+    return address_key(value) if isinstance(value, str) else value

@@ -11,7 +11,7 @@ from domain.audience import Suppression, SuppressionReason
 from domain.contacts import Contact
 from domain.errors import InvalidArgumentError
 from domain.model import Channel
-from tests.contract.audience_conftest import AudienceBackend
+from tests.contract.audience_conftest import AudienceBackend, batches, everyone, member_ids
 from tests.contract.builders import ORG, OTHER_ORG, T0
 
 ANN = Contact("u-ann", email="ann@example.com", phone="+14155550100")
@@ -228,3 +228,48 @@ async def test_suppressed_channels_of_many_contacts_in_one_call(
     }
     expected |= {f"u-{n:05d}": None for n in range(3, 2_500, 11)}
     assert found == expected
+
+
+async def test_email_addresses_are_suppressed_without_regard_to_ascii_case(
+    audience: AudienceBackend,
+) -> None:
+    mixed = Contact("u-mix", email="Ann.Lee@Example.COM", email_opted_in=True)
+    lower = Contact("u-low", email="bob@example.com", email_opted_in=True)
+    await audience.contacts.upsert(ORG, [mixed, lower])
+
+    added = await audience.suppressions.add(
+        ORG,
+        [
+            Suppression(address="ann.lee@example.com"),
+            Suppression(address="BOB@EXAMPLE.com", channel=Channel.EMAIL),
+            Suppression(address="Bob@Example.Com", channel=Channel.EMAIL),  # the same entry
+        ],
+    )
+
+    assert added == 2
+    entries, _ = await audience.suppressions.list(ORG)
+    assert sorted(e.address for e in entries) == ["ann.lee@example.com", "bob@example.com"]
+    assert await audience.suppressions.suppressed_channels(ORG, [mixed, lower]) == {
+        "u-mix": None,
+        "u-low": frozenset({Channel.EMAIL}),
+    }
+    found = await batches(audience.source, [everyone()])
+    assert [(r.contact.user_id, r.suppressed_channels) for b in found for r in b] == [
+        ("u-low", frozenset({Channel.EMAIL}))
+    ]
+    counts = await audience.source.counts(ORG, [everyone()])
+    assert (counts.after_suppression, counts.reachable_by_channel[Channel.EMAIL]) == (1, 0)
+    assert await audience.suppressions.remove(ORG, [Suppression(address="ANN.LEE@example.com")])
+    assert await member_ids(audience.source, [everyone()]) == ["u-low", "u-mix"]
+
+
+async def test_non_ascii_letters_are_compared_exactly(audience: AudienceBackend) -> None:
+    # Folding stops at ASCII in every adapter (SQL lower() under C rules): no adapter may
+    # suppress a different person by a looser rule than the others.
+    upper = Contact("u-up", email="ÜNAL@example.com", email_opted_in=True)
+    await audience.contacts.upsert(ORG, [upper])
+    await audience.suppressions.add(ORG, [Suppression(address="ünal@example.com")])
+
+    assert await member_ids(audience.source, [everyone()]) == ["u-up"]
+    await audience.suppressions.add(ORG, [Suppression(address="ÜNAL@EXAMPLE.COM")])
+    assert await member_ids(audience.source, [everyone()]) == []

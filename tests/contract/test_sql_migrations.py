@@ -107,3 +107,39 @@ async def test_the_attribute_names_migration_backfills_the_stored_contacts(
             ("org-a", "plan"),
             ("org-b", "secret"),
         ]
+
+
+async def test_the_address_folding_migration_folds_and_merges_suppressed_addresses(
+    empty_engine: AsyncEngine,
+) -> None:
+    def upgrade_to_0005(connection: Connection) -> None:
+        command.upgrade(alembic_config(connection), "0005")
+
+    async with empty_engine.begin() as connection:
+        await connection.run_sync(upgrade_to_0005)
+        for kind, target, channel in [
+            ("address", "Ann@Example.com", "*"),
+            ("address", "ann@example.com", "*"),  # its folded twin: kept, the other dropped
+            ("address", "BOB@example.com", "email"),
+            ("address", "Ünal@example.com", "*"),  # no ASCII capital: stays as it is
+            ("user", "U-1", "*"),  # user ids are not addresses
+        ]:
+            await connection.execute(
+                text(
+                    "INSERT INTO suppressions VALUES ('org-a', :kind, :target, :channel,"
+                    " 'unsubscribed', :now)"
+                ),
+                {"kind": kind, "target": target, "channel": channel, "now": NOW},
+            )
+    await upgrade_to_head(empty_engine)
+
+    async with empty_engine.connect() as connection:
+        rows = await connection.execute(
+            text("SELECT kind, target, channel FROM suppressions ORDER BY 1, 2, 3")
+        )
+        assert [tuple(row) for row in rows] == [
+            ("address", "ann@example.com", "*"),
+            ("address", "bob@example.com", "email"),
+            ("address", "Ünal@example.com", "*"),
+            ("user", "U-1", "*"),
+        ]
