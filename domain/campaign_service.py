@@ -36,7 +36,7 @@ from domain.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from domain.profile_fields import ensure_known_variables
+from domain.profile_fields import ensure_known_variables, renders_from_profiles_alone
 from domain.templates import templates_of
 
 MAX_REQUEST_ID = 128
@@ -290,8 +290,8 @@ class CampaignService:
                         PreconditionViolation("TEMPLATE", template_id, p) for p in problems
                     ],
                 )
-        if self._audience is None:
-            return
+        if self._audience is None or not renders_from_profiles_alone(campaign):
+            return  # (a transactional activation must not wait on the data service for nothing)
         known = await self._audience.profile_fields(campaign.organization_id)
         if known is not None:
             ensure_known_variables(campaign, found, known)

@@ -23,12 +23,17 @@ from domain.templates import Template
 UNKNOWN_PROFILE_FIELD = "UNKNOWN_PROFILE_FIELD"
 
 
+def renders_from_profiles_alone(campaign: Campaign) -> bool:
+    """Whether the campaign's variables can be checked against profile fields at all."""
+    return campaign.spec.campaign_type is CampaignType.SCHEDULED
+
+
 def ensure_known_variables(
     campaign: Campaign, templates: Mapping[str, Template], known: frozenset[str]
 ) -> None:
     """Raises CampaignIncompleteError naming every text and variable that is neither a profile
     field nor a template built-in (`range`, `loop`, ...), in the order the content is declared."""
-    if campaign.spec.campaign_type is not CampaignType.SCHEDULED:
+    if not renders_from_profiles_alone(campaign):
         return
     unknown = list(_unknown_variables(campaign, templates, known))
     if unknown:

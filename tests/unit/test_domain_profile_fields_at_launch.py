@@ -19,7 +19,7 @@ from adapters.system import UuidGenerator
 from domain.auth import Principal, Role
 from domain.campaign_service import CampaignService
 from domain.contacts import Contact
-from domain.errors import CampaignIncompleteError
+from domain.errors import CampaignIncompleteError, DependencyUnavailableError
 from domain.model import (
     Audience,
     CampaignSpec,
@@ -168,3 +168,27 @@ async def test_another_organizations_attributes_do_not_count():
 
     with pytest.raises(CampaignIncompleteError, match="secret_score"):
         await schedule(service, spec(email("{{ secret_score }}")))
+
+
+class DataServiceDown:
+    """An audience source whose profile schema cannot be had (the data service is down)."""
+
+    async def profile_fields(self, organization_id: str) -> frozenset[str] | None:
+        raise DependencyUnavailableError("data service down")
+
+
+async def test_a_transactional_activation_does_not_ask_for_the_profile_schema():
+    service = CampaignService(
+        MemoryStore().unit_of_work, Clock(), UuidGenerator(), audience=DataServiceDown()
+    )
+    receipts = CampaignSpec(
+        name="receipts",
+        campaign_type=CampaignType.TRANSACTIONAL,
+        channels=(email("Order {{ order_id }}"),),
+    )
+    created = await service.create_campaign(ADMIN, receipts)
+
+    activated = await service.activate_campaign(ADMIN, created.campaign_id)
+    assert activated.status is CampaignStatus.ACTIVE
+    with pytest.raises(DependencyUnavailableError):  # a scheduled one needs the schema
+        await schedule(service, spec(email("Hi {{ first_name }}")))
