@@ -33,9 +33,15 @@ class OneInFlight:
             await task
 
     async def abandon(self) -> None:
-        """Cancel the step in flight, if any, and forget its outcome (the run is failing)."""
+        """Let the step in flight end, if any, and forget its outcome (the run is failing).
+
+        Not cancelled: a database step cut off mid-transaction left its connection open, and on
+        SQLite the write lock held, for seconds after (seen in tests/engine: the executor's lease
+        release then failed with "database is locked"). A step ends on its own soon enough: each
+        of its waits is bounded (statement, publish and lock timeouts). Should the caller itself
+        be cancelled meanwhile, the step still runs to its end in the background.
+        """
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            with contextlib.suppress(Exception):
+                await asyncio.shield(task)

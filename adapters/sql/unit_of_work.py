@@ -74,9 +74,14 @@ class SqlUnitOfWork:
                 # a deferred BEGIN: a SQLite reader must not take the write lock
                 await connection.execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN"})
             await connection.begin()
-        except (sa_exc.SQLAlchemyError, OSError, TimeoutError) as exc:
+        except BaseException as exc:
+            # Cancellation included: the driver finishes a BEGIN IMMEDIATE on its own thread
+            # even after the caller gave up, and the forgotten connection would then hold
+            # SQLite's write lock until it is garbage collected.
             await _close_quietly(connection)
-            raise connect_failure(exc) from exc
+            if isinstance(exc, sa_exc.SQLAlchemyError | OSError | TimeoutError):
+                raise connect_failure(exc) from exc
+            raise
         self._connection = connection
         return self
 
