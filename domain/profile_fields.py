@@ -32,9 +32,9 @@ def ensure_known_variables(
     campaign: Campaign, templates: Mapping[str, Template], known: frozenset[str]
 ) -> None:
     """Raises CampaignIncompleteError naming every text and variable that is neither a profile
-    field nor a template built-in (`range`, `loop`, ...), in the order the content is declared."""
-    if not renders_from_profiles_alone(campaign):
-        return
+    field nor a template built-in (`range`, `loop`, ...), in the order the content is declared.
+    Only for a campaign that renders_from_profiles_alone: the caller asks first, since getting
+    `known` may cost a call to the data service."""
     unknown = list(_unknown_variables(campaign, templates, known))
     if unknown:
         names = ", ".join(dict.fromkeys(f"{{{{ {name} }}}}" for name, _ in unknown))

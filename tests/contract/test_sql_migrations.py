@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +12,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.migrate import (
     SchemaOutOfDateError,
@@ -74,14 +76,29 @@ async def test_migrating_again_changes_nothing(empty_engine: AsyncEngine) -> Non
     assert await current_revision(empty_engine) == head_revision()
 
 
+@asynccontextmanager
+async def migrated_to(engine: AsyncEngine, revision: str) -> AsyncIterator[AsyncConnection]:
+    """A transaction on a database migrated up to `revision`, to store rows the next
+    migrations must carry over."""
+
+    def upgrade(connection: Connection) -> None:
+        command.upgrade(alembic_config(connection), revision)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(upgrade)
+        yield connection
+
+
+async def rows_after_upgrade(engine: AsyncEngine, query: str) -> list[tuple[Any, ...]]:
+    await upgrade_to_head(engine)
+    async with engine.connect() as connection:
+        return [tuple(row) for row in await connection.execute(text(query))]
+
+
 async def test_the_attribute_names_migration_backfills_the_stored_contacts(
     empty_engine: AsyncEngine,
 ) -> None:
-    def upgrade_to_0004(connection: Connection) -> None:
-        command.upgrade(alembic_config(connection), "0004")
-
-    async with empty_engine.begin() as connection:
-        await connection.run_sync(upgrade_to_0004)
+    async with migrated_to(empty_engine, "0004") as connection:
         for org, user_id, attributes in [
             ("org-a", "u1", '{"first_name": "Ana", "plan": "pro"}'),
             ("org-a", "u2", '{"plan": "free", "age": 30}'),
@@ -95,28 +112,20 @@ async def test_the_attribute_names_migration_backfills_the_stored_contacts(
                 ),
                 {"org": org, "user_id": user_id, "attributes": attributes, "now": NOW},
             )
-    await upgrade_to_head(empty_engine)
-
-    async with empty_engine.connect() as connection:
-        rows = await connection.execute(
-            text("SELECT organization_id, name FROM contact_attribute_names ORDER BY 1, 2")
-        )
-        assert [tuple(row) for row in rows] == [
-            ("org-a", "age"),
-            ("org-a", "first_name"),
-            ("org-a", "plan"),
-            ("org-b", "secret"),
-        ]
+    assert await rows_after_upgrade(
+        empty_engine, "SELECT organization_id, name FROM contact_attribute_names ORDER BY 1, 2"
+    ) == [
+        ("org-a", "age"),
+        ("org-a", "first_name"),
+        ("org-a", "plan"),
+        ("org-b", "secret"),
+    ]
 
 
 async def test_the_address_folding_migration_folds_and_merges_suppressed_addresses(
     empty_engine: AsyncEngine,
 ) -> None:
-    def upgrade_to_0005(connection: Connection) -> None:
-        command.upgrade(alembic_config(connection), "0005")
-
-    async with empty_engine.begin() as connection:
-        await connection.run_sync(upgrade_to_0005)
+    async with migrated_to(empty_engine, "0005") as connection:
         for kind, target, channel in [
             ("address", "Ann@Example.com", "*"),
             ("address", "ann@example.com", "*"),  # its folded twin: kept, the other dropped
@@ -131,15 +140,11 @@ async def test_the_address_folding_migration_folds_and_merges_suppressed_address
                 ),
                 {"kind": kind, "target": target, "channel": channel, "now": NOW},
             )
-    await upgrade_to_head(empty_engine)
-
-    async with empty_engine.connect() as connection:
-        rows = await connection.execute(
-            text("SELECT kind, target, channel FROM suppressions ORDER BY 1, 2, 3")
-        )
-        assert [tuple(row) for row in rows] == [
-            ("address", "ann@example.com", "*"),
-            ("address", "bob@example.com", "email"),
-            ("address", "Ünal@example.com", "*"),
-            ("user", "U-1", "*"),
-        ]
+    assert await rows_after_upgrade(
+        empty_engine, "SELECT kind, target, channel FROM suppressions ORDER BY 1, 2, 3"
+    ) == [
+        ("address", "ann@example.com", "*"),
+        ("address", "bob@example.com", "email"),
+        ("address", "Ünal@example.com", "*"),
+        ("user", "U-1", "*"),
+    ]

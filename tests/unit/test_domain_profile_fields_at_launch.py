@@ -145,16 +145,21 @@ async def test_before_any_attribute_was_imported_variables_are_not_checked():
     assert await schedule(service, spec(email("{{ anything }}"))) is CampaignStatus.SCHEDULED
 
 
-async def test_transactional_content_may_use_the_sends_context(service):
-    receipts = CampaignSpec(
-        name="receipts",
-        campaign_type=CampaignType.TRANSACTIONAL,
-        channels=(email("Order {{ order_id }}, {{ first_name }}"),),
+def receipts(text: str) -> CampaignSpec:
+    return CampaignSpec(
+        name="receipts", campaign_type=CampaignType.TRANSACTIONAL, channels=(email(text),)
     )
-    created = await service.create_campaign(ADMIN, receipts)
 
-    activated = await service.activate_campaign(ADMIN, created.campaign_id)
-    assert activated.status is CampaignStatus.ACTIVE
+
+async def activate(service: CampaignService, campaign: CampaignSpec) -> CampaignStatus:
+    created = await service.create_campaign(ADMIN, campaign)
+    return (await service.activate_campaign(ADMIN, created.campaign_id)).status
+
+
+async def test_transactional_content_may_use_the_sends_context(service):
+    campaign = receipts("Order {{ order_id }}, {{ first_name }}")
+
+    assert await activate(service, campaign) is CampaignStatus.ACTIVE
 
 
 async def test_another_organizations_attributes_do_not_count():
@@ -181,14 +186,6 @@ async def test_a_transactional_activation_does_not_ask_for_the_profile_schema():
     service = CampaignService(
         MemoryStore().unit_of_work, Clock(), UuidGenerator(), audience=DataServiceDown()
     )
-    receipts = CampaignSpec(
-        name="receipts",
-        campaign_type=CampaignType.TRANSACTIONAL,
-        channels=(email("Order {{ order_id }}"),),
-    )
-    created = await service.create_campaign(ADMIN, receipts)
-
-    activated = await service.activate_campaign(ADMIN, created.campaign_id)
-    assert activated.status is CampaignStatus.ACTIVE
+    assert await activate(service, receipts("Order {{ order_id }}")) is CampaignStatus.ACTIVE
     with pytest.raises(DependencyUnavailableError):  # a scheduled one needs the schema
         await schedule(service, spec(email("Hi {{ first_name }}")))
