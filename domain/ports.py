@@ -258,7 +258,9 @@ class MessageRepository(Protocol):
     async def mark_claimed(
         self, message_ids: Sequence[str], status: MessageStatus, at: datetime
     ) -> int:
-        """Claimed messages handed over (`sent`, or `delivered` by the sandbox); how many."""
+        """A claimed batch handed over (`sent`, or `delivered` by the sandbox); how many of its
+        messages were still claimed. `message_ids` are those of one `add_many(claimed=True)`,
+        whole and in order: a batch is marked as one, which is what keeps the mark cheap."""
 
     async def release_claims(self, execution_id: str) -> int:
         """The execution's claimed messages back to the relay: after a failed hand-over, or

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from adapters.sql.engine import is_postgres
 from adapters.sql.execution_tables import messages
 from adapters.sql.failures import unavailable_as_domain_error
-from adapters.sql.messages import content_text_columns, handed_over_values, messages_from_rows
+from adapters.sql.messages import content_text_columns, messages_from_rows
 from adapters.sql.tables import campaigns
 from domain.execution import Message, MessageStatus
 from domain.model import CampaignStatus
@@ -35,6 +35,15 @@ ORDERED_SCAN = text(
     "SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)"
 )
 ROW_ID: ColumnElement[Any] = literal_column("messages.ctid").label("row_id")
+
+
+def handed_over_values(status: MessageStatus, at: datetime) -> dict[str, object]:
+    """The columns a relay's hand-over sets: the status, `sent_at`, and `delivered_at` for the
+    sandbox, which reports messages delivered at once."""
+    values: dict[str, object] = {"status": status.value, "sent_at": at}
+    if status is MessageStatus.DELIVERED:
+        values["delivered_at"] = at
+    return values
 
 
 @dataclass

@@ -1,10 +1,22 @@
 """Executions and their messages. The messages table is the delivery outbox: a message row is
 written (queued) before it is published, and marked sent only after the broker acknowledged it.
+
+A batch the executor hands over itself is marked as a whole, in one small `handovers` row,
+instead of row by row (see adapters/sql/messages.py).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from adapters.sql.tables import CodePointText, Document, UtcDateTime, campaigns, metadata
 
@@ -59,6 +71,7 @@ messages = Table(
     Column("failed_at", UtcDateTime()),
     Column("error", Text, nullable=False),
     Column("idempotency_key", Text),  # SendTransactional only
+    Column("handover_id", Text),  # status `dispatching` only: the batch it was claimed in
     UniqueConstraint("organization_id", "campaign_id", "idempotency_key"),
     Index(None, "execution_id", "user_id"),
     Index(None, "organization_id", "campaign_id", "queued_at"),
@@ -72,11 +85,19 @@ Index(
     sqlite_where=messages.c.status == "queued",
 )
 
-# Partial: messages claimed by the executor that wrote them (adapters/sql/messages.py), found by
-# execution when a new lease holder releases what a crashed one left claimed.
-Index(
-    "ix_messages_dispatching",
-    messages.c.execution_id,
-    postgresql_where=messages.c.status == "dispatching",
-    sqlite_where=messages.c.status == "dispatching",
+# One batch of messages claimed by the executor that wrote them, and handed over (or not yet)
+# as a whole. Marking a million messages sent is a thousand one-row updates here, where it was a
+# million wide-row updates in messages. The batch's user range lets a release find its rows
+# through the (execution_id, user_id) index.
+handovers = Table(
+    "handovers",
+    metadata,
+    Column("handover_id", Text, primary_key=True),  # the batch's first message id
+    Column("execution_id", Text, nullable=False),
+    Column("status", Text, nullable=False),  # claimed, then sent (or delivered by the sandbox)
+    Column("first_user_id", CodePointText, nullable=False),
+    Column("last_user_id", CodePointText, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("handed_over_at", UtcDateTime()),
+    Index(None, "execution_id", "status"),
 )

@@ -3,9 +3,13 @@ INSERT for tens of thousands of rows), inside the caller's transaction, so a bat
 execution checkpoint that covers it commit together or not at all.
 
 Claimed messages (the executor hands them over itself, right after the commit) are stored with
-the status `dispatching`: outside the relay's partial index, so the relay never sees them, and
-in a small partial index of their own, so the next lease holder finds the orphans of a crash.
-Everywhere outside this module they read as `queued`, which is what they are to a client.
+the status `dispatching` and the id of their batch's `handovers` row, outside the relay's
+partial index, so the relay never sees them. The batch is marked as a whole: its handovers row
+goes from `claimed` to `sent` (or `delivered`), and the rows read as that status from then on,
+with the batch's hand-over instant as their `sent_at`. Marking message rows one by one was the
+larger part of the database's work on execute-1m: each update rewrote a wide row and all its
+index entries. Everywhere outside this module a claimed row reads as `queued`, which is what it
+is to a client, and a handed-over one as its batch's status.
 """
 
 from __future__ import annotations
@@ -16,15 +20,18 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
     DateTime,
     Row,
+    Select,
     Text,
+    case,
     cast,
+    delete,
     exists,
     func,
     insert,
+    literal,
     select,
     type_coerce,
     update,
@@ -33,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.documents import decode_document
 from adapters.sql.engine import is_postgres
-from adapters.sql.execution_tables import messages
+from adapters.sql.execution_tables import handovers, messages
 from adapters.sql.tables import UtcDateTime
 from domain.execution import Message, MessageStatus
 from domain.model import Channel
@@ -54,13 +61,27 @@ COLUMNS = (
     "queued_at",
     "error",
     "idempotency_key",
+    "handover_id",
 )
 IDEMPOTENCY_KEY = "idempotency_key"
-DISPATCHING = "dispatching"  # queued, and claimed by the executor that wrote it
+DISPATCHING = "dispatching"  # claimed by the executor that wrote it: see its handovers row
+CLAIMED = "claimed"  # a handovers row not handed over yet: its messages read as queued
+
+# A message's status as clients see it, for filters.
+VISIBLE_STATUS: ColumnElement[str] = case(
+    (messages.c.status != DISPATCHING, messages.c.status),
+    (handovers.c.status != CLAIMED, handovers.c.status),
+    else_=literal(MessageStatus.QUEUED.value),
+)
+WITH_HANDOVERS = messages.outerjoin(handovers, handovers.c.handover_id == messages.c.handover_id)
+HANDOVER_COLUMNS = (
+    handovers.c.status.label("handover_status"),
+    handovers.c.handed_over_at.label("handed_over_at"),
+)
 
 
 def message_row(
-    m: Message, idempotency_key: str | None = None, *, claimed: bool = False
+    m: Message, idempotency_key: str | None = None, *, handover_id: str | None = None
 ) -> dict[str, Any]:
     return {
         "message_id": m.message_id,
@@ -73,15 +94,24 @@ def message_row(
         "recipient": m.recipient,
         "content": m.content,
         "content_digest": m.content_digest,
-        "status": DISPATCHING if claimed else m.status.value,
+        "status": DISPATCHING if handover_id else m.status.value,
         "send_after": m.send_after,
         "queued_at": m.queued_at,
         "error": "",
         IDEMPOTENCY_KEY: idempotency_key,
+        "handover_id": handover_id,
     }
 
 
 def message_from_row(row: Mapping[Any, Any]) -> Message:
+    """A row selected from WITH_HANDOVERS with HANDOVER_COLUMNS."""
+    status, sent_at, delivered_at = row["status"], row["sent_at"], row["delivered_at"]
+    if status == DISPATCHING:
+        status = _visible(status, row["handover_status"])
+        if status != MessageStatus.QUEUED.value:
+            sent_at = row["handed_over_at"]
+        if status == MessageStatus.DELIVERED.value:
+            delivered_at = row["handed_over_at"]
     return Message(
         message_id=row["message_id"],
         execution_id=row["execution_id"],
@@ -94,10 +124,10 @@ def message_from_row(row: Mapping[Any, Any]) -> Message:
         content=dict(row["content"]),
         send_after=row["send_after"],
         queued_at=row["queued_at"],
-        status=_STATUSES.get(row["status"]) or MessageStatus(row["status"]),
+        status=_STATUSES.get(status) or MessageStatus(status),
         content_digest=row["content_digest"],
-        sent_at=row["sent_at"],
-        delivered_at=row["delivered_at"],
+        sent_at=sent_at,
+        delivered_at=delivered_at,
         failed_at=row["failed_at"],
         error=row["error"],
     )
@@ -107,19 +137,10 @@ _CHANNELS = {c.value: c for c in Channel}
 _STATUSES = {s.value: s for s in MessageStatus} | {DISPATCHING: MessageStatus.QUEUED}
 
 
-def handed_over_values(status: MessageStatus, at: datetime) -> dict[str, object]:
-    """The columns a hand-over sets: the status, `sent_at`, and `delivered_at` for the sandbox,
-    which reports messages delivered at once. Used by the relay's mark and the executor's."""
-    values: dict[str, object] = {"status": status.value, "sent_at": at}
-    if status is MessageStatus.DELIVERED:
-        values["delivered_at"] = at
-    return values
-
-
-def _stored(statuses: Sequence[MessageStatus]) -> list[str]:
-    """The stored status values a filter on `statuses` means (queued includes dispatching)."""
-    values = [s.value for s in statuses]
-    return [*values, DISPATCHING] if MessageStatus.QUEUED in statuses else values
+def _visible(stored: str, handover_status: str | None) -> str:
+    if stored != DISPATCHING or handover_status in (None, CLAIMED):
+        return MessageStatus.QUEUED.value if stored == DISPATCHING else stored
+    return str(handover_status)
 
 
 def content_text_columns(*, postgres: bool = False) -> list[ColumnElement[Any]]:
@@ -209,11 +230,13 @@ class SqlMessageRepository:
     ) -> None:
         if not batch:
             return
+        handover_id = await self._add_handover(batch) if claimed else None
         if is_postgres(self._c) and len(batch) > 1:
-            await self._copy(batch, DISPATCHING if claimed else None)
+            await self._copy(batch, handover_id)
             return
         await self._c.execute(
-            insert(messages), [message_row(m, idempotency_key, claimed=claimed) for m in batch]
+            insert(messages),
+            [message_row(m, idempotency_key, handover_id=handover_id) for m in batch],
         )
 
     async def mark_claimed(
@@ -221,31 +244,61 @@ class SqlMessageRepository:
     ) -> int:
         if not message_ids:
             return 0
-        # One array parameter on Postgres, not thousands of expanded IN parameters.
-        match: ColumnElement[bool] = (
-            messages.c.message_id == func.any(cast(list(message_ids), ARRAY(Text)))
-            if is_postgres(self._c)
-            else messages.c.message_id.in_(list(message_ids))
-        )
         result = await self._c.execute(
-            update(messages)
-            .where(match, messages.c.status == DISPATCHING)
-            .values(handed_over_values(status, at))
+            update(handovers)
+            .where(handovers.c.handover_id == message_ids[0], handovers.c.status == CLAIMED)
+            .values(status=status.value, handed_over_at=at)
+            .returning(handovers.c.size)
         )
-        return int(result.rowcount)
+        size = result.scalar_one_or_none()
+        return 0 if size is None else int(size)
 
     async def release_claims(self, execution_id: str) -> int:
-        result = await self._c.execute(
-            update(messages)
-            .where(messages.c.status == DISPATCHING, messages.c.execution_id == execution_id)
-            .values(status=MessageStatus.QUEUED.value)
-        )
-        return int(result.rowcount)
+        claimed = (
+            await self._c.execute(
+                select(
+                    handovers.c.handover_id, handovers.c.first_user_id, handovers.c.last_user_id
+                ).where(handovers.c.execution_id == execution_id, handovers.c.status == CLAIMED)
+            )
+        ).all()
+        released = 0
+        for handover_id, first_user_id, last_user_id in claimed:
+            # The user range walks (execution_id, user_id) to the batch's rows.
+            result = await self._c.execute(
+                update(messages)
+                .where(
+                    messages.c.execution_id == execution_id,
+                    messages.c.user_id >= first_user_id,
+                    messages.c.user_id <= last_user_id,
+                    messages.c.handover_id == handover_id,
+                )
+                .values(status=MessageStatus.QUEUED.value, handover_id=None)
+            )
+            released += int(result.rowcount)
+            await self._c.execute(delete(handovers).where(handovers.c.handover_id == handover_id))
+        return released
 
-    async def _copy(self, batch: Sequence[Message], status: str | None) -> None:
+    async def _add_handover(self, batch: Sequence[Message]) -> str:
+        """The batch's handovers row, claimed; its id is the batch's first message id."""
+        user_ids = [m.user_id for m in batch]
+        handover_id = batch[0].message_id
+        await self._c.execute(
+            insert(handovers).values(
+                handover_id=handover_id,
+                execution_id=batch[0].execution_id,
+                status=CLAIMED,
+                first_user_id=min(user_ids),
+                last_user_id=max(user_ids),
+                size=len(batch),
+            )
+        )
+        return handover_id
+
+    async def _copy(self, batch: Sequence[Message], handover_id: str | None) -> None:
         raw = await self._c.get_raw_connection()
         driver = raw.driver_connection  # the asyncpg connection, inside our transaction
         assert driver is not None
+        status = DISPATCHING if handover_id else None
         records = [
             (
                 m.message_id,
@@ -263,6 +316,7 @@ class SqlMessageRepository:
                 m.queued_at,
                 "",
                 None,
+                handover_id,
             )
             for m in batch
         ]
@@ -272,7 +326,7 @@ class SqlMessageRepository:
         row = (
             (
                 await self._c.execute(
-                    select(messages).where(
+                    _select_visible().where(
                         messages.c.organization_id == organization_id,
                         messages.c.message_id == message_id,
                     )
@@ -289,7 +343,7 @@ class SqlMessageRepository:
         row = (
             (
                 await self._c.execute(
-                    select(messages).where(
+                    _select_visible().where(
                         messages.c.organization_id == organization_id,
                         messages.c.campaign_id == campaign_id,
                         messages.c.idempotency_key == key,
@@ -322,8 +376,8 @@ class SqlMessageRepository:
         if user_id:
             where.append(messages.c.user_id == user_id)
         if statuses:
-            where.append(messages.c.status.in_(_stored(statuses)))
-        statement = select(messages).where(*where).order_by(messages.c.message_id).limit(limit + 1)
+            where.append(VISIBLE_STATUS.in_([s.value for s in statuses]))
+        statement = _select_visible().where(*where).order_by(messages.c.message_id).limit(limit + 1)
         found = [message_from_row(r) for r in (await self._c.execute(statement)).mappings()]
         page = found[:limit]
         return page, (page[-1].message_id if len(found) > limit else "")
@@ -335,21 +389,26 @@ class SqlMessageRepository:
             messages.c.status == MessageStatus.QUEUED.value,
             messages.c.execution_id == execution_id,
         )
-        claimed = select(messages.c.message_id).where(
-            messages.c.status == DISPATCHING, messages.c.execution_id == execution_id
+        claimed = select(handovers.c.handover_id).where(
+            handovers.c.execution_id == execution_id, handovers.c.status == CLAIMED
         )
         found = await self._c.execute(select(exists(queued.limit(1)) | exists(claimed.limit(1))))
         return bool(found.scalar_one())
 
     async def status_counts(self, execution_id: str) -> dict[MessageStatus, int]:
         statement = (
-            select(messages.c.status, func.count())
+            select(messages.c.status, handovers.c.status, func.count())
+            .select_from(WITH_HANDOVERS)
             .where(messages.c.execution_id == execution_id)
-            .group_by(messages.c.status)
+            .group_by(messages.c.status, handovers.c.status)
         )
         rows = (await self._c.execute(statement)).all()
         counts: dict[MessageStatus, int] = {}
-        for status, count in rows:
-            key = _STATUSES.get(status) or MessageStatus(status)
+        for stored, handover_status, count in rows:
+            key = MessageStatus(_visible(stored, handover_status))
             counts[key] = counts.get(key, 0) + int(count)
         return counts
+
+
+def _select_visible() -> Select[Any]:
+    return select(messages, *HANDOVER_COLUMNS).select_from(WITH_HANDOVERS)

@@ -124,9 +124,13 @@ class Database:
 
     def outcome(self, execution: asyncpg.Record) -> common.Outcome:
         totals = self.fetchrow(
-            "SELECT count(*) AS messages, count(*) FILTER (WHERE status = 'sent') AS sent,"
-            " max(sent_at) AS last_sent, max(queued_at) AS last_queued"
-            " FROM messages WHERE execution_id = $1",
+            # A batch the executor handed over itself is marked in its handovers row.
+            "SELECT count(*) AS messages,"
+            " count(*) FILTER (WHERE m.status = 'sent' OR h.status = 'sent') AS sent,"
+            " max(coalesce(m.sent_at, h.handed_over_at)) AS last_sent,"
+            " max(m.queued_at) AS last_queued"
+            " FROM messages m LEFT JOIN handovers h ON h.handover_id = m.handover_id"
+            " WHERE m.execution_id = $1",
             execution["execution_id"],
         )
         assert totals is not None
@@ -237,7 +241,8 @@ def baseline_inputs(
                 now,
                 now,
                 "",
-                None,
+                None,  # idempotency_key
+                None,  # handover_id
             )
         )
         payloads.append((m.message_id, common.delivery_payload(m, org, cid, execution_id, now)))

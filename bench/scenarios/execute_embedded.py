@@ -104,8 +104,11 @@ class Database:
     def outcome(self, execution: tuple[Any, ...]) -> common.Outcome:
         execution_id, status, started_at, counts = execution
         messages, handed, last_sent, last_queued = self._conn.execute(
-            "SELECT count(*), sum(status = 'delivered'), max(sent_at), max(queued_at)"
-            " FROM messages WHERE execution_id = ?",
+            # A batch the executor handed over itself is marked in its handovers row.
+            "SELECT count(*), sum(m.status = 'delivered' OR h.status = 'delivered'),"
+            " max(coalesce(m.sent_at, h.handed_over_at)), max(m.queued_at)"
+            " FROM messages m LEFT JOIN handovers h ON h.handover_id = m.handover_id"
+            " WHERE m.execution_id = ?",
             (execution_id,),
         ).fetchone()
         return common.Outcome(

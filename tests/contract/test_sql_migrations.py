@@ -148,3 +148,64 @@ async def test_the_address_folding_migration_folds_and_merges_suppressed_address
         ("address", "Ünal@example.com", "*"),
         ("user", "U-1", "*"),
     ]
+
+
+MESSAGE_INSERT = (
+    "INSERT INTO messages (message_id, organization_id, campaign_id, execution_id, user_id,"
+    " variant_id, channel, recipient, content, content_digest, status, send_after, queued_at,"
+    " error) VALUES (:message_id, 'org-a', 'c1', 'e1', :user_id, 'v1', 'email', 'a@b.c', '{}',"
+    " 'd', :status, :now, :now, '')"
+)
+
+
+async def test_the_handovers_migration_gives_rows_claimed_the_old_way_back_to_the_relay(
+    empty_engine: AsyncEngine,
+) -> None:
+    async with migrated_to(empty_engine, "0006") as connection:
+        for message_id, status in [("m1", "dispatching"), ("m2", "queued"), ("m3", "sent")]:
+            await connection.execute(
+                text(MESSAGE_INSERT),
+                {"message_id": message_id, "user_id": message_id, "status": status, "now": NOW},
+            )
+    assert await rows_after_upgrade(
+        empty_engine, "SELECT message_id, status, handover_id FROM messages ORDER BY 1"
+    ) == [("m1", "queued", None), ("m2", "queued", None), ("m3", "sent", None)]
+
+
+async def test_downgrading_the_handovers_migration_writes_each_batch_status_onto_its_rows(
+    empty_engine: AsyncEngine,
+) -> None:
+    await upgrade_to_head(empty_engine)
+    async with empty_engine.begin() as connection:
+        for handover_id, status in [("m1", "sent"), ("m2", "claimed")]:
+            await connection.execute(
+                text(
+                    "INSERT INTO handovers VALUES (:handover_id, 'e1', :status, :handover_id,"
+                    " :handover_id, 1, :at)"
+                ),
+                {"handover_id": handover_id, "status": status, "at": NOW},
+            )
+            await connection.execute(
+                text(MESSAGE_INSERT),
+                {
+                    "message_id": handover_id,
+                    "user_id": handover_id,
+                    "status": "dispatching",
+                    "now": NOW,
+                },
+            )
+            await connection.execute(
+                text("UPDATE messages SET handover_id = :id WHERE message_id = :id"),
+                {"id": handover_id},
+            )
+
+    def downgrade(connection: Connection) -> None:
+        command.downgrade(alembic_config(connection), "0006")
+
+    async with empty_engine.begin() as connection:
+        await connection.run_sync(downgrade)
+        rows = await connection.execute(
+            text("SELECT message_id, status, sent_at IS NOT NULL FROM messages ORDER BY 1")
+        )
+        # The batch handed over is sent; the claimed one stays claimed, for the old release.
+        assert [tuple(row) for row in rows] == [("m1", "sent", True), ("m2", "dispatching", False)]

@@ -79,6 +79,36 @@ async def test_due_messages_are_handed_over_by_the_executor_with_nothing_left_fo
     assert await statuses(engine, campaign.campaign_id) == Counter({"sent": len(expected)})
 
 
+async def test_handed_over_messages_read_as_sent_in_every_read(engine: Engine):
+    """On SQL a handed-over batch is marked once, not row by row: filters, counts, single reads
+    and the hand-over instant must all see it exactly as they see a relayed message."""
+    contacts = await seed(engine, SIZE)
+    campaign = await launch(engine)
+    handed_over_at = engine.clock.now()
+
+    assert await executor_with(engine, RecordingPublisher()).run_once()
+
+    expected = expected_recipients(contacts, campaign.campaign_id)
+    async with engine.store.unit_of_work(read_only=True) as uow:
+        sent, _ = await uow.messages.list(
+            ORG, campaign.campaign_id, statuses=[MessageStatus.SENT], limit=10_000
+        )
+        queued, _ = await uow.messages.list(
+            ORG, campaign.campaign_id, statuses=[MessageStatus.QUEUED], limit=10_000
+        )
+        one = await uow.messages.get(ORG, sent[0].message_id)
+        counts = await uow.messages.status_counts(sent[0].execution_id)
+        pending = await uow.messages.any_pending(sent[0].execution_id)
+    assert {m.user_id for m in sent} == expected
+    assert queued == []
+    assert counts == {MessageStatus.SENT: len(expected)}
+    assert not pending
+    assert one is not None
+    assert one.status is MessageStatus.SENT
+    assert {m.sent_at for m in sent} == {handed_over_at}
+    assert all(m.delivered_at is None for m in sent)
+
+
 async def test_a_failed_publish_gives_the_claims_to_the_relay_and_stops_direct_hand_over(
     engine: Engine,
 ):

@@ -399,7 +399,12 @@ class Rig:
                 campaign_id,
             )
             rows = await db.fetch(
-                "SELECT status, count(*) AS n FROM messages WHERE campaign_id = $1 GROUP BY status",
+                # As clients see it: a claimed row is queued until its batch is handed over.
+                "SELECT CASE WHEN m.status <> 'dispatching' THEN m.status"
+                " WHEN h.status <> 'claimed' THEN h.status ELSE 'queued' END AS status,"
+                " count(*) AS n"
+                " FROM messages m LEFT JOIN handovers h ON h.handover_id = m.handover_id"
+                " WHERE m.campaign_id = $1 GROUP BY 1",
                 campaign_id,
             )
         newest = executions[0] if executions else None
