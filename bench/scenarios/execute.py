@@ -226,23 +226,8 @@ def baseline_inputs(
     cid = launched.campaign_id
     for m in common.baseline_messages(expect, launched, execution_id):
         records.append(
-            (
-                m.message_id,
-                org,
-                cid,
-                execution_id,
-                m.user_id,
-                m.variant_id,
-                "email",
-                m.recipient,
-                orjson.dumps(m.content).decode(),
-                m.digest,
-                "queued",
-                now,
-                now,
-                "",
-                None,  # idempotency_key
-                None,  # handover_id
+            common.message_record(
+                m, org, cid, execution_id, content=orjson.dumps(m.content).decode(), now=now
             )
         )
         payloads.append((m.message_id, common.delivery_payload(m, org, cid, execution_id, now)))

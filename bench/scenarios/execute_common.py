@@ -282,6 +282,31 @@ def baseline_messages(
         )
 
 
+def message_record(
+    m: BaselineMessage, org: str, campaign_id: str, execution_id: str, *, content: str, now: object
+) -> tuple[Any, ...]:
+    """The message row the engine writes for `m`, queued, in adapters.sql.messages.COLUMNS
+    order (content as JSON text; `now` as the database takes an instant)."""
+    return (
+        m.message_id,
+        org,
+        campaign_id,
+        execution_id,
+        m.user_id,
+        m.variant_id,
+        "email",
+        m.recipient,
+        content,
+        m.digest,
+        "queued",
+        now,
+        now,
+        "",  # error
+        None,  # idempotency_key
+        None,  # handover_id
+    )
+
+
 def delivery_payload(
     m: BaselineMessage, org: str, campaign_id: str, execution_id: str, send_after: datetime
 ) -> bytes:

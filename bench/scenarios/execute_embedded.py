@@ -139,22 +139,8 @@ def baseline_insert(
     execution_id = "bench-baseline"
     now = datetime.now(UTC).strftime(SQLITE_TIME)
     rows = [
-        (
-            m.message_id,
-            org,
-            launched.campaign_id,
-            execution_id,
-            m.user_id,
-            m.variant_id,
-            "email",
-            m.recipient,
-            json.dumps(m.content),
-            m.digest,
-            "queued",
-            now,
-            now,
-            "",
-            None,
+        common.message_record(
+            m, org, launched.campaign_id, execution_id, content=json.dumps(m.content), now=now
         )
         for m in common.baseline_messages(expect, launched, execution_id)
     ]
