@@ -138,9 +138,12 @@ _STATUSES = {s.value: s for s in MessageStatus} | {DISPATCHING: MessageStatus.QU
 
 
 def _visible(stored: str, handover_status: str | None) -> str:
-    if stored != DISPATCHING or handover_status in (None, CLAIMED):
-        return MessageStatus.QUEUED.value if stored == DISPATCHING else stored
-    return str(handover_status)
+    """VISIBLE_STATUS in Python, for rows already read."""
+    if stored != DISPATCHING:
+        return stored
+    if handover_status is None or handover_status == CLAIMED:
+        return MessageStatus.QUEUED.value
+    return handover_status
 
 
 def content_text_columns(*, postgres: bool = False) -> list[ColumnElement[Any]]:
