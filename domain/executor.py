@@ -360,6 +360,9 @@ class Executor:
                                 ),
                                 "holdout": execution.counts.holdout,
                                 "audience_size": execution.counts.audience,
+                                # A failed one-time run completes its campaign too; say so.
+                                "execution_status": status.value,
+                                "failure_reason": reason,
                             },
                         )
                     ]

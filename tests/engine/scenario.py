@@ -11,6 +11,7 @@ from domain.audience import Recipient, Suppression, SuppressionReason
 from domain.campaign import Campaign
 from domain.contacts import Contact
 from domain.delivery import deliver_once
+from domain.errors import UpstreamFailedError
 from domain.model import (
     Audience,
     CampaignSpec,
@@ -173,3 +174,10 @@ class FailingAudience:
             if n == self._fail_at:
                 raise RuntimeError("simulated crash while fanning out")
             yield batch
+
+
+class DownUpstream(FailingAudience):
+    """The data service down with nothing cached (EC-CAM-002): the run cannot start."""
+
+    async def counts(self, organization_id: str, audiences: Sequence[Audience]) -> object:
+        raise UpstreamFailedError("data service: connection refused, nothing cached")

@@ -5,24 +5,19 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 
-from domain.errors import DependencyUnavailableError, UpstreamFailedError
+from domain.errors import DependencyUnavailableError
 from domain.execution import ExecutionStatus
 from domain.model import CampaignStatus
 from domain.throttling import Limit, Reservation
 from tests.engine.conftest import ADMIN, ORG, Engine
 from tests.engine.scenario import (
-    FailingAudience,
+    DownUpstream,
     all_messages,
     expected_recipients,
     launch,
     run_until_idle,
     seed,
 )
-
-
-class DownUpstream(FailingAudience):
-    async def counts(self, organization_id, audiences):  # type: ignore[no-untyped-def]
-        raise UpstreamFailedError("data service: connection refused, nothing cached")
 
 
 class DownLimiter:
