@@ -75,7 +75,7 @@ VISIBLE_STATUS: ColumnElement[str] = case(
 )
 WITH_HANDOVERS = messages.outerjoin(handovers, handovers.c.handover_id == messages.c.handover_id)
 HANDOVER_COLUMNS = (
-    handovers.c.status.label("handover_status"),
+    VISIBLE_STATUS.label("visible_status"),
     handovers.c.handed_over_at.label("handed_over_at"),
 )
 
@@ -105,9 +105,8 @@ def message_row(
 
 def message_from_row(row: Mapping[Any, Any]) -> Message:
     """A row selected from WITH_HANDOVERS with HANDOVER_COLUMNS."""
-    status, sent_at, delivered_at = row["status"], row["sent_at"], row["delivered_at"]
-    if status == DISPATCHING:
-        status = _visible(status, row["handover_status"])
+    status, sent_at, delivered_at = row["visible_status"], row["sent_at"], row["delivered_at"]
+    if row["status"] == DISPATCHING:  # handed over as a batch: its instant is the rows' own
         if status != MessageStatus.QUEUED.value:
             sent_at = row["handed_over_at"]
         if status == MessageStatus.DELIVERED.value:
@@ -135,15 +134,6 @@ def message_from_row(row: Mapping[Any, Any]) -> Message:
 
 _CHANNELS = {c.value: c for c in Channel}
 _STATUSES = {s.value: s for s in MessageStatus} | {DISPATCHING: MessageStatus.QUEUED}
-
-
-def _visible(stored: str, handover_status: str | None) -> str:
-    """VISIBLE_STATUS in Python, for rows already read."""
-    if stored != DISPATCHING:
-        return stored
-    if handover_status is None or handover_status == CLAIMED:
-        return MessageStatus.QUEUED.value
-    return handover_status
 
 
 def content_text_columns(*, postgres: bool = False) -> list[ColumnElement[Any]]:
@@ -399,18 +389,15 @@ class SqlMessageRepository:
         return bool(found.scalar_one())
 
     async def status_counts(self, execution_id: str) -> dict[MessageStatus, int]:
+        visible = VISIBLE_STATUS.label("visible_status")
         statement = (
-            select(messages.c.status, handovers.c.status, func.count())
+            select(visible, func.count())
             .select_from(WITH_HANDOVERS)
             .where(messages.c.execution_id == execution_id)
-            .group_by(messages.c.status, handovers.c.status)
+            .group_by(visible)
         )
         rows = (await self._c.execute(statement)).all()
-        counts: dict[MessageStatus, int] = {}
-        for stored, handover_status, count in rows:
-            key = MessageStatus(_visible(stored, handover_status))
-            counts[key] = counts.get(key, 0) + int(count)
-        return counts
+        return {MessageStatus(status): int(count) for status, count in rows}
 
 
 def _select_visible() -> Select[Any]:
