@@ -11,8 +11,8 @@ from pathlib import Path
 
 import jwt
 
-from domain.auth import Principal, Role
-from domain.errors import UnauthenticatedError
+from domain.kernel.errors import UnauthenticatedError
+from domain.kernel.principal import Principal, Role
 from server.settings import Settings
 
 SECRET_FILE = "jwt-secret"

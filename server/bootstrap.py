@@ -20,14 +20,14 @@ from campaign.v1 import (
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from adapters.memory.bus import InProcessEventBus
+from adapters.embedded.bus import InProcessEventBus
 from adapters.nats.publisher import NatsEventPublisher
 from adapters.sql.engine import make_engine
 from adapters.sql.migrate import ensure_schema_current, upgrade_to_head
 from adapters.sql.unit_of_work import SqlStore
 from adapters.system import SystemClock, UuidGenerator
-from domain.campaign_service import CampaignService
-from domain.ports import EventPublisher
+from domain.campaigns.service import CampaignService
+from domain.kernel.ports import EventPublisher
 from server.auth import TokenVerifier, load_keys
 from server.engine_wiring import Engine, build_engine
 from server.health import HealthReporter
@@ -119,7 +119,7 @@ def make_server(
         CampaignServicer(campaigns, engine.execution_service), server
     )
     audience_service_pb2_grpc.add_AudienceServiceServicer_to_server(
-        AudienceServicer(engine.audience_service), server
+        AudienceServicer(engine.audience_service, engine.estimator), server
     )
     for module, pb2, name in (
         (metrics_service_pb2_grpc, metrics_service_pb2, "MetricsService"),

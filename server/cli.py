@@ -14,8 +14,8 @@ import structlog
 
 from adapters.sql.engine import make_engine
 from adapters.sql.migrate import SchemaOutOfDateError, current_revision, upgrade_to_head
-from domain.auth import Role
-from domain.errors import DependencyUnavailableError
+from domain.kernel.errors import DependencyUnavailableError
+from domain.kernel.principal import Role
 from server.auth import issue_token, load_keys
 from server.bootstrap import build_application
 from server.logging_setup import configure_logging

@@ -12,26 +12,31 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from adapters.embedded.rate_limiter import MemoryRateLimiter
+from adapters.embedded.sandbox_delivery import SandboxDelivery
 from adapters.http.audience import HttpAudienceSource
 from adapters.http.client import UpstreamClient
 from adapters.http.templates import HttpTemplateSource
-from adapters.memory.rate_limiter import MemoryRateLimiter
-from adapters.memory.sandbox_delivery import SandboxDelivery
 from adapters.nats.delivery import NatsDeliveryPublisher
 from adapters.redis.rate_limiter import RedisRateLimiter
-from adapters.sql.audience_source import SqlAudienceSource
-from adapters.sql.audience_stores import SqlContactDirectory, SqlSegmentStore
-from adapters.sql.audience_suppressions import SqlSuppressionStore
+from adapters.runtime.gc_tuning import older_objects_left_alone
+from adapters.runtime.message_ids import FastMessageIds
+from adapters.sql.audience.source import SqlAudienceSource
+from adapters.sql.audience.stores import SqlContactDirectory, SqlSegmentStore
+from adapters.sql.audience.suppressions import SqlSuppressionStore
 from adapters.sql.unit_of_work import SqlStore
 from adapters.system import SystemClock, UuidGenerator
-from domain.audience_service import AudienceService
-from domain.delivery import deliver_once
-from domain.execution_service import ExecutionService
-from domain.executor import Executor
-from domain.model import Channel
-from domain.ports import AudienceSource, DeliveryPublisher, RateLimiter, TemplateSource
-from domain.scheduler import fire_due
-from domain.throttling import DEFAULT_CHANNEL_PER_HOUR, OrganizationLimits
+from domain.audience.ports import AudienceSource
+from domain.audience.service import AudienceService
+from domain.campaigns.templates import TemplateSource
+from domain.execution.delivery import deliver_once
+from domain.execution.estimate import AudienceEstimator
+from domain.execution.executor import Executor
+from domain.execution.ports import DeliveryPublisher, RateLimiter
+from domain.execution.scheduler import fire_due
+from domain.execution.service import ExecutionService
+from domain.execution.throttling import DEFAULT_CHANNEL_PER_HOUR, OrganizationLimits
+from domain.kernel.channels import Channel
 from server.settings import Settings
 from server.workers.loop import WorkerLoop
 
@@ -41,6 +46,7 @@ Closer = Callable[[], Awaitable[None]]
 @dataclass
 class Engine:
     audience_service: AudienceService
+    estimator: AudienceEstimator
     execution_service: ExecutionService
     workers: list[WorkerLoop]
     templates: TemplateSource | None = None
@@ -104,6 +110,8 @@ def build_engine(settings: Settings, store: SqlStore) -> Engine:
         organization_limits=lambda _org: limits,
         batch_size=settings.executor_batch_size,
         lease=timedelta(seconds=settings.executor_lease_seconds),
+        message_ids=FastMessageIds,
+        fanout_scope=older_objects_left_alone,
     )
     outbox = store.delivery_outbox()
 
@@ -133,6 +141,9 @@ def build_engine(settings: Settings, store: SqlStore) -> Engine:
             contacts=contacts,
             segments=segments,
             suppressions=suppressions,
+            clock=clock,
+        ),
+        estimator=AudienceEstimator(
             audience=audience,
             campaigns=store.unit_of_work,
             clock=clock,

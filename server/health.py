@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from grpc_health.v1 import health, health_pb2
 
-from domain.ports import HealthProbe
+from domain.kernel.ports import HealthProbe
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING

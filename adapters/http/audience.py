@@ -22,10 +22,10 @@ from adapters.http.data_service import MAX_MEMBERS_PAGE, MAX_PROFILES_BATCH, Dat
 from adapters.http.errors import UpstreamUnavailableError
 from adapters.http.id_streams import IdCursor, merged_ids
 from adapters.http.member_pages import MemberPages, MemberSnapshot, snapshot_key
-from domain.audience import AudienceCounts, Recipient
-from domain.contacts import OWN_PROFILE_FIELDS, Contact, reachable
-from domain.model import Audience, Channel, SegmentType
-from domain.ports import SuppressionStore
+from domain.audience.contacts import OWN_PROFILE_FIELDS, Contact, reachable
+from domain.audience.model import Audience, AudienceCounts, Recipient, SegmentType
+from domain.audience.ports import SuppressionStore
+from domain.kernel.channels import Channel
 
 log = logging.getLogger("campaign.http")
 T = TypeVar("T")

@@ -18,9 +18,9 @@ from adapters.http.errors import (
     UpstreamRejectedError,
 )
 from adapters.http.id_streams import IdPage
-from domain.contacts import DEFAULT_TIMEZONE, Contact
-from domain.model import Audience
-from domain.scheduling import zone
+from domain.audience.contacts import DEFAULT_TIMEZONE, Contact
+from domain.audience.model import Audience
+from domain.kernel.time_zones import zone
 
 MEMBERS_PATH = "/v1/intelligent_query/members"
 COUNT_PATH = "/v1/intelligent_query/count"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from domain.errors import NotFoundError, UpstreamFailedError
+from domain.kernel.errors import NotFoundError, UpstreamFailedError
 
 
 class UpstreamUnavailableError(UpstreamFailedError):

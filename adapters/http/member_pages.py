@@ -18,7 +18,7 @@ from adapters.http.cache import TtlCache
 from adapters.http.data_service import DataServiceApi
 from adapters.http.errors import UpstreamUnavailableError
 from adapters.http.id_streams import IdPage
-from domain.model import Audience
+from domain.audience.model import Audience
 
 log = logging.getLogger("campaign.http")
 

@@ -23,8 +23,9 @@ from adapters.http.errors import (
     UpstreamRejectedError,
     UpstreamUnavailableError,
 )
-from domain.model import Channel, ChannelContent
-from domain.templates import Template
+from domain.campaigns.model import ChannelContent
+from domain.campaigns.templates import Template
+from domain.kernel.channels import Channel
 
 log = logging.getLogger("campaign.http")
 TEMPLATES_PATH = "/v1/templates/"

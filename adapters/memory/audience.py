@@ -15,10 +15,15 @@ from dataclasses import replace
 from typing import Any
 
 from adapters.system import SystemClock
-from domain.audience import (
+from domain.audience.conditions import CONTACT_FIELDS, matches_all
+from domain.audience.contacts import OWN_PROFILE_FIELDS, Contact, reachable
+from domain.audience.model import (
+    Audience,
     AudienceCounts,
+    Condition,
     Recipient,
     Segment,
+    SegmentType,
     Suppression,
     SuppressionKey,
     SuppressionReason,
@@ -28,14 +33,10 @@ from domain.audience import (
     suppressed_channels,
     suppression_key,
 )
-from domain.conditions import CONTACT_FIELDS, matches_all
-from domain.contacts import OWN_PROFILE_FIELDS, Contact, reachable
-from domain.errors import (
-    FailedPreconditionError,
-    PreconditionViolation,
-)
-from domain.model import Audience, Channel, Condition, SegmentType
-from domain.ports import Clock, SegmentStore, SuppressionStore
+from domain.audience.ports import SegmentStore, SuppressionStore
+from domain.kernel.channels import Channel
+from domain.kernel.errors import FailedPreconditionError, PreconditionViolation
+from domain.kernel.ports import Clock
 
 
 def condition_profile(contact: Contact) -> dict[str, Any]:

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 
-from domain.campaign import Campaign
-from domain.errors import DuplicateRequestError, StaleEtagError
-from domain.events import DomainEvent
-from domain.listing import CampaignPage, CampaignQuery, Cursor
-from domain.model import CampaignStatus
+from domain.campaigns.campaign import Campaign
+from domain.campaigns.listing import CampaignPage, CampaignQuery, Cursor
+from domain.campaigns.model import CampaignStatus
+from domain.kernel.errors import DuplicateRequestError, StaleEtagError
+from domain.kernel.events import DomainEvent
 
 
 @dataclass

@@ -3,8 +3,8 @@ their templates in configuration instead of a creative service."""
 
 from __future__ import annotations
 
-from domain.errors import NotFoundError
-from domain.templates import Template
+from domain.campaigns.templates import Template
+from domain.kernel.errors import NotFoundError
 
 
 class MemoryTemplateSource:

@@ -24,8 +24,8 @@ from nats.js import JetStreamContext
 from nats.js.errors import APIError, NoStreamResponseError
 
 from adapters.nats.jetstream import JetStreamLink
-from domain.errors import DependencyUnavailableError
-from domain.execution import Message, MessageStatus
+from domain.execution.model import Message, MessageStatus
+from domain.kernel.errors import DependencyUnavailableError
 
 # Long enough to cover a relay that died mid-batch and a restart; the notification service
 # still deduplicates by message_id beyond it (the documented limit of exactly-once).

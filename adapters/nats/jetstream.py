@@ -16,7 +16,7 @@ from nats.js import JetStreamContext
 from nats.js.api import StreamConfig, StreamInfo
 from nats.js.errors import APIError, NotFoundError
 
-from domain.errors import DependencyUnavailableError
+from domain.kernel.errors import DependencyUnavailableError
 
 CONNECT_TIMEOUT_SECONDS = 5.0
 PUBLISH_TIMEOUT_SECONDS = 5.0

@@ -23,8 +23,8 @@ from adapters.nats.jetstream import (
     JetStreamLink,
     subject_covers,
 )
-from domain.errors import DependencyUnavailableError
-from domain.events import DomainEvent
+from domain.kernel.errors import DependencyUnavailableError
+from domain.kernel.events import DomainEvent
 
 __all__ = [
     "CLOSE_TIMEOUT_SECONDS",

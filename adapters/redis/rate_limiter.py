@@ -34,8 +34,8 @@ from redis.exceptions import (
 )
 
 from adapters.redis.reserve_script import RESERVE_LUA
-from domain.errors import DependencyUnavailableError
-from domain.throttling import Limit, Reservation, reserve
+from domain.execution.throttling import Limit, Reservation, reserve
+from domain.kernel.errors import DependencyUnavailableError
 
 DEFAULT_PREFIX = "campaign:rl:"
 SOCKET_TIMEOUT_SECONDS = 0.5

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool, StaticPool
 
-from domain.audience import address_key
+from domain.audience.model import address_key
 
 SQLITE_FILE = "campaign.db"
 SQLITE_BUSY_TIMEOUT_MS = 5_000

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import exc as sa_exc
 
-from domain.errors import DependencyUnavailableError
+from domain.kernel.errors import DependencyUnavailableError
 
 MESSAGE = "the database is unavailable; retry later"
 

@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sql.campaigns.serialization import event_from_envelope
 from adapters.sql.engine import is_postgres
 from adapters.sql.failures import unavailable_as_domain_error
-from adapters.sql.serialization import event_from_envelope
-from adapters.sql.tables import outbox_events
-from domain.events import DomainEvent
+from adapters.sql.schema import outbox_events
+from domain.kernel.events import DomainEvent
 
 
 class SqlOutbox:

@@ -15,19 +15,19 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.sql.delivery_outbox import SqlDeliveryOutbox
+from adapters.sql.campaigns.repository import SqlCampaignRepository
 from adapters.sql.engine import SQLITE_BEGIN_OPTION, is_postgres, make_engine
-from adapters.sql.executions import SqlExecutionRepository
+from adapters.sql.execution.delivery_outbox import SqlDeliveryOutbox
+from adapters.sql.execution.executions import SqlExecutionRepository
+from adapters.sql.execution.messages import SqlMessageRepository
 from adapters.sql.failures import (
     MESSAGE,
     connect_failure,
     is_unavailable,
     unavailable_as_domain_error,
 )
-from adapters.sql.messages import SqlMessageRepository
 from adapters.sql.outbox import SqlOutbox, SqlOutboxStore
-from adapters.sql.repository import SqlCampaignRepository
-from domain.errors import DependencyUnavailableError
+from domain.kernel.errors import DependencyUnavailableError
 
 HEALTH_TIMEOUT_S = 2.0
 

@@ -40,7 +40,7 @@ import redis
 import uvloop
 
 from adapters.redis.rate_limiter import DEFAULT_PREFIX
-from adapters.sql.messages import COLUMNS as MESSAGE_COLUMNS
+from adapters.sql.execution.messages import COLUMNS as MESSAGE_COLUMNS
 from bench.loadgen import LoadSettings
 from bench.scenarios import Emit
 from bench.scenarios import execute_common as common

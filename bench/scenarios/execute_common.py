@@ -32,8 +32,8 @@ from campaign.v1 import campaign_pb2, campaign_service_pb2, campaign_service_pb2
 from google.protobuf import struct_pb2, timestamp_pb2
 
 from bench.processes import peak_rss_mb
-from domain.execution import message_id
-from domain.model import Channel
+from domain.execution.model import message_id
+from domain.kernel.channels import Channel
 from tests.support.server_process import ServerProcess, start_server
 
 SUPPRESS_EVERY, SUPPRESS_AT = 100, 7

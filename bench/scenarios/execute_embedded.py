@@ -31,9 +31,9 @@ from typing import Any
 
 from sqlalchemy import create_engine, insert
 
-from adapters.sql.audience_tables import contact_attribute_names, contacts, suppressions
+from adapters.sql.audience.tables import contact_attribute_names, contacts, suppressions
 from adapters.sql.engine import SQLITE_FILE
-from adapters.sql.messages import COLUMNS as MESSAGE_COLUMNS
+from adapters.sql.execution.messages import COLUMNS as MESSAGE_COLUMNS
 from bench.loadgen import LoadSettings
 from bench.scenarios import Emit
 from bench.scenarios import execute_common as common

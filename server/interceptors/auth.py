@@ -9,8 +9,8 @@ from contextvars import ContextVar
 
 import grpc
 
-from domain.auth import Principal
-from domain.errors import UnauthenticatedError
+from domain.kernel.errors import UnauthenticatedError
+from domain.kernel.principal import Principal
 from server.auth import TokenVerifier
 from server.interceptors.wrapping import ScopeInterceptor
 

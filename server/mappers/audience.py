@@ -6,12 +6,13 @@ from collections.abc import Sequence
 
 from campaign.v1 import audience_pb2 as apb
 from campaign.v1 import audience_service_pb2 as asvc
+from domain.execution.estimate import AudienceEstimate
 from google.protobuf import json_format, struct_pb2
 
-from domain.audience import Segment, Suppression, SuppressionReason
-from domain.audience_service import AudienceEstimate, RejectedContact
-from domain.contacts import DEFAULT_TIMEZONE, Contact
-from domain.errors import ViolationCollector
+from domain.audience.contacts import DEFAULT_TIMEZONE, Contact
+from domain.audience.model import Segment, Suppression, SuppressionReason
+from domain.audience.service import RejectedContact
+from domain.kernel.errors import ViolationCollector
 from server.mappers import enums
 from server.mappers.campaign_in import conditions_from_proto
 from server.mappers.campaign_out import audience_to_proto, conditions_to_proto

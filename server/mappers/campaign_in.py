@@ -10,17 +10,19 @@ from datetime import time, timedelta
 from campaign.v1 import campaign_pb2 as pb
 from campaign.v1 import campaign_service_pb2 as svc
 
-from domain import model as m
-from domain.errors import ViolationCollector
+from domain.audience.model import Audience, Condition, ConditionOperator, SegmentType
+from domain.campaigns import model as m
+from domain.kernel.channels import Channel
+from domain.kernel.errors import ViolationCollector
 from server.mappers import enums
 from server.mappers.common import enum_in, from_value, optional_datetime, to_timedelta
 
 _CONTENT_FIELD = {
-    m.Channel.EMAIL: "email",
-    m.Channel.SMS: "sms",
-    m.Channel.WHATSAPP: "whatsapp",
-    m.Channel.IN_APP: "in_app",
-    m.Channel.WEBHOOK: "webhook",
+    Channel.EMAIL: "email",
+    Channel.SMS: "sms",
+    Channel.WHATSAPP: "whatsapp",
+    Channel.IN_APP: "in_app",
+    Channel.WEBHOOK: "webhook",
 }
 
 
@@ -56,7 +58,7 @@ def spec_from_proto(
 
 def conditions_from_proto(
     v: ViolationCollector, path: str, items: list[pb.Condition]
-) -> tuple[m.Condition, ...]:
+) -> tuple[Condition, ...]:
     out = []
     for i, c in enumerate(items):
         where = f"{path}[{i}]"
@@ -64,20 +66,20 @@ def conditions_from_proto(
         if not c.HasField("value"):
             v.add(f"{where}.value", "is required")
         value = from_value(v, f"{where}.value", c.value) if c.HasField("value") else ""
-        out.append(m.Condition(c.field, operator or m.ConditionOperator.EQUALS, value))
+        out.append(Condition(c.field, operator or ConditionOperator.EQUALS, value))
     return tuple(out)
 
 
-def audience_list_from_proto(v: ViolationCollector, items: list[pb.Audience]) -> list[m.Audience]:
+def audience_list_from_proto(v: ViolationCollector, items: list[pb.Audience]) -> list[Audience]:
     return [_audience(v, f"audiences[{i}]", a) for i, a in enumerate(items)]
 
 
-def _audience(v: ViolationCollector, path: str, a: pb.Audience) -> m.Audience:
+def _audience(v: ViolationCollector, path: str, a: pb.Audience) -> Audience:
     segment_type = enum_in(v, f"{path}.segment_type", enums.SEGMENT_TYPES, a.segment_type)
     source = a.WhichOneof("source")
-    return m.Audience(
+    return Audience(
         audience_id=a.audience_id,
-        segment_type=segment_type or m.SegmentType.INCLUDE,
+        segment_type=segment_type or SegmentType.INCLUDE,
         segment_id=a.segment_id if source == "segment_id" else None,
         query=conditions_from_proto(v, f"{path}.query.conditions", list(a.query.conditions))
         if source == "query"
@@ -93,7 +95,7 @@ def _contents(
 
 
 def _content(v: ViolationCollector, path: str, c: pb.ChannelContent) -> m.ChannelContent:
-    channel = enum_in(v, f"{path}.channel", enums.CHANNELS, c.channel) or m.Channel.EMAIL
+    channel = enum_in(v, f"{path}.channel", enums.CHANNELS, c.channel) or Channel.EMAIL
     kind = c.WhichOneof("content")
     if kind is not None and kind != _CONTENT_FIELD[channel]:
         v.add(f"{path}.{kind}", f"content block does not match channel {channel.value}")

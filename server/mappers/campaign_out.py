@@ -6,8 +6,10 @@ from collections.abc import Iterable
 
 from campaign.v1 import campaign_pb2 as pb
 
-from domain import model as m
-from domain.campaign import Campaign
+from domain.audience.model import Audience, Condition
+from domain.campaigns import model as m
+from domain.campaigns.campaign import Campaign
+from domain.kernel.channels import Channel
 from server.mappers import enums
 from server.mappers.common import set_duration, set_timestamp, to_value
 
@@ -56,7 +58,7 @@ def campaign_to_proto(c: Campaign) -> pb.Campaign:
     return out
 
 
-def conditions_to_proto(items: Iterable[m.Condition]) -> list[pb.Condition]:
+def conditions_to_proto(items: Iterable[Condition]) -> list[pb.Condition]:
     return [
         pb.Condition(
             field=c.field, operator=enums.OPERATORS_OUT[c.operator], value=to_value(c.value)
@@ -65,7 +67,7 @@ def conditions_to_proto(items: Iterable[m.Condition]) -> list[pb.Condition]:
     ]
 
 
-def audience_to_proto(a: m.Audience) -> pb.Audience:
+def audience_to_proto(a: Audience) -> pb.Audience:
     out = pb.Audience(
         audience_id=a.audience_id, segment_type=enums.SEGMENT_TYPES_OUT[a.segment_type], name=a.name
     )
@@ -82,7 +84,7 @@ def contents_to_proto(items: Iterable[m.ChannelContent]) -> list[pb.ChannelConte
 
 def _content(c: m.ChannelContent) -> pb.ChannelContent:
     out = pb.ChannelContent(channel=enums.CHANNELS_OUT[c.channel], template_id=c.template_id or "")
-    if c.channel is m.Channel.EMAIL:
+    if c.channel is Channel.EMAIL:
         out.email.CopyFrom(
             pb.EmailContent(
                 subject=c.subject,
@@ -92,11 +94,11 @@ def _content(c: m.ChannelContent) -> pb.ChannelContent:
                 reply_to=c.reply_to,
             )
         )
-    elif c.channel is m.Channel.SMS:
+    elif c.channel is Channel.SMS:
         out.sms.CopyFrom(pb.SmsContent(body=c.body))
-    elif c.channel is m.Channel.WHATSAPP:
+    elif c.channel is Channel.WHATSAPP:
         out.whatsapp.CopyFrom(pb.WhatsAppContent(body=c.body))
-    elif c.channel is m.Channel.IN_APP:
+    elif c.channel is Channel.IN_APP:
         out.in_app.CopyFrom(pb.InAppContent(title=c.title, body=c.body, action_url=c.action_url))
     else:
         out.webhook.CopyFrom(pb.WebhookContent(url=c.url, body=c.body, headers=dict(c.headers)))

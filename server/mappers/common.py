@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
 
-from domain.errors import ViolationCollector
-from domain.model import ConditionValue
+from domain.audience.model import ConditionValue
+from domain.kernel.errors import ViolationCollector
 
 E = TypeVar("E", bound=Enum)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from campaign.v1 import campaign_pb2 as pb
 
-from domain import model as m
+from domain.audience.model import ConditionOperator, SegmentType
+from domain.campaigns import model as m
+from domain.kernel.channels import Channel
 from server.mappers.common import invert
 
 CAMPAIGN_TYPES: dict[int, m.CampaignType] = {
@@ -21,23 +23,23 @@ STATUSES: dict[int, m.CampaignStatus] = {
     pb.CAMPAIGN_STATUS_COMPLETED: m.CampaignStatus.COMPLETED,
     pb.CAMPAIGN_STATUS_CANCELLED: m.CampaignStatus.CANCELLED,
 }
-CHANNELS: dict[int, m.Channel] = {
-    pb.CHANNEL_EMAIL: m.Channel.EMAIL,
-    pb.CHANNEL_SMS: m.Channel.SMS,
-    pb.CHANNEL_WHATSAPP: m.Channel.WHATSAPP,
-    pb.CHANNEL_IN_APP: m.Channel.IN_APP,
-    pb.CHANNEL_WEBHOOK: m.Channel.WEBHOOK,
+CHANNELS: dict[int, Channel] = {
+    pb.CHANNEL_EMAIL: Channel.EMAIL,
+    pb.CHANNEL_SMS: Channel.SMS,
+    pb.CHANNEL_WHATSAPP: Channel.WHATSAPP,
+    pb.CHANNEL_IN_APP: Channel.IN_APP,
+    pb.CHANNEL_WEBHOOK: Channel.WEBHOOK,
 }
-SEGMENT_TYPES: dict[int, m.SegmentType] = {
-    pb.SEGMENT_TYPE_INCLUDE: m.SegmentType.INCLUDE,
-    pb.SEGMENT_TYPE_EXCLUDE: m.SegmentType.EXCLUDE,
+SEGMENT_TYPES: dict[int, SegmentType] = {
+    pb.SEGMENT_TYPE_INCLUDE: SegmentType.INCLUDE,
+    pb.SEGMENT_TYPE_EXCLUDE: SegmentType.EXCLUDE,
 }
-OPERATORS: dict[int, m.ConditionOperator] = {
-    pb.CONDITION_OPERATOR_EQUALS: m.ConditionOperator.EQUALS,
-    pb.CONDITION_OPERATOR_NOT_EQUALS: m.ConditionOperator.NOT_EQUALS,
-    pb.CONDITION_OPERATOR_CONTAINS: m.ConditionOperator.CONTAINS,
-    pb.CONDITION_OPERATOR_GREATER_THAN: m.ConditionOperator.GREATER_THAN,
-    pb.CONDITION_OPERATOR_LESS_THAN: m.ConditionOperator.LESS_THAN,
+OPERATORS: dict[int, ConditionOperator] = {
+    pb.CONDITION_OPERATOR_EQUALS: ConditionOperator.EQUALS,
+    pb.CONDITION_OPERATOR_NOT_EQUALS: ConditionOperator.NOT_EQUALS,
+    pb.CONDITION_OPERATOR_CONTAINS: ConditionOperator.CONTAINS,
+    pb.CONDITION_OPERATOR_GREATER_THAN: ConditionOperator.GREATER_THAN,
+    pb.CONDITION_OPERATOR_LESS_THAN: ConditionOperator.LESS_THAN,
 }
 STRATEGIES: dict[int, m.ChannelStrategy] = {
     pb.CHANNEL_STRATEGY_FALLBACK: m.ChannelStrategy.FALLBACK,

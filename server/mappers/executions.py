@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from campaign.v1 import execution_pb2 as xpb
 
-from domain.execution import Execution, ExecutionStatus, Message, MessageStatus
-from domain.model import Channel
+from domain.execution.model import Execution, ExecutionStatus, Message, MessageStatus
+from domain.kernel.channels import Channel
 from server.mappers import enums
 from server.mappers.common import invert, set_timestamp
 

@@ -8,9 +8,10 @@ import grpc
 from campaign.v1 import audience_service_pb2 as asvc
 from campaign.v1 import audience_service_pb2_grpc as asvc_grpc
 
-from domain.audience_service import AudienceService, RejectedContact
-from domain.contacts import Contact
-from domain.errors import ViolationCollector
+from domain.audience.contacts import Contact
+from domain.audience.service import AudienceService, RejectedContact
+from domain.execution.estimate import AudienceEstimator
+from domain.kernel.errors import ViolationCollector
 from server.interceptors.auth import current_principal
 from server.mappers import enums
 from server.mappers.audience import (
@@ -33,8 +34,9 @@ DEFAULT_PAGE = 100
 
 
 class AudienceServicer(asvc_grpc.AudienceServiceServicer):
-    def __init__(self, service: AudienceService) -> None:
+    def __init__(self, service: AudienceService, estimator: AudienceEstimator) -> None:
         self._service = service
+        self._estimator = estimator
 
     async def UpsertContacts(
         self,
@@ -163,7 +165,7 @@ class AudienceServicer(asvc_grpc.AudienceServiceServicer):
         v = ViolationCollector()
         audiences = audience_list_from_proto(v, list(request.audiences))
         v.raise_if_any()
-        estimate = await self._service.estimate_audience(
+        estimate = await self._estimator.estimate_audience(
             current_principal(),
             campaign_id=request.campaign_id,
             audiences=audiences,

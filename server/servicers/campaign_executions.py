@@ -7,8 +7,8 @@ import grpc
 from campaign.v1 import campaign_service_pb2 as svc
 from google.protobuf import json_format
 
-from domain.errors import ViolationCollector
-from domain.execution_service import ExecutionService
+from domain.execution.service import ExecutionService
+from domain.kernel.errors import ViolationCollector
 from server.interceptors.auth import current_principal
 from server.mappers import enums
 from server.mappers.common import enum_in

@@ -13,15 +13,15 @@ import grpc
 from campaign.v1 import campaign_service_pb2 as svc
 from campaign.v1 import campaign_service_pb2_grpc as svc_grpc
 
-from domain import listing
-from domain.campaign_service import CampaignService
-from domain.errors import (
+from domain.campaigns import listing
+from domain.campaigns.service import CampaignService
+from domain.execution.service import ExecutionService
+from domain.kernel.errors import (
     FieldViolation,
     InvalidArgumentError,
     ValidationError,
     ViolationCollector,
 )
-from domain.execution_service import ExecutionService
 from server.interceptors.auth import current_principal
 from server.mappers import enums
 from server.mappers.campaign_in import schedule_from_proto, spec_from_proto

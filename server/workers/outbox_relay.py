@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from domain.outbox_relay import relay_once
-from domain.ports import EventPublisher, OutboxStore
+from domain.kernel.outbox_relay import relay_once
+from domain.kernel.ports import EventPublisher, OutboxStore
 from server.workers.loop import WorkerLoop
 
 

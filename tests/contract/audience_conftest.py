@@ -18,15 +18,21 @@ from adapters.memory.audience import (
     MemorySegmentStore,
     MemorySuppressionStore,
 )
-from adapters.sql.audience_source import SqlAudienceSource
-from adapters.sql.audience_stores import SqlContactDirectory, SqlSegmentStore
-from adapters.sql.audience_suppressions import SqlSuppressionStore
+from adapters.sql.audience.source import SqlAudienceSource
+from adapters.sql.audience.stores import SqlContactDirectory, SqlSegmentStore
+from adapters.sql.audience.suppressions import SqlSuppressionStore
 from adapters.sql.migrate import upgrade_to_head
-from domain.audience import Recipient
-from domain.conditions import CONTACT_FIELDS
-from domain.contacts import Contact
-from domain.model import Audience, Condition, ConditionOperator, ConditionValue, SegmentType
-from domain.ports import AudienceSource, ContactDirectory, SegmentStore, SuppressionStore
+from domain.audience.conditions import CONTACT_FIELDS
+from domain.audience.contacts import Contact
+from domain.audience.model import (
+    Audience,
+    Condition,
+    ConditionOperator,
+    ConditionValue,
+    Recipient,
+    SegmentType,
+)
+from domain.audience.ports import AudienceSource, ContactDirectory, SegmentStore, SuppressionStore
 from tests.contract.builders import ORG, FixedClock
 
 

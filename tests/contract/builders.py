@@ -5,30 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, timezone
 
-from domain.campaign import Campaign
-from domain.events import DomainEvent
-from domain.model import (
+from domain.audience.model import Audience, Condition, ConditionOperator, SegmentType
+from domain.campaigns.campaign import Campaign
+from domain.campaigns.model import (
     AbTest,
     AttributionModel,
-    Audience,
     CampaignSpec,
     CampaignStatus,
     CampaignType,
-    Channel,
     ChannelContent,
     ChannelStrategy,
-    Condition,
-    ConditionOperator,
     Conversion,
     CronSchedule,
     ExperimentMetric,
     QuietHours,
     Schedule,
-    SegmentType,
     Throttle,
     Trigger,
     Variant,
 )
+from domain.kernel.channels import Channel
+from domain.kernel.events import DomainEvent
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 ORG, OTHER_ORG = "org-a", "org-b"

@@ -18,7 +18,8 @@ from adapters.memory.campaigns import MemoryStore
 from adapters.sql.engine import make_engine, sqlite_url_for
 from adapters.sql.migrate import upgrade_to_head
 from adapters.sql.unit_of_work import SqlStore
-from domain.ports import OutboxStore, UnitOfWorkFactory
+from domain.campaigns.ports import UnitOfWorkFactory
+from domain.kernel.ports import OutboxStore
 from tests.support.services import postgres_database
 
 ALL = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from domain.campaign import Campaign
-from domain.events import DomainEvent
-from domain.listing import CampaignPage, CampaignQuery
-from domain.ports import OutboxStore, UnitOfWorkFactory
+from domain.campaigns.campaign import Campaign
+from domain.campaigns.listing import CampaignPage, CampaignQuery
+from domain.campaigns.ports import UnitOfWorkFactory
+from domain.kernel.events import DomainEvent
+from domain.kernel.ports import OutboxStore
 
 
 async def store(uow_factory: UnitOfWorkFactory, *campaigns: Campaign) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from domain.conditions import matches_all
-from domain.model import Condition
+from domain.audience.conditions import matches_all
+from domain.audience.model import Condition
 from tests.contract.audience_conftest import (
     AudienceBackend,
     cond,

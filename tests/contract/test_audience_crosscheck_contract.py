@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from domain.conditions import CONTACT_FIELDS, matches_all
-from domain.contacts import Contact
-from domain.model import Audience, Condition, ConditionOperator, SegmentType
+from domain.audience.conditions import CONTACT_FIELDS, matches_all
+from domain.audience.contacts import Contact
+from domain.audience.model import Audience, Condition, ConditionOperator, SegmentType
 from tests.contract.audience_conftest import AudienceBackend, contact, member_ids, profile
 from tests.contract.builders import ORG
 

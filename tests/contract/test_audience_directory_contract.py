@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from domain.audience import Segment, Suppression
-from domain.contacts import Contact
+from domain.audience.contacts import Contact
+from domain.audience.model import Segment, Suppression
 from tests.contract.audience_conftest import AudienceBackend, cond, contact
 from tests.contract.builders import ORG, OTHER_ORG, T0
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from domain.audience import Suppression
-from domain.model import Channel
+from domain.audience.model import Suppression
+from domain.kernel.channels import Channel
 from tests.contract.audience_conftest import AudienceBackend, batches, cond, contact, include
 from tests.contract.builders import ORG
 

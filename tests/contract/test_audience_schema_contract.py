@@ -1,7 +1,7 @@
 """The audience tables: part of the shared MetaData, and migration 0002 undoes and redoes cleanly.
 
 test_sql_migrations compares the migrated schema with `metadata`; that only covers these tables
-while adapters.sql.tables pulls them in, which the first test pins down in a fresh interpreter
+while adapters.sql.full_schema pulls them in, which the first test pins down in a fresh interpreter
 (in this one, any earlier import of the audience modules would hide a missing import).
 """
 
@@ -18,8 +18,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.full_schema import metadata
 from adapters.sql.migrate import alembic_config, upgrade_to_head
-from adapters.sql.tables import metadata
 
 AUDIENCE_TABLES = {"contacts", "segments", "suppressions"}
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_audience_tables_are_part_of_the_shared_metadata() -> None:
     check = (
-        "from adapters.sql.tables import metadata; "
+        "from adapters.sql.full_schema import metadata; "
         f"missing = {sorted(AUDIENCE_TABLES)!r} - metadata.tables.keys(); "
         "assert not missing, missing"
     )

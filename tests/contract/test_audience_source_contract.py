@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from domain.audience import Segment, Suppression
-from domain.contacts import Contact, reachable
-from domain.errors import FailedPreconditionError
-from domain.model import Audience, Channel, SegmentType
+from domain.audience.contacts import Contact, reachable
+from domain.audience.model import Audience, Segment, SegmentType, Suppression
+from domain.kernel.channels import Channel
+from domain.kernel.errors import FailedPreconditionError
 from tests.contract.audience_conftest import (
     AudienceBackend,
     batches,

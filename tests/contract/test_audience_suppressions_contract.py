@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from domain.audience import Suppression, SuppressionReason
-from domain.contacts import Contact
-from domain.errors import InvalidArgumentError
-from domain.model import Channel
+from domain.audience.contacts import Contact
+from domain.audience.model import Suppression, SuppressionReason
+from domain.kernel.channels import Channel
+from domain.kernel.errors import InvalidArgumentError
 from tests.contract.audience_conftest import AudienceBackend, batches, everyone, member_ids
 from tests.contract.builders import ORG, OTHER_ORG, T0
 

@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from domain.campaign import Campaign
-from domain.listing import CampaignFilter, CampaignQuery, Ordering
-from domain.model import CampaignStatus as S
-from domain.model import CampaignType as K
-from domain.model import Channel as C
+from domain.campaigns.campaign import Campaign
+from domain.campaigns.listing import CampaignFilter, CampaignQuery, Ordering
+from domain.campaigns.model import CampaignStatus as S
+from domain.campaigns.model import CampaignType as K
+from domain.kernel.channels import Channel as C
 from tests.contract.builders import ORG, OTHER_ORG, T0, campaign
 from tests.contract.conftest import Backend
 from tests.contract.steps import list_page, store

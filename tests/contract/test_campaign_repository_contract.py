@@ -8,9 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from domain.errors import DuplicateRequestError, StaleEtagError
-from domain.listing import CampaignFilter, CampaignQuery
-from domain.model import CampaignStatus, Channel, Schedule
+from domain.campaigns.listing import CampaignFilter, CampaignQuery
+from domain.campaigns.model import CampaignStatus, Schedule
+from domain.kernel.channels import Channel
+from domain.kernel.errors import DuplicateRequestError, StaleEtagError
 from tests.contract.builders import ORG, OTHER_ORG, T0, campaign, event, rich_campaign
 from tests.contract.conftest import Backend
 from tests.contract.steps import list_page, load, pending, store

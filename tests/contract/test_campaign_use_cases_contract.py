@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from adapters.system import UuidGenerator
-from domain.auth import Principal, Role
-from domain.campaign_service import CampaignService
-from domain.errors import CampaignNotFoundError, StaleEtagError
-from domain.listing import CampaignFilter, CampaignQuery
-from domain.model import CampaignStatus
+from domain.campaigns.listing import CampaignFilter, CampaignQuery
+from domain.campaigns.model import CampaignStatus
+from domain.campaigns.service import CampaignService
+from domain.kernel.errors import CampaignNotFoundError, StaleEtagError
+from domain.kernel.principal import Principal, Role
 from tests.contract.builders import ORG, OTHER_ORG, FixedClock, rich_spec
 from tests.contract.conftest import Backend
 

@@ -16,10 +16,10 @@ from typing import Protocol
 import orjson
 import pytest
 
-from adapters.memory.bus import InProcessEventBus
+from adapters.embedded.bus import InProcessEventBus
 from adapters.nats.publisher import NatsEventPublisher
-from domain.events import CAMPAIGN_CREATED, CAMPAIGN_PAUSED, CAMPAIGN_UPDATED, DomainEvent
-from domain.ports import EventPublisher
+from domain.kernel.events import CAMPAIGN_CREATED, CAMPAIGN_PAUSED, CAMPAIGN_UPDATED, DomainEvent
+from domain.kernel.ports import EventPublisher
 from tests.contract.builders import ORG, OTHER_ORG, T0
 from tests.integration.nats_support import (
     JetStreamReader,

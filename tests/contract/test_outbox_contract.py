@@ -8,10 +8,10 @@ from collections.abc import Sequence
 import pytest
 
 from adapters.system import UuidGenerator
-from domain.auth import Principal, Role
-from domain.campaign_service import CampaignService
-from domain.events import CAMPAIGN_CREATED, CAMPAIGN_UPDATED, DomainEvent
-from domain.outbox_relay import relay_once
+from domain.campaigns.service import CampaignService
+from domain.kernel.events import CAMPAIGN_CREATED, CAMPAIGN_UPDATED, DomainEvent
+from domain.kernel.outbox_relay import relay_once
+from domain.kernel.principal import Principal, Role
 from tests.contract.builders import ORG, FixedClock, campaign, event, rich_spec
 from tests.contract.conftest import Backend
 from tests.contract.steps import pending, record

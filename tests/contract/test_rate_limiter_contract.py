@@ -20,11 +20,12 @@ from itertools import pairwise
 import pytest
 from redis.asyncio import Redis
 
-from adapters.memory.rate_limiter import PRUNE_EVERY, MemoryRateLimiter
+from adapters.embedded.rate_limiter import PRUNE_EVERY, MemoryRateLimiter
 from adapters.redis.rate_limiter import EXPIRY_MARGIN, RedisRateLimiter, to_micros
-from domain.model import Channel, Throttle
-from domain.ports import RateLimiter
-from domain.throttling import Limit, OrganizationLimits, Reservation, limits_for, reserve
+from domain.campaigns.model import Throttle
+from domain.execution.ports import RateLimiter
+from domain.execution.throttling import Limit, OrganizationLimits, Reservation, limits_for, reserve
+from domain.kernel.channels import Channel
 from tests.support.services import require
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379

@@ -14,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sql.full_schema import metadata
 from adapters.sql.migrate import (
     SchemaOutOfDateError,
     alembic_config,
@@ -22,7 +23,6 @@ from adapters.sql.migrate import (
     head_revision,
     upgrade_to_head,
 )
-from adapters.sql.tables import metadata
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import StatementError
 
 from adapters.sql.engine import is_postgres, make_engine, sqlite_url_for
 from adapters.sql.unit_of_work import SqlStore
-from domain.errors import DependencyUnavailableError
+from domain.kernel.errors import DependencyUnavailableError
 from tests.contract.builders import ORG, campaign
 from tests.contract.conftest import Backend
 from tests.contract.steps import load, store

@@ -13,19 +13,22 @@ from pathlib import Path
 
 import pytest
 
-from adapters.memory.rate_limiter import MemoryRateLimiter
-from adapters.memory.sandbox_delivery import SandboxDelivery
+from adapters.embedded.rate_limiter import MemoryRateLimiter
+from adapters.embedded.sandbox_delivery import SandboxDelivery
+from adapters.runtime.gc_tuning import older_objects_left_alone
+from adapters.runtime.message_ids import FastMessageIds
 from adapters.sql import SqlStore, make_engine, upgrade_to_head
-from adapters.sql.audience_source import SqlAudienceSource
-from adapters.sql.audience_stores import SqlContactDirectory, SqlSegmentStore
-from adapters.sql.audience_suppressions import SqlSuppressionStore
+from adapters.sql.audience.source import SqlAudienceSource
+from adapters.sql.audience.stores import SqlContactDirectory, SqlSegmentStore
+from adapters.sql.audience.suppressions import SqlSuppressionStore
 from adapters.system import UuidGenerator
-from domain.auth import Principal, Role
-from domain.campaign_service import CampaignService
-from domain.executor import Executor
-from domain.model import Channel
-from domain.ports import AudienceSource, DeliveryPublisher, RateLimiter
-from domain.throttling import OrganizationLimits
+from domain.audience.ports import AudienceSource
+from domain.campaigns.service import CampaignService
+from domain.execution.executor import Executor
+from domain.execution.ports import DeliveryPublisher, RateLimiter
+from domain.execution.throttling import OrganizationLimits
+from domain.kernel.channels import Channel
+from domain.kernel.principal import Principal, Role
 from tests.support.services import postgres_database, require
 
 ORG = "org-engine"
@@ -84,6 +87,8 @@ class Engine:
             publisher=(publisher or self.delivery) if direct else None,
             organization_limits=lambda _org: limits,
             batch_size=batch_size,
+            message_ids=FastMessageIds,
+            fanout_scope=older_objects_left_alone,
         )
 
 

@@ -7,26 +7,30 @@ import hashlib
 from collections.abc import AsyncGenerator, Sequence
 from datetime import timedelta
 
-from domain.audience import Recipient, Suppression, SuppressionReason
-from domain.campaign import Campaign
-from domain.contacts import Contact
-from domain.delivery import deliver_once
-from domain.errors import UpstreamFailedError
-from domain.model import (
+from domain.audience.contacts import Contact
+from domain.audience.model import (
     Audience,
-    CampaignSpec,
-    CampaignType,
-    Channel,
-    ChannelContent,
     Condition,
     ConditionOperator,
+    Recipient,
+    SegmentType,
+    Suppression,
+    SuppressionReason,
+)
+from domain.campaigns.campaign import Campaign
+from domain.campaigns.model import (
+    CampaignSpec,
+    CampaignType,
+    ChannelContent,
     QuietHours,
     Schedule,
-    SegmentType,
     Throttle,
     Variant,
 )
-from domain.scheduler import fire_due
+from domain.execution.delivery import deliver_once
+from domain.execution.scheduler import fire_due
+from domain.kernel.channels import Channel
+from domain.kernel.errors import UpstreamFailedError
 from tests.engine.conftest import ADMIN, ORG, Engine
 
 HOLDOUT_BP = 500  # 5 %

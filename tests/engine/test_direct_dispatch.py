@@ -10,9 +10,9 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
 
-from domain.errors import DependencyUnavailableError
-from domain.execution import ExecutionStatus, Message, MessageStatus
-from domain.executor import Executor
+from domain.execution.executor import Executor
+from domain.execution.model import ExecutionStatus, Message, MessageStatus
+from domain.kernel.errors import DependencyUnavailableError
 from tests.engine.conftest import ORG, Engine
 from tests.engine.scenario import (
     all_messages,

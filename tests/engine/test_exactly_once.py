@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from domain.execution import ExecutionStatus
-from domain.model import CampaignStatus
+from domain.campaigns.model import CampaignStatus
+from domain.execution.model import ExecutionStatus
 from tests.engine.conftest import ADMIN, ORG, Engine
 from tests.engine.scenario import (
     FailingAudience,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 
-from domain.errors import DependencyUnavailableError
-from domain.execution import ExecutionStatus
-from domain.model import CampaignStatus
-from domain.throttling import Limit, Reservation
+from domain.campaigns.model import CampaignStatus
+from domain.execution.model import ExecutionStatus
+from domain.execution.throttling import Limit, Reservation
+from domain.kernel.errors import DependencyUnavailableError
 from tests.engine.conftest import ADMIN, ORG, Engine
 from tests.engine.scenario import (
     DownUpstream,

@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from adapters.memory.templates import MemoryTemplateSource
 from adapters.system import UuidGenerator
-from domain.executor import Executor
-from domain.model import Channel, ChannelContent, Schedule
-from domain.scheduler import fire_due
-from domain.templates import Template
+from domain.campaigns.model import ChannelContent, Schedule
+from domain.campaigns.templates import Template
+from domain.execution.executor import Executor
+from domain.execution.scheduler import fire_due
+from domain.kernel.channels import Channel
 from tests.engine.conftest import ADMIN, HIGH_LIMITS, ORG, Engine
 from tests.engine.scenario import _Ids, drain, seed, spec
 

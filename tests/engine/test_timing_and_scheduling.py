@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from domain.execution import ExecutionStatus
-from domain.model import CampaignStatus, CronSchedule, QuietHours, Schedule
-from domain.scheduler import fire_due
+from domain.campaigns.model import CampaignStatus, CronSchedule, QuietHours, Schedule
+from domain.execution.model import ExecutionStatus
+from domain.execution.scheduler import fire_due
 from tests.engine.conftest import ADMIN, ORG, Engine
 from tests.engine.scenario import _Ids, drain, launch, run_until_idle, seed, spec
 

@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from adapters.sql.tables import outbox_events
+from adapters.sql.schema import outbox_events
 from adapters.sql.unit_of_work import SqlStore
 from adapters.system import SystemClock, UuidGenerator
-from domain.auth import Principal, Role
-from domain.campaign_service import CampaignService
-from domain.events import DomainEvent
-from domain.ports import EventPublisher, UnitOfWorkFactory
+from domain.campaigns.ports import UnitOfWorkFactory
+from domain.campaigns.service import CampaignService
+from domain.kernel.events import DomainEvent
+from domain.kernel.ports import EventPublisher
+from domain.kernel.principal import Principal, Role
 from tests.contract.builders import ORG, rich_spec
 
 ADMIN = Principal(ORG, "alice", frozenset({Role.ADMIN}))

@@ -19,10 +19,18 @@ from adapters.http import (
     UpstreamClient,
     UpstreamUnavailableError,
 )
-from domain.audience import Recipient, Suppression, SuppressionReason
-from domain.contacts import Contact, reachable
-from domain.errors import DependencyUnavailableError
-from domain.model import Audience, Channel, Condition, ConditionOperator, SegmentType
+from domain.audience.contacts import Contact, reachable
+from domain.audience.model import (
+    Audience,
+    Condition,
+    ConditionOperator,
+    Recipient,
+    SegmentType,
+    Suppression,
+    SuppressionReason,
+)
+from domain.kernel.channels import Channel
+from domain.kernel.errors import DependencyUnavailableError
 from tests.support.fake_upstreams import (
     ANY_ROUTE,
     MEMBERS,

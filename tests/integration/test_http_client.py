@@ -24,7 +24,7 @@ from adapters.http import (
     UpstreamUnavailableError,
 )
 from adapters.http.retry import parse_retry_after
-from domain.errors import DependencyUnavailableError
+from domain.kernel.errors import DependencyUnavailableError
 from tests.support.fake_upstreams import COUNT, SERVICE_UNAVAILABLE, FakeUpstreams, Fault
 
 ORG = "org-1"

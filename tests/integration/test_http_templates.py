@@ -17,9 +17,10 @@ from adapters.http import (
     UpstreamBadResponseError,
     UpstreamClient,
 )
-from domain.errors import DependencyUnavailableError, NotFoundError
-from domain.model import Channel, ChannelContent
-from domain.templates import Template
+from domain.campaigns.model import ChannelContent
+from domain.campaigns.templates import Template
+from domain.kernel.channels import Channel
+from domain.kernel.errors import DependencyUnavailableError, NotFoundError
 from tests.support.fake_upstreams import (
     ANY_ROUTE,
     SERVICE_UNAVAILABLE,

@@ -14,8 +14,8 @@ import pytest
 from nats.js.api import StreamConfig
 
 from adapters.nats.publisher import CLOSE_TIMEOUT_SECONDS, NatsEventPublisher, subject_covers
-from domain.errors import DependencyUnavailableError
-from domain.events import DomainEvent
+from domain.kernel.errors import DependencyUnavailableError
+from domain.kernel.events import DomainEvent
 from tests.integration.nats_support import (
     JetStreamReader,
     PrivateNatsServer,

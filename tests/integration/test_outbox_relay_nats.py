@@ -16,7 +16,7 @@ import pytest
 from adapters.nats.publisher import NatsEventPublisher
 from adapters.sql.engine import make_engine
 from adapters.sql.unit_of_work import SqlStore
-from domain.outbox_relay import relay_once
+from domain.kernel.outbox_relay import relay_once
 from server.workers.outbox_relay import OutboxRelayWorker
 from tests.integration.nats_support import (
     JetStreamReader,

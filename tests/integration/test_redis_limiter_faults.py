@@ -24,8 +24,8 @@ import pytest
 from redis.asyncio import Redis
 
 from adapters.redis.rate_limiter import SCRIPT_SHA, RedisRateLimiter
-from domain.errors import DependencyUnavailableError
-from domain.throttling import Limit
+from domain.execution.throttling import Limit
+from domain.kernel.errors import DependencyUnavailableError
 from tests.support.services import is_listening
 
 pytestmark = pytest.mark.redis

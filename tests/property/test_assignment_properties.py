@@ -17,8 +17,8 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from domain.assignment import Allocation, bucket
-from domain.model import Variant
+from domain.campaigns.model import Variant
+from domain.execution.assignment import Allocation, bucket
 
 ROOT = Path(__file__).resolve().parents[2]
 USERS = 100_000
@@ -100,8 +100,8 @@ def test_buckets_are_uniform_for_any_campaign(campaign_id: str) -> None:
 # The child computes the same list as the test below, written out independently.
 ASSIGN_IN_CHILD = """
 import json, sys
-from domain.assignment import Allocation, bucket
-from domain.model import Variant
+from domain.execution.assignment import Allocation, bucket
+from domain.campaigns.model import Variant
 arms = [Variant("a", "A", 33.33), Variant("b", "B", 33.33), Variant("c", "C", 33.34)]
 allocation = Allocation.for_campaign(5.25, arms)
 users = [f"user-{i}" for i in range(1000)] + ["", "ü", "日本"]

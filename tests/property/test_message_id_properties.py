@@ -8,16 +8,16 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.execution import message_id
-from domain.executor import _MessageIds
-from domain.model import Channel
+from adapters.runtime.message_ids import FastMessageIds
+from domain.execution.model import message_id
+from domain.kernel.channels import Channel
 
 ids_text = st.text(min_size=1, max_size=40)
 
 
 @given(execution_id=ids_text, user_ids=st.lists(ids_text, min_size=1, max_size=30))
 def test_fast_ids_equal_message_id(execution_id: str, user_ids: list[str]) -> None:
-    fast = _MessageIds(execution_id)
+    fast = FastMessageIds(execution_id)
     for user_id in user_ids:
         for channel in Channel:
             expected = message_id(execution_id, user_id, channel)
@@ -26,7 +26,7 @@ def test_fast_ids_equal_message_id(execution_id: str, user_ids: list[str]) -> No
 
 
 def test_fast_ids_are_version_5_rfc_4122_uuids() -> None:
-    fast = _MessageIds(str(uuid.uuid4()))
+    fast = FastMessageIds(str(uuid.uuid4()))
     for n in range(2_000):
         parsed = uuid.UUID(fast(f"u{n}", Channel.EMAIL))
         assert parsed.version == 5

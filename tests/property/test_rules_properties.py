@@ -10,17 +10,11 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from domain.errors import ValidationError
-from domain.model import (
-    Audience,
-    CampaignSpec,
-    CampaignType,
-    Channel,
-    ChannelContent,
-    SegmentType,
-    Variant,
-)
-from domain.rules import validate_spec
+from domain.audience.model import Audience, SegmentType
+from domain.campaigns.model import CampaignSpec, CampaignType, ChannelContent, Variant
+from domain.campaigns.rules import validate_spec
+from domain.kernel.channels import Channel
+from domain.kernel.errors import ValidationError
 
 
 def spec_with(allocations: list[float], holdout: float) -> CampaignSpec:

@@ -10,19 +10,18 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from domain.campaign import Campaign
-from domain.errors import FailedPreconditionError
-from domain.model import (
-    Audience,
+from domain.audience.model import Audience, SegmentType
+from domain.campaigns.campaign import Campaign
+from domain.campaigns.model import (
     CampaignSpec,
     CampaignStatus,
     CampaignType,
-    Channel,
     ChannelContent,
     Schedule,
-    SegmentType,
 )
-from domain.state_machine import FINAL, TRANSITIONS
+from domain.campaigns.state_machine import FINAL, TRANSITIONS
+from domain.kernel.channels import Channel
+from domain.kernel.errors import FailedPreconditionError
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 NEXT_RUN = T0 + timedelta(days=1)

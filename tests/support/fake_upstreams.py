@@ -23,8 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from domain.conditions import matches_all
-from domain.model import Condition, ConditionOperator
+from domain.audience.conditions import matches_all
+from domain.audience.model import Condition, ConditionOperator
 
 MEMBERS, COUNT, PROFILES, TEMPLATES = "members", "count", "profiles", "templates"
 SCHEMA = "schema"

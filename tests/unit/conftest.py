@@ -9,17 +9,11 @@ import pytest
 
 from adapters.memory.campaigns import MemoryStore
 from adapters.system import UuidGenerator
-from domain.auth import Principal, Role
-from domain.campaign_service import CampaignService
-from domain.model import (
-    Audience,
-    CampaignSpec,
-    CampaignType,
-    Channel,
-    ChannelContent,
-    SegmentType,
-    Trigger,
-)
+from domain.audience.model import Audience, SegmentType
+from domain.campaigns.model import CampaignSpec, CampaignType, ChannelContent, Trigger
+from domain.campaigns.service import CampaignService
+from domain.kernel.channels import Channel
+from domain.kernel.principal import Principal, Role
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 

@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
-from domain.assignment import Allocation, bucket
-from domain.model import Variant
+from domain.campaigns.model import Variant
+from domain.execution.assignment import Allocation, bucket
 
 BUCKETS = range(10_000)
 

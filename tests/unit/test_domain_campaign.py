@@ -9,22 +9,21 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.campaign import Campaign
-from domain.errors import (
-    CampaignNotEditableError,
-    FailedPreconditionError,
-    InvalidTransitionError,
-)
-from domain.model import (
-    Audience,
+from domain.audience.model import Audience, SegmentType
+from domain.campaigns.campaign import Campaign
+from domain.campaigns.model import (
     CampaignSpec,
     CampaignStatus,
     CampaignType,
-    Channel,
     ChannelContent,
     Schedule,
-    SegmentType,
     Variant,
+)
+from domain.kernel.channels import Channel
+from domain.kernel.errors import (
+    CampaignNotEditableError,
+    FailedPreconditionError,
+    InvalidTransitionError,
 )
 
 S = CampaignStatus

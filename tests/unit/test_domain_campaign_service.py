@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from adapters.memory.campaigns import MemoryStore
-from domain.auth import Principal, Role
-from domain.campaign import Campaign
-from domain.campaign_service import CampaignService
-from domain.errors import (
+from domain.audience.model import Audience, SegmentType
+from domain.campaigns.campaign import Campaign
+from domain.campaigns.listing import CampaignQuery
+from domain.campaigns.model import CampaignSpec, CampaignStatus, CronSchedule, Schedule, Variant
+from domain.campaigns.service import CampaignService
+from domain.kernel.errors import (
     CampaignIncompleteError,
     CampaignNotEditableError,
     CampaignNotFoundError,
@@ -27,17 +29,8 @@ from domain.errors import (
     StaleEtagError,
     ValidationError,
 )
-from domain.events import DomainEvent
-from domain.listing import CampaignQuery
-from domain.model import (
-    Audience,
-    CampaignSpec,
-    CampaignStatus,
-    CronSchedule,
-    Schedule,
-    SegmentType,
-    Variant,
-)
+from domain.kernel.events import DomainEvent
+from domain.kernel.principal import Principal, Role
 
 if TYPE_CHECKING:
     from tests.unit.conftest import FakeClock

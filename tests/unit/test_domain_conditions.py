@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from domain.conditions import matches, matches_all
-from domain.model import Condition, ConditionOperator, ConditionValue
+from domain.audience.conditions import matches, matches_all
+from domain.audience.model import Condition, ConditionOperator, ConditionValue
 
 EQ, NE, CONTAINS, GT, LT = (
     ConditionOperator.EQUALS,

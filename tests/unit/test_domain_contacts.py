@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from domain.contacts import Contact, choose_channels, contact_problems, reachable
-from domain.model import Channel
+from domain.audience.contacts import Contact, choose_channels, contact_problems, reachable
+from domain.kernel.channels import Channel
 
 PHONE = "+14155550100"
 

@@ -9,8 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from domain.errors import InvalidArgumentError
-from domain.listing import (
+from domain.campaigns.listing import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     CampaignFilter,
@@ -22,7 +21,8 @@ from domain.listing import (
     encode_page_token,
     parse_order_by,
 )
-from domain.model import CampaignStatus, CampaignType
+from domain.campaigns.model import CampaignStatus, CampaignType
+from domain.kernel.errors import InvalidArgumentError
 
 FILTER = CampaignFilter(
     statuses=(CampaignStatus.DRAFT, CampaignStatus.SCHEDULED),

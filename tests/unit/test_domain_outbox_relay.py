@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.memory.campaigns import MemoryStore
-from domain.events import DomainEvent
-from domain.outbox_relay import relay_once
+from domain.kernel.events import DomainEvent
+from domain.kernel.outbox_relay import relay_once
 
 AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 

@@ -16,25 +16,22 @@ from adapters.memory.audience import (
 from adapters.memory.campaigns import MemoryStore
 from adapters.memory.templates import MemoryTemplateSource
 from adapters.system import UuidGenerator
-from domain.auth import Principal, Role
-from domain.campaign_service import CampaignService
-from domain.contacts import Contact
-from domain.errors import CampaignIncompleteError, DependencyUnavailableError
-from domain.model import (
-    Audience,
+from domain.audience.contacts import Contact
+from domain.audience.model import Audience, Condition, ConditionOperator, SegmentType
+from domain.campaigns.model import (
     CampaignSpec,
     CampaignStatus,
     CampaignType,
-    Channel,
     ChannelContent,
-    Condition,
-    ConditionOperator,
     Schedule,
-    SegmentType,
     Variant,
 )
-from domain.profile_fields import UNKNOWN_PROFILE_FIELD
-from domain.templates import Template
+from domain.campaigns.profile_fields import UNKNOWN_PROFILE_FIELD
+from domain.campaigns.service import CampaignService
+from domain.campaigns.templates import Template
+from domain.kernel.channels import Channel
+from domain.kernel.errors import CampaignIncompleteError, DependencyUnavailableError
+from domain.kernel.principal import Principal, Role
 
 ORG = "org-p"
 ADMIN = Principal(ORG, "admin", frozenset({Role.ADMIN}))

@@ -8,25 +8,22 @@ from datetime import time, timedelta
 
 import pytest
 
-from domain.errors import InvalidArgumentError, ValidationError
-from domain.model import (
+from domain.audience.model import Audience, Condition, ConditionOperator, SegmentType
+from domain.campaigns.model import (
     AbTest,
-    Audience,
     CampaignSpec,
     CampaignType,
-    Channel,
     ChannelContent,
-    Condition,
-    ConditionOperator,
     Conversion,
     ExperimentMetric,
     QuietHours,
-    SegmentType,
     Throttle,
     Trigger,
     Variant,
 )
-from domain.rules import readiness_problems, validate_spec
+from domain.campaigns.rules import readiness_problems, validate_spec
+from domain.kernel.channels import Channel
+from domain.kernel.errors import InvalidArgumentError, ValidationError
 
 OP = ConditionOperator
 

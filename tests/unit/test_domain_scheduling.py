@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from domain.errors import ValidationError
-from domain.model import CronSchedule, Schedule
-from domain.scheduling import next_cron_firing, validate_schedule
+from domain.campaigns.model import CronSchedule, Schedule
+from domain.campaigns.scheduling import next_cron_firing, validate_schedule
+from domain.kernel.errors import ValidationError
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 

@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
-from domain import state_machine
-from domain.errors import FailedPreconditionError, InvalidTransitionError
-from domain.model import CampaignStatus as S
+from domain.campaigns import state_machine
+from domain.campaigns.model import CampaignStatus as S
+from domain.kernel.errors import FailedPreconditionError, InvalidTransitionError
 
 # DESIGN.md "Decisions": draft->scheduled|active|cancelled; scheduled->running|draft|cancelled;
 # active->running|draft|paused|cancelled; running->paused|completed|cancelled;

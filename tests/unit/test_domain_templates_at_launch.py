@@ -9,22 +9,19 @@ import pytest
 from adapters.memory.campaigns import MemoryStore
 from adapters.memory.templates import MemoryTemplateSource
 from adapters.system import UuidGenerator
-from domain.auth import Principal, Role
-from domain.campaign_service import CampaignService
-from domain.errors import CampaignIncompleteError
-from domain.model import (
-    Audience,
+from domain.audience.model import Audience, Condition, ConditionOperator, SegmentType
+from domain.campaigns.model import (
     CampaignSpec,
     CampaignStatus,
     CampaignType,
-    Channel,
     ChannelContent,
-    Condition,
-    ConditionOperator,
     Schedule,
-    SegmentType,
 )
-from domain.templates import Template
+from domain.campaigns.service import CampaignService
+from domain.campaigns.templates import Template
+from domain.kernel.channels import Channel
+from domain.kernel.errors import CampaignIncompleteError
+from domain.kernel.principal import Principal, Role
 
 ADMIN = Principal("org-t", "admin", frozenset({Role.ADMIN}))
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.model import Channel, Throttle
-from domain.throttling import (
+from domain.campaigns.model import Throttle
+from domain.execution.throttling import (
     DEFAULT_CHANNEL_PER_HOUR,
     DEFAULT_ORGANIZATION_PER_HOUR,
     Limit,
@@ -20,6 +20,7 @@ from domain.throttling import (
     limits_for,
     reserve,
 )
+from domain.kernel.channels import Channel
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 DEFAULTS = OrganizationLimits()

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from domain.model import QuietHours
-from domain.timing import next_allowed_instant
+from domain.campaigns.model import QuietHours
+from domain.execution.timing import next_allowed_instant
 
 NEW_YORK = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")

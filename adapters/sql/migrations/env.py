@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from adapters.sql.tables import metadata
+from adapters.sql.full_schema import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None or context.is_offline_mode():

@@ -17,7 +17,7 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Frozen copies of the column types in adapters/sql/tables.py as of this revision.
+# Frozen copies of the column types in adapters/sql/schema.py as of this revision.
 CODE_POINT_TEXT = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
 DOCUMENT = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 NULLABLE_DOCUMENT = sa.JSON(none_as_null=True).with_variant(

@@ -19,7 +19,7 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Frozen copies of the column types in adapters/sql/tables.py as of this revision.
+# Frozen copies of the column types in adapters/sql/schema.py as of this revision.
 CODE_POINT_TEXT = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
 DOCUMENT = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 TIMESTAMP = sa.DateTime(timezone=True)

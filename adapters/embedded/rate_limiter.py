@@ -1,0 +1,37 @@
+"""The rate limiter of the embedded default: one process, so a dict of arrival times suffices.
+
+It applies domain.throttling.reserve as is; the lock makes read-compute-write one step, like the
+Lua script of the Redis limiter, so the contract suite holds both to the same behaviour. Entries
+whose arrival time has passed are dropped now and then: they mean "start at now", exactly like an
+absent key, so the dict stays as small as the set of limits currently in use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+
+from domain.execution.throttling import Limit, Reservation, reserve
+
+PRUNE_EVERY = 10_000  # reservations between two sweeps of expired arrival times
+
+
+class MemoryRateLimiter:
+    def __init__(self) -> None:
+        self._arrivals: dict[str, datetime] = {}
+        self._lock = asyncio.Lock()
+        self._calls = 0
+
+    async def reserve(self, limits: Sequence[Limit], count: int, now: datetime) -> Reservation:
+        async with self._lock:
+            reservation, ends = reserve(self._arrivals, limits, count, now)
+            self._arrivals.update(ends)
+            self._calls += 1
+            if self._calls % PRUNE_EVERY == 0:
+                self._arrivals = {k: v for k, v in self._arrivals.items() if v > now}
+            return reservation
+
+    def arrival(self, key: str) -> datetime | None:
+        """The stored arrival time of a limit, for tests and diagnostics."""
+        return self._arrivals.get(key)

@@ -1,0 +1,1 @@
+"""SQL adapters of the campaigns context: the aggregate's table, rows, repository and listing."""

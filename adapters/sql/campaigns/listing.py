@@ -1,0 +1,128 @@
+"""The list RPC in SQL: filters, ordering and keyset pages with the in-memory adapter's semantics.
+
+Every filter runs in the database so a page costs one indexed query however many campaigns an
+organization has; the contract suite checks that both adapters return the same rows in the same
+order for the same query.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, Text, exists, func, literal, select, tuple_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from adapters.sql.campaigns.tables import campaign_channels, campaign_tags, campaigns
+from domain.campaigns.campaign import Campaign
+from domain.campaigns.listing import CampaignFilter, CampaignQuery, Cursor, Ordering
+from domain.kernel.errors import FieldViolation, InvalidArgumentError
+
+_SORT_COLUMNS = {
+    "created_at": campaigns.c.created_at,
+    "updated_at": campaigns.c.updated_at,
+    "name": campaigns.c.name,
+}
+
+
+class folded(FunctionElement[str]):
+    """lower() with full Unicode case mapping (SQLite's is overridden in `engine.py`)."""
+
+    type = Text()
+    name = "folded"
+    inherit_cache = True
+
+
+@compiles(folded)
+def _compile_folded(element: folded, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(folded, "postgresql")
+def _compile_folded_postgres(element: folded, compiler: SQLCompiler, **kw: Any) -> str:
+    # Names are stored with the "C" collation for code point order, whose lower() only folds
+    # ASCII; the database's default collation folds the rest.
+    return f'lower(({compiler.process(element.clauses, **kw)}) COLLATE "default")'
+
+
+def filter_clauses(organization_id: str, f: CampaignFilter) -> list[ColumnElement[bool]]:
+    c = campaigns.c
+    clauses: list[ColumnElement[bool]] = [c.organization_id == organization_id]
+    if f.statuses:
+        clauses.append(c.status.in_([s.value for s in f.statuses]))
+    if f.campaign_type is not None:
+        clauses.append(c.campaign_type == f.campaign_type.value)
+    if f.channel is not None:
+        clauses.append(
+            exists().where(
+                campaign_channels.c.campaign_id == c.campaign_id,
+                campaign_channels.c.channel == f.channel.value,
+            )
+        )
+    if f.name_prefix:
+        clauses.append(folded(c.name).startswith(f.name_prefix.lower(), autoescape=True))
+    for tag in dict.fromkeys(f.tags):
+        clauses.append(
+            exists().where(campaign_tags.c.campaign_id == c.campaign_id, campaign_tags.c.tag == tag)
+        )
+    # Lower bounds inclusive, upper bounds exclusive; a campaign without a next run is never
+    # inside a scheduled range (NULL comparisons are false).
+    if f.created_after is not None:
+        clauses.append(c.created_at >= f.created_after)
+    if f.created_before is not None:
+        clauses.append(c.created_at < f.created_before)
+    if f.scheduled_after is not None:
+        clauses.append(c.next_run_at >= f.scheduled_after)
+    if f.scheduled_before is not None:
+        clauses.append(c.next_run_at < f.scheduled_before)
+    return clauses
+
+
+def count_statement(organization_id: str, query: CampaignQuery) -> Select[int]:
+    clauses = filter_clauses(organization_id, query.filter)
+    return select(func.count()).select_from(campaigns).where(*clauses)
+
+
+def page_statement(organization_id: str, query: CampaignQuery) -> Select[Any]:
+    """One row more than the page, so the caller knows whether another page follows."""
+    clauses = filter_clauses(organization_id, query.filter)
+    if query.after is not None:
+        clauses.append(_after(query.ordering, query.after))
+    column = _SORT_COLUMNS[query.ordering.key]
+    order = [column, campaigns.c.campaign_id]
+    return (
+        select(campaigns)
+        .where(*clauses)
+        .order_by(*(o.desc() if query.ordering.descending else o.asc() for o in order))
+        .limit(max(query.page_size, 0) + 1)
+    )
+
+
+def cursor_for(campaign: Campaign, key: str) -> Cursor:
+    """The same sort value the in-memory adapter puts in its cursors, so tokens are portable."""
+    if key == "name":
+        return Cursor(campaign.spec.name, campaign.campaign_id)
+    moment = campaign.updated_at if key == "updated_at" else campaign.created_at
+    return Cursor(moment.isoformat(), campaign.campaign_id)
+
+
+def _after(ordering: Ordering, cursor: Cursor) -> ColumnElement[bool]:
+    column = _SORT_COLUMNS[ordering.key]
+    value: str | datetime = cursor.sort_value
+    if ordering.key != "name":
+        value = _parse_instant(cursor.sort_value)
+    position = tuple_(column, campaigns.c.campaign_id)
+    bound = tuple_(literal(value, column.type), literal(cursor.campaign_id, Text()))
+    return position < bound if ordering.descending else position > bound
+
+
+def _parse_instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidArgumentError(
+            [FieldViolation("page_token", "not a page token of this query")]
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

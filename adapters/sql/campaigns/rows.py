@@ -1,0 +1,96 @@
+"""Campaign aggregate <-> table rows, the only place that knows both shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from adapters.sql.campaigns.serialization import (
+    schedule_from_json,
+    schedule_to_json,
+    spec_from_json,
+    spec_to_json,
+)
+from domain.campaigns.campaign import Campaign
+from domain.campaigns.model import CampaignStatus
+
+
+def campaign_row(campaign: Campaign) -> dict[str, Any]:
+    """Every column; name, description and type are copies of the spec kept for filtering."""
+    spec = campaign.spec
+    return {
+        "campaign_id": campaign.campaign_id,
+        "organization_id": campaign.organization_id,
+        "name": spec.name,
+        "description": spec.description,
+        "campaign_type": spec.campaign_type.value,
+        "status": campaign.status.value,
+        "version": campaign.version,
+        "spec": spec_to_json(spec),
+        "schedule": schedule_to_json(campaign.schedule),
+        "next_run_at": campaign.next_run_at,
+        "created_by": campaign.created_by,
+        "updated_by": campaign.updated_by,
+        "created_at": campaign.created_at,
+        "updated_at": campaign.updated_at,
+        "cloned_from_id": campaign.cloned_from_id,
+        "request_id": campaign.request_id,
+        "request_fingerprint": campaign.request_fingerprint,
+        "paused_from": campaign.paused_from.value if campaign.paused_from else None,
+        "winner_variant_id": campaign.winner_variant_id,
+        "cancel_reason": campaign.cancel_reason,
+        "activated_at": campaign.activated_at,
+        "paused_at": campaign.paused_at,
+        "completed_at": campaign.completed_at,
+        "cancelled_at": campaign.cancelled_at,
+    }
+
+
+def campaign_from_row(row: RowMapping) -> Campaign:
+    paused_from = row["paused_from"]
+    return Campaign(
+        campaign_id=row["campaign_id"],
+        organization_id=row["organization_id"],
+        spec=spec_from_json(row["spec"]),
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        updated_by=row["updated_by"],
+        status=CampaignStatus(row["status"]),
+        version=row["version"],
+        schedule=schedule_from_json(row["schedule"]),
+        next_run_at=row["next_run_at"],
+        cloned_from_id=row["cloned_from_id"],
+        request_id=row["request_id"],
+        request_fingerprint=row["request_fingerprint"],
+        paused_from=CampaignStatus(paused_from) if paused_from else None,
+        winner_variant_id=row["winner_variant_id"],
+        cancel_reason=row["cancel_reason"],
+        activated_at=row["activated_at"],
+        paused_at=row["paused_at"],
+        completed_at=row["completed_at"],
+        cancelled_at=row["cancelled_at"],
+    )
+
+
+def tag_rows(campaign: Campaign) -> list[dict[str, str]]:
+    return [
+        {"campaign_id": campaign.campaign_id, "organization_id": campaign.organization_id, "tag": t}
+        for t in sorted(set(campaign.spec.tags))
+    ]
+
+
+def channel_rows(campaign: Campaign) -> list[dict[str, str]]:
+    """The campaign's own channels plus every variant's: a filter matches if any arm sends there."""
+    spec = campaign.spec
+    channels = {content.channel.value for content in spec.channels}
+    channels |= {content.channel.value for v in spec.variants for content in v.channels}
+    return [
+        {
+            "campaign_id": campaign.campaign_id,
+            "organization_id": campaign.organization_id,
+            "channel": c,
+        }
+        for c in sorted(channels)
+    ]

@@ -1,0 +1,104 @@
+"""Executions and their messages. The messages table is the delivery outbox: a message row is
+written (queued) before it is published, and marked sent only after the broker acknowledged it.
+
+A batch the executor hands over itself is marked as a whole, in one small `handovers` row,
+instead of row by row (see adapters/sql/messages.py).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from adapters.sql.campaigns.tables import campaigns
+from adapters.sql.schema import CodePointText, Document, UtcDateTime, metadata
+
+executions = Table(
+    "executions",
+    metadata,
+    Column("execution_id", Text, primary_key=True),
+    Column("organization_id", Text, nullable=False),
+    Column(
+        "campaign_id",
+        CodePointText,
+        ForeignKey(campaigns.c.campaign_id, ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("status", Text, nullable=False),
+    Column("trigger", Text, nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime()),
+    Column("completed_at", UtcDateTime()),
+    Column("missed_firing", Boolean, nullable=False),
+    Column("cursor", CodePointText, nullable=False),  # last user_id done: the resume point
+    Column("fanned_out", Boolean, nullable=False),
+    Column("counts", Document, nullable=False),
+    Column("failure_reason", Text, nullable=False),
+    Column("lease_owner", Text),
+    Column("lease_expires_at", UtcDateTime()),
+    # One execution per firing: two schedulers ticking together cannot start it twice.
+    UniqueConstraint("campaign_id", "due_at"),
+    Index(None, "status", "lease_expires_at"),
+    Index(None, "organization_id", "campaign_id", "created_at"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("message_id", Text, primary_key=True),  # derived from (execution, user, channel)
+    Column("organization_id", Text, nullable=False),
+    Column("campaign_id", Text, nullable=False),
+    Column("execution_id", Text, nullable=False),
+    Column("user_id", CodePointText, nullable=False),
+    Column("variant_id", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("recipient", Text, nullable=False),
+    Column("content", Document, nullable=False),
+    Column("content_digest", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("send_after", UtcDateTime(), nullable=False),
+    Column("queued_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime()),
+    Column("delivered_at", UtcDateTime()),
+    Column("failed_at", UtcDateTime()),
+    Column("error", Text, nullable=False),
+    Column("idempotency_key", Text),  # SendTransactional only
+    Column("handover_id", Text),  # status `dispatching` only: the batch it was claimed in
+    UniqueConstraint("organization_id", "campaign_id", "idempotency_key"),
+    Index(None, "execution_id", "user_id"),
+    Index(None, "organization_id", "campaign_id", "queued_at"),
+)
+
+# Partial: the delivery relay only looks for queued rows that are due.
+Index(
+    "ix_messages_queued",
+    messages.c.send_after,
+    postgresql_where=messages.c.status == "queued",
+    sqlite_where=messages.c.status == "queued",
+)
+
+# One batch of messages claimed by the executor that wrote them, and handed over (or not yet)
+# as a whole. Marking a million messages sent is a thousand one-row updates here, where it was a
+# million wide-row updates in messages. The batch's user range lets a release find its rows
+# through the (execution_id, user_id) index.
+handovers = Table(
+    "handovers",
+    metadata,
+    Column("handover_id", Text, primary_key=True),  # the batch's first message id
+    Column("execution_id", Text, nullable=False),
+    Column("status", Text, nullable=False),  # claimed, then sent (or delivered by the sandbox)
+    Column("first_user_id", CodePointText, nullable=False),
+    Column("last_user_id", CodePointText, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("handed_over_at", UtcDateTime()),
+    Index(None, "execution_id", "status"),
+)

@@ -1,0 +1,92 @@
+"""Ports of the audience context: the contact directory, segments, suppressions and the
+source that resolves an audience into recipients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+from typing import Protocol
+
+from domain.audience.contacts import Contact
+from domain.audience.model import (
+    Audience,
+    AudienceCounts,
+    Recipient,
+    Segment,
+    Suppression,
+    SuppressionReason,
+)
+from domain.kernel.channels import Channel
+
+
+class ContactDirectory(Protocol):
+    """The built-in contact directory of the embedded default (and of organizations without a
+    data service). Each call is its own transaction."""
+
+    async def upsert(self, organization_id: str, contacts: Sequence[Contact]) -> int:
+        """Insert or replace whole contacts (last write wins); returns how many were written."""
+
+    async def get(self, organization_id: str, user_id: str) -> Contact | None: ...
+
+    async def delete(self, organization_id: str, user_id: str) -> bool:
+        """GDPR erasure of the contact's data. Suppressions stay: an unsubscribe must outlive
+        the profile, or a re-imported contact would be mailed again."""
+
+
+class SegmentStore(Protocol):
+    async def save(self, organization_id: str, segment: Segment) -> None: ...
+
+    async def get(self, organization_id: str, segment_id: str) -> Segment | None: ...
+
+    async def list(self, organization_id: str) -> Sequence[Segment]: ...
+
+    async def delete(self, organization_id: str, segment_id: str) -> bool: ...
+
+
+class SuppressionStore(Protocol):
+    async def add(self, organization_id: str, entries: Sequence[Suppression]) -> int:
+        """Adds the entries not present yet; returns how many were new."""
+
+    async def remove(self, organization_id: str, entries: Sequence[Suppression]) -> int: ...
+
+    async def list(
+        self,
+        organization_id: str,
+        *,
+        channel: Channel | None = None,
+        reason: SuppressionReason | None = None,
+        after: str = "",
+        limit: int = 100,
+    ) -> tuple[Sequence[Suppression], str]:
+        """A page of entries and the cursor of the next page ("" at the end)."""
+
+    async def suppressed_channels(
+        self, organization_id: str, contacts: Sequence[Contact]
+    ) -> dict[str, frozenset[Channel] | None]:
+        """Per user_id, the suppressed channels; None means every channel. Users without any
+        suppression are absent."""
+
+
+class AudienceSource(Protocol):
+    """Resolves campaign audiences at run time (BR-CAM-002.1): includes intersect (AND),
+    excludes union (OR), fully suppressed members dropped."""
+
+    async def counts(
+        self, organization_id: str, audiences: Sequence[Audience]
+    ) -> AudienceCounts: ...
+
+    def recipients(
+        self,
+        organization_id: str,
+        audiences: Sequence[Audience],
+        *,
+        after_user_id: str = "",
+        batch_size: int = 10_000,
+    ) -> AsyncGenerator[Sequence[Recipient], None]:
+        """Batches in ascending user_id order, starting after `after_user_id`, so a run can
+        resume from its checkpoint; never the whole audience in memory."""
+
+    async def profile_fields(self, organization_id: str) -> frozenset[str] | None:
+        """What a template may name for the organization's recipients (BR-CAM-008.2, checked
+        at launch): the contact's own fields (domain.contacts.OWN_PROFILE_FIELDS) plus the
+        attribute names known for the organization; None when the source cannot tell, which
+        leaves variables unchecked rather than blocking every launch."""

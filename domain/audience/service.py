@@ -1,0 +1,165 @@
+"""AudienceService use cases: the contact directory, suppressions and saved segments.
+
+EstimateAudience lives with execution (domain.execution.estimate): its answer depends on the rate
+limits a run will meet."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from domain.audience.conditions import check_conditions
+from domain.audience.contacts import Contact, contact_problems
+from domain.audience.model import Segment, Suppression
+from domain.audience.ports import ContactDirectory, SegmentStore, SuppressionStore
+from domain.kernel.errors import (
+    FieldViolation,
+    InvalidArgumentError,
+    NotFoundError,
+    ViolationCollector,
+)
+from domain.kernel.ports import Clock
+from domain.kernel.principal import Principal
+
+SEGMENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+UPSERT_CHUNK = 1_000
+MAX_SUPPRESSIONS_PER_CALL = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedContact:
+    index: int
+    user_id: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    upserted: int = 0
+    rejected: list[RejectedContact] = field(default_factory=list)
+
+
+class AudienceService:
+    def __init__(
+        self,
+        *,
+        contacts: ContactDirectory,
+        segments: SegmentStore,
+        suppressions: SuppressionStore,
+        clock: Clock,
+    ) -> None:
+        self._contacts = contacts
+        self._segments = segments
+        self._suppressions = suppressions
+        self._clock = clock
+
+    # --- contacts ----------------------------------------------------------------------------
+
+    async def upsert_contacts(
+        self, principal: Principal, contacts: Sequence[Contact], *, first_index: int = 0
+    ) -> UpsertResult:
+        """Keeps every valid contact and reports each invalid one with its reasons."""
+        principal.require_write()
+        result = UpsertResult()
+        valid: list[Contact] = []
+        for offset, contact in enumerate(contacts):
+            problems = contact_problems(contact)
+            if problems:
+                result.rejected.append(
+                    RejectedContact(first_index + offset, contact.user_id, tuple(problems))
+                )
+            else:
+                valid.append(contact)
+        for start in range(0, len(valid), UPSERT_CHUNK):
+            result.upserted += await self._contacts.upsert(
+                principal.organization_id, valid[start : start + UPSERT_CHUNK]
+            )
+        return result
+
+    async def get_contact(self, principal: Principal, user_id: str) -> Contact:
+        principal.require_read()
+        contact = await self._contacts.get(principal.organization_id, _required(user_id))
+        if contact is None:
+            raise NotFoundError(f"contact {user_id!r} not found", metadata={"user_id": user_id})
+        return contact
+
+    async def delete_contact(self, principal: Principal, user_id: str) -> None:
+        principal.require_write()
+        if not await self._contacts.delete(principal.organization_id, _required(user_id)):
+            raise NotFoundError(f"contact {user_id!r} not found", metadata={"user_id": user_id})
+
+    # --- suppressions ------------------------------------------------------------------------
+
+    async def add_suppressions(self, principal: Principal, entries: Sequence[Suppression]) -> int:
+        principal.require_write()
+        _check_suppressions(entries)
+        return await self._suppressions.add(principal.organization_id, entries)
+
+    async def remove_suppressions(
+        self, principal: Principal, entries: Sequence[Suppression]
+    ) -> int:
+        principal.require_write()
+        _check_suppressions(entries)
+        return await self._suppressions.remove(principal.organization_id, entries)
+
+    @property
+    def suppressions(self) -> SuppressionStore:
+        return self._suppressions
+
+    # --- segments ----------------------------------------------------------------------------
+
+    async def create_segment(self, principal: Principal, segment: Segment) -> Segment:
+        principal.require_write()
+        v = ViolationCollector()
+        if not SEGMENT_ID.match(segment.segment_id):
+            v.add("segment.segment_id", "1-128 letters, digits, dot, dash or underscore")
+        if not segment.conditions:
+            v.add("segment.conditions", "at least one condition is required")
+        check_conditions(v, "segment.conditions", segment.conditions)
+        v.raise_if_any()
+        saved = replace(segment, created_at=self._clock.now())
+        await self._segments.save(principal.organization_id, saved)
+        # The store keeps the created_at of a segment saved before: answer with what it holds.
+        stored = await self._segments.get(principal.organization_id, segment.segment_id)
+        return stored or saved
+
+    async def get_segment(self, principal: Principal, segment_id: str) -> Segment:
+        principal.require_read()
+        found = await self._segments.get(
+            principal.organization_id, _required(segment_id, "segment_id")
+        )
+        if found is None:
+            raise NotFoundError(
+                f"segment {segment_id!r} not found", metadata={"segment_id": segment_id}
+            )
+        return found
+
+    async def list_segments(self, principal: Principal) -> Sequence[Segment]:
+        principal.require_read()
+        return await self._segments.list(principal.organization_id)
+
+    async def delete_segment(self, principal: Principal, segment_id: str) -> None:
+        principal.require_write()
+        if not await self._segments.delete(
+            principal.organization_id, _required(segment_id, "segment_id")
+        ):
+            raise NotFoundError(
+                f"segment {segment_id!r} not found", metadata={"segment_id": segment_id}
+            )
+
+
+def _required(value: str, name: str = "user_id") -> str:
+    if not value:
+        raise InvalidArgumentError([FieldViolation(name, "is required")])
+    return value
+
+
+def _check_suppressions(entries: Sequence[Suppression]) -> None:
+    v = ViolationCollector()
+    if len(entries) > MAX_SUPPRESSIONS_PER_CALL:
+        v.add("entries", f"at most {MAX_SUPPRESSIONS_PER_CALL} per call")
+    for i, entry in enumerate(entries):
+        if bool(entry.user_id) == bool(entry.address):
+            v.add(f"entries[{i}]", "exactly one of user_id or address is required")
+    v.raise_if_any()

@@ -1,0 +1,62 @@
+"""Ports of the campaigns context: the aggregate's repository and its unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol
+
+from domain.campaigns.campaign import Campaign
+from domain.campaigns.listing import CampaignPage, CampaignQuery
+from domain.kernel.ports import Outbox
+
+
+class CampaignRepository(Protocol):
+    """Campaign aggregates, always scoped by organization: another tenant's row does not exist."""
+
+    async def get(self, organization_id: str, campaign_id: str) -> Campaign | None: ...
+
+    async def get_by_request_id(self, organization_id: str, request_id: str) -> Campaign | None: ...
+
+    async def add(self, campaign: Campaign) -> None:
+        """Insert; raises DuplicateRequestError when the (organization, request_id) is taken."""
+
+    async def save(self, campaign: Campaign, *, expected_version: int) -> None:
+        """Write back `campaign` (whose version the caller already advanced) if the stored
+        version is still `expected_version`; StaleEtagError if someone else won."""
+
+    async def delete(self, organization_id: str, campaign_id: str) -> bool: ...
+
+    async def list(self, organization_id: str, query: CampaignQuery) -> CampaignPage: ...
+
+    async def due(self, now: datetime, limit: int) -> Sequence[Campaign]:
+        """Scheduled campaigns whose next run is due, across organizations (the scheduler is
+        the system, not a tenant), locked so replicas ticking together split them."""
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving the block without `commit()` rolls everything back."""
+
+    @property
+    def campaigns(self) -> CampaignRepository: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    async def commit(self) -> None: ...
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """`read_only` promises no writes, so an adapter may skip the transaction around it
+        (on Postgres that saves the BEGIN and ROLLBACK round trips of every read RPC)."""

@@ -1,0 +1,91 @@
+"""When a schedule fires: one-time instants and cron recurrences in the campaign's time zone.
+
+Cron runs in local wall-clock time (a "09:00 every Monday" campaign stays at 09:00 across DST), so
+firings are computed in the zone and only then converted to UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from croniter import CroniterBadCronError, CroniterBadDateError, croniter
+
+from domain.campaigns.model import CronSchedule, Schedule
+from domain.kernel.errors import ValidationError, ViolationCollector
+from domain.kernel.time_zones import zone
+
+MIN_LEAD_TIME = timedelta(minutes=5)  # BR-CAM-001.3
+
+
+def next_cron_firing(cron: CronSchedule, after: datetime) -> datetime | None:
+    """The first firing strictly after `after` and inside [start_at, end_at], in UTC."""
+    tz = zone(cron.timezone) or UTC
+    begin = max(after, cron.start_at - timedelta(microseconds=1)) if cron.start_at else after
+    try:
+        firing: datetime = croniter(cron.expression, begin.astimezone(tz)).get_next(datetime)
+    except CroniterBadDateError:  # e.g. "0 0 31 2 *": valid syntax, no such date
+        return None
+    firing = firing.astimezone(UTC)
+    if cron.end_at is not None and firing > cron.end_at:
+        return None
+    return firing
+
+
+def validate_schedule(
+    schedule: Schedule, now: datetime, min_lead: timedelta = MIN_LEAD_TIME
+) -> datetime:
+    """Check a schedule (BR-CAM-001.3) and return its first firing, or raise ValidationError."""
+    v = ViolationCollector(error=ValidationError)
+    first: datetime | None = None
+    if (schedule.scheduled_at is None) == (schedule.cron is None):
+        v.add("schedule", "exactly one of scheduled_at or cron is required")
+    elif schedule.scheduled_at is not None:
+        if schedule.scheduled_at.tzinfo is None:
+            v.add("scheduled_at", "must carry a time zone (use UTC)")
+        elif schedule.scheduled_at < now + min_lead:
+            v.add("scheduled_at", f"must be at least {_minutes(min_lead)} in the future")
+        first = schedule.scheduled_at
+    elif schedule.cron is not None:
+        first = _validate_cron(v.nested("cron"), schedule.cron, now, min_lead)
+    v.raise_if_any()
+    assert first is not None  # every branch that leaves `first` unset added a violation
+    return first
+
+
+def _validate_cron(
+    v: ViolationCollector, cron: CronSchedule, now: datetime, min_lead: timedelta
+) -> datetime | None:
+    for name, instant in (("start_at", cron.start_at), ("end_at", cron.end_at)):
+        if instant is not None and instant.tzinfo is None:
+            v.add(name, "must carry a time zone (use UTC)")
+    if v.violations:
+        return None
+    if zone(cron.timezone) is None:
+        v.add("timezone", f"unknown IANA time zone {cron.timezone!r}")
+    if not _is_valid_expression(cron.expression):
+        v.add("expression", f"not a valid cron expression: {cron.expression!r}")
+    if cron.start_at and cron.end_at and cron.end_at <= cron.start_at:
+        v.add("end_at", "must be after start_at")
+    if cron.end_at and cron.end_at <= now:
+        v.add("end_at", "must be in the future")
+    if v.violations:
+        return None
+    first = next_cron_firing(cron, now + min_lead - timedelta(microseconds=1))
+    if first is None:
+        v.add("expression", "never fires between now (+5 minutes) and end_at")
+    return first
+
+
+def _minutes(lead: timedelta) -> str:
+    seconds = int(lead.total_seconds())
+    return f"{seconds // 60} minutes" if seconds % 60 == 0 else f"{seconds} seconds"
+
+
+def _is_valid_expression(expression: str) -> bool:
+    if len(expression.split()) not in (5, 6):
+        return False
+    try:
+        croniter(expression)
+    except (CroniterBadCronError, ValueError, KeyError):
+        return False
+    return True

@@ -1,0 +1,383 @@
+"""Campaign use cases, one transaction each; method names mirror the CampaignService RPCs.
+
+Every method takes the caller's Principal first: it authorizes the call and scopes every read
+and write to the caller's organization, so tenancy cannot be forgotten by a new RPC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from domain.audience.ports import AudienceSource
+from domain.campaigns import rules, scheduling
+from domain.campaigns.campaign import Campaign
+from domain.campaigns.identity import assign_child_ids, fingerprint
+from domain.campaigns.listing import CampaignPage, CampaignQuery
+from domain.campaigns.model import MUTABLE_SPEC_FIELDS, CampaignSpec, Schedule
+from domain.campaigns.ports import UnitOfWork, UnitOfWorkFactory
+from domain.campaigns.profile_fields import ensure_known_variables, renders_from_profiles_alone
+from domain.campaigns.templates import TemplateSource, templates_of
+from domain.kernel import events as ev
+from domain.kernel.errors import (
+    CampaignIncompleteError,
+    CampaignNotFoundError,
+    DuplicateRequestError,
+    FieldViolation,
+    InvalidArgumentError,
+    NotFoundError,
+    PreconditionViolation,
+    RequestIdReusedError,
+    StaleEtagError,
+)
+from domain.kernel.ports import Clock, IdGenerator
+from domain.kernel.principal import Principal
+
+MAX_REQUEST_ID = 128
+MAX_REASON = 1000
+
+
+class CampaignService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        ids: IdGenerator,
+        *,
+        min_schedule_lead: timedelta = scheduling.MIN_LEAD_TIME,
+        templates: TemplateSource | None = None,
+        audience: AudienceSource | None = None,
+    ) -> None:
+        """`min_schedule_lead` is BR-CAM-001.3's 5 minutes; operators may change it.
+        `templates` (the creative service) is asked at launch for every referenced template,
+        and `audience` for the profile fields the content's variables may name."""
+        self._templates = templates
+        self._audience = audience
+        self._uow = uow
+        self._clock = clock
+        self._ids = ids
+        self._min_lead = min_schedule_lead
+
+    # --- reads -------------------------------------------------------------------------------
+
+    async def get_campaign(self, principal: Principal, campaign_id: str) -> Campaign:
+        principal.require_read()
+        async with self._uow(read_only=True) as uow:
+            return await _load(uow, principal, campaign_id)
+
+    async def list_campaigns(self, principal: Principal, query: CampaignQuery) -> CampaignPage:
+        principal.require_read()
+        async with self._uow(read_only=True) as uow:
+            return await uow.campaigns.list(principal.organization_id, query)
+
+    # --- definition --------------------------------------------------------------------------
+
+    async def create_campaign(
+        self, principal: Principal, spec: CampaignSpec, *, request_id: str = ""
+    ) -> Campaign:
+        principal.require_write()
+        _check_request_id(request_id)
+        rules.validate_spec(spec)
+        digest = fingerprint(spec)
+        try:
+            return await self._create(principal, spec, request_id, digest)
+        except DuplicateRequestError:
+            # A concurrent call with the same request_id committed first: answer as a replay.
+            async with self._uow() as uow:
+                return await _replay(uow, principal, request_id, digest)
+
+    async def _create(
+        self, principal: Principal, spec: CampaignSpec, request_id: str, digest: str
+    ) -> Campaign:
+        async with self._uow() as uow:
+            if (
+                request_id
+                and (await uow.campaigns.get_by_request_id(principal.organization_id, request_id))
+                is not None
+            ):
+                return await _replay(uow, principal, request_id, digest)
+            now = self._clock.now()
+            campaign = Campaign(
+                campaign_id=self._ids.new_id(),
+                organization_id=principal.organization_id,
+                spec=assign_child_ids(spec, self._ids),
+                created_by=principal.subject,
+                updated_by=principal.subject,
+                created_at=now,
+                updated_at=now,
+                request_id=request_id or None,
+                request_fingerprint=digest if request_id else None,
+            )
+            await uow.campaigns.add(campaign)
+            await uow.outbox.add([self._created_event(campaign)])
+            await uow.commit()
+            return campaign
+
+    async def update_campaign(
+        self,
+        principal: Principal,
+        campaign_id: str,
+        spec: CampaignSpec,
+        paths: frozenset[str],
+        *,
+        etag: str = "",
+    ) -> Campaign:
+        principal.require_write()
+        _check_update_paths(paths)
+        async with self._uow() as uow:
+            campaign = await _load(uow, principal, campaign_id)
+            _check_etag(campaign, etag)
+            candidate = replace(campaign.spec, **{p: getattr(spec, p) for p in paths})
+            rules.validate_spec(candidate)
+            expected = campaign.version
+            campaign.apply_update(
+                assign_child_ids(candidate, self._ids, campaign.spec),
+                paths,
+                by=principal.subject,
+                at=self._clock.now(),
+            )
+            await self._save(
+                uow,
+                campaign,
+                expected,
+                ev.CAMPAIGN_UPDATED,
+                changed_fields=sorted(paths),
+                updated_by=principal.subject,
+            )
+            return campaign
+
+    async def delete_campaign(
+        self, principal: Principal, campaign_id: str, *, etag: str = ""
+    ) -> None:
+        principal.require_write()
+        async with self._uow() as uow:
+            campaign = await _load(uow, principal, campaign_id)
+            _check_etag(campaign, etag)
+            campaign.ensure_deletable()
+            await uow.campaigns.delete(principal.organization_id, campaign_id)
+            await uow.commit()
+
+    async def clone_campaign(
+        self, principal: Principal, campaign_id: str, *, name: str = ""
+    ) -> Campaign:
+        principal.require_write()
+        async with self._uow() as uow:
+            source = await _load(uow, principal, campaign_id)
+            spec = replace(
+                source.spec,
+                name=name.strip() or f"Copy of {source.spec.name}"[: rules.MAX_NAME],
+                audiences=tuple(replace(a, audience_id="") for a in source.spec.audiences),
+                variants=tuple(replace(v, variant_id="") for v in source.spec.variants),
+                triggers=tuple(replace(t, trigger_id="") for t in source.spec.triggers),
+            )
+            rules.validate_spec(spec)
+            now = self._clock.now()
+            clone = Campaign(
+                campaign_id=self._ids.new_id(),
+                organization_id=principal.organization_id,
+                spec=assign_child_ids(spec, self._ids),
+                created_by=principal.subject,
+                updated_by=principal.subject,
+                created_at=now,
+                updated_at=now,
+                cloned_from_id=source.campaign_id,
+            )
+            await uow.campaigns.add(clone)
+            await uow.outbox.add([self._created_event(clone)])
+            await uow.commit()
+            return clone
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def schedule_campaign(
+        self, principal: Principal, campaign_id: str, schedule: Schedule
+    ) -> Campaign:
+        principal.require_write()
+        async with self._uow() as uow:
+            campaign = await _load(uow, principal, campaign_id)
+            now = self._clock.now()
+            first = scheduling.validate_schedule(schedule, now, self._min_lead)
+            _ensure_ready(campaign)
+            await self._ensure_content(campaign)
+            expected = campaign.version
+            campaign.schedule_for(schedule, first, by=principal.subject, at=now)
+            await self._save(
+                uow,
+                campaign,
+                expected,
+                ev.CAMPAIGN_SCHEDULED,
+                scheduled_at=first.isoformat(),
+                task_id=None,
+                cron=schedule.cron.expression if schedule.cron else None,
+            )
+            return campaign
+
+    async def unschedule_campaign(self, principal: Principal, campaign_id: str) -> Campaign:
+        return await self._transition(principal, campaign_id, "unschedule")
+
+    async def activate_campaign(self, principal: Principal, campaign_id: str) -> Campaign:
+        return await self._transition(principal, campaign_id, "activate")
+
+    async def pause_campaign(self, principal: Principal, campaign_id: str) -> Campaign:
+        return await self._transition(principal, campaign_id, "pause")
+
+    async def resume_campaign(self, principal: Principal, campaign_id: str) -> Campaign:
+        return await self._transition(principal, campaign_id, "resume")
+
+    async def cancel_campaign(
+        self, principal: Principal, campaign_id: str, reason: str = ""
+    ) -> Campaign:
+        if len(reason) > MAX_REASON:
+            raise InvalidArgumentError(
+                [FieldViolation("reason", f"at most {MAX_REASON} characters")]
+            )
+        return await self._transition(principal, campaign_id, "cancel", reason=reason)
+
+    async def _transition(
+        self, principal: Principal, campaign_id: str, action: str, reason: str = ""
+    ) -> Campaign:
+        principal.require_write()
+        async with self._uow() as uow:
+            campaign = await _load(uow, principal, campaign_id)
+            now, who = self._clock.now(), principal.subject
+            expected = campaign.version
+            data: dict[str, Any]
+            if action == "activate":
+                _ensure_ready(campaign)
+                await self._ensure_content(campaign)
+                campaign.activate(by=who, at=now)
+                event, data = ev.CAMPAIGN_ACTIVATED, {"activated_at": now.isoformat()}
+            elif action == "pause":
+                campaign.pause(by=who, at=now)
+                event, data = ev.CAMPAIGN_PAUSED, {"paused_by": who, "messages_sent": 0}
+            elif action == "resume":
+                campaign.resume(by=who, at=now)
+                event, data = ev.CAMPAIGN_RESUMED, {"resumed_by": who}
+            elif action == "cancel":
+                campaign.cancel(reason, by=who, at=now)
+                event, data = ev.CAMPAIGN_CANCELLED, {"cancelled_by": who, "reason": reason}
+            else:
+                campaign.unschedule(by=who, at=now)
+                event = ev.CAMPAIGN_UPDATED
+                data = {"changed_fields": ["schedule", "status"], "updated_by": who}
+            await self._save(uow, campaign, expected, event, **data)
+            return campaign
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    async def _ensure_content(self, campaign: Campaign) -> None:
+        """BR-CAM-008.1/2: every referenced template exists, its texts are valid templates, and
+        every variable is a profile field: checked at launch rather than found by the executor."""
+        try:
+            found = await templates_of(campaign, self._templates)
+        except NotFoundError as exc:
+            raise CampaignIncompleteError(
+                f"the campaign references a template the creative service does not have: {exc}",
+                violations=[PreconditionViolation("TEMPLATE", "template_id", str(exc))],
+            ) from exc
+        for template_id, template in found.items():
+            problems = rules.template_problems(template.content)
+            if problems:
+                raise CampaignIncompleteError(
+                    f"template {template_id!r} is not valid: {'; '.join(problems)}",
+                    violations=[
+                        PreconditionViolation("TEMPLATE", template_id, p) for p in problems
+                    ],
+                )
+        if self._audience is None or not renders_from_profiles_alone(campaign):
+            return  # (a transactional activation must not wait on the data service for nothing)
+        known = await self._audience.profile_fields(campaign.organization_id)
+        if known is not None:
+            ensure_known_variables(campaign, found, known)
+
+    async def _save(
+        self,
+        uow: UnitOfWork,
+        campaign: Campaign,
+        expected_version: int,
+        event_type: str,
+        **data: Any,
+    ) -> None:
+        campaign.version = expected_version + 1
+        await uow.campaigns.save(campaign, expected_version=expected_version)
+        await uow.outbox.add([self._event(campaign, event_type, data)])
+        await uow.commit()
+
+    def _created_event(self, campaign: Campaign) -> ev.DomainEvent:
+        return self._event(
+            campaign,
+            ev.CAMPAIGN_CREATED,
+            {
+                "name": campaign.spec.name,
+                "type": campaign.spec.campaign_type.value,
+                "status": campaign.status.value,
+                "created_by": campaign.created_by,
+                "cloned_from_id": campaign.cloned_from_id,
+            },
+        )
+
+    def _event(self, campaign: Campaign, event_type: str, data: dict[str, Any]) -> ev.DomainEvent:
+        return ev.DomainEvent(
+            event_id=self._ids.new_id(),
+            event_type=event_type,
+            organization_id=campaign.organization_id,
+            occurred_at=self._clock.now(),
+            data={"campaign_id": campaign.campaign_id, **data},
+        )
+
+
+async def _load(uow: UnitOfWork, principal: Principal, campaign_id: str) -> Campaign:
+    if not campaign_id:
+        raise InvalidArgumentError([FieldViolation("campaign_id", "is required")])
+    campaign = await uow.campaigns.get(principal.organization_id, campaign_id)
+    if campaign is None:
+        raise CampaignNotFoundError(campaign_id)
+    return campaign
+
+
+async def _replay(uow: UnitOfWork, principal: Principal, request_id: str, digest: str) -> Campaign:
+    original = await uow.campaigns.get_by_request_id(principal.organization_id, request_id)
+    if original is None:  # the original was deleted since; the key is free again
+        raise RequestIdReusedError("request_id belonged to a campaign that was deleted")
+    if original.request_fingerprint != digest:
+        raise RequestIdReusedError(
+            "request_id was already used for a different campaign definition",
+            metadata={"request_id": request_id, "campaign_id": original.campaign_id},
+        )
+    return original
+
+
+def _check_request_id(request_id: str) -> None:
+    if len(request_id) > MAX_REQUEST_ID:
+        raise InvalidArgumentError(
+            [FieldViolation("request_id", f"at most {MAX_REQUEST_ID} characters")]
+        )
+
+
+def _check_update_paths(paths: frozenset[str]) -> None:
+    if not paths:
+        raise InvalidArgumentError([FieldViolation("update_mask", "name the fields to update")])
+    unknown = sorted(paths - MUTABLE_SPEC_FIELDS)
+    if unknown:
+        raise InvalidArgumentError(
+            [FieldViolation("update_mask", f"{p!r} cannot be updated") for p in unknown]
+        )
+
+
+def _check_etag(campaign: Campaign, etag: str) -> None:
+    if etag and etag != campaign.etag:
+        raise StaleEtagError(
+            "the campaign changed since it was read; fetch it again and reapply the change",
+            metadata={"current_etag": campaign.etag},
+        )
+
+
+def _ensure_ready(campaign: Campaign) -> None:
+    problems = rules.readiness_problems(campaign.spec)
+    if problems:
+        raise CampaignIncompleteError(
+            "the campaign is not ready to launch: "
+            + "; ".join(f"{p.subject}: {p.description}" for p in problems),
+            violations=problems,
+        )

@@ -1,0 +1,56 @@
+"""The campaign lifecycle as a table (DESIGN.md, "States"), so every move is checked in one place.
+
+Two moves go beyond the table in DESIGN.md and follow from its prose: a recurring campaign returns
+to `scheduled` between firings (running -> scheduled) and a triggered campaign returns to `active`
+when a batch execution ends (running -> active).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from domain.campaigns.model import CampaignStatus as S
+from domain.kernel.errors import InvalidTransitionError
+
+TRANSITIONS: Mapping[S, frozenset[S]] = {
+    S.DRAFT: frozenset({S.SCHEDULED, S.ACTIVE, S.CANCELLED}),
+    S.SCHEDULED: frozenset({S.RUNNING, S.DRAFT, S.CANCELLED}),
+    S.ACTIVE: frozenset({S.RUNNING, S.DRAFT, S.PAUSED, S.CANCELLED}),
+    S.RUNNING: frozenset({S.PAUSED, S.COMPLETED, S.CANCELLED, S.SCHEDULED, S.ACTIVE}),
+    S.PAUSED: frozenset({S.RUNNING, S.ACTIVE, S.CANCELLED}),
+    S.COMPLETED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+# Which states each action starts from. The table above says which moves exist at all; this one
+# keeps an action from borrowing a move meant for another (e.g. ScheduleCampaign must not use the
+# running -> scheduled move that only a finished recurring firing may take).
+ACTION_SOURCES: Mapping[str, frozenset[S]] = {
+    "schedule": frozenset({S.DRAFT}),
+    "unschedule": frozenset({S.SCHEDULED, S.ACTIVE}),  # back to draft; for active: deactivate
+    "activate": frozenset({S.DRAFT}),
+    "pause": frozenset({S.ACTIVE, S.RUNNING}),
+    "resume": frozenset({S.PAUSED}),
+    "cancel": frozenset({S.DRAFT, S.SCHEDULED, S.ACTIVE, S.RUNNING, S.PAUSED}),
+    "start": frozenset({S.SCHEDULED, S.ACTIVE}),
+    "finish": frozenset({S.RUNNING}),
+}
+
+EDITABLE: frozenset[S] = frozenset({S.DRAFT, S.PAUSED})  # BR-CAM-001.5
+FINAL: frozenset[S] = frozenset({S.COMPLETED, S.CANCELLED})  # BR-CAM-001.7, 001.8
+
+
+def can_move(current: S, target: S) -> bool:
+    return target in TRANSITIONS[current]
+
+
+def ensure_move(current: S, target: S, *, action: str) -> None:
+    sources = ACTION_SOURCES.get(action)
+    if can_move(current, target) and (sources is None or current in sources):
+        return
+    allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (final state)"
+    raise InvalidTransitionError(
+        f"cannot {action} a campaign that is {current.value} (to {target.value}); from "
+        f"{current.value} it can move to: {allowed}",
+        metadata={"status": current.value, "requested_status": target.value, "action": action},
+    )

@@ -1,0 +1,427 @@
+"""Running executions: fan an audience out into messages, exactly once, resumable anywhere.
+
+Each batch of recipients (in user_id order) becomes message rows in ONE transaction that also
+moves the execution's cursor past the batch, and only while this executor still holds the lease
+at the cursor it started from. So after a crash (kill -9 included) the next executor starts at
+the last committed batch: every recipient gets their messages once, never twice, never zero.
+The messages table is the delivery outbox. Messages due at once are handed over by the
+executor itself right after their batch commits (domain.dispatch); deferred ones, and any whose
+direct hand-over failed, by the relay (domain.delivery). Pause and cancel take effect at the next
+batch boundary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.audience.model import Recipient
+from domain.audience.ports import AudienceSource
+from domain.campaigns import scheduling
+from domain.campaigns.campaign import Campaign
+from domain.campaigns.model import CampaignStatus
+from domain.campaigns.templates import TemplateSource, templates_of
+from domain.execution.dispatch import DirectDispatch
+from domain.execution.model import (
+    Execution,
+    ExecutionCounts,
+    ExecutionStatus,
+    Message,
+    MessageIdFactory,
+    MessageIds,
+    content_digest,
+    derived_message_ids,
+)
+from domain.execution.pipeline import OneInFlight
+from domain.execution.planning import BatchPlan, CampaignPlan, Draft, plan_batch
+from domain.execution.ports import (
+    DeliveryPublisher,
+    ExecutionUnitOfWork,
+    ExecutionUnitOfWorkFactory,
+    RateLimiter,
+)
+from domain.execution.throttling import OrganizationLimits, limits_for
+from domain.execution.timing import next_allowed_instant
+from domain.kernel import events as ev
+from domain.kernel import time_zones
+from domain.kernel.channels import Channel
+from domain.kernel.errors import FailedPreconditionError, NotFoundError, UpstreamFailedError
+from domain.kernel.ports import Clock, IdGenerator
+
+CAMPAIGN_STARTED = "campaign.started"
+CAMPAIGN_COMPLETED = "campaign.completed"
+DEFAULT_BATCH = 10_000
+DEFAULT_LEASE = timedelta(seconds=30)
+DELIVERY_POLL = timedelta(seconds=1)
+# Messages whose throttle slot is this close are handed over with their batch: publishing a
+# batch takes about as long, so the rate still holds over any window longer than this. Later
+# slots are left to the relay, which publishes them when they are due.
+DISPATCH_HORIZON = timedelta(milliseconds=100)
+
+
+# Errors that make a run impossible rather than late: fail the execution, do not retry it.
+UNRUNNABLE = (UpstreamFailedError, NotFoundError, FailedPreconditionError)
+
+
+class LeaseLostError(Exception):
+    """Another executor took the execution over; this one must stop without writing."""
+
+
+class Executor:
+    def __init__(
+        self,
+        uow: ExecutionUnitOfWorkFactory,
+        audience: AudienceSource,
+        limiter: RateLimiter,
+        clock: Clock,
+        ids: IdGenerator,
+        *,
+        owner: str,
+        templates: TemplateSource | None = None,
+        publisher: DeliveryPublisher | None = None,
+        organization_limits: Callable[[str], OrganizationLimits] = lambda _org: (
+            OrganizationLimits()
+        ),
+        batch_size: int = DEFAULT_BATCH,
+        lease: timedelta = DEFAULT_LEASE,
+        message_ids: MessageIdFactory = derived_message_ids,
+        fanout_scope: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext,
+    ) -> None:
+        """`message_ids` and `fanout_scope` are the run's machinery, not its rules: the server
+        passes faster id hashing and garbage-collector tuning (adapters.runtime), which change
+        how fast a fan-out goes, never what it writes."""
+        self._uow = uow
+        self._audience = audience
+        self._limiter = limiter
+        self._clock = clock
+        self._ids = ids
+        self._owner = owner
+        self._templates = templates
+        self._publisher = publisher
+        self._limits = organization_limits
+        self._batch = batch_size
+        self._lease = lease
+        self._message_ids = message_ids
+        self._fanout_scope = fanout_scope
+
+    async def run_once(self) -> bool:
+        """Lease one execution and drive it as far as it can go now; False if none was waiting."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            execution = await uow.executions.lease(self._owner, now, now + self._lease)
+            if execution is not None:
+                # Claims left by a holder that died between its commit and its mark.
+                await uow.messages.release_claims(execution.execution_id)
+            await uow.commit()
+        if execution is None:
+            return False
+        retry_at: datetime | None = None
+        try:
+            retry_at = await self._drive(execution)
+        except LeaseLostError:
+            return True  # the new owner carries on; nothing of ours was committed
+        finally:
+            async with self._uow() as uow:
+                await uow.executions.release(execution.execution_id, self._owner, retry_at=retry_at)
+                await uow.commit()
+        return True
+
+    async def _drive(self, execution: Execution) -> datetime | None:
+        campaign = await self._campaign(execution)
+        if campaign.status is CampaignStatus.CANCELLED:
+            await self._finish(execution, ExecutionStatus.CANCELLED)
+            return None
+        if campaign.status is not CampaignStatus.RUNNING:
+            return None
+        try:
+            if execution.status is not ExecutionStatus.RUNNING:
+                await self._start(execution, campaign)
+            if not execution.fanned_out and await self._fan_out(execution, campaign):
+                return None  # paused or cancelled at a batch boundary
+        except UNRUNNABLE as exc:
+            # The audience or a template cannot be had (EC-CAM-002, an unknown segment): say
+            # why on the execution instead of retrying a run that cannot succeed.
+            await self._finish(execution, ExecutionStatus.FAILED, reason=f"{exc.reason}: {exc}")
+            return None
+        async with self._uow(read_only=True) as uow:
+            pending = await uow.messages.any_pending(execution.execution_id)
+        if pending:
+            return self._clock.now() + DELIVERY_POLL  # deferred messages are still waiting
+        await self._finish(execution, ExecutionStatus.COMPLETED)
+        return None
+
+    async def _campaign(self, execution: Execution) -> Campaign:
+        async with self._uow(read_only=True) as uow:
+            campaign = await uow.campaigns.get(execution.organization_id, execution.campaign_id)
+        if campaign is None:  # deleted campaigns cascade to their executions
+            raise LeaseLostError(execution.execution_id)
+        return campaign
+
+    async def _start(self, execution: Execution, campaign: Campaign) -> None:
+        previous_cursor = execution.cursor
+        first_start = execution.started_at is None
+        execution.status = ExecutionStatus.RUNNING
+        execution.started_at = execution.started_at or self._clock.now()
+        counts = await self._audience.counts(execution.organization_id, campaign.spec.audiences)
+        async with self._uow() as uow:
+            await self._save(uow, execution, previous_cursor)
+            if first_start:
+                holdout_share = campaign.spec.holdout_percentage / 100
+                await uow.outbox.add(
+                    [
+                        self._event(
+                            execution,
+                            CAMPAIGN_STARTED,
+                            {
+                                "execution_id": execution.execution_id,
+                                "audience_size": counts.after_suppression,
+                                "holdout_size": round(counts.after_suppression * holdout_share),
+                                "missed_firing": execution.missed_firing,
+                            },
+                        )
+                    ]
+                )
+            await uow.commit()
+
+    async def _fan_out(self, execution: Execution, campaign: Campaign) -> bool:
+        """Plan, throttle and persist batch after batch; True if paused or cancelled meanwhile."""
+        plan = CampaignPlan.of(campaign, await templates_of(campaign, self._templates))
+        batches = self._audience.recipients(
+            execution.organization_id,
+            campaign.spec.audiences,
+            after_user_id=execution.cursor,
+            batch_size=self._batch,
+        )
+        dispatch = (
+            DirectDispatch(self._uow, self._publisher, self._clock, execution.execution_id)
+            if self._publisher is not None
+            else None
+        )
+        # A batch is written (and handed over) while the next one is planned (domain.pipeline).
+        writes = OneInFlight()
+        try:
+            async with contextlib.aclosing(batches):
+                with self._fanout_scope():
+                    async for recipients in batches:
+                        if await self._interrupted(execution, writes, dispatch):
+                            return True
+                        await self._commit_batch(
+                            execution, campaign, plan, recipients, writes=writes, dispatch=dispatch
+                        )
+            await writes.settle()
+            if dispatch is not None:
+                await dispatch.drain()
+        finally:  # a no-op unless an error left something in flight
+            await writes.abandon()
+            if dispatch is not None:
+                await dispatch.abandon()
+        previous = execution.cursor
+        execution.fanned_out = True
+        async with self._uow() as uow:
+            await self._save(uow, execution, previous)
+            await uow.commit()
+        return False
+
+    async def _interrupted(
+        self, execution: Execution, writes: OneInFlight, dispatch: DirectDispatch | None
+    ) -> bool:
+        campaign = await self._campaign(execution)
+        if campaign.status in (CampaignStatus.CANCELLED, CampaignStatus.PAUSED):
+            # The batch being written before the stop is committed and handed over.
+            await writes.settle()
+            if dispatch is not None:
+                await dispatch.drain()
+        if campaign.status is CampaignStatus.CANCELLED:
+            await self._finish(execution, ExecutionStatus.CANCELLED)
+            return True
+        if campaign.status is CampaignStatus.PAUSED:
+            previous = execution.cursor
+            execution.status = ExecutionStatus.PAUSED
+            async with self._uow() as uow:
+                await self._save(uow, execution, previous)
+                await uow.commit()
+            return True
+        return False
+
+    async def _commit_batch(
+        self,
+        execution: Execution,
+        campaign: Campaign,
+        plan: CampaignPlan,
+        recipients: Sequence[Recipient],
+        *,
+        writes: OneInFlight,
+        dispatch: DirectDispatch | None,
+    ) -> None:
+        """Plan a batch, then start writing it once the previous batch's write is done."""
+        batch = plan_batch(plan, recipients)
+        messages = await self._messages(execution, campaign, batch.drafts)
+        due: list[Message] = []
+        later: list[Message] = []
+        if dispatch is not None and dispatch.enabled:
+            horizon = self._clock.now() + DISPATCH_HORIZON
+            for m in messages:
+                (due if m.send_after <= horizon else later).append(m)
+        else:
+            later = messages
+        await writes.settle()  # the checkpoint moves on from the previous batch's
+        previous = execution.cursor
+        execution.cursor = batch.last_user_id or previous
+        _add_counts(execution.counts, batch)
+        checkpoint = dataclasses.replace(execution, counts=dataclasses.replace(execution.counts))
+        writes.start(self._write_batch(checkpoint, previous, due, later, dispatch))
+
+    async def _write_batch(
+        self,
+        checkpoint: Execution,
+        previous_cursor: str,
+        due: Sequence[Message],
+        later: Sequence[Message],
+        dispatch: DirectDispatch | None,
+    ) -> None:
+        """The batch's messages and the checkpoint past it, in one transaction; then the due
+        messages are handed over."""
+        async with self._uow() as uow:
+            await self._save(uow, checkpoint, previous_cursor)
+            await uow.messages.add_many(due, claimed=True)
+            await uow.messages.add_many(later)
+            await uow.commit()
+        if dispatch is not None:
+            await dispatch.hand_over(due)
+
+    async def _messages(
+        self, execution: Execution, campaign: Campaign, drafts: Sequence[Draft]
+    ) -> list[Message]:
+        by_channel: dict[Channel, list[Draft]] = defaultdict(list)
+        for draft in drafts:
+            by_channel[draft.channel].append(draft)
+        now = self._clock.now()
+        throttle = campaign.spec.throttle
+        quiet, weekends = throttle.quiet_hours, throttle.exclude_weekends
+        # Without quiet hours and weekend rules local time defers nothing: next_allowed_instant
+        # would return the slot itself, in UTC, whatever the recipient's zone.
+        local_rules = quiet.enabled or weekends
+        zones: dict[str, ZoneInfo] = {}
+        ids = self._message_ids(execution.execution_id)
+        out: list[Message] = []
+        for channel, group in by_channel.items():
+            limits = limits_for(
+                execution.organization_id,
+                campaign.campaign_id,
+                channel,
+                self._limits(execution.organization_id),
+                throttle,
+            )
+            reservation = await self._limiter.reserve(limits, len(group), now)
+            for index, draft in enumerate(group):
+                send_after = reservation.slot(index)
+                if local_rules:
+                    name = draft.recipient.contact.timezone
+                    zone = zones.get(name)
+                    if zone is None:
+                        zone = time_zones.zone(name) or time_zones.zone("UTC")
+                        assert zone is not None
+                        zones[name] = zone
+                    send_after = next_allowed_instant(send_after, zone, quiet, weekends)
+                elif send_after.tzinfo is not UTC:
+                    send_after = send_after.astimezone(UTC)
+                out.append(_message(execution, draft, send_after, now, ids))
+        return out
+
+    async def _finish(
+        self, execution: Execution, status: ExecutionStatus, *, reason: str = ""
+    ) -> None:
+        now = self._clock.now()
+        previous = execution.cursor
+        async with self._uow() as uow:
+            campaign = await uow.campaigns.get(execution.organization_id, execution.campaign_id)
+            totals = await uow.messages.status_counts(execution.execution_id)
+            execution.status = status
+            execution.completed_at = now
+            execution.failure_reason = reason
+            await self._save(uow, execution, previous)
+            if campaign is not None and status is not ExecutionStatus.CANCELLED:
+                expected = campaign.version
+                campaign.finish_execution(at=now, next_run_at=_next_firing(campaign, now))
+                campaign.version = expected + 1
+                await uow.campaigns.save(campaign, expected_version=expected)
+                handed = sum(n for s, n in totals.items() if s.value not in ("queued", "failed"))
+                await uow.outbox.add(
+                    [
+                        self._event(
+                            execution,
+                            CAMPAIGN_COMPLETED,
+                            {
+                                "execution_id": execution.execution_id,
+                                "total_sent": handed,
+                                "total_delivered": sum(
+                                    n
+                                    for s, n in totals.items()
+                                    if s.value in ("delivered", "opened", "clicked", "converted")
+                                ),
+                                "holdout": execution.counts.holdout,
+                                "audience_size": execution.counts.audience,
+                                # A failed one-time run completes its campaign too; say so.
+                                "execution_status": status.value,
+                                "failure_reason": reason,
+                            },
+                        )
+                    ]
+                )
+            await uow.commit()
+
+    async def _save(
+        self, uow: ExecutionUnitOfWork, execution: Execution, expected_cursor: str
+    ) -> None:
+        until = self._clock.now() + self._lease
+        if not await uow.executions.save(
+            execution, owner=self._owner, expected_cursor=expected_cursor, lease_until=until
+        ):
+            raise LeaseLostError(execution.execution_id)
+
+    def _event(self, execution: Execution, event_type: str, data: dict[str, Any]) -> ev.DomainEvent:
+        return ev.DomainEvent(
+            event_id=self._ids.new_id(),
+            event_type=event_type,
+            organization_id=execution.organization_id,
+            occurred_at=self._clock.now(),
+            data={"campaign_id": execution.campaign_id, **data},
+        )
+
+
+def _add_counts(total: ExecutionCounts, batch: BatchPlan) -> None:
+    for field in dataclasses.fields(ExecutionCounts):
+        setattr(total, field.name, getattr(total, field.name) + getattr(batch.counts, field.name))
+
+
+def _message(
+    execution: Execution, draft: Draft, send_after: datetime, now: datetime, ids: MessageIds
+) -> Message:
+    user_id = draft.recipient.contact.user_id
+    return Message(
+        message_id=ids(user_id, draft.channel),
+        execution_id=execution.execution_id,
+        campaign_id=execution.campaign_id,
+        organization_id=execution.organization_id,
+        user_id=user_id,
+        variant_id=draft.variant_id,
+        channel=draft.channel,
+        recipient=draft.address,
+        content=draft.content,
+        send_after=send_after,
+        queued_at=now,
+        content_digest=content_digest(draft.content),
+    )
+
+
+def _next_firing(campaign: Campaign, now: datetime) -> datetime | None:
+    schedule = campaign.schedule
+    if schedule is None or schedule.cron is None:
+        return None
+    return scheduling.next_cron_firing(schedule.cron, now)

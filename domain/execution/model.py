@@ -1,0 +1,125 @@
+"""Executions (one run of a campaign) and the messages they produce.
+
+A message's id is derived from (execution, user, channel), so a retried chunk can never mint a
+second message for the same recipient: the database key and JetStream's Nats-Msg-Id both see the
+same id again.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from domain.kernel.channels import Channel
+
+
+class ExecutionStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class MessageStatus(enum.StrEnum):
+    QUEUED = "queued"
+    DEFERRED = "deferred"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    OPENED = "opened"
+    CLICKED = "clicked"
+    CONVERTED = "converted"
+    BOUNCED = "bounced"
+    FAILED = "failed"
+    UNSUBSCRIBED = "unsubscribed"
+    SUPPRESSED = "suppressed"
+
+
+FINISHED_EXECUTIONS = frozenset(
+    {ExecutionStatus.COMPLETED, ExecutionStatus.CANCELLED, ExecutionStatus.FAILED}
+)
+
+
+MESSAGE_NAMESPACE = uuid.UUID("6f1c2a9e-4b1d-5c3e-9a57-1d2c3b4a5e6f")
+
+
+def content_digest(content: dict[str, str]) -> str:
+    """The rendered content's fingerprint shown by GetMessage: equal content, equal digest."""
+    return hashlib.sha256(repr(sorted(content.items())).encode()).hexdigest()[:16]
+
+
+def message_id(execution_id: str, user_id: str, channel: Channel) -> str:
+    """Stable, unique per (execution, user, channel): a name-based UUID (RFC 4122 version 5)."""
+    return str(uuid.uuid5(MESSAGE_NAMESPACE, f"{execution_id}\x1f{user_id}\x1f{channel.value}"))
+
+
+@dataclass(slots=True)
+class ExecutionCounts:
+    audience: int = 0
+    holdout: int = 0
+    control: int = 0
+    suppressed: int = 0
+    unreachable: int = 0
+    queued: int = 0
+
+
+@dataclass(slots=True)
+class Execution:
+    execution_id: str
+    campaign_id: str
+    organization_id: str
+    status: ExecutionStatus
+    trigger: str  # "schedule", "cron", "manual", "event:<type>"
+    due_at: datetime
+    created_at: datetime
+    missed_firing: bool = False
+    cursor: str = ""  # last user_id fully processed: the resume point
+    fanned_out: bool = False  # every recipient planned; completion waits for delivery
+    counts: ExecutionCounts = field(default_factory=ExecutionCounts)
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    failure_reason: str = ""
+
+
+@dataclass(slots=True)
+class Message:
+    """One message of an execution, as stored in the outbox.
+
+    A value, but not `frozen`: an execution builds one per recipient, and a frozen dataclass's
+    __init__ (object.__setattr__ per field) costs ~5x a plain one, ~4 us per message on a 2-core
+    machine. The same holds for Contact, Recipient and Draft. Derive a changed copy with
+    dataclasses.replace; never assign to a field.
+    """
+
+    message_id: str
+    execution_id: str
+    campaign_id: str
+    organization_id: str
+    user_id: str
+    variant_id: str
+    channel: Channel
+    recipient: str
+    content: dict[str, str]
+    send_after: datetime
+    queued_at: datetime
+    status: MessageStatus = MessageStatus.QUEUED
+    content_digest: str = ""
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    failed_at: datetime | None = None
+    error: str = ""
+
+
+MessageIds = Callable[[str, Channel], str]  # (user_id, channel) -> message id, for one execution
+MessageIdFactory = Callable[[str], MessageIds]  # execution_id -> its MessageIds
+
+
+def derived_message_ids(execution_id: str) -> MessageIds:
+    """message_id for one execution; the rule every faster implementation must agree with."""
+    return functools.partial(message_id, execution_id)

@@ -1,0 +1,161 @@
+"""Turning a batch of recipients into message drafts: pure, so the executor's I/O stays thin.
+
+Per recipient: holdout and variant by hash (domain.assignment), control arms send nothing,
+channels by eligibility in the campaign's order (fallback or all), content rendered from the
+variant's (or the campaign's) channel content with the recipient's profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from domain.audience.contacts import address_for, choose_channels
+from domain.audience.model import Recipient
+from domain.campaigns.campaign import Campaign
+from domain.campaigns.model import ChannelContent, ChannelStrategy
+from domain.campaigns.rendering import CompiledText, compile_text
+from domain.campaigns.rules import TEXT_FIELDS
+from domain.campaigns.templates import Template
+from domain.execution.assignment import Allocation, bucket
+from domain.execution.model import ExecutionCounts
+from domain.kernel.channels import Channel
+
+_NONE_MISSING: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledContent:
+    channel: Channel
+    texts: Mapping[str, CompiledText]
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, content: ChannelContent) -> CompiledContent:
+        texts = {
+            name: compile_text(getattr(content, name))
+            for name in TEXT_FIELDS
+            if getattr(content, name)
+        }
+        return cls(content.channel, texts, content.headers)
+
+    def render(self, profile: Mapping[str, object]) -> tuple[dict[str, str], frozenset[str]]:
+        missing: set[str] = set()
+        out = {name: text.render_into(profile, missing) for name, text in self.texts.items()}
+        return out, (frozenset(missing) if missing else _NONE_MISSING)
+
+
+@dataclass(frozen=True, slots=True)
+class Arm:
+    variant_id: str
+    is_control: bool
+    channels: tuple[Channel, ...]
+    contents: Mapping[Channel, CompiledContent]
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignPlan:
+    """Everything about a campaign the per-recipient loop needs, computed once per execution."""
+
+    campaign_id: str
+    allocation: Allocation
+    arms: Mapping[str, Arm]
+    all_channels: bool
+
+    @classmethod
+    def of(
+        cls, campaign: Campaign, templates: Mapping[str, Template] | None = None
+    ) -> CampaignPlan:
+        spec = campaign.spec
+        arms: dict[str, Arm] = {}
+        variants = spec.variants or ()
+        for variant in variants:
+            contents = variant.channels or spec.channels
+            arms[variant.variant_id] = _arm(
+                variant.variant_id, variant.is_control, contents, templates or {}
+            )
+        if not variants:
+            arms[""] = _arm("", False, spec.channels, templates or {})
+        return cls(
+            campaign_id=campaign.campaign_id,
+            allocation=Allocation.for_campaign(spec.holdout_percentage, variants),
+            arms=arms,
+            all_channels=spec.channel_strategy is ChannelStrategy.ALL,
+        )
+
+
+def _arm(
+    variant_id: str,
+    is_control: bool,
+    contents: Sequence[ChannelContent],
+    templates: Mapping[str, Template],
+) -> Arm:
+    resolved = [
+        templates[c.template_id].content if c.template_id and c.template_id in templates else c
+        for c in contents
+    ]
+    compiled = {c.channel: CompiledContent.of(c) for c in resolved}
+    return Arm(variant_id, is_control, tuple(c.channel for c in contents), compiled)
+
+
+@dataclass(slots=True)
+class Draft:
+    """A message before throttling and timing: who, which arm, which channel, what content.
+
+    A value, not frozen only for speed (one per message; see domain.execution.Message)."""
+
+    recipient: Recipient
+    variant_id: str
+    channel: Channel
+    address: str
+    content: dict[str, str]
+    missing_variables: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class BatchPlan:
+    drafts: list[Draft] = field(default_factory=list)
+    counts: ExecutionCounts = field(default_factory=ExecutionCounts)
+    last_user_id: str = ""
+
+
+def plan_batch(plan: CampaignPlan, recipients: Sequence[Recipient]) -> BatchPlan:
+    out = BatchPlan()
+    drafts = out.drafts
+    assign, campaign_id = plan.allocation.assign, plan.campaign_id
+    arms, all_channels = plan.arms, plan.all_channels
+    holdout = control = unreachable = 0
+    # Per recipient this is the hot loop of an execution (DESIGN.md): locals, no helper objects.
+    for recipient in recipients:
+        contact = recipient.contact
+        variant_id = assign(bucket(contact.user_id, campaign_id))
+        if variant_id is None:
+            holdout += 1
+            continue
+        arm = arms[variant_id]
+        if arm.is_control:
+            control += 1
+            continue
+        channels = choose_channels(
+            contact, arm.channels, set(recipient.suppressed_channels), all_channels=all_channels
+        )
+        if not channels:
+            unreachable += 1
+            continue
+        profile = contact.profile()
+        for channel in channels:
+            content, missing = arm.contents[channel].render(profile)
+            drafts.append(
+                Draft(
+                    recipient, variant_id, channel, address_for(contact, channel), content, missing
+                )
+            )
+    counts = out.counts
+    counts.audience += len(recipients)
+    counts.holdout += holdout
+    counts.control += control
+    counts.unreachable += unreachable
+    counts.queued = len(drafts)
+    if recipients:
+        out.last_user_id = recipients[-1].contact.user_id
+    return out

@@ -1,0 +1,143 @@
+"""Ports of the execution context: runs, messages, rate limits and delivery."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Protocol
+
+from domain.campaigns.ports import UnitOfWork
+from domain.execution.model import Execution, Message, MessageStatus
+from domain.execution.throttling import Limit, Reservation
+
+
+class RateLimiter(Protocol):
+    """Shared by every replica (Redis) or local (embedded): GCRA arithmetic of
+    domain.throttling.reserve, applied atomically."""
+
+    async def reserve(self, limits: Sequence[Limit], count: int, now: datetime) -> Reservation:
+        """Raises DependencyUnavailableError when the limiter cannot be reached: the caller
+        defers the batch, never sends it unthrottled."""
+
+
+class ExecutionRepository(Protocol):
+    async def add(self, execution: Execution) -> bool:
+        """Insert; False when this campaign already has an execution for the same due_at (a
+        second scheduler lost the race for this firing)."""
+
+    async def get(self, organization_id: str, execution_id: str) -> Execution | None: ...
+
+    async def list(
+        self, organization_id: str, campaign_id: str, *, after: str = "", limit: int = 50
+    ) -> tuple[Sequence[Execution], str]: ...
+
+    async def lease(self, owner: str, now: datetime, until: datetime) -> Execution | None:
+        """Take one execution that needs an executor (its campaign running or cancelled, nobody
+        holding a live lease), skipping rows other replicas are taking right now."""
+
+    async def save(
+        self,
+        execution: Execution,
+        *,
+        owner: str,
+        expected_cursor: str,
+        lease_until: datetime | None = None,
+    ) -> bool:
+        """Write progress (and extend the lease) if `owner` still holds the lease and nobody
+        moved the cursor; False otherwise: the caller must roll back, another executor owns
+        this execution now."""
+
+    async def release(
+        self, execution_id: str, owner: str, *, retry_at: datetime | None = None
+    ) -> None:
+        """Give the execution up; `retry_at` keeps every executor away until then (used while
+        an execution waits for its deferred messages to be delivered)."""
+
+
+class MessageRepository(Protocol):
+    async def add_many(
+        self,
+        messages: Sequence[Message],
+        idempotency_key: str | None = None,
+        *,
+        claimed: bool = False,
+    ) -> None:
+        """Bulk insert (COPY on Postgres). Ids are derived, so a replayed batch collides.
+        `idempotency_key` tags a single transactional message. `claimed` messages are queued
+        but left out of the delivery relay's claims: their writer hands them over itself right
+        after the commit, then marks them (`mark_claimed`) or gives them back (`release_claims`).
+        """
+
+    async def mark_claimed(
+        self, message_ids: Sequence[str], status: MessageStatus, at: datetime
+    ) -> int:
+        """A claimed batch handed over (`sent`, or `delivered` by the sandbox); how many of its
+        messages were still claimed. `message_ids` are those of one `add_many(claimed=True)`,
+        whole and in order: a batch is marked as one, which is what keeps the mark cheap."""
+
+    async def release_claims(self, execution_id: str) -> int:
+        """The execution's claimed messages back to the relay: after a failed hand-over, or
+        left by an executor that died between its commit and its mark. Only the execution's
+        lease holder may call it."""
+
+    async def get(self, organization_id: str, message_id: str) -> Message | None: ...
+
+    async def by_idempotency_key(
+        self, organization_id: str, campaign_id: str, key: str
+    ) -> Message | None: ...
+
+    async def list(
+        self,
+        organization_id: str,
+        campaign_id: str,
+        *,
+        execution_id: str = "",
+        user_id: str = "",
+        statuses: Sequence[MessageStatus] = (),
+        after: str = "",
+        limit: int = 50,
+    ) -> tuple[Sequence[Message], str]: ...
+
+    async def any_pending(self, execution_id: str) -> bool:
+        """Whether messages of the execution still wait to be handed to delivery."""
+
+    async def status_counts(self, execution_id: str) -> dict[MessageStatus, int]: ...
+
+
+class ExecutionUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that also reaches executions and messages (the SQL adapters)."""
+
+    @property
+    def executions(self) -> ExecutionRepository: ...
+
+    @property
+    def messages(self) -> MessageRepository: ...
+
+    async def __aenter__(self) -> ExecutionUnitOfWork: ...
+
+
+class ExecutionUnitOfWorkFactory(Protocol):
+    def __call__(self, *, read_only: bool = False) -> ExecutionUnitOfWork: ...
+
+
+class DeliveryBatch(Protocol):
+    @property
+    def messages(self) -> Sequence[Message]: ...
+
+    async def mark_handed_over(self, status: MessageStatus) -> None:
+        """`sent` after the broker acknowledged; `delivered` for the sandbox."""
+
+
+class DeliveryOutbox(Protocol):
+    def claim_due(self, now: datetime, limit: int) -> AbstractAsyncContextManager[DeliveryBatch]:
+        """Queued messages whose send_after has come, of campaigns not paused or cancelled."""
+
+
+class DeliveryPublisher(Protocol):
+    """Hands messages to the notification service; at least once, deduplicated by message id."""
+
+    @property
+    def handed_over_status(self) -> MessageStatus: ...
+
+    async def publish(self, messages: Sequence[Message]) -> None: ...

@@ -1,0 +1,269 @@
+"""Reading executions and messages, sending transactional messages, previewing content."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from domain.audience.contacts import Contact, address_for, choose_channels
+from domain.audience.ports import ContactDirectory
+from domain.campaigns.campaign import Campaign
+from domain.campaigns.model import CampaignStatus, CampaignType
+from domain.campaigns.templates import TemplateSource, templates_of
+from domain.execution.model import Execution, Message, MessageStatus, content_digest, message_id
+from domain.execution.planning import CampaignPlan
+from domain.execution.ports import ExecutionUnitOfWork, ExecutionUnitOfWorkFactory
+from domain.kernel.channels import Channel
+from domain.kernel.errors import (
+    AlreadyExistsError,
+    CampaignNotFoundError,
+    FailedPreconditionError,
+    FieldViolation,
+    InvalidArgumentError,
+    NotFoundError,
+)
+from domain.kernel.ports import Clock, IdGenerator
+from domain.kernel.principal import Principal
+
+# Page sizes as documented in campaign_service.proto: (default for 0, most per page).
+EXECUTION_PAGE = (20, 100)
+MESSAGE_PAGE = (100, 1_000)
+TRANSACTIONAL_EXECUTION = "transactional"
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    contents: list[tuple[Channel, dict[str, str]]]
+    warnings: list[str]
+
+
+class ExecutionService:
+    def __init__(
+        self,
+        uow: ExecutionUnitOfWorkFactory,
+        contacts: ContactDirectory,
+        clock: Clock,
+        ids: IdGenerator,
+        templates: TemplateSource | None = None,
+    ) -> None:
+        self._uow = uow
+        self._contacts = contacts
+        self._clock = clock
+        self._ids = ids
+        self._templates = templates
+
+    async def get_execution(
+        self, principal: Principal, campaign_id: str, execution_id: str
+    ) -> tuple[Execution, dict[MessageStatus, int]]:
+        principal.require_read()
+        async with self._uow(read_only=True) as uow:
+            found = await uow.executions.get(
+                principal.organization_id, _required("execution_id", execution_id)
+            )
+            if found is None or (campaign_id and found.campaign_id != campaign_id):
+                raise NotFoundError(
+                    f"execution {execution_id!r} not found", metadata={"execution_id": execution_id}
+                )
+            return found, await uow.messages.status_counts(found.execution_id)
+
+    async def list_executions(
+        self, principal: Principal, campaign_id: str, *, after: str = "", limit: int = 0
+    ) -> tuple[Sequence[tuple[Execution, dict[MessageStatus, int]]], str]:
+        """A page of executions, each with its messages per status (as GetExecution has them)."""
+        principal.require_read()
+        async with self._uow(read_only=True) as uow:
+            await _campaign(uow, principal, campaign_id)
+            found, next_token = await uow.executions.list(
+                principal.organization_id,
+                campaign_id,
+                after=after,
+                limit=_page(limit, *EXECUTION_PAGE),
+            )
+            counted = [(e, await uow.messages.status_counts(e.execution_id)) for e in found]
+            return counted, next_token
+
+    async def get_message(
+        self, principal: Principal, campaign_id: str, message_id_: str
+    ) -> Message:
+        principal.require_read()
+        async with self._uow(read_only=True) as uow:
+            found = await uow.messages.get(
+                principal.organization_id, _required("message_id", message_id_)
+            )
+        if found is None or (campaign_id and found.campaign_id != campaign_id):
+            raise NotFoundError(
+                f"message {message_id_!r} not found", metadata={"message_id": message_id_}
+            )
+        return found
+
+    async def list_messages(
+        self,
+        principal: Principal,
+        campaign_id: str,
+        *,
+        execution_id: str = "",
+        user_id: str = "",
+        statuses: Sequence[MessageStatus] = (),
+        after: str = "",
+        limit: int = 0,
+    ) -> tuple[Sequence[Message], str]:
+        principal.require_read()
+        async with self._uow(read_only=True) as uow:
+            await _campaign(uow, principal, campaign_id)
+            return await uow.messages.list(
+                principal.organization_id,
+                campaign_id,
+                execution_id=execution_id,
+                user_id=user_id,
+                statuses=statuses,
+                after=after,
+                limit=_page(limit, *MESSAGE_PAGE),
+            )
+
+    async def send_transactional(
+        self,
+        principal: Principal,
+        campaign_id: str,
+        user_id: str,
+        context: Mapping[str, Any],
+        idempotency_key: str = "",
+    ) -> Message:
+        """One message now, on the first eligible channel. Transactional messages (receipts,
+        password resets) are not held by quiet hours or campaign throttles."""
+        principal.require_write()
+        contact = await self._contacts.get(principal.organization_id, _required("user_id", user_id))
+        if contact is None:
+            raise NotFoundError(f"contact {user_id!r} not found", metadata={"user_id": user_id})
+        async with self._uow() as uow:
+            campaign = await _campaign(uow, principal, campaign_id)
+            if (
+                campaign.spec.campaign_type is not CampaignType.TRANSACTIONAL
+                or campaign.status is not CampaignStatus.ACTIVE
+            ):
+                raise FailedPreconditionError(
+                    "SendTransactional needs an active transactional campaign",
+                    metadata={
+                        "status": campaign.status.value,
+                        "campaign_type": campaign.spec.campaign_type.value,
+                    },
+                )
+            plan = CampaignPlan.of(campaign, await templates_of(campaign, self._templates))
+            message = self._compose(plan, campaign, contact, context, idempotency_key)
+            if idempotency_key:
+                original = await uow.messages.by_idempotency_key(
+                    principal.organization_id, campaign_id, idempotency_key
+                )
+                if original is not None:
+                    return _replay(original, message)
+            await uow.messages.add_many([message], idempotency_key=idempotency_key or None)
+            await uow.commit()
+            return message
+
+    def _compose(
+        self,
+        plan: CampaignPlan,
+        campaign: Campaign,
+        contact: Contact,
+        context: Mapping[str, Any],
+        key: str,
+    ) -> Message:
+        arm = next(a for a in plan.arms.values() if not a.is_control)
+        channels = choose_channels(contact, arm.channels, set(), all_channels=False)
+        if not channels:
+            raise FailedPreconditionError(
+                f"contact {contact.user_id!r} cannot be reached on any channel of this campaign"
+            )
+        channel = channels[0]
+        content, _missing = arm.contents[channel].render({**contact.profile(), **context})
+        now = self._clock.now()
+        scope = f"{TRANSACTIONAL_EXECUTION}:{campaign.campaign_id}:{key or self._ids.new_id()}"
+        return Message(
+            message_id=message_id(scope, contact.user_id, channel),
+            execution_id=TRANSACTIONAL_EXECUTION,
+            campaign_id=campaign.campaign_id,
+            organization_id=campaign.organization_id,
+            user_id=contact.user_id,
+            variant_id=arm.variant_id,
+            channel=channel,
+            recipient=address_for(contact, channel),
+            content=content,
+            send_after=now,
+            queued_at=now,
+            content_digest=content_digest(content),
+        )
+
+    async def preview_message(
+        self,
+        principal: Principal,
+        campaign_id: str,
+        *,
+        variant_id: str = "",
+        channel: Channel | None = None,
+        sample_user_id: str = "",
+        sample_profile: Mapping[str, Any] | None = None,
+    ) -> Preview:
+        principal.require_read()
+        async with self._uow(read_only=True) as uow:
+            campaign = await _campaign(uow, principal, campaign_id)
+        profile: dict[str, Any] = dict(sample_profile or {})
+        if sample_user_id:
+            contact = await self._contacts.get(principal.organization_id, sample_user_id)
+            if contact is None:
+                raise NotFoundError(
+                    f"contact {sample_user_id!r} not found", metadata={"user_id": sample_user_id}
+                )
+            profile = {**contact.profile(), **profile}
+        plan = CampaignPlan.of(campaign, await templates_of(campaign, self._templates))
+        arm = (
+            plan.arms.get(variant_id)
+            if variant_id
+            else next((a for a in plan.arms.values() if not a.is_control), None)
+        )
+        if arm is None:
+            raise InvalidArgumentError(
+                [FieldViolation("variant_id", "not a variant of this campaign")]
+            )
+        chosen = [channel] if channel else list(arm.channels)
+        contents: list[tuple[Channel, dict[str, str]]] = []
+        missing: set[str] = set()
+        for c in chosen:
+            if c not in arm.contents:
+                raise InvalidArgumentError([FieldViolation("channel", f"{c.value} has no content")])
+            rendered, gaps = arm.contents[c].render(profile)
+            contents.append((c, rendered))
+            missing |= gaps
+        warnings = [
+            f"variable {name!r} is not in the profile; it renders empty" for name in sorted(missing)
+        ]
+        return Preview(contents, warnings)
+
+
+def _replay(original: Message, again: Message) -> Message:
+    if (original.user_id, original.content) != (again.user_id, again.content):
+        raise AlreadyExistsError(
+            "idempotency_key was already used for a different message",
+            metadata={"message_id": original.message_id},
+        )
+    return original
+
+
+async def _campaign(uow: ExecutionUnitOfWork, principal: Principal, campaign_id: str) -> Campaign:
+    found = await uow.campaigns.get(
+        principal.organization_id, _required("campaign_id", campaign_id)
+    )
+    if found is None:
+        raise CampaignNotFoundError(campaign_id)
+    return found
+
+
+def _required(name: str, value: str) -> str:
+    if not value:
+        raise InvalidArgumentError([FieldViolation(name, "is required")])
+    return value
+
+
+def _page(limit: int, default: int, most: int) -> int:
+    if limit < 0:
+        raise InvalidArgumentError([FieldViolation("page_size", "must not be negative")])
+    return min(limit or default, most)
