@@ -1,9 +1,9 @@
 """The rate limiter of the embedded default: one process, so a dict of arrival times suffices.
 
-It applies domain.throttling.reserve as is; the lock makes read-compute-write one step, like the
-Lua script of the Redis limiter, so the contract suite holds both to the same behaviour. Entries
-whose arrival time has passed are dropped now and then: they mean "start at now", exactly like an
-absent key, so the dict stays as small as the set of limits currently in use.
+It applies domain.execution.throttling.reserve as is; the lock makes read-compute-write one step,
+like the Lua script of the Redis limiter, so the contract suite holds both to the same behaviour.
+Entries whose arrival time has passed are dropped now and then: they mean "start at now", exactly
+like an absent key, so the dict stays as small as the set of limits currently in use.
 """
 
 from __future__ import annotations

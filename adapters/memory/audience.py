@@ -1,9 +1,9 @@
 """In-process contact directory, segments, suppression list and audience source.
 
 The reference semantics of the audience ports, written straight from the domain's wording
-(domain.conditions.matches_all, domain.contacts.reachable) and checked against the SQL adapter
-by the same contract suite. Contacts pass through JSON on the way in, like a JSON column, so a
-test sees the same attributes from every adapter.
+(domain.audience.conditions.matches_all, domain.audience.contacts.reachable) and checked against the
+SQL adapter by the same contract suite. Contacts pass through JSON on the way in, like a JSON
+column, so a test sees the same attributes from every adapter.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ class MemorySuppressionStore:
         for entry in entries:
             key = suppression_key(entry)
             if key not in stored:
-                # Stored as the SQL store keeps it: the address folded (domain.audience).
+                # Stored as the SQL store keeps it: the address folded (domain.audience.model).
                 stored[key] = replace(entry, address=address_key(entry.address), created_at=now)
                 added += 1
         return added

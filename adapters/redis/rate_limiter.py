@@ -1,4 +1,5 @@
-"""The rate limiter shared by every replica: domain.throttling.reserve, applied atomically in Redis.
+"""The rate limiter shared by every replica: domain.execution.throttling.reserve, applied
+atomically in Redis.
 
 One Lua call per batch (EVALSHA, falling back to EVAL once after a restart or SCRIPT FLUSH) reads
 every limit's arrival time, takes the latest of them and `now`, and moves them all to the end of

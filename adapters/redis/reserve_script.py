@@ -8,7 +8,7 @@ would surface only in the production image, on the first send.
 from __future__ import annotations
 
 RESERVE_LUA = """
--- Atomic GCRA reservation over several limits (domain.throttling.reserve, in Lua).
+-- Atomic GCRA reservation over several limits (domain.execution.throttling.reserve, in Lua).
 --
 -- KEYS:    one key per limit; the value is its arrival time in integer microseconds since epoch
 -- ARGV[1]: now, integer microseconds since epoch (the caller's clock)

@@ -21,7 +21,8 @@ from domain.audience.model import address_key
 
 SQLITE_FILE = "campaign.db"
 SQLITE_BUSY_TIMEOUT_MS = 5_000
-FOLD_ADDRESS = "fold_address"  # a SQL function on SQLite connections: domain.audience.address_key
+FOLD_ADDRESS = "fold_address"  # a SQL function on SQLite connections:
+# domain.audience.model.address_key
 POSTGRES_CONNECT_TIMEOUT_S = 10  # asyncpg waits 60 s by default: far too long to say UNAVAILABLE
 
 # Execution option naming the statement that opens a SQLite transaction (see `_begin`).
@@ -79,7 +80,7 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     # Python's str.lower, so a case-insensitive name prefix matches exactly what the in-memory
     # adapter matches (SQLite's own lower() folds ASCII only).
     dbapi_connection.create_function("lower", 1, _python_lower, deterministic=True)
-    # domain.audience.address_key, for comparing contacts' emails with suppressed addresses.
+    # domain.audience.model.address_key, for comparing contacts' emails with suppressed addresses.
     dbapi_connection.create_function(FOLD_ADDRESS, 1, _fold_address, deterministic=True)
     cursor = dbapi_connection.cursor()
     for pragma in (

@@ -87,6 +87,6 @@ class AudienceSource(Protocol):
 
     async def profile_fields(self, organization_id: str) -> frozenset[str] | None:
         """What a template may name for the organization's recipients (BR-CAM-008.2, checked
-        at launch): the contact's own fields (domain.contacts.OWN_PROFILE_FIELDS) plus the
+        at launch): the contact's own fields (domain.audience.contacts.OWN_PROFILE_FIELDS) plus the
         attribute names known for the organization; None when the source cannot tell, which
         leaves variables unchecked rather than blocking every launch."""

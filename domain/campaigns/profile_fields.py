@@ -3,7 +3,8 @@ profiles, checked when the campaign is scheduled or activated.
 
 A typo such as `{{ frist_name }}` would otherwise render empty for every recipient of a
 million-message run (a missing variable at send time renders "" and is only counted). The
-known fields are the contact's own (domain.contacts.Contact.profile) plus the attribute names
+known fields are the contact's own (domain.audience.contacts.Contact.profile) plus the attribute
+names
 the organization's profile source reports; a source that cannot say (None) skips the check.
 Only scheduled campaigns render from the profile alone: a transactional send's `context` and a
 trigger's event add variables no schema lists, so those campaign types are not checked.

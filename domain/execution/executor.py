@@ -5,9 +5,9 @@ moves the execution's cursor past the batch, and only while this executor still 
 at the cursor it started from. So after a crash (kill -9 included) the next executor starts at
 the last committed batch: every recipient gets their messages once, never twice, never zero.
 The messages table is the delivery outbox. Messages due at once are handed over by the
-executor itself right after their batch commits (domain.dispatch); deferred ones, and any whose
-direct hand-over failed, by the relay (domain.delivery). Pause and cancel take effect at the next
-batch boundary.
+executor itself right after their batch commits (domain.execution.dispatch); deferred ones, and
+any whose direct hand-over failed, by the relay (domain.execution.delivery). Pause and cancel take
+effect at the next batch boundary.
 """
 
 from __future__ import annotations
@@ -203,7 +203,8 @@ class Executor:
             if self._publisher is not None
             else None
         )
-        # A batch is written (and handed over) while the next one is planned (domain.pipeline).
+        # A batch is written (and handed over) while the next one is planned
+        # (domain.execution.pipeline).
         writes = OneInFlight()
         try:
             async with contextlib.aclosing(batches):

@@ -1,6 +1,6 @@
 """Turning a batch of recipients into message drafts: pure, so the executor's I/O stays thin.
 
-Per recipient: holdout and variant by hash (domain.assignment), control arms send nothing,
+Per recipient: holdout and variant by hash (domain.execution.assignment), control arms send nothing,
 channels by eligibility in the campaign's order (fallback or all), content rendered from the
 variant's (or the campaign's) channel content with the recipient's profile.
 """

@@ -14,7 +14,7 @@ from domain.execution.throttling import Limit, Reservation
 
 class RateLimiter(Protocol):
     """Shared by every replica (Redis) or local (embedded): GCRA arithmetic of
-    domain.throttling.reserve, applied atomically."""
+    domain.execution.throttling.reserve, applied atomically."""
 
     async def reserve(self, limits: Sequence[Limit], count: int, now: datetime) -> Reservation:
         """Raises DependencyUnavailableError when the limiter cannot be reached: the caller

@@ -1,6 +1,7 @@
 """Every condition operator, on attributes and on contact fields, as domain/conditions.py says.
 
-Each case names the members by hand; the same cases are checked against domain.conditions too,
+Each case names the members by hand; the same cases are checked against domain.audience.conditions
+too,
 so an expectation here can never drift from the domain's meaning.
 """
 

@@ -1,4 +1,5 @@
-"""SQL membership == domain.conditions.matches_all, for random contacts and random conditions.
+"""SQL membership == domain.audience.conditions.matches_all, for random contacts and random
+conditions.
 
 Values are drawn from pools built to collide: numbers that are equal as doubles, numeric text,
 booleans next to 0 and 1, null, objects, text with LIKE wildcards and different case, and

@@ -1,4 +1,5 @@
-"""Direct hand-over (domain.dispatch): the executor publishes a committed batch's due messages
+"""Direct hand-over (domain.execution.dispatch): the executor publishes a committed batch's due
+messages
 itself. Each message still reaches delivery exactly once when the publish fails, when the
 executor dies between its commit and its mark, and while messages are claimed they read as
 queued to clients."""

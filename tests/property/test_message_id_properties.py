@@ -1,4 +1,5 @@
-"""Message ids: the executor's fast path must mint exactly domain.execution.message_id, since the
+"""Message ids: the executor's fast path must mint exactly domain.execution.model.message_id, since
+the
 id is the database key and JetStream's Nats-Msg-Id, and a rerun with either must collide."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Attribute conditions compiled to SQL over the contacts table, with domain.conditions' meaning.
+"""Attribute conditions compiled to SQL over the contacts table, with domain.audience.conditions'
+meaning.
 
 Each field is first described as a typed value (is it present, is it text / a number / a
 boolean, and what it is as such), from a contact column or from a key of the `attributes`

@@ -63,7 +63,7 @@ def audience_clauses(audiences: Resolved, dialect: str) -> tuple[list[Clause], C
 
 
 def folded(column: ColumnElement[str], dialect: str) -> ColumnElement[str]:
-    """domain.audience.address_key in SQL (stored entries are folded already): Postgres's
+    """domain.audience.model.address_key in SQL (stored entries are folded already): Postgres's
     lower() folds ASCII only under the C collation; SQLite connections have the function."""
     if dialect == "postgresql":
         return func.lower(column.collate("C"))
@@ -95,7 +95,7 @@ def suppressed_on(organization_id: str, channel: Channel, dialect: str) -> Claus
 
 
 def reachable(channel: Channel) -> Clause:
-    """domain.contacts.reachable in SQL: consent and a usable address."""
+    """domain.audience.contacts.reachable in SQL: consent and a usable address."""
     c = contacts.c
     if channel is Channel.EMAIL:
         return and_(c.email_opted_in.is_(True), c.email != "")

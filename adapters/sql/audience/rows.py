@@ -23,7 +23,7 @@ from domain.audience.model import (
 )
 from domain.kernel.channels import Channel
 
-# The channels that send to each kind of contact address (domain.contacts.address_for).
+# The channels that send to each kind of contact address (domain.audience.contacts.address_for).
 
 
 def contact_row(organization_id: str, contact: Contact, now: datetime) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Campaign definitions, schedules and events <-> JSON documents stored in the database.
 
 pydantic derives the mapping from the domain dataclasses themselves (enums by value, durations
-and times as ISO 8601, tuples as arrays), so a new field in `domain.model` is stored without
-anyone writing a converter, and the domain stays free of persistence code.
+and times as ISO 8601, tuples as arrays), so a new field in `domain.campaigns.model` is stored
+without anyone writing a converter, and the domain stays free of persistence code.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Suppressed addresses stored folded (domain.audience.address_key: ASCII letters lowercased).
+"""Suppressed addresses stored folded (domain.audience.model.address_key: ASCII letters lowercased).
 
 Revision ID: 0006
 Revises: 0005
@@ -16,7 +16,7 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# domain.audience.address_key as of this revision, copied: a migration must not change meaning
+# domain.audience.model.address_key as of this revision, copied: a migration must not change meaning
 # when the domain does later.
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
