@@ -1,7 +1,7 @@
 """Closed-loop unary gRPC load from several client processes, aggregated in the parent.
 
-A Python gRPC client spends ~180 us of CPU per call, so one process cannot saturate a server that
-answers faster than that. `run_load` starts `settings.clients` worker processes
+One client process cannot saturate a server that answers faster than a Python gRPC client's own
+CPU cost per call (docs/performance.md). `run_load` starts `settings.clients` worker processes
 (`python -m bench.loadgen`), each keeping its share of `settings.concurrency` calls in flight as
 asyncio tasks over grpc.aio channels. Requests are pre-serialized bytes and responses are not
 parsed, so the client costs the same for the baseline and for every real RPC.

@@ -1,13 +1,13 @@
 """Delivery requests to the notification service: `notification.send.<channel>` on JetStream,
-one message per recipient, `Nats-Msg-Id` = message id (API.md).
+one message per recipient, `Nats-Msg-Id` = message id (docs/events.md).
 
 Publishing is pipelined through an ack-counting window: every message goes out as a plain NATS
 publish whose reply subject is a private inbox, with up to PUBLISH_WINDOW of them unacknowledged
 at a time, and one subscription on that inbox counts JetStream's acknowledgements. That is what
 nats-py's publish_async does too, minus a future, a semaphore and (with wait_stall) a task per
-message: measured on a 2-core machine, ~3x the throughput (bench/scenarios/execute.py). The batch
-is marked sent only once every ack came back; any error ack, "no responders" or silence longer
-than the publish timeout fails the whole batch, which then stays queued and is published again.
+message, which is where its throughput went (docs/performance.md). The batch is marked sent
+only once every ack came back; any error ack, "no responders" or silence longer than the publish
+timeout fails the whole batch, which then stays queued and is published again.
 """
 
 from __future__ import annotations

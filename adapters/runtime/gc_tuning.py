@@ -14,13 +14,12 @@ def older_objects_left_alone() -> Iterator[None]:
     A fan-out allocates tens of thousands of objects per batch, and every few batches that
     triggers a full collection, which walks the whole heap: the server's modules, caches and
     connections, every time. Frozen, those are skipped until the fan-out ends; the run's own
-    objects are collected as usual. Measured on execute-1m (200k recipients, 2 cores): ~20% more
-    messages/s (`make bench SCENARIO=execute-1m`). Only when an object is collected changes:
+    objects are collected as usual (docs/performance.md). Only when an object is collected changes:
     garbage cycles among the frozen objects wait for the end of the fan-out.
 
     The youngest generation is also collected every 50,000 allocations instead of every 700: a
     recipient allocates dozens of objects, almost none in cycles, so the default ran a young
-    collection every few recipients for nothing (~10% more messages/s on execute-1m, 300k).
+    collection every few recipients for nothing (docs/performance.md).
     """
     gc.freeze()
     thresholds = gc.get_threshold()

@@ -1,7 +1,7 @@
 """JSON column values decoded fast and exactly the way the driver's json.loads would.
 
 Both the audience stream and the message reads decode thousands of JSON documents per batch;
-orjson is several times faster, and this module keeps the one rule that makes it safe.
+orjson is faster (docs/performance.md), and this module keeps the one rule that makes it safe.
 """
 
 from __future__ import annotations

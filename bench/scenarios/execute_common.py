@@ -4,8 +4,9 @@ The population: N contacts `u0000000`.. with a first name, last name and discoun
 consent, time zone UTC, locale en-US; every 100th (i % 100 == 7) is on the suppression list for
 every channel. The campaign: scheduled, one inline audience (locale equals en-US: everybody),
 two 50/50 variants with personalized email, a 5 % holdout, quiet hours off. So the expected
-message count is exact and independent of the engine: the contacts not suppressed whose
-DESIGN.md bucket, int(md5(f"{user_id}:{campaign_id}")) % 10000, is not below 500.
+message count is exact and independent of the engine: the contacts not suppressed whose bucket,
+int(md5(f"{user_id}:{campaign_id}").hexdigest(), 16) % 10000, is not below 500
+(docs/assignment-and-throttling.md).
 
 Time is measured from the execution's `started_at` to the last message's `sent_at`, both stamped
 by the server itself (the same machine clock), so the benchmark's own polling never adds to it.

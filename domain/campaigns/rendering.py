@@ -1,10 +1,10 @@
 """Personalized content (BR-CAM-008.3): Jinja2's sandbox, compiled once per template text.
 
-A sandboxed render costs ~45 us, which is most of the CPU of a million-recipient run when done
-per recipient, while most marketing copy is plain `{{ first_name }}` substitution. Such texts take
-a fast path (string splicing, same output as Jinja2 with autoescape off); anything else — filters,
+A sandboxed render per recipient would dominate a big run's CPU (docs/performance.md), while
+most marketing copy is plain `{{ first_name }}` substitution. Such texts take a fast path
+(string splicing, same output as Jinja2 with autoescape off); anything else — filters,
 conditionals, loops — goes through the sandbox, so templates can never reach Python internals.
-A variable the profile lacks renders empty and is reported, never an error (DESIGN.md).
+A variable the profile lacks renders empty and is reported, never an error (docs/rendering.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The campaign lifecycle as a table (DESIGN.md, "States"), so every move is checked in one place.
+"""The campaign lifecycle as a table (docs/lifecycle.md), so every move is checked in one place.
 
-Two moves go beyond the table in DESIGN.md and follow from its prose: a recurring campaign returns
+Two moves are taken only when a run ends: a recurring campaign returns
 to `scheduled` between firings (running -> scheduled) and a triggered campaign returns to `active`
 when a batch execution ends (running -> active).
 """

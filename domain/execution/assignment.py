@@ -1,10 +1,10 @@
 """Who gets what: holdout membership and A/B variant per recipient (BR-CAM-002.4, 004.3).
 
-`bucket = int(md5(f"{user_id}:{campaign_id}").hexdigest(), 16) % 10000` (DESIGN.md): basis points,
+`bucket = int(md5(f"{user_id}:{campaign_id}").hexdigest(), 16) % 10000`: basis points,
 so a 5.25% holdout or a 33.33% arm is exact. The holdout takes the lowest buckets; variants share
 the rest in their configured order, each proportionally to its allocation. The answer depends only
 on (user, campaign), so every replica and every rerun agrees, and a paused run resumed tomorrow
-puts each user in the same arm.
+puts each user in the same arm (docs/assignment-and-throttling.md).
 """
 
 from __future__ import annotations

@@ -3,8 +3,7 @@
 The executor writes a batch's due messages as claimed, in the transaction that also moves its
 checkpoint past the batch; here they are published from memory and then marked, while the next
 batch is being planned. Through the relay the same messages would be selected, locked and
-decoded once more before publishing: on execute-1m that read-back was a sixth of the server's
-CPU and much of the database's.
+decoded once more before publishing, a read-back a big run cannot afford (docs/performance.md).
 
 Nothing is lost on any failure. A publish that fails gives the claims back to the relay
 (`release_claims`), which retries with its own backoff, and turns direct hand-over off for the

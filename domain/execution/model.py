@@ -92,9 +92,8 @@ class Message:
     """One message of an execution, as stored in the outbox.
 
     A value, but not `frozen`: an execution builds one per recipient, and a frozen dataclass's
-    __init__ (object.__setattr__ per field) costs ~5x a plain one, ~4 us per message on a 2-core
-    machine. The same holds for Contact, Recipient and Draft. Derive a changed copy with
-    dataclasses.replace; never assign to a field.
+    __init__ costs too much at that rate (docs/performance.md). The same holds for Contact,
+    Recipient and Draft. Derive a changed copy with dataclasses.replace; never assign to a field.
     """
 
     message_id: str

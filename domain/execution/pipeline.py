@@ -1,10 +1,10 @@
 """One step running in the background while the caller prepares the next, strictly in order.
 
 The executor's stages wait on different things: planning a batch is our CPU, committing it is
-the database's, publishing it is the broker's. Run one after another they leave both cores idle
-half the time (measured on execute-1m: the server process was busy 65% of the run); each stage
-handing its result to the next as a background step keeps them all busy, and since at most one
-step is in flight per stage, batches still commit and publish in order.
+the database's, publishing it is the broker's. Run one after another they leave the cores idle
+much of the time (docs/performance.md); each stage handing its result to the next as a
+background step keeps them all busy, and since at most one step is in flight per stage, batches
+still commit and publish in order.
 """
 
 from __future__ import annotations

@@ -125,7 +125,7 @@ def plan_batch(plan: CampaignPlan, recipients: Sequence[Recipient]) -> BatchPlan
     assign, campaign_id = plan.allocation.assign, plan.campaign_id
     arms, all_channels = plan.arms, plan.all_channels
     holdout = control = unreachable = 0
-    # Per recipient this is the hot loop of an execution (DESIGN.md): locals, no helper objects.
+    # Per recipient: the hot loop of an execution (docs/performance.md): locals, no helper objects.
     for recipient in recipients:
         contact = recipient.contact
         variant_id = assign(bucket(contact.user_id, campaign_id))

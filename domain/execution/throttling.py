@@ -32,7 +32,8 @@ DEFAULT_CHANNEL_PER_HOUR: Mapping[Channel, int] = MappingProxyType(
 
 @dataclass(frozen=True, slots=True)
 class OrganizationLimits:
-    """Per-organization ceilings; a campaign may lower them, never raise them (DESIGN.md)."""
+    """Per-organization ceilings; a campaign may lower them, never raise them
+    (docs/assignment-and-throttling.md)."""
 
     per_hour: int = DEFAULT_ORGANIZATION_PER_HOUR
     channel_per_hour: Mapping[Channel, int] = field(

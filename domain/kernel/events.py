@@ -19,7 +19,7 @@ class DomainEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
     def envelope(self) -> dict[str, Any]:
-        """The wire shape of API.md: subject = event_type, JSON body = this envelope."""
+        """The wire shape (docs/events.md): subject = event_type, JSON body = this envelope."""
         return {
             "event_id": self.event_id,
             "event_type": self.event_type,

@@ -1,4 +1,5 @@
-"""EventPublisher contract: each event reaches subscribers once, as the API.md envelope, in order.
+"""EventPublisher contract: each event reaches subscribers once, as the wire envelope
+(docs/events.md), in order.
 
 One suite for the in-process bus (embedded default) and for JetStream (the shared server, with a
 stream and subject prefix of this test's own). A bus is observed the way its subscribers see it:

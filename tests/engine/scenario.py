@@ -106,7 +106,7 @@ class _Ids:
 
 
 def expected_recipients(contacts: Sequence[Contact], campaign_id: str) -> set[str]:
-    """Oslo, not suppressed, email consent, and outside the 5 % holdout (DESIGN.md hash)."""
+    """Oslo, not suppressed, email consent, and outside the 5 % holdout (md5 bucket)."""
     out = set()
     for c in contacts:
         if c.attributes["city"] != "Oslo" or c.user_id in SUPPRESSED_ALL or not c.email_opted_in:

@@ -1,4 +1,4 @@
-"""What a run tells subscribers (domain-context, Domain Events): `campaign.started` with the
+"""What a run tells subscribers (docs/events.md): `campaign.started` with the
 audience and the expected holdout, `campaign.completed` with the totals and the exact holdout,
 and a failed run says that it failed, and why."""
 

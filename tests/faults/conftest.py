@@ -44,7 +44,7 @@ from tests.integration.nats_support import PrivateNatsServer, free_port
 from tests.support.server_process import ServerProcess, migrate, server_env, start_server
 from tests.support.services import is_listening, postgres_database
 
-HOLDOUT_BP = 500  # 5 %, in basis points of the md5 bucket (DESIGN.md)
+HOLDOUT_BP = 500  # 5 %, in basis points of the md5 bucket (docs/assignment-and-throttling.md)
 HIGH_LIMIT = 3_600_000_000  # per hour: one slot per microsecond, so rate limits never bind
 RPC_TIMEOUT = 30.0
 KILL_WAIT = 10.0

@@ -1,4 +1,4 @@
-"""Holdout and variant assignment (BR-CAM-002.4, 004.3): the DESIGN.md hash exactly, and
+"""Holdout and variant assignment (BR-CAM-002.4, 004.3): the md5 bucket exactly, and
 boundaries in basis points, so a 5.25% holdout or a 33.33% arm gets exactly its share of buckets.
 
 The whole bucket space (0..9999) is small, so these tests walk all of it instead of sampling.

@@ -1,4 +1,4 @@
-"""The lifecycle table: every (from, to) pair is allowed exactly when DESIGN.md allows it."""
+"""The lifecycle table: every (from, to) pair is allowed exactly when docs/lifecycle.md lists it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from domain.campaigns import state_machine
 from domain.campaigns.model import CampaignStatus as S
 from domain.kernel.errors import FailedPreconditionError, InvalidTransitionError
 
-# DESIGN.md "Decisions": draft->scheduled|active|cancelled; scheduled->running|draft|cancelled;
+# docs/lifecycle.md: draft->scheduled|active|cancelled; scheduled->running|draft|cancelled;
 # active->running|draft|paused|cancelled; running->paused|completed|cancelled;
 # paused->running|active|cancelled. The module docstring adds running->scheduled (recurring
 # campaigns between firings) and running->active (triggered campaigns after a batch).

@@ -1,4 +1,5 @@
-"""Which limits bind a send and how a batch is spread (BR-CAM-006.1-006.5, DESIGN.md defaults).
+"""Which limits bind a send and how a batch is spread (BR-CAM-006.1-006.5; defaults in
+docs/assignment-and-throttling.md).
 
 The limiters (memory, Redis) are checked against `reserve` in the contract suite; here is the
 arithmetic itself, so a wrong default or a throttle that raises a limit fails without any I/O.

@@ -26,11 +26,8 @@ from domain.execution.model import Message, MessageStatus
 
 HELD = (CampaignStatus.PAUSED.value, CampaignStatus.CANCELLED.value)
 # For this claim's transaction only: walk ix_messages_queued in send_after order and stop at the
-# limit. While a big run is being written the table's statistics lag far behind (a million rows
-# appear within a minute, autovacuum has not analyzed them yet), and on those the planner picked
-# a bitmap scan of every index entry up to now, sent rows' dead entries included, plus a sort:
-# each claim read the whole table, ~0.8 s per 5,000 messages at 1M rows (bench execute-1m),
-# against ~40 ms for the ordered scan. Same rows either way; only the plan changes.
+# limit. On a big run's lagging statistics the planner picked a bitmap scan plus a sort, reading
+# the whole table per claim (docs/performance.md). Same rows either way; only the plan changes.
 ORDERED_SCAN = text(
     "SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)"
 )
@@ -59,9 +56,8 @@ class SqlDeliveryBatch:
         if not self.messages:
             return
         values = handed_over_values(status, datetime.now(UTC))
-        # On Postgres one array parameter, not thousands of expanded IN parameters (whose
-        # rendering on every call was a visible share of the relay's CPU), and of row ids: the
-        # UPDATE is most of a hand-over's time at scale, ~10% less without the key lookups.
+        # On Postgres one array parameter, not thousands of expanded IN parameters, and of row
+        # ids, not keys: both make the mark cheaper (docs/performance.md).
         match: ColumnElement[bool] | TextClause
         if self._row_ids is not None:
             match = text("messages.ctid = ANY(CAST(:row_ids AS tid[]))").bindparams(

@@ -1,15 +1,15 @@
-"""MessageRepository on SQL. Batches go in with COPY on Postgres (several times faster than
-INSERT for tens of thousands of rows), inside the caller's transaction, so a batch and the
+"""MessageRepository on SQL. Batches go in with COPY on Postgres (faster than INSERT for big
+batches, docs/performance.md), inside the caller's transaction, so a batch and the
 execution checkpoint that covers it commit together or not at all.
 
 Claimed messages (the executor hands them over itself, right after the commit) are stored with
 the status `dispatching` and the id of their batch's `handovers` row, outside the relay's
 partial index, so the relay never sees them. The batch is marked as a whole: its handovers row
 goes from `claimed` to `sent` (or `delivered`), and the rows read as that status from then on,
-with the batch's hand-over instant as their `sent_at`. Marking message rows one by one was the
-larger part of the database's work on execute-1m: each update rewrote a wide row and all its
-index entries. Everywhere outside this module a claimed row reads as `queued`, which is what it
-is to a client, and a handed-over one as its batch's status.
+with the batch's hand-over instant as their `sent_at`. Marking message rows one by one rewrote
+a wide row and all its index entries per message (docs/performance.md). Everywhere outside this
+module a claimed row reads as `queued`, which is what it is to a client, and a handed-over one
+as its batch's status.
 """
 
 from __future__ import annotations
