@@ -1,7 +1,8 @@
 """Value objects and enums that make up a campaign definition.
 
 They mirror the `campaign.v1` contract closely on purpose (same names, same units) so that the
-proto mapping in `server/mappers` is a plain field copy; every rule lives in `domain/rules.py`.
+proto mapping in `server/mappers` is a plain field copy; every rule lives in
+`domain/campaigns/rules.py`.
 """
 
 from __future__ import annotations
