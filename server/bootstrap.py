@@ -28,16 +28,16 @@ from adapters.sql.unit_of_work import SqlStore
 from adapters.system import SystemClock, UuidGenerator
 from domain.campaigns.service import CampaignService
 from domain.kernel.ports import EventPublisher
-from server.auth import TokenVerifier, load_keys
 from server.engine_wiring import Engine, build_engine
 from server.health import HealthReporter
 from server.interceptors.access_log import AccessLogInterceptor
-from server.interceptors.auth import AuthInterceptor
+from server.interceptors.authentication import AuthenticationInterceptor
 from server.interceptors.errors import ErrorMappingInterceptor
 from server.servicers.audience import AudienceServicer
 from server.servicers.campaigns import CampaignServicer
 from server.servicers.unimplemented import with_unimplemented
 from server.settings import Settings
+from server.tokens import TokenVerifier, load_keys
 from server.tracing import tracing_interceptor
 from server.workers.outbox_relay import OutboxRelayWorker
 
@@ -112,7 +112,11 @@ def make_server(
     settings: Settings, campaigns: CampaignService, engine: Engine, health: HealthReporter
 ) -> tuple[grpc.aio.Server, int]:
     verifier = TokenVerifier(load_keys(settings))
-    interceptors = [AccessLogInterceptor(), ErrorMappingInterceptor(), AuthInterceptor(verifier)]
+    interceptors = [
+        AccessLogInterceptor(),
+        ErrorMappingInterceptor(),
+        AuthenticationInterceptor(verifier),
+    ]
     tracing = tracing_interceptor(settings)
     server = grpc.aio.server(interceptors=[tracing, *interceptors] if tracing else interceptors)
     campaign_service_pb2_grpc.add_CampaignServiceServicer_to_server(

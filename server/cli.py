@@ -16,10 +16,10 @@ from adapters.sql.engine import make_engine
 from adapters.sql.migrate import SchemaOutOfDateError, current_revision, upgrade_to_head
 from domain.kernel.errors import DependencyUnavailableError
 from domain.kernel.principal import Role
-from server.auth import issue_token, load_keys
 from server.bootstrap import build_application
 from server.logging_setup import configure_logging
 from server.settings import Settings
+from server.tokens import issue_token, load_keys
 from server.tracing import shutdown_tracing
 
 DEV_ORG = "org-dev"
