@@ -12,14 +12,12 @@ from typing import Any
 
 import structlog
 
-from adapters.sql.engine import make_engine
-from adapters.sql.migrate import SchemaOutOfDateError, current_revision, upgrade_to_head
 from domain.kernel.errors import DependencyUnavailableError
 from domain.kernel.principal import Role
-from server.auth import issue_token, load_keys
-from server.bootstrap import build_application
+from server.composition import SchemaOutOfDateError, build_application, migrate_database
 from server.logging_setup import configure_logging
 from server.settings import Settings
+from server.tokens import issue_token, load_keys
 from server.tracing import shutdown_tracing
 
 DEV_ORG = "org-dev"
@@ -82,12 +80,7 @@ async def serve(settings: Settings) -> int:
 
 
 async def migrate(settings: Settings) -> int:
-    engine = make_engine(settings.effective_database_url)
-    try:
-        await upgrade_to_head(engine)
-        print(f"schema at revision {await current_revision(engine)}")
-    finally:
-        await engine.dispose()
+    print(f"schema at revision {await migrate_database(settings)}")
     return 0
 
 

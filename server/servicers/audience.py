@@ -12,7 +12,7 @@ from domain.audience.contacts import Contact
 from domain.audience.service import AudienceService, RejectedContact
 from domain.execution.estimate import AudienceEstimator
 from domain.kernel.errors import ViolationCollector
-from server.interceptors.auth import current_principal
+from server.interceptors.authentication import current_principal
 from server.mappers import enums
 from server.mappers.audience import (
     REASONS,

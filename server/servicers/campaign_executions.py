@@ -9,7 +9,7 @@ from google.protobuf import json_format
 
 from domain.execution.service import ExecutionService
 from domain.kernel.errors import ViolationCollector
-from server.interceptors.auth import current_principal
+from server.interceptors.authentication import current_principal
 from server.mappers import enums
 from server.mappers.common import enum_in
 from server.mappers.executions import (

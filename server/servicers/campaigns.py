@@ -22,7 +22,7 @@ from domain.kernel.errors import (
     ValidationError,
     ViolationCollector,
 )
-from server.interceptors.auth import current_principal
+from server.interceptors.authentication import current_principal
 from server.mappers import enums
 from server.mappers.campaign_in import schedule_from_proto, spec_from_proto
 from server.mappers.campaign_out import campaign_to_proto

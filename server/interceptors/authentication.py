@@ -11,8 +11,8 @@ import grpc
 
 from domain.kernel.errors import UnauthenticatedError
 from domain.kernel.principal import Principal
-from server.auth import TokenVerifier
 from server.interceptors.wrapping import ScopeInterceptor
+from server.tokens import TokenVerifier
 
 OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 _principal: ContextVar[Principal | None] = ContextVar("principal", default=None)
@@ -35,7 +35,7 @@ def bearer_token(context: grpc.aio.ServicerContext) -> str:
     raise UnauthenticatedError("missing 'authorization: Bearer <token>' metadata")
 
 
-class AuthInterceptor(ScopeInterceptor):
+class AuthenticationInterceptor(ScopeInterceptor):
     def __init__(self, verifier: TokenVerifier) -> None:
         super().__init__()
         self._verifier = verifier

@@ -1,4 +1,4 @@
-"""JWT verification and issuing. Keys come from settings; the embedded default keeps a random
+"""JWT verification and minting. Keys come from settings; the embedded default keeps a random
 HS256 secret in the data directory so development tokens survive restarts."""
 
 from __future__ import annotations

@@ -1,0 +1,185 @@
+"""One factory per port. Each reads the settings and picks the embedded adapter (the zero-config
+default) or, when its URL is set, the real technology; whatever it opens it registers in the
+shutdown list. The only module in server/ that imports adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from adapters.embedded.bus import InProcessEventBus
+from adapters.embedded.rate_limiter import MemoryRateLimiter
+from adapters.embedded.sandbox_delivery import SandboxDelivery
+from adapters.http.audience import HttpAudienceSource
+from adapters.http.client import UpstreamClient
+from adapters.http.templates import HttpTemplateSource
+from adapters.nats.delivery import NatsDeliveryPublisher
+from adapters.nats.publisher import NatsEventPublisher
+from adapters.redis.rate_limiter import RedisRateLimiter
+from adapters.runtime.gc_tuning import older_objects_left_alone
+from adapters.runtime.message_ids import FastMessageIds
+from adapters.sql.audience.source import SqlAudienceSource
+from adapters.sql.audience.stores import SqlContactDirectory, SqlSegmentStore
+from adapters.sql.audience.suppressions import SqlSuppressionStore
+from adapters.sql.engine import make_engine
+from adapters.sql.migrate import (
+    SchemaOutOfDateError,
+    current_revision,
+    ensure_schema_current,
+    upgrade_to_head,
+)
+from adapters.sql.unit_of_work import SqlStore
+from adapters.system import SystemClock, UuidGenerator
+from domain.audience.ports import AudienceSource, ContactDirectory, SegmentStore, SuppressionStore
+from domain.campaigns.templates import TemplateSource
+from domain.execution.model import MessageIdFactory
+from domain.execution.ports import (
+    DeliveryOutbox,
+    DeliveryPublisher,
+    ExecutionUnitOfWorkFactory,
+    RateLimiter,
+)
+from domain.kernel.ports import Clock, EventPublisher, HealthProbe, IdGenerator, OutboxStore
+from server.composition.closers import Closers
+from server.settings import Settings
+
+__all__ = ["Ports", "SchemaOutOfDateError", "build_ports", "migrate_database"]
+
+
+@dataclass(frozen=True)
+class Ports:
+    """An adapter for every port the service uses, as the settings chose them."""
+
+    clock: Clock
+    ids: IdGenerator
+    unit_of_work: ExecutionUnitOfWorkFactory
+    health_probe: HealthProbe
+    event_outbox: OutboxStore
+    delivery_outbox: DeliveryOutbox
+    contacts: ContactDirectory
+    segments: SegmentStore
+    suppressions: SuppressionStore
+    audience: AudienceSource
+    templates: TemplateSource | None
+    limiter: RateLimiter
+    delivery: DeliveryPublisher
+    events: EventPublisher
+    message_ids: MessageIdFactory
+    fanout_scope: Callable[[], AbstractContextManager[None]]
+
+
+async def build_ports(settings: Settings, closers: Closers) -> Ports:
+    store = await open_store(settings, closers)
+    events = event_publisher(settings, closers)
+    clock = SystemClock()
+    segments = SqlSegmentStore(store.engine, clock=clock)
+    suppressions = SqlSuppressionStore(store.engine, clock=clock)
+    return Ports(
+        clock=clock,
+        ids=UuidGenerator(),
+        unit_of_work=store.unit_of_work,
+        health_probe=store,
+        event_outbox=store.outbox_store(),
+        delivery_outbox=store.delivery_outbox(),
+        contacts=SqlContactDirectory(store.engine, clock=clock),
+        segments=segments,
+        suppressions=suppressions,
+        audience=audience_source(settings, store, segments, suppressions, closers),
+        templates=template_source(settings, closers),
+        limiter=rate_limiter(settings, closers),
+        delivery=delivery_publisher(settings, closers),
+        events=events,
+        # Faster id hashing and GC tuning for the executor's fan-out (adapters.runtime).
+        message_ids=FastMessageIds,
+        fanout_scope=older_objects_left_alone,
+    )
+
+
+async def open_store(settings: Settings, closers: Closers) -> SqlStore:
+    """SQLite in the data directory by default, else CAMPAIGN_DATABASE_URL. The embedded
+    database is migrated on start; any other must already be at the current revision."""
+    engine = make_engine(settings.effective_database_url)
+    if settings.migrate_on_start:
+        await upgrade_to_head(engine)
+    else:
+        await ensure_schema_current(engine)
+    store = SqlStore(engine)
+    closers.register(store.close)
+    return store
+
+
+async def migrate_database(settings: Settings) -> str | None:
+    """Bring the schema to the latest revision; returns that revision."""
+    engine = make_engine(settings.effective_database_url)
+    try:
+        await upgrade_to_head(engine)
+        return await current_revision(engine)
+    finally:
+        await engine.dispose()
+
+
+def event_publisher(settings: Settings, closers: Closers) -> EventPublisher:
+    if not settings.nats_url:
+        return InProcessEventBus()
+    publisher = NatsEventPublisher(
+        settings.nats_url,
+        stream=settings.nats_stream,
+        subject_prefix=settings.nats_subject_prefix,
+    )
+    closers.register(publisher.close)
+    return publisher
+
+
+def audience_source(
+    settings: Settings,
+    store: SqlStore,
+    segments: SegmentStore,
+    suppressions: SuppressionStore,
+    closers: Closers,
+) -> AudienceSource:
+    if not settings.data_service_url:
+        return SqlAudienceSource(store.engine, segments)
+    client = UpstreamClient(
+        "data service", settings.data_service_url, token=_secret(settings.data_service_token)
+    )
+    closers.register(client.aclose)
+    return HttpAudienceSource(client, suppressions)
+
+
+def template_source(settings: Settings, closers: Closers) -> TemplateSource | None:
+    if not settings.creative_service_url:
+        return None
+    client = UpstreamClient(
+        "creative service",
+        settings.creative_service_url,
+        token=_secret(settings.creative_service_token),
+    )
+    closers.register(client.aclose)
+    return HttpTemplateSource(client)
+
+
+def rate_limiter(settings: Settings, closers: Closers) -> RateLimiter:
+    if not settings.redis_url:
+        return MemoryRateLimiter()
+    limiter = RedisRateLimiter(settings.redis_url)
+    closers.register(limiter.close)
+    return limiter
+
+
+def delivery_publisher(settings: Settings, closers: Closers) -> DeliveryPublisher:
+    if not settings.nats_url:
+        return SandboxDelivery()
+    publisher = NatsDeliveryPublisher(
+        settings.nats_url,
+        stream=settings.nats_delivery_stream,
+        subject_prefix=settings.nats_subject_prefix,
+    )
+    closers.register(publisher.close)
+    return publisher
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None

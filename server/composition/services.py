@@ -1,0 +1,110 @@
+"""The domain services the servicers call and the background workers that run campaigns, built
+on the ports the settings chose."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from domain.audience.service import AudienceService
+from domain.campaigns.service import CampaignService
+from domain.execution.delivery import deliver_once
+from domain.execution.estimate import AudienceEstimator
+from domain.execution.executor import Executor
+from domain.execution.scheduler import fire_due
+from domain.execution.service import ExecutionService
+from domain.execution.throttling import DEFAULT_CHANNEL_PER_HOUR, OrganizationLimits
+from domain.kernel.channels import Channel
+from server.composition.factories import Ports
+from server.settings import Settings
+from server.workers.loop import WorkerLoop
+from server.workers.outbox_relay import OutboxRelayWorker
+
+
+@dataclass(frozen=True)
+class Services:
+    campaigns: CampaignService
+    audiences: AudienceService
+    estimator: AudienceEstimator
+    executions: ExecutionService
+    relay: OutboxRelayWorker
+    workers: list[WorkerLoop]  # scheduler, executor, delivery; none when the executor is off
+
+
+def organization_limits(settings: Settings) -> OrganizationLimits:
+    channels = dict(DEFAULT_CHANNEL_PER_HOUR)
+    for name, per_hour in settings.channel_per_hour.items():
+        channels[Channel(name)] = per_hour
+    return OrganizationLimits(per_hour=settings.organization_per_hour, channel_per_hour=channels)
+
+
+def build_services(settings: Settings, ports: Ports) -> Services:
+    limits = organization_limits(settings)
+    return Services(
+        campaigns=CampaignService(
+            ports.unit_of_work,
+            ports.clock,
+            ports.ids,
+            min_schedule_lead=timedelta(seconds=settings.schedule_min_lead_seconds),
+            templates=ports.templates,
+            audience=ports.audience,
+        ),
+        audiences=AudienceService(
+            contacts=ports.contacts,
+            segments=ports.segments,
+            suppressions=ports.suppressions,
+            clock=ports.clock,
+        ),
+        estimator=AudienceEstimator(
+            audience=ports.audience,
+            campaigns=ports.unit_of_work,
+            clock=ports.clock,
+            organization_limits=limits,
+        ),
+        executions=ExecutionService(
+            ports.unit_of_work, ports.contacts, ports.clock, ports.ids, ports.templates
+        ),
+        relay=OutboxRelayWorker(
+            ports.event_outbox, ports.events, poll_interval=settings.outbox_poll_interval
+        ),
+        workers=execution_workers(settings, ports, limits) if settings.executor_enabled else [],
+    )
+
+
+def execution_workers(
+    settings: Settings, ports: Ports, limits: OrganizationLimits
+) -> list[WorkerLoop]:
+    executor = Executor(
+        ports.unit_of_work,
+        ports.audience,
+        ports.limiter,
+        ports.clock,
+        ports.ids,
+        owner=f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}",
+        templates=ports.templates,
+        publisher=ports.delivery,
+        organization_limits=lambda _org: limits,
+        batch_size=settings.executor_batch_size,
+        lease=timedelta(seconds=settings.executor_lease_seconds),
+        message_ids=ports.message_ids,
+        fanout_scope=ports.fanout_scope,
+    )
+
+    async def schedule() -> int:
+        return await fire_due(ports.unit_of_work, ports.clock, ports.ids)
+
+    async def deliver() -> int:
+        return await deliver_once(
+            ports.delivery_outbox, ports.delivery, ports.clock, limit=settings.delivery_batch_size
+        )
+
+    interval = settings.worker_interval
+    return [
+        WorkerLoop("scheduler", schedule, idle_interval=interval),
+        WorkerLoop("executor", executor.run_once, idle_interval=interval),
+        WorkerLoop(
+            "delivery", deliver, idle_interval=interval, busy_threshold=settings.delivery_batch_size
+        ),
+    ]
