@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 from campaign.v1 import audience_pb2 as apb
@@ -28,18 +29,9 @@ REASONS: dict[int, SuppressionReason] = {
 REASONS_OUT = invert(REASONS)
 
 
-# What apb.Contact and Contact hold alike, field for field (attributes and times convert).
-_CONTACT_FIELDS = (
-    "user_id",
-    "email",
-    "phone",
-    "whatsapp_verified",
-    "timezone",
-    "locale",
-    "email_opted_in",
-    "sms_opted_in",
-    "whatsapp_opted_in",
-    "in_app_opted_in",
+# What apb.Contact and Contact hold alike, field for field: all but what converts.
+_CONTACT_FIELDS = tuple(
+    f.name for f in fields(Contact) if f.name not in ("attributes", "created_at", "updated_at")
 )
 
 
@@ -49,9 +41,9 @@ def _contact_fields(c: apb.Contact | Contact) -> dict[str, Any]:
 
 def contact_from_proto(c: apb.Contact) -> Contact:
     attributes = json_format.MessageToDict(c.attributes) if c.HasField("attributes") else {}
-    fields = _contact_fields(c)
-    fields["timezone"] = c.timezone or DEFAULT_TIMEZONE
-    return Contact(**fields, attributes=attributes)
+    values = _contact_fields(c)
+    values["timezone"] = c.timezone or DEFAULT_TIMEZONE
+    return Contact(**values, attributes=attributes)
 
 
 def contact_to_proto(c: Contact) -> apb.Contact:
