@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import re
+import asyncio
+import contextlib
 import signal
 import subprocess
-import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import ROOT
+from tests.support.server_process import executable, server_env, start_listening
+from tests.support.services import POSTGRES_HOST, POSTGRES_PORT, is_listening, postgres_database
 
-ADDRESS_LINE = re.compile(r"listening on (\S+)")
-STARTUP_TIMEOUT_S = 60.0
+# The test harness sets these so tests finish quickly; a benchmark runs on the production defaults.
+TEST_ONLY_SETTINGS = ("CAMPAIGN_OUTBOX_POLL_INTERVAL", "CAMPAIGN_HEALTH_PROBE_INTERVAL")
 
 
 @dataclass
@@ -27,34 +30,41 @@ class ChildServer:
 
 def start_child_server(command: list[str], env: dict[str, str] | None = None) -> ChildServer:
     """Start `command` in the repository root and wait for its `listening on` line."""
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
-    )
-    output: list[str] = []
-    found: list[str] = []
-    ready = threading.Event()
-
-    def pump() -> None:  # keeps draining, so a chatty child never blocks on a full pipe
-        assert process.stdout is not None
-        for line in process.stdout:
-            output.append(line)
-            match = ADDRESS_LINE.search(line)
-            if match and not found:
-                found.append(match.group(1))
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    if not ready.wait(STARTUP_TIMEOUT_S) or not found:
+    process, address, output, _ = start_listening(command, env, cwd=ROOT)
+    if address is None:
         stop_process(process, 5)
         raise RuntimeError(f"{command} did not start:\n" + "".join(output))
-    return ChildServer(process, found[0], output)
+    return ChildServer(process, address, output)
+
+
+def production_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """The test harness's server environment with `settings`, minus TEST_ONLY_SETTINGS."""
+    env = server_env(data_dir, **settings)
+    for name in TEST_ONLY_SETTINGS:
+        env.pop(name, None)
+    return env
+
+
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run([executable(), "migrate"], env=env, check=True, capture_output=True, timeout=120)
+
+
+@contextlib.contextmanager
+def fresh_database(runner: asyncio.Runner | None = None) -> Iterator[str]:
+    """tests.support.services.postgres_database (a new database, dropped on exit), entered from
+    synchronous code on `runner`, or on a runner of its own."""
+    if not is_listening(POSTGRES_HOST, POSTGRES_PORT):
+        raise RuntimeError(f"PostgreSQL is not listening on {POSTGRES_HOST}:{POSTGRES_PORT}")
+    with contextlib.ExitStack() as stack:
+        if runner is None:
+            runner = stack.enter_context(asyncio.Runner())
+        manager = postgres_database()
+        url = runner.run(manager.__aenter__())
+        try:
+            yield url
+        finally:
+            # Resume the generator normally: its `finally` drops the database.
+            runner.run(manager.__aexit__(None, None, None))
 
 
 def stop_process(process: subprocess.Popen[str], timeout: float = 20.0) -> int:

@@ -25,7 +25,6 @@ from nats.js.errors import APIError, NoStreamResponseError
 
 from adapters.nats.jetstream import JetStreamLink
 from domain.execution.model import Message, MessageStatus
-from domain.kernel.errors import DependencyUnavailableError
 
 # Long enough to cover a relay that died mid-batch and a restart; the notification service
 # still deduplicates by message_id beyond it (the documented limit of exactly-once).
@@ -142,15 +141,8 @@ class NatsDeliveryPublisher:
             return
         async with self._lock:  # one batch in flight per publisher: acks route by batch tag
             js = await self._link.jetstream()
-            try:
+            with self._link.publish_failures("delivery", stream_name="deliveries"):
                 await self._publish(js, messages)
-            except NoStreamResponseError as exc:
-                self._link.stream_lost()
-                raise DependencyUnavailableError("no JetStream stream for deliveries") from exc
-            except Exception as exc:
-                raise DependencyUnavailableError(
-                    f"JetStream delivery publish failed: {exc!r}"
-                ) from exc
 
     async def _publish(self, js: JetStreamContext, messages: Sequence[Message]) -> None:
         inbox = await self._inbox_for(js)

@@ -9,12 +9,14 @@ own for as long as it takes; publishing fails fast in the meantime.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig, StreamInfo
-from nats.js.errors import APIError, NotFoundError
+from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 
 from domain.kernel.errors import DependencyUnavailableError
 
@@ -54,6 +56,23 @@ class JetStreamLink:
     def stream_lost(self) -> None:
         """Nothing captured our subjects: recreate the stream before the next publish."""
         self._stream_ready = False
+
+    @contextlib.contextmanager
+    def publish_failures(self, what: str = "", stream_name: str = "") -> Iterator[None]:
+        """Any failure of the publish inside as DependencyUnavailableError ("JetStream `what`
+        publish failed"). "No stream" also means nothing captures our subjects any more (the
+        stream was deleted, or the server came back without its store): the stream is made
+        again before the next attempt."""
+        try:
+            yield
+        except NoStreamResponseError as exc:
+            self.stream_lost()
+            raise DependencyUnavailableError(
+                f"no JetStream stream for {stream_name or self.stream}"
+            ) from exc
+        except Exception as exc:
+            label = f"{what} publish" if what else "publish"
+            raise DependencyUnavailableError(f"JetStream {label} failed: {exc!r}") from exc
 
     async def jetstream(self) -> JetStreamContext:
         async with self._lock:

@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import Sequence
 
 import orjson
-from nats.js.errors import NoStreamResponseError
 
 from adapters.nats.jetstream import (
     CLOSE_TIMEOUT_SECONDS,
@@ -23,7 +22,6 @@ from adapters.nats.jetstream import (
     JetStreamLink,
     subject_covers,
 )
-from domain.kernel.errors import DependencyUnavailableError
 from domain.kernel.events import DomainEvent
 
 __all__ = [
@@ -69,7 +67,7 @@ class NatsEventPublisher:
         if not events:
             return
         js = await self._link.jetstream()
-        try:
+        with self._link.publish_failures():
             await asyncio.gather(
                 *(
                     js.publish(
@@ -81,15 +79,6 @@ class NatsEventPublisher:
                     for e in events
                 )
             )
-        except NoStreamResponseError as exc:
-            # Nothing captures our subjects any more (the stream was deleted, or the server came
-            # back without its store): make it again before the next attempt.
-            self._link.stream_lost()
-            raise DependencyUnavailableError(
-                f"no JetStream stream for {self._link.stream}"
-            ) from exc
-        except Exception as exc:
-            raise DependencyUnavailableError(f"JetStream publish failed: {exc!r}") from exc
 
     async def close(self) -> None:
         await self._link.close()

@@ -10,15 +10,13 @@ Goal from the issue (reported, never asserted): GetCampaign >= 0.5x baseline wit
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import math
 import random
-import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +25,9 @@ from campaign.v1 import campaign_pb2, campaign_service_pb2, campaign_service_pb2
 
 from bench import baseline_server
 from bench.loadgen import LoadResult, LoadSettings, run_load
-from bench.processes import peak_rss_mb, start_child_server
+from bench.processes import fresh_database, migrate, peak_rss_mb, production_env, start_child_server
 from bench.scenarios import Emit
-from tests.support.server_process import executable, server_env, start_server
-from tests.support.services import POSTGRES_HOST, POSTGRES_PORT, is_listening, postgres_database
+from tests.support.server_process import start_server
 
 DESCRIPTION = "GetCampaign / ListCampaigns / CreateCampaign rps and latency vs a trivial server"
 SCENARIO = "api"
@@ -39,8 +36,6 @@ SEED_CAMPAIGNS = 200
 LIST_PAGE_SIZE = 20
 GOAL_RATIO, GOAL_P99_MS = 0.5, 50.0
 SERVICE = "/campaign.v1.CampaignService/"
-# The test harness polls fast so tests finish quickly; a benchmark wants the production defaults.
-TEST_ONLY_SETTINGS = ("CAMPAIGN_OUTBOX_POLL_INTERVAL", "CAMPAIGN_HEALTH_PROBE_INTERVAL")
 
 
 # --- request factories, run inside the load worker processes (see bench.loadgen) -------------
@@ -98,21 +93,6 @@ def baseline_requests(params: dict[str, Any], worker: int) -> Callable[[int], by
 
 
 # --- the scenario ----------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def fresh_database() -> Iterator[str]:
-    """tests.support.services.postgres_database, entered from synchronous code."""
-    if not is_listening(POSTGRES_HOST, POSTGRES_PORT):
-        raise RuntimeError(f"PostgreSQL is not listening on {POSTGRES_HOST}:{POSTGRES_PORT}")
-    with asyncio.Runner() as runner:
-        manager = postgres_database()
-        url = runner.run(manager.__aenter__())
-        try:
-            yield url
-        finally:
-            # Resume the generator normally: its `finally` drops the database.
-            runner.run(manager.__aexit__(None, None, None))
 
 
 def seed(address: str, metadata: list[tuple[str, str]], run: str) -> list[str]:
@@ -178,12 +158,10 @@ def run(emit: Emit, settings: LoadSettings) -> None:
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(fresh_database())
         data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-api-"))
-        env = server_env(Path(data_dir), CAMPAIGN_DATABASE_URL=url, CAMPAIGN_LOG_LEVEL="WARNING")
-        for name in TEST_ONLY_SETTINGS:
-            env.pop(name, None)
-        subprocess.run(
-            [executable(), "migrate"], env=env, check=True, capture_output=True, timeout=120
+        env = production_env(
+            Path(data_dir), CAMPAIGN_DATABASE_URL=url, CAMPAIGN_LOG_LEVEL="WARNING"
         )
+        migrate(env)
         server = start_server(env)
         stack.callback(server.stop)
         metadata = [("authorization", f"Bearer {server.token(ORG, 'admin')}")]

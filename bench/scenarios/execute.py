@@ -23,12 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,10 +39,9 @@ import uvloop
 from adapters.redis.rate_limiter import DEFAULT_PREFIX
 from adapters.sql.execution.messages import COLUMNS as MESSAGE_COLUMNS
 from bench.loadgen import LoadSettings
+from bench.processes import fresh_database, migrate
 from bench.scenarios import Emit
 from bench.scenarios import execute_common as common
-from tests.support.server_process import executable, server_env
-from tests.support.services import POSTGRES_HOST, POSTGRES_PORT, is_listening, postgres_database
 
 DESCRIPTION = "1M-recipient campaign on Postgres + NATS + Redis: messages/s vs raw COPY + publish"
 SCENARIO = "execute-1m"
@@ -56,19 +52,6 @@ GOAL_RATIO, GOAL_PEAK_RSS_MB = 0.75, 400.0
 PUBLISH_MAX_PENDING = 4_000  # nats-py's default window, and the server's (adapters.nats)
 PUBLISH_TIMEOUT_S = 30.0
 COPY_CHUNK = 50_000  # setup only: rows per COPY call when loading contacts
-
-
-@contextlib.contextmanager
-def fresh_database(runner: asyncio.Runner) -> Iterator[str]:
-    """tests.support.services.postgres_database, entered from synchronous code."""
-    if not is_listening(POSTGRES_HOST, POSTGRES_PORT):
-        raise RuntimeError(f"PostgreSQL is not listening on {POSTGRES_HOST}:{POSTGRES_PORT}")
-    manager = postgres_database()
-    url = runner.run(manager.__aenter__())
-    try:
-        yield url
-    finally:
-        runner.run(manager.__aexit__(None, None, None))  # drops the database
 
 
 async def load_population(dsn: str, org: str, n: int) -> None:
@@ -90,7 +73,7 @@ async def load_population(dsn: str, org: str, n: int) -> None:
         await conn.copy_records_to_table(
             "contact_attribute_names",
             records=common.attribute_name_rows(org),
-            columns=("organization_id", "name"),
+            columns=common.ATTRIBUTE_NAME_COLUMNS,
         )
         # Statistics for the audience query, and the load's dirty pages written out now rather
         # than by a checkpoint in the middle of the measured run.
@@ -244,13 +227,13 @@ def run(emit: Emit, settings: LoadSettings) -> None:
     prefix = f"bench.{run_id}."
     delivery_stream, events_stream = f"BENCH_DLV_{run_id}", f"BENCH_EV_{run_id}"
     baseline_stream = f"BENCH_BASE_{run_id}"
-    log = _logger()
+    log = common.logger(SCENARIO)
     with contextlib.ExitStack() as stack:
         runner = stack.enter_context(asyncio.Runner(loop_factory=uvloop.new_event_loop))
         url = stack.enter_context(fresh_database(runner))
         dsn = url.replace("postgresql+asyncpg://", "postgresql://")
         data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-exec-"))
-        env = server_env(
+        env = common.bench_server_env(
             Path(data_dir),
             CAMPAIGN_DATABASE_URL=url,
             CAMPAIGN_NATS_URL=NATS_URL,
@@ -258,17 +241,12 @@ def run(emit: Emit, settings: LoadSettings) -> None:
             CAMPAIGN_NATS_DELIVERY_STREAM=delivery_stream,
             CAMPAIGN_NATS_SUBJECT_PREFIX=prefix,
             CAMPAIGN_REDIS_URL=REDIS_URL,
-            **common.server_overrides(),
         )
-        for name in common.TEST_ONLY_SETTINGS:
-            env.pop(name, None)
         stack.callback(
             lambda: runner.run(delete_streams([delivery_stream, events_stream, baseline_stream]))
         )
         stack.callback(delete_limiter_keys, org)
-        subprocess.run(
-            [executable(), "migrate"], env=env, check=True, capture_output=True, timeout=120
-        )
+        migrate(env)
         started = time.monotonic()
         runner.run(load_population(dsn, org, n))
         setup_s = time.monotonic() - started
@@ -276,60 +254,37 @@ def run(emit: Emit, settings: LoadSettings) -> None:
 
         db = Database(runner, dsn)
         stack.callback(db.close)
-        campaign_run = common.run_campaign(
-            stack, env, org=org, n=n, name=f"bench execute {run_id}", completed=db.execution
+        measured = common.measure(
+            stack,
+            env,
+            db,
+            log,
+            org=org,
+            n=n,
+            name=f"bench execute {run_id}",
+            in_stream=lambda: runner.run(stream_messages(delivery_stream)),
         )
-        server, launched, expect = campaign_run.server, campaign_run.launched, campaign_run.expect
-        idle_rss, peak_rss = campaign_run.idle_rss_mb, campaign_run.peak_rss_mb
-        outcome = db.outcome(campaign_run.execution)
-        in_stream = runner.run(stream_messages(delivery_stream))
-        server.stop()
-        common.check(outcome, expect, server.log, in_stream=in_stream)
         # The run's streams go before the baseline, which then meets the broker as the run did.
         runner.run(delete_streams([delivery_stream, events_stream]))
-        log(
-            f"{outcome.messages} messages in {outcome.seconds:.2f} s"
-            f" (fan-out {outcome.fan_out_seconds:.2f} s), peak RSS {peak_rss} MB"
-        )
 
-        records, payloads = baseline_inputs(expect, launched, org, outcome.execution_id)
+        campaign_run = measured.campaign_run
+        records, payloads = baseline_inputs(
+            campaign_run.expect, campaign_run.launched, org, measured.outcome.execution_id
+        )
         with common.inputs_frozen():
             copy_s = runner.run(baseline_copy(dsn, records))
             publish_s = runner.run(
                 baseline_publish(baseline_stream, f"{prefix}base.email", payloads)
             )
         del records, payloads
-        messages = outcome.messages
-        value = messages / outcome.seconds
-        baseline = messages / (copy_s + publish_s)
-        ratio = value / baseline
         emit(
-            {
-                "scenario": SCENARIO,
-                "metric": "messages_per_s",
-                "value": round(value, 1),
-                "baseline": round(baseline, 1),
-                "ratio": round(ratio, 3),
-                "recipients": n,
-                "audience": expect.audience,
-                "messages": messages,
-                "seconds": round(outcome.seconds, 3),
-                "fan_out_seconds": round(outcome.fan_out_seconds, 3),
-                "peak_rss_mb": peak_rss,
-                "idle_rss_mb": idle_rss,
-                "baseline_copy_s": round(copy_s, 3),
-                "baseline_publish_s": round(publish_s, 3),
-                "setup_s": round(setup_s, 1),
-                "mode": "server process (postgres, nats jetstream, redis)",
-                "goal_ratio": GOAL_RATIO,
-                "goal_peak_rss_mb": GOAL_PEAK_RSS_MB,
-                "goal_met": bool(ratio >= GOAL_RATIO and (peak_rss or 0) < GOAL_PEAK_RSS_MB),
-            }
+            common.result(
+                SCENARIO,
+                measured,
+                baseline_timings={"baseline_copy_s": copy_s, "baseline_publish_s": publish_s},
+                setup_s=setup_s,
+                mode="server process (postgres, nats jetstream, redis)",
+                goal_ratio=GOAL_RATIO,
+                goal_peak_rss_mb=GOAL_PEAK_RSS_MB,
+            )
         )
-
-
-def _logger() -> Any:
-    def log(text: str) -> None:
-        print(f"[{SCENARIO}] {text}", file=sys.stderr, flush=True)
-
-    return log

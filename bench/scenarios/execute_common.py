@@ -25,14 +25,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import grpc
 import orjson
 from campaign.v1 import campaign_pb2, campaign_service_pb2, campaign_service_pb2_grpc
 from google.protobuf import struct_pb2, timestamp_pb2
 
-from bench.processes import peak_rss_mb
+from adapters.sql.audience.tables import contact_attribute_names, contacts, suppressions
+from bench.processes import peak_rss_mb, production_env
 from domain.execution.model import message_id
 from domain.kernel.channels import Channel
 from tests.support.server_process import ServerProcess, start_server
@@ -51,8 +53,6 @@ HTML = {
 HUGE_PER_HOUR = 1_000_000_000_000
 SCHEDULE_LEAD_S = 1.5
 POLL_S = 0.25
-# Settings the test harness sets for fast tests; a benchmark runs on the production defaults.
-TEST_ONLY_SETTINGS = ("CAMPAIGN_OUTBOX_POLL_INTERVAL", "CAMPAIGN_HEALTH_PROBE_INTERVAL")
 PASSTHROUGH_PREFIX = "BENCH_CAMPAIGN_"  # BENCH_CAMPAIGN_X=v becomes CAMPAIGN_X=v for the server
 
 
@@ -78,6 +78,18 @@ def server_overrides() -> dict[str, str]:
         if name.startswith(PASSTHROUGH_PREFIX):
             out["CAMPAIGN_" + name[len(PASSTHROUGH_PREFIX) :]] = value
     return out
+
+
+def logger(scenario: str) -> Callable[[str], None]:
+    def log(text: str) -> None:
+        print(f"[{scenario}] {text}", file=sys.stderr, flush=True)
+
+    return log
+
+
+def bench_server_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """The server environment of a run: `settings` and server_overrides()."""
+    return production_env(data_dir, **settings, **server_overrides())
 
 
 # --- the population ---------------------------------------------------------------------------
@@ -118,23 +130,10 @@ def contact_row(org: str, i: int, now: datetime) -> tuple[Any, ...]:
     )
 
 
-CONTACT_COLUMNS = (
-    "organization_id",
-    "user_id",
-    "email",
-    "phone",
-    "whatsapp_verified",
-    "timezone",
-    "locale",
-    "email_opted_in",
-    "sms_opted_in",
-    "whatsapp_opted_in",
-    "in_app_opted_in",
-    "attributes",
-    "created_at",
-    "updated_at",
-)
-SUPPRESSION_COLUMNS = ("organization_id", "kind", "target", "channel", "reason", "created_at")
+# The tables' own column order, which contact_row and suppression_rows follow.
+CONTACT_COLUMNS = tuple(contacts.columns.keys())
+SUPPRESSION_COLUMNS = tuple(suppressions.columns.keys())
+ATTRIBUTE_NAME_COLUMNS = tuple(contact_attribute_names.columns.keys())
 
 
 def attribute_name_rows(org: str) -> list[tuple[str, str]]:
@@ -426,6 +425,91 @@ def check(outcome: Outcome, expect: Expected, log: str, *, in_stream: int | None
         problems.append(f"audience {outcome.counts.get('audience')}, expected {expect.audience}")
     if problems:
         raise RuntimeError("wrong outcome: " + "; ".join(problems) + "\nserver log:\n" + log)
+
+
+@dataclass(frozen=True)
+class Measured:
+    campaign_run: CampaignRun
+    outcome: Outcome
+    recipients: int
+
+
+class RunDatabase(Protocol):
+    """The benchmark's own look into the server's store."""
+
+    def execution(self, campaign_id: str) -> Any:
+        """The campaign's execution once it completed, else None (raises if it failed)."""
+
+    def outcome(self, execution: Any) -> Outcome: ...
+
+
+def measure(
+    stack: contextlib.ExitStack,
+    env: dict[str, str],
+    db: RunDatabase,
+    log: Callable[[str], None],
+    *,
+    org: str,
+    n: int,
+    name: str,
+    in_stream: Callable[[], int] | None = None,
+) -> Measured:
+    """The measured run: run_campaign, then its outcome read and `in_stream()` (the messages in
+    the delivery stream, where there is one) counted while the server still runs; then the
+    server stopped and the outcome checked."""
+    campaign_run = run_campaign(stack, env, org=org, n=n, name=name, completed=db.execution)
+    outcome = db.outcome(campaign_run.execution)
+    streamed = None if in_stream is None else in_stream()
+    server = campaign_run.server
+    server.stop()
+    check(outcome, campaign_run.expect, server.log, in_stream=streamed)
+    log(
+        f"{outcome.messages} messages in {outcome.seconds:.2f} s"
+        f" (fan-out {outcome.fan_out_seconds:.2f} s), peak RSS {campaign_run.peak_rss_mb} MB"
+    )
+    return Measured(campaign_run, outcome, n)
+
+
+def result(
+    scenario: str,
+    measured: Measured,
+    *,
+    baseline_timings: dict[str, float],
+    setup_s: float,
+    mode: str,
+    goal_ratio: float | None = None,
+    goal_peak_rss_mb: float | None = None,
+) -> dict[str, Any]:
+    """The line to emit: messages/s against the baseline, which took the sum of
+    `baseline_timings` (each reported, in seconds) for the same messages."""
+    campaign_run, outcome = measured.campaign_run, measured.outcome
+    messages = outcome.messages
+    value = messages / outcome.seconds
+    baseline = messages / sum(baseline_timings.values())
+    ratio = value / baseline
+    peak_rss = campaign_run.peak_rss_mb
+    line: dict[str, Any] = {
+        "scenario": scenario,
+        "metric": "messages_per_s",
+        "value": round(value, 1),
+        "baseline": round(baseline, 1),
+        "ratio": round(ratio, 3),
+        "recipients": measured.recipients,
+        "audience": campaign_run.expect.audience,
+        "messages": messages,
+        "seconds": round(outcome.seconds, 3),
+        "fan_out_seconds": round(outcome.fan_out_seconds, 3),
+        "peak_rss_mb": peak_rss,
+        "idle_rss_mb": campaign_run.idle_rss_mb,
+        **{key: round(seconds, 3) for key, seconds in baseline_timings.items()},
+        "setup_s": round(setup_s, 1),
+        "mode": mode,
+    }
+    if goal_ratio is not None and goal_peak_rss_mb is not None:
+        line["goal_ratio"] = goal_ratio
+        line["goal_peak_rss_mb"] = goal_peak_rss_mb
+        line["goal_met"] = bool(ratio >= goal_ratio and (peak_rss or 0) < goal_peak_rss_mb)
+    return line
 
 
 def timeout_for(n: int) -> float:

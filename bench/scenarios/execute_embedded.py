@@ -20,8 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -35,9 +33,9 @@ from adapters.sql.audience.tables import contact_attribute_names, contacts, supp
 from adapters.sql.engine import SQLITE_FILE
 from adapters.sql.execution.messages import COLUMNS as MESSAGE_COLUMNS
 from bench.loadgen import LoadSettings
+from bench.processes import migrate
 from bench.scenarios import Emit
 from bench.scenarios import execute_common as common
-from tests.support.server_process import executable, server_env
 
 DESCRIPTION = "100k-recipient campaign on SQLite + sandbox delivery: messages/s vs raw inserts"
 SCENARIO = "execute-100k-embedded"
@@ -66,10 +64,12 @@ def load_population(database: Path, org: str, n: int) -> None:
             ]
             if entries:
                 connection.execute(insert(suppressions), entries)
-            names = common.attribute_name_rows(org)
             connection.execute(
                 insert(contact_attribute_names),
-                [{"organization_id": o, "name": name} for o, name in names],
+                [
+                    dict(zip(common.ATTRIBUTE_NAME_COLUMNS, row, strict=True))
+                    for row in common.attribute_name_rows(org)
+                ],
             )
         with engine.begin() as connection:
             connection.exec_driver_sql("ANALYZE")
@@ -172,15 +172,11 @@ def run(emit: Emit, settings: LoadSettings) -> None:
     n = common.recipients_from_env(DEFAULT_RECIPIENTS)
     run_id = uuid.uuid4().hex[:8]
     org = f"bench-embedded-{run_id}"
-    log = _logger()
+    log = common.logger(SCENARIO)
     with contextlib.ExitStack() as stack:
         data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-embed-")))
-        env = server_env(data_dir, **common.server_overrides())
-        for name in common.TEST_ONLY_SETTINGS:
-            env.pop(name, None)
-        subprocess.run(
-            [executable(), "migrate"], env=env, check=True, capture_output=True, timeout=120
-        )
+        env = common.bench_server_env(data_dir)
+        migrate(env)
         database = data_dir / SQLITE_FILE
         started = time.monotonic()
         load_population(database, org, n)
@@ -189,46 +185,19 @@ def run(emit: Emit, settings: LoadSettings) -> None:
 
         db = Database(database)
         stack.callback(db.close)
-        campaign_run = common.run_campaign(
-            stack, env, org=org, n=n, name=f"bench embedded {run_id}", completed=db.execution
+        measured = common.measure(
+            stack, env, db, log, org=org, n=n, name=f"bench embedded {run_id}"
         )
-        server, launched, expect = campaign_run.server, campaign_run.launched, campaign_run.expect
-        idle_rss, peak_rss = campaign_run.idle_rss_mb, campaign_run.peak_rss_mb
-        outcome = db.outcome(campaign_run.execution)
-        server.stop()
-        common.check(outcome, expect, server.log)
-        log(
-            f"{outcome.messages} messages in {outcome.seconds:.2f} s"
-            f" (fan-out {outcome.fan_out_seconds:.2f} s), peak RSS {peak_rss} MB"
+        run = measured.campaign_run
+        insert_s = baseline_insert(
+            database, data_dir / "baseline.db", run.expect, run.launched, org
         )
-
-        insert_s = baseline_insert(database, data_dir / "baseline.db", expect, launched, org)
-        messages = outcome.messages
-        value = messages / outcome.seconds
-        baseline = messages / insert_s
         emit(
-            {
-                "scenario": SCENARIO,
-                "metric": "messages_per_s",
-                "value": round(value, 1),
-                "baseline": round(baseline, 1),
-                "ratio": round(value / baseline, 3),
-                "recipients": n,
-                "audience": expect.audience,
-                "messages": messages,
-                "seconds": round(outcome.seconds, 3),
-                "fan_out_seconds": round(outcome.fan_out_seconds, 3),
-                "peak_rss_mb": peak_rss,
-                "idle_rss_mb": idle_rss,
-                "baseline_insert_s": round(insert_s, 3),
-                "setup_s": round(setup_s, 1),
-                "mode": "server process (embedded: sqlite, in-process limiter, sandbox delivery)",
-            }
+            common.result(
+                SCENARIO,
+                measured,
+                baseline_timings={"baseline_insert_s": insert_s},
+                setup_s=setup_s,
+                mode="server process (embedded: sqlite, in-process limiter, sandbox delivery)",
+            )
         )
-
-
-def _logger() -> Any:
-    def log(text: str) -> None:
-        print(f"[{SCENARIO}] {text}", file=sys.stderr, flush=True)
-
-    return log

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any
 
 from campaign.v1 import audience_pb2 as apb
 from campaign.v1 import audience_service_pb2 as asvc
@@ -27,39 +29,27 @@ REASONS: dict[int, SuppressionReason] = {
 REASONS_OUT = invert(REASONS)
 
 
+# What apb.Contact and Contact hold alike, field for field: all but what converts.
+_CONTACT_FIELDS = tuple(
+    f.name for f in fields(Contact) if f.name not in ("attributes", "created_at", "updated_at")
+)
+
+
+def _contact_fields(c: apb.Contact | Contact) -> dict[str, Any]:
+    return {name: getattr(c, name) for name in _CONTACT_FIELDS}
+
+
 def contact_from_proto(c: apb.Contact) -> Contact:
     attributes = json_format.MessageToDict(c.attributes) if c.HasField("attributes") else {}
-    return Contact(
-        user_id=c.user_id,
-        email=c.email,
-        phone=c.phone,
-        whatsapp_verified=c.whatsapp_verified,
-        timezone=c.timezone or DEFAULT_TIMEZONE,
-        locale=c.locale,
-        email_opted_in=c.email_opted_in,
-        sms_opted_in=c.sms_opted_in,
-        whatsapp_opted_in=c.whatsapp_opted_in,
-        in_app_opted_in=c.in_app_opted_in,
-        attributes=attributes,
-    )
+    values = _contact_fields(c)
+    values["timezone"] = c.timezone or DEFAULT_TIMEZONE
+    return Contact(**values, attributes=attributes)
 
 
 def contact_to_proto(c: Contact) -> apb.Contact:
     attributes = struct_pb2.Struct()
     attributes.update(dict(c.attributes))
-    out = apb.Contact(
-        user_id=c.user_id,
-        email=c.email,
-        phone=c.phone,
-        whatsapp_verified=c.whatsapp_verified,
-        timezone=c.timezone,
-        locale=c.locale,
-        email_opted_in=c.email_opted_in,
-        sms_opted_in=c.sms_opted_in,
-        whatsapp_opted_in=c.whatsapp_opted_in,
-        in_app_opted_in=c.in_app_opted_in,
-        attributes=attributes,
-    )
+    out = apb.Contact(**_contact_fields(c), attributes=attributes)
     set_timestamp(out.created_at, c.created_at)
     set_timestamp(out.updated_at, c.updated_at)
     return out

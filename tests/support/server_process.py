@@ -118,9 +118,17 @@ def migrate(env: dict[str, str]) -> str:
     return result.stdout
 
 
-def start_server(env: dict[str, str]) -> ServerProcess:
+def start_listening(
+    command: list[str], env: dict[str, str] | None, *, cwd: Path | None = None
+) -> tuple[subprocess.Popen[str], str | None, list[str], threading.Thread]:
+    """Start `command` and wait (up to STARTUP_TIMEOUT) for its `listening on ADDRESS` line.
+
+    Returns the process, the address (None when it exited or timed out first), the output
+    list (still growing) and the thread that keeps draining it, so a chatty child never blocks
+    on a full pipe. What to do when the address is None is the caller's."""
     process = subprocess.Popen(
-        [executable(), "serve"],
+        command,
+        cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -145,10 +153,17 @@ def start_server(env: dict[str, str]) -> ServerProcess:
     reader = threading.Thread(target=pump, daemon=True, name="server-output")
     reader.start()
     if not ready.wait(STARTUP_TIMEOUT) or not found:
+        return process, None, output, reader
+    return process, found[0], output, reader
+
+
+def start_server(env: dict[str, str]) -> ServerProcess:
+    process, address, output, reader = start_listening([executable(), "serve"], env)
+    if address is None:
         process.kill()
         code = process.wait(10)
         raise RuntimeError(f"server did not start (exit code {code}):\n" + "".join(output))
-    server = ServerProcess(process, found[0], env, output, reader)
+    server = ServerProcess(process, address, env, output, reader)
     try:
         wait_until_serving(server.address)
     except RuntimeError:

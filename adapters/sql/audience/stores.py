@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Insert, Table, delete, or_, select
+from sqlalchemy import Column, ColumnElement, Insert, RowMapping, Table, and_, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -32,6 +32,29 @@ from domain.kernel.ports import Clock
 _KEYS = ("organization_id", "user_id")
 _STAMPS = ("created_at", "updated_at")
 _CONTENT = [c for c in contact_table.c if c.name not in (*_KEYS, *_STAMPS)]
+
+
+def _keyed(key_column: Column[Any], organization_id: str, key: str) -> ColumnElement[bool]:
+    """The tenant's row whose `key_column` (the second part of its table's key) is `key`."""
+    return and_(key_column.table.c.organization_id == organization_id, key_column == key)
+
+
+async def _get_row(
+    engine: AsyncEngine, key_column: Column[Any], organization_id: str, key: str
+) -> RowMapping | None:
+    statement = select(key_column.table).where(_keyed(key_column, organization_id, key))
+    async with reading(engine) as connection:
+        row = (await connection.execute(statement)).first()
+    return None if row is None else row._mapping
+
+
+async def _delete_row(
+    engine: AsyncEngine, key_column: Column[Any], organization_id: str, key: str
+) -> bool:
+    statement = delete(key_column.table).where(_keyed(key_column, organization_id, key))
+    async with writing(engine) as connection:
+        result = await connection.execute(statement)
+    return bool(result.rowcount)
 
 
 def dialect_insert(connection: AsyncConnection, table: Table) -> Any:
@@ -77,27 +100,12 @@ class SqlContactDirectory:
         return len(rows)
 
     async def get(self, organization_id: str, user_id: str) -> Contact | None:
-        async with reading(self._engine) as connection:
-            row = (
-                await connection.execute(
-                    select(contact_table).where(
-                        contact_table.c.organization_id == organization_id,
-                        contact_table.c.user_id == user_id,
-                    )
-                )
-            ).first()
-        return None if row is None else contact_from_row(row._mapping)
+        row = await _get_row(self._engine, contact_table.c.user_id, organization_id, user_id)
+        return None if row is None else contact_from_row(row)
 
     async def delete(self, organization_id: str, user_id: str) -> bool:
         """Erases the contact row only: suppressions are keyed by value, not by reference."""
-        async with writing(self._engine) as connection:
-            result = await connection.execute(
-                delete(contact_table).where(
-                    contact_table.c.organization_id == organization_id,
-                    contact_table.c.user_id == user_id,
-                )
-            )
-        return bool(result.rowcount)
+        return await _delete_row(self._engine, contact_table.c.user_id, organization_id, user_id)
 
 
 class SqlSegmentStore:
@@ -128,16 +136,8 @@ class SqlSegmentStore:
             )
 
     async def get(self, organization_id: str, segment_id: str) -> Segment | None:
-        async with reading(self._engine) as connection:
-            row = (
-                await connection.execute(
-                    select(segments).where(
-                        segments.c.organization_id == organization_id,
-                        segments.c.segment_id == segment_id,
-                    )
-                )
-            ).first()
-        return None if row is None else segment_from_row(row._mapping)
+        row = await _get_row(self._engine, segments.c.segment_id, organization_id, segment_id)
+        return None if row is None else segment_from_row(row)
 
     async def list(self, organization_id: str) -> Sequence[Segment]:
         """Every segment of the organization, by segment_id (code point order)."""
@@ -150,11 +150,4 @@ class SqlSegmentStore:
             return [segment_from_row(row._mapping) for row in rows]
 
     async def delete(self, organization_id: str, segment_id: str) -> bool:
-        async with writing(self._engine) as connection:
-            result = await connection.execute(
-                delete(segments).where(
-                    segments.c.organization_id == organization_id,
-                    segments.c.segment_id == segment_id,
-                )
-            )
-        return bool(result.rowcount)
+        return await _delete_row(self._engine, segments.c.segment_id, organization_id, segment_id)
