@@ -8,9 +8,9 @@ outside it (templates, the clock, the etag) and save through domain.campaigns.st
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from domain.audience.ports import AudienceSource
 from domain.campaigns import rules, scheduling
@@ -38,8 +38,11 @@ from domain.kernel.principal import Principal
 MAX_REQUEST_ID = 128
 MAX_REASON = 1000
 
-# A lifecycle change as the aggregate makes it: (campaign, by whom, when).
-Change = Callable[[Campaign, str, datetime], None]
+
+class Change(Protocol):
+    """A lifecycle method of the aggregate, e.g. `Campaign.pause`."""
+
+    def __call__(self, campaign: Campaign, /, *, by: str, at: datetime) -> None: ...
 
 
 class CampaignService:
@@ -195,24 +198,16 @@ class CampaignService:
             return campaign
 
     async def unschedule_campaign(self, principal: Principal, campaign_id: str) -> Campaign:
-        return await self._change(
-            principal, campaign_id, lambda c, who, now: c.unschedule(by=who, at=now)
-        )
+        return await self._change(principal, campaign_id, Campaign.unschedule)
 
     async def activate_campaign(self, principal: Principal, campaign_id: str) -> Campaign:
-        return await self._change(
-            principal, campaign_id, lambda c, who, now: c.activate(by=who, at=now), launch=True
-        )
+        return await self._change(principal, campaign_id, Campaign.activate, launch=True)
 
     async def pause_campaign(self, principal: Principal, campaign_id: str) -> Campaign:
-        return await self._change(
-            principal, campaign_id, lambda c, who, now: c.pause(by=who, at=now)
-        )
+        return await self._change(principal, campaign_id, Campaign.pause)
 
     async def resume_campaign(self, principal: Principal, campaign_id: str) -> Campaign:
-        return await self._change(
-            principal, campaign_id, lambda c, who, now: c.resume(by=who, at=now)
-        )
+        return await self._change(principal, campaign_id, Campaign.resume)
 
     async def cancel_campaign(
         self, principal: Principal, campaign_id: str, reason: str = ""
@@ -222,7 +217,7 @@ class CampaignService:
                 [FieldViolation("reason", f"at most {MAX_REASON} characters")]
             )
         return await self._change(
-            principal, campaign_id, lambda c, who, now: c.cancel(reason, by=who, at=now)
+            principal, campaign_id, lambda c, *, by, at: c.cancel(reason, by=by, at=at)
         )
 
     async def _change(
@@ -237,7 +232,7 @@ class CampaignService:
             if launch:
                 _ensure_ready(campaign)
                 await self._ensure_content(campaign)
-            change(campaign, principal.subject, now)
+            change(campaign, by=principal.subject, at=now)
             await self._save(uow, campaign)
             return campaign
 
