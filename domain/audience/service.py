@@ -11,14 +11,15 @@ from dataclasses import dataclass, field, replace
 
 from domain.audience.conditions import check_conditions
 from domain.audience.contacts import Contact, contact_problems
+from domain.audience.lookup import (
+    contact_not_found,
+    load_contact,
+    load_segment,
+    segment_not_found,
+)
 from domain.audience.model import Segment, Suppression
 from domain.audience.ports import ContactDirectory, SegmentStore, SuppressionStore
-from domain.kernel.errors import (
-    FieldViolation,
-    InvalidArgumentError,
-    NotFoundError,
-    ViolationCollector,
-)
+from domain.kernel.errors import ViolationCollector, required
 from domain.kernel.ports import Clock
 from domain.kernel.principal import Principal
 
@@ -79,15 +80,12 @@ class AudienceService:
 
     async def get_contact(self, principal: Principal, user_id: str) -> Contact:
         principal.require_read()
-        contact = await self._contacts.get(principal.organization_id, _required(user_id))
-        if contact is None:
-            raise NotFoundError(f"contact {user_id!r} not found", metadata={"user_id": user_id})
-        return contact
+        return await load_contact(self._contacts, principal.organization_id, user_id)
 
     async def delete_contact(self, principal: Principal, user_id: str) -> None:
         principal.require_write()
-        if not await self._contacts.delete(principal.organization_id, _required(user_id)):
-            raise NotFoundError(f"contact {user_id!r} not found", metadata={"user_id": user_id})
+        if not await self._contacts.delete(principal.organization_id, required("user_id", user_id)):
+            raise contact_not_found(user_id)
 
     # --- suppressions ------------------------------------------------------------------------
 
@@ -126,14 +124,7 @@ class AudienceService:
 
     async def get_segment(self, principal: Principal, segment_id: str) -> Segment:
         principal.require_read()
-        found = await self._segments.get(
-            principal.organization_id, _required(segment_id, "segment_id")
-        )
-        if found is None:
-            raise NotFoundError(
-                f"segment {segment_id!r} not found", metadata={"segment_id": segment_id}
-            )
-        return found
+        return await load_segment(self._segments, principal.organization_id, segment_id)
 
     async def list_segments(self, principal: Principal) -> Sequence[Segment]:
         principal.require_read()
@@ -142,17 +133,9 @@ class AudienceService:
     async def delete_segment(self, principal: Principal, segment_id: str) -> None:
         principal.require_write()
         if not await self._segments.delete(
-            principal.organization_id, _required(segment_id, "segment_id")
+            principal.organization_id, required("segment_id", segment_id)
         ):
-            raise NotFoundError(
-                f"segment {segment_id!r} not found", metadata={"segment_id": segment_id}
-            )
-
-
-def _required(value: str, name: str = "user_id") -> str:
-    if not value:
-        raise InvalidArgumentError([FieldViolation(name, "is required")])
-    return value
+            raise segment_not_found(segment_id)
 
 
 def _check_suppressions(entries: Sequence[Suppression]) -> None:

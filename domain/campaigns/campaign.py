@@ -1,13 +1,17 @@
 """The campaign aggregate: identity, status and history around a `CampaignSpec`.
 
 Status changes happen only through the methods here, each checked against the state machine, so
-no caller can put a campaign in a state the lifecycle does not allow.
+no caller can put a campaign in a state the lifecycle does not allow. Each change also advances
+the version and records the event that tells subscribers about it (`events`), in the same
+method: a caller cannot change a campaign and forget either. The save that commits the change
+writes the events to the outbox (domain.campaigns.store).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from domain.campaigns import state_machine
 from domain.campaigns.model import (
@@ -17,11 +21,27 @@ from domain.campaigns.model import (
     CampaignType,
     Schedule,
 )
+from domain.campaigns.state_machine import Action
+from domain.kernel import events as ev
 from domain.kernel.errors import (
     CampaignNotEditableError,
     FailedPreconditionError,
     PreconditionViolation,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """How a finished execution went, as `campaign.completed` reports it (fields in wire order).
+    The execution context counts it; the campaign only tells it."""
+
+    execution_id: str
+    total_sent: int
+    total_delivered: int
+    holdout: int
+    audience_size: int
+    execution_status: str
+    failure_reason: str = ""
 
 
 @dataclass(slots=True)
@@ -47,6 +67,49 @@ class Campaign:
     paused_at: datetime | None = None
     completed_at: datetime | None = None
     cancelled_at: datetime | None = None
+    # Recorded by the changes since the last save, oldest first; the save takes them.
+    events: list[ev.PendingEvent] = field(default_factory=list, compare=False, repr=False)
+    # The version the store holds: a save applies only if it still does (optimistic locking).
+    saved_version: int = field(init=False, default=0, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.saved_version = self.version
+
+    @classmethod
+    def new(
+        cls,
+        campaign_id: str,
+        organization_id: str,
+        spec: CampaignSpec,
+        *,
+        by: str,
+        at: datetime,
+        request_id: str | None = None,
+        request_fingerprint: str | None = None,
+        cloned_from_id: str | None = None,
+    ) -> Campaign:
+        """A draft at version 1 that records `campaign.created`."""
+        campaign = cls(
+            campaign_id=campaign_id,
+            organization_id=organization_id,
+            spec=spec,
+            created_by=by,
+            updated_by=by,
+            created_at=at,
+            updated_at=at,
+            request_id=request_id,
+            request_fingerprint=request_fingerprint,
+            cloned_from_id=cloned_from_id,
+        )
+        campaign._record(
+            ev.CAMPAIGN_CREATED,
+            name=spec.name,
+            type=spec.campaign_type.value,
+            status=campaign.status.value,
+            created_by=by,
+            cloned_from_id=cloned_from_id,
+        )
+        return campaign
 
     @property
     def etag(self) -> str:
@@ -82,6 +145,7 @@ class Campaign:
             )
         self.spec = replace(self.spec, **{p: getattr(new_spec, p) for p in paths})
         self._touch(by, at)
+        self._changed(ev.CAMPAIGN_UPDATED, changed_fields=sorted(paths), updated_by=by)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -94,16 +158,23 @@ class Campaign:
                 "campaign is activated instead",
                 metadata={"campaign_type": self.spec.campaign_type.value},
             )
-        self._move(CampaignStatus.SCHEDULED, "schedule")
+        self._move(CampaignStatus.SCHEDULED, Action.SCHEDULE)
         self.schedule = schedule
         self.next_run_at = next_run_at
         self._touch(by, at)
+        self._changed(
+            ev.CAMPAIGN_SCHEDULED,
+            scheduled_at=next_run_at.isoformat(),
+            task_id=None,
+            cron=schedule.cron.expression if schedule.cron else None,
+        )
 
     def unschedule(self, *, by: str, at: datetime) -> None:
-        self._move(CampaignStatus.DRAFT, "unschedule")
+        self._move(CampaignStatus.DRAFT, Action.UNSCHEDULE)
         self.schedule = None
         self.next_run_at = None
         self._touch(by, at)
+        self._changed(ev.CAMPAIGN_UPDATED, changed_fields=["schedule", "status"], updated_by=by)
 
     def activate(self, *, by: str, at: datetime) -> None:
         if self.spec.campaign_type is CampaignType.SCHEDULED:
@@ -111,49 +182,67 @@ class Campaign:
                 "scheduled campaigns are scheduled, not activated; call ScheduleCampaign",
                 metadata={"campaign_type": self.spec.campaign_type.value},
             )
-        self._move(CampaignStatus.ACTIVE, "activate")
+        self._move(CampaignStatus.ACTIVE, Action.ACTIVATE)
         self.activated_at = at
         self._touch(by, at)
+        self._changed(ev.CAMPAIGN_ACTIVATED, activated_at=at.isoformat())
 
     def pause(self, *, by: str, at: datetime) -> None:
         previous = self.status
-        self._move(CampaignStatus.PAUSED, "pause")
+        self._move(CampaignStatus.PAUSED, Action.PAUSE)
         self.paused_from = previous
         self.paused_at = at
         self._touch(by, at)
+        self._changed(ev.CAMPAIGN_PAUSED, paused_by=by, messages_sent=0)
 
     def resume(self, *, by: str, at: datetime) -> None:
-        self._move(self.paused_from or CampaignStatus.ACTIVE, "resume")
+        self._move(self.paused_from or CampaignStatus.ACTIVE, Action.RESUME)
         self.paused_from = None
         self.paused_at = None
         self._touch(by, at)
+        self._changed(ev.CAMPAIGN_RESUMED, resumed_by=by)
 
     def cancel(self, reason: str, *, by: str, at: datetime) -> None:
-        self._move(CampaignStatus.CANCELLED, "cancel")
+        self._move(CampaignStatus.CANCELLED, Action.CANCEL)
         self.cancel_reason = reason
         self.cancelled_at = at
         self.paused_from = None
         self.paused_at = None
         self.next_run_at = None
         self._touch(by, at)
+        self._changed(ev.CAMPAIGN_CANCELLED, cancelled_by=by, reason=reason)
 
     def start_execution(self, *, at: datetime) -> None:
-        self._move(CampaignStatus.RUNNING, "start")
+        """Records no event: the run tells `campaign.started` itself once it knows its audience
+        (domain.execution.executor)."""
+        self._move(CampaignStatus.RUNNING, Action.START)
+        self._changed()
 
-    def finish_execution(self, *, at: datetime, next_run_at: datetime | None = None) -> None:
+    def finish_execution(
+        self,
+        *,
+        at: datetime,
+        next_run_at: datetime | None = None,
+        outcome: RunOutcome | None = None,
+    ) -> None:
         """Back to listening (triggered, transactional), to the next firing (recurring), or
-        completed (one-time)."""
+        completed (one-time). `outcome` is what `campaign.completed` reports; without one (a
+        finish no execution reports on) no event is recorded."""
         if self.spec.campaign_type is not CampaignType.SCHEDULED:
             target = CampaignStatus.ACTIVE
         elif next_run_at is not None:
             target = CampaignStatus.SCHEDULED
         else:
             target = CampaignStatus.COMPLETED
-        self._move(target, "finish")
+        self._move(target, Action.FINISH)
         self.next_run_at = next_run_at
         if target is CampaignStatus.COMPLETED:
             self.completed_at = at
         self.updated_at = at
+        if outcome is None:
+            self._changed()
+        else:
+            self._changed(ev.CAMPAIGN_COMPLETED, **asdict(outcome))
 
     def ensure_deletable(self) -> None:
         if self.status is CampaignStatus.RUNNING:
@@ -162,9 +251,31 @@ class Campaign:
                 metadata={"status": self.status.value},
             )
 
-    def _move(self, target: CampaignStatus, action: str) -> None:
+    def take_changes(self) -> tuple[int, list[ev.PendingEvent]]:
+        """For the save that commits the changes: the version the store must still hold for it
+        to apply, and the recorded events. The aggregate keeps none of them, so no later save
+        can write them twice, and counts the current version as saved."""
+        expected, taken = self.saved_version, self.events
+        self.events = []
+        self.saved_version = self.version
+        return expected, taken
+
+    def _move(self, target: CampaignStatus, action: Action) -> None:
         state_machine.ensure_move(self.status, target, action=action)
         self.status = target
+
+    def _changed(self, event_type: str | None = None, **data: Any) -> None:
+        """One change: the next version, and its event when it tells subscribers one."""
+        self.version += 1
+        if event_type is not None:
+            self._record(event_type, **data)
+
+    def _record(self, event_type: str, **data: Any) -> None:
+        self.events.append(
+            ev.PendingEvent(
+                event_type, self.organization_id, {"campaign_id": self.campaign_id, **data}
+            )
+        )
 
     def _touch(self, by: str, at: datetime) -> None:
         self.updated_by = by

@@ -1,14 +1,16 @@
 """Campaign use cases, one transaction each; method names mirror the CampaignService RPCs.
 
 Every method takes the caller's Principal first: it authorizes the call and scopes every read
-and write to the caller's organization, so tenancy cannot be forgotten by a new RPC.
+and write to the caller's organization, so tenancy cannot be forgotten by a new RPC. The
+aggregate decides each change and records its event; the use cases check what needs the world
+outside it (templates, the clock, the etag) and save through domain.campaigns.store.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from domain.audience.ports import AudienceSource
 from domain.campaigns import rules, scheduling
@@ -18,11 +20,10 @@ from domain.campaigns.listing import CampaignPage, CampaignQuery
 from domain.campaigns.model import MUTABLE_SPEC_FIELDS, CampaignSpec, Schedule
 from domain.campaigns.ports import UnitOfWork, UnitOfWorkFactory
 from domain.campaigns.profile_fields import ensure_known_variables, renders_from_profiles_alone
+from domain.campaigns.store import add_campaign, load_campaign, save_campaign
 from domain.campaigns.templates import TemplateSource, templates_of
-from domain.kernel import events as ev
 from domain.kernel.errors import (
     CampaignIncompleteError,
-    CampaignNotFoundError,
     DuplicateRequestError,
     FieldViolation,
     InvalidArgumentError,
@@ -36,6 +37,12 @@ from domain.kernel.principal import Principal
 
 MAX_REQUEST_ID = 128
 MAX_REASON = 1000
+
+
+class Change(Protocol):
+    """A lifecycle method of the aggregate, e.g. `Campaign.pause`."""
+
+    def __call__(self, campaign: Campaign, /, *, by: str, at: datetime) -> None: ...
 
 
 class CampaignService:
@@ -98,19 +105,16 @@ class CampaignService:
             ):
                 return await _replay(uow, principal, request_id, digest)
             now = self._clock.now()
-            campaign = Campaign(
-                campaign_id=self._ids.new_id(),
-                organization_id=principal.organization_id,
-                spec=assign_child_ids(spec, self._ids),
-                created_by=principal.subject,
-                updated_by=principal.subject,
-                created_at=now,
-                updated_at=now,
+            campaign = Campaign.new(
+                self._ids.new_id(),
+                principal.organization_id,
+                assign_child_ids(spec, self._ids),
+                by=principal.subject,
+                at=now,
                 request_id=request_id or None,
                 request_fingerprint=digest if request_id else None,
             )
-            await uow.campaigns.add(campaign)
-            await uow.outbox.add([self._created_event(campaign)])
+            await add_campaign(uow, campaign, self._ids, self._clock)
             await uow.commit()
             return campaign
 
@@ -130,21 +134,13 @@ class CampaignService:
             _check_etag(campaign, etag)
             candidate = replace(campaign.spec, **{p: getattr(spec, p) for p in paths})
             rules.validate_spec(candidate)
-            expected = campaign.version
             campaign.apply_update(
                 assign_child_ids(candidate, self._ids, campaign.spec),
                 paths,
                 by=principal.subject,
                 at=self._clock.now(),
             )
-            await self._save(
-                uow,
-                campaign,
-                expected,
-                ev.CAMPAIGN_UPDATED,
-                changed_fields=sorted(paths),
-                updated_by=principal.subject,
-            )
+            await self._save(uow, campaign)
             return campaign
 
     async def delete_campaign(
@@ -173,18 +169,15 @@ class CampaignService:
             )
             rules.validate_spec(spec)
             now = self._clock.now()
-            clone = Campaign(
-                campaign_id=self._ids.new_id(),
-                organization_id=principal.organization_id,
-                spec=assign_child_ids(spec, self._ids),
-                created_by=principal.subject,
-                updated_by=principal.subject,
-                created_at=now,
-                updated_at=now,
+            clone = Campaign.new(
+                self._ids.new_id(),
+                principal.organization_id,
+                assign_child_ids(spec, self._ids),
+                by=principal.subject,
+                at=now,
                 cloned_from_id=source.campaign_id,
             )
-            await uow.campaigns.add(clone)
-            await uow.outbox.add([self._created_event(clone)])
+            await add_campaign(uow, clone, self._ids, self._clock)
             await uow.commit()
             return clone
 
@@ -200,30 +193,21 @@ class CampaignService:
             first = scheduling.validate_schedule(schedule, now, self._min_lead)
             _ensure_ready(campaign)
             await self._ensure_content(campaign)
-            expected = campaign.version
             campaign.schedule_for(schedule, first, by=principal.subject, at=now)
-            await self._save(
-                uow,
-                campaign,
-                expected,
-                ev.CAMPAIGN_SCHEDULED,
-                scheduled_at=first.isoformat(),
-                task_id=None,
-                cron=schedule.cron.expression if schedule.cron else None,
-            )
+            await self._save(uow, campaign)
             return campaign
 
     async def unschedule_campaign(self, principal: Principal, campaign_id: str) -> Campaign:
-        return await self._transition(principal, campaign_id, "unschedule")
+        return await self._change(principal, campaign_id, Campaign.unschedule)
 
     async def activate_campaign(self, principal: Principal, campaign_id: str) -> Campaign:
-        return await self._transition(principal, campaign_id, "activate")
+        return await self._change(principal, campaign_id, Campaign.activate, launch=True)
 
     async def pause_campaign(self, principal: Principal, campaign_id: str) -> Campaign:
-        return await self._transition(principal, campaign_id, "pause")
+        return await self._change(principal, campaign_id, Campaign.pause)
 
     async def resume_campaign(self, principal: Principal, campaign_id: str) -> Campaign:
-        return await self._transition(principal, campaign_id, "resume")
+        return await self._change(principal, campaign_id, Campaign.resume)
 
     async def cancel_campaign(
         self, principal: Principal, campaign_id: str, reason: str = ""
@@ -232,36 +216,24 @@ class CampaignService:
             raise InvalidArgumentError(
                 [FieldViolation("reason", f"at most {MAX_REASON} characters")]
             )
-        return await self._transition(principal, campaign_id, "cancel", reason=reason)
+        return await self._change(
+            principal, campaign_id, lambda c, *, by, at: c.cancel(reason, by=by, at=at)
+        )
 
-    async def _transition(
-        self, principal: Principal, campaign_id: str, action: str, reason: str = ""
+    async def _change(
+        self, principal: Principal, campaign_id: str, change: Change, *, launch: bool = False
     ) -> Campaign:
+        """Load, apply one lifecycle change, save. `launch` first checks that the campaign is
+        ready and its content valid (BR-CAM-008), which only launching needs."""
         principal.require_write()
         async with self._uow() as uow:
             campaign = await _load(uow, principal, campaign_id)
-            now, who = self._clock.now(), principal.subject
-            expected = campaign.version
-            data: dict[str, Any]
-            if action == "activate":
+            now = self._clock.now()
+            if launch:
                 _ensure_ready(campaign)
                 await self._ensure_content(campaign)
-                campaign.activate(by=who, at=now)
-                event, data = ev.CAMPAIGN_ACTIVATED, {"activated_at": now.isoformat()}
-            elif action == "pause":
-                campaign.pause(by=who, at=now)
-                event, data = ev.CAMPAIGN_PAUSED, {"paused_by": who, "messages_sent": 0}
-            elif action == "resume":
-                campaign.resume(by=who, at=now)
-                event, data = ev.CAMPAIGN_RESUMED, {"resumed_by": who}
-            elif action == "cancel":
-                campaign.cancel(reason, by=who, at=now)
-                event, data = ev.CAMPAIGN_CANCELLED, {"cancelled_by": who, "reason": reason}
-            else:
-                campaign.unschedule(by=who, at=now)
-                event = ev.CAMPAIGN_UPDATED
-                data = {"changed_fields": ["schedule", "status"], "updated_by": who}
-            await self._save(uow, campaign, expected, event, **data)
+            change(campaign, by=principal.subject, at=now)
+            await self._save(uow, campaign)
             return campaign
 
     # --- helpers -----------------------------------------------------------------------------
@@ -291,49 +263,13 @@ class CampaignService:
         if known is not None:
             ensure_known_variables(campaign, found, known)
 
-    async def _save(
-        self,
-        uow: UnitOfWork,
-        campaign: Campaign,
-        expected_version: int,
-        event_type: str,
-        **data: Any,
-    ) -> None:
-        campaign.version = expected_version + 1
-        await uow.campaigns.save(campaign, expected_version=expected_version)
-        await uow.outbox.add([self._event(campaign, event_type, data)])
+    async def _save(self, uow: UnitOfWork, campaign: Campaign) -> None:
+        await save_campaign(uow, campaign, self._ids, self._clock)
         await uow.commit()
-
-    def _created_event(self, campaign: Campaign) -> ev.DomainEvent:
-        return self._event(
-            campaign,
-            ev.CAMPAIGN_CREATED,
-            {
-                "name": campaign.spec.name,
-                "type": campaign.spec.campaign_type.value,
-                "status": campaign.status.value,
-                "created_by": campaign.created_by,
-                "cloned_from_id": campaign.cloned_from_id,
-            },
-        )
-
-    def _event(self, campaign: Campaign, event_type: str, data: dict[str, Any]) -> ev.DomainEvent:
-        return ev.DomainEvent(
-            event_id=self._ids.new_id(),
-            event_type=event_type,
-            organization_id=campaign.organization_id,
-            occurred_at=self._clock.now(),
-            data={"campaign_id": campaign.campaign_id, **data},
-        )
 
 
 async def _load(uow: UnitOfWork, principal: Principal, campaign_id: str) -> Campaign:
-    if not campaign_id:
-        raise InvalidArgumentError([FieldViolation("campaign_id", "is required")])
-    campaign = await uow.campaigns.get(principal.organization_id, campaign_id)
-    if campaign is None:
-        raise CampaignNotFoundError(campaign_id)
-    return campaign
+    return await load_campaign(uow.campaigns, principal.organization_id, campaign_id)
 
 
 async def _replay(uow: UnitOfWork, principal: Principal, request_id: str, digest: str) -> Campaign:

@@ -7,6 +7,7 @@ when a batch execution ends (running -> active).
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 
 from domain.campaigns.model import CampaignStatus as S
@@ -22,18 +23,33 @@ TRANSITIONS: Mapping[S, frozenset[S]] = {
     S.CANCELLED: frozenset(),
 }
 
+
+class Action(enum.StrEnum):
+    """The lifecycle methods of the aggregate (domain.campaigns.campaign), one member each; the
+    value is what a refusal names (`cannot pause a campaign that is ...`)."""
+
+    SCHEDULE = "schedule"
+    UNSCHEDULE = "unschedule"  # back to draft; for an active campaign: deactivate
+    ACTIVATE = "activate"
+    PAUSE = "pause"
+    RESUME = "resume"
+    CANCEL = "cancel"
+    START = "start"
+    FINISH = "finish"
+
+
 # Which states each action starts from. The table above says which moves exist at all; this one
 # keeps an action from borrowing a move meant for another (e.g. ScheduleCampaign must not use the
 # running -> scheduled move that only a finished recurring firing may take).
 ACTION_SOURCES: Mapping[str, frozenset[S]] = {
-    "schedule": frozenset({S.DRAFT}),
-    "unschedule": frozenset({S.SCHEDULED, S.ACTIVE}),  # back to draft; for active: deactivate
-    "activate": frozenset({S.DRAFT}),
-    "pause": frozenset({S.ACTIVE, S.RUNNING}),
-    "resume": frozenset({S.PAUSED}),
-    "cancel": frozenset({S.DRAFT, S.SCHEDULED, S.ACTIVE, S.RUNNING, S.PAUSED}),
-    "start": frozenset({S.SCHEDULED, S.ACTIVE}),
-    "finish": frozenset({S.RUNNING}),
+    Action.SCHEDULE: frozenset({S.DRAFT}),
+    Action.UNSCHEDULE: frozenset({S.SCHEDULED, S.ACTIVE}),
+    Action.ACTIVATE: frozenset({S.DRAFT}),
+    Action.PAUSE: frozenset({S.ACTIVE, S.RUNNING}),
+    Action.RESUME: frozenset({S.PAUSED}),
+    Action.CANCEL: frozenset({S.DRAFT, S.SCHEDULED, S.ACTIVE, S.RUNNING, S.PAUSED}),
+    Action.START: frozenset({S.SCHEDULED, S.ACTIVE}),
+    Action.FINISH: frozenset({S.RUNNING}),
 }
 
 EDITABLE: frozenset[S] = frozenset({S.DRAFT, S.PAUSED})  # BR-CAM-001.5
@@ -45,6 +61,9 @@ def can_move(current: S, target: S) -> bool:
 
 
 def ensure_move(current: S, target: S, *, action: str) -> None:
+    """Refuse a move outside the table, or from a state `action` does not start from. `action`
+    is an `Action`; any other name is checked against the table alone."""
+    action = str(action)
     sources = ACTION_SOURCES.get(action)
     if can_move(current, target) and (sources is None or current in sources):
         return

@@ -17,10 +17,10 @@ from domain.campaigns import rules
 from domain.campaigns.model import Throttle
 from domain.campaigns.ports import UnitOfWorkFactory
 from domain.campaigns.rules import basis_points
+from domain.campaigns.store import load_campaign
 from domain.execution.throttling import HOUR, OrganizationLimits, limits_for
 from domain.kernel.channels import Channel
 from domain.kernel.errors import (
-    CampaignNotFoundError,
     FieldViolation,
     InvalidArgumentError,
     ViolationCollector,
@@ -67,9 +67,9 @@ class AudienceEstimator:
         per_minute = per_hour = None
         if campaign_id:
             async with self._campaigns(read_only=True) as uow:
-                campaign = await uow.campaigns.get(principal.organization_id, campaign_id)
-            if campaign is None:
-                raise CampaignNotFoundError(campaign_id)
+                campaign = await load_campaign(
+                    uow.campaigns, principal.organization_id, campaign_id
+                )
             spec = campaign.spec
             audiences, holdout_percentage = spec.audiences, spec.holdout_percentage
             channels = [c.channel for c in spec.channels] + [

@@ -18,7 +18,6 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.audience.model import Recipient
@@ -26,7 +25,9 @@ from domain.audience.ports import AudienceSource
 from domain.campaigns import scheduling
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import CampaignStatus
+from domain.campaigns.store import save_campaign
 from domain.campaigns.templates import TemplateSource, templates_of
+from domain.execution import run_events
 from domain.execution.dispatch import DirectDispatch
 from domain.execution.model import (
     Execution,
@@ -48,14 +49,12 @@ from domain.execution.ports import (
 )
 from domain.execution.throttling import OrganizationLimits, limits_for
 from domain.execution.timing import next_allowed_instant
-from domain.kernel import events as ev
 from domain.kernel import time_zones
 from domain.kernel.channels import Channel
 from domain.kernel.errors import FailedPreconditionError, NotFoundError, UpstreamFailedError
+from domain.kernel.outbox import record
 from domain.kernel.ports import Clock, IdGenerator
 
-CAMPAIGN_STARTED = "campaign.started"
-CAMPAIGN_COMPLETED = "campaign.completed"
 DEFAULT_BATCH = 10_000
 DEFAULT_LEASE = timedelta(seconds=30)
 DELIVERY_POLL = timedelta(seconds=1)
@@ -172,21 +171,10 @@ class Executor:
         async with self._uow() as uow:
             await self._save(uow, execution, previous_cursor)
             if first_start:
-                holdout_share = campaign.spec.holdout_percentage / 100
-                await uow.outbox.add(
-                    [
-                        self._event(
-                            execution,
-                            CAMPAIGN_STARTED,
-                            {
-                                "execution_id": execution.execution_id,
-                                "audience_size": counts.after_suppression,
-                                "holdout_size": round(counts.after_suppression * holdout_share),
-                                "missed_firing": execution.missed_firing,
-                            },
-                        )
-                    ]
+                started = run_events.started(
+                    execution, counts.after_suppression, campaign.spec.holdout_percentage
                 )
+                await record(uow.outbox, [started], self._ids, self._clock)
             await uow.commit()
 
     async def _fan_out(self, execution: Execution, campaign: Campaign) -> bool:
@@ -348,33 +336,12 @@ class Executor:
             execution.failure_reason = reason
             await self._save(uow, execution, previous)
             if campaign is not None and status is not ExecutionStatus.CANCELLED:
-                expected = campaign.version
-                campaign.finish_execution(at=now, next_run_at=_next_firing(campaign, now))
-                campaign.version = expected + 1
-                await uow.campaigns.save(campaign, expected_version=expected)
-                handed = sum(n for s, n in totals.items() if s.value not in ("queued", "failed"))
-                await uow.outbox.add(
-                    [
-                        self._event(
-                            execution,
-                            CAMPAIGN_COMPLETED,
-                            {
-                                "execution_id": execution.execution_id,
-                                "total_sent": handed,
-                                "total_delivered": sum(
-                                    n
-                                    for s, n in totals.items()
-                                    if s.value in ("delivered", "opened", "clicked", "converted")
-                                ),
-                                "holdout": execution.counts.holdout,
-                                "audience_size": execution.counts.audience,
-                                # A failed one-time run completes its campaign too; say so.
-                                "execution_status": status.value,
-                                "failure_reason": reason,
-                            },
-                        )
-                    ]
+                campaign.finish_execution(
+                    at=now,
+                    next_run_at=_next_firing(campaign, now),
+                    outcome=run_events.outcome(execution, status, totals, reason),
                 )
+                await save_campaign(uow, campaign, self._ids, self._clock)
             await uow.commit()
 
     async def _save(
@@ -385,15 +352,6 @@ class Executor:
             execution, owner=self._owner, expected_cursor=expected_cursor, lease_until=until
         ):
             raise LeaseLostError(execution.execution_id)
-
-    def _event(self, execution: Execution, event_type: str, data: dict[str, Any]) -> ev.DomainEvent:
-        return ev.DomainEvent(
-            event_id=self._ids.new_id(),
-            event_type=event_type,
-            organization_id=execution.organization_id,
-            occurred_at=self._clock.now(),
-            data={"campaign_id": execution.campaign_id, **data},
-        )
 
 
 def _add_counts(total: ExecutionCounts, batch: BatchPlan) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from domain.campaigns.store import save_campaign
 from domain.execution.model import Execution, ExecutionStatus
 from domain.execution.ports import ExecutionUnitOfWorkFactory
 from domain.kernel.ports import Clock, IdGenerator
@@ -40,10 +41,8 @@ async def fire_due(
             )
             if not await work.executions.add(execution):
                 continue  # this firing already has its execution
-            expected = campaign.version
             campaign.start_execution(at=now)
-            campaign.version = expected + 1
-            await work.campaigns.save(campaign, expected_version=expected)
+            await save_campaign(work, campaign, ids, clock)
             started += 1
         await work.commit()
     return started

@@ -7,21 +7,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.audience.contacts import Contact, address_for, choose_channels
+from domain.audience.lookup import load_contact
 from domain.audience.ports import ContactDirectory
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import CampaignStatus, CampaignType
+from domain.campaigns.store import load_campaign
 from domain.campaigns.templates import TemplateSource, templates_of
+from domain.execution.lookup import load_execution, load_message
 from domain.execution.model import Execution, Message, MessageStatus, content_digest, message_id
 from domain.execution.planning import CampaignPlan
 from domain.execution.ports import ExecutionUnitOfWork, ExecutionUnitOfWorkFactory
 from domain.kernel.channels import Channel
 from domain.kernel.errors import (
     AlreadyExistsError,
-    CampaignNotFoundError,
     FailedPreconditionError,
     FieldViolation,
     InvalidArgumentError,
-    NotFoundError,
 )
 from domain.kernel.ports import Clock, IdGenerator
 from domain.kernel.principal import Principal
@@ -58,13 +59,9 @@ class ExecutionService:
     ) -> tuple[Execution, dict[MessageStatus, int]]:
         principal.require_read()
         async with self._uow(read_only=True) as uow:
-            found = await uow.executions.get(
-                principal.organization_id, _required("execution_id", execution_id)
+            found = await load_execution(
+                uow.executions, principal.organization_id, campaign_id, execution_id
             )
-            if found is None or (campaign_id and found.campaign_id != campaign_id):
-                raise NotFoundError(
-                    f"execution {execution_id!r} not found", metadata={"execution_id": execution_id}
-                )
             return found, await uow.messages.status_counts(found.execution_id)
 
     async def list_executions(
@@ -88,14 +85,9 @@ class ExecutionService:
     ) -> Message:
         principal.require_read()
         async with self._uow(read_only=True) as uow:
-            found = await uow.messages.get(
-                principal.organization_id, _required("message_id", message_id_)
+            return await load_message(
+                uow.messages, principal.organization_id, campaign_id, message_id_
             )
-        if found is None or (campaign_id and found.campaign_id != campaign_id):
-            raise NotFoundError(
-                f"message {message_id_!r} not found", metadata={"message_id": message_id_}
-            )
-        return found
 
     async def list_messages(
         self,
@@ -132,9 +124,7 @@ class ExecutionService:
         """One message now, on the first eligible channel. Transactional messages (receipts,
         password resets) are not held by quiet hours or campaign throttles."""
         principal.require_write()
-        contact = await self._contacts.get(principal.organization_id, _required("user_id", user_id))
-        if contact is None:
-            raise NotFoundError(f"contact {user_id!r} not found", metadata={"user_id": user_id})
+        contact = await load_contact(self._contacts, principal.organization_id, user_id)
         async with self._uow() as uow:
             campaign = await _campaign(uow, principal, campaign_id)
             if (
@@ -208,11 +198,7 @@ class ExecutionService:
             campaign = await _campaign(uow, principal, campaign_id)
         profile: dict[str, Any] = dict(sample_profile or {})
         if sample_user_id:
-            contact = await self._contacts.get(principal.organization_id, sample_user_id)
-            if contact is None:
-                raise NotFoundError(
-                    f"contact {sample_user_id!r} not found", metadata={"user_id": sample_user_id}
-                )
+            contact = await load_contact(self._contacts, principal.organization_id, sample_user_id)
             profile = {**contact.profile(), **profile}
         plan = CampaignPlan.of(campaign, await templates_of(campaign, self._templates))
         arm = (
@@ -249,18 +235,7 @@ def _replay(original: Message, again: Message) -> Message:
 
 
 async def _campaign(uow: ExecutionUnitOfWork, principal: Principal, campaign_id: str) -> Campaign:
-    found = await uow.campaigns.get(
-        principal.organization_id, _required("campaign_id", campaign_id)
-    )
-    if found is None:
-        raise CampaignNotFoundError(campaign_id)
-    return found
-
-
-def _required(name: str, value: str) -> str:
-    if not value:
-        raise InvalidArgumentError([FieldViolation(name, "is required")])
-    return value
+    return await load_campaign(uow.campaigns, principal.organization_id, campaign_id)
 
 
 def _page(limit: int, default: int, most: int) -> int:

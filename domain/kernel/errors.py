@@ -49,6 +49,14 @@ class InvalidArgumentError(DomainError):
         super().__init__(message or f"invalid request: {summary}")
 
 
+def required(field_name: str, value: str) -> str:
+    """`value`, or INVALID_ARGUMENT naming `field_name` when it is empty: an id every lookup
+    needs, checked the same way by every use case."""
+    if not value:
+        raise InvalidArgumentError([FieldViolation(field_name, "is required")])
+    return value
+
+
 class ValidationError(InvalidArgumentError):
     """The campaign definition breaks a business rule (BR-CAM-*)."""
 

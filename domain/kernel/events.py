@@ -1,5 +1,9 @@
 """Lifecycle events. They are recorded in the same transaction as the change (the outbox), so
-an event exists if and only if the change it describes was committed."""
+an event exists if and only if the change it describes was committed.
+
+An aggregate records what happened as a `PendingEvent` (no id, no time: it has neither a clock
+nor an id generator); the transaction that saves the change stamps it into a `DomainEvent`
+(domain.kernel.outbox), so every event on the wire is built by `PendingEvent.stamp`."""
 
 from __future__ import annotations
 
@@ -30,6 +34,24 @@ class DomainEvent:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """A change as its aggregate recorded it, waiting for the save that commits it."""
+
+    event_type: str
+    organization_id: str
+    data: dict[str, Any]
+
+    def stamp(self, event_id: str, occurred_at: datetime) -> DomainEvent:
+        return DomainEvent(
+            event_id=event_id,
+            event_type=self.event_type,
+            organization_id=self.organization_id,
+            occurred_at=occurred_at,
+            data=self.data,
+        )
+
+
 CAMPAIGN_CREATED = "campaign.created"
 CAMPAIGN_UPDATED = "campaign.updated"
 CAMPAIGN_SCHEDULED = "campaign.scheduled"
@@ -37,3 +59,5 @@ CAMPAIGN_ACTIVATED = "campaign.activated"
 CAMPAIGN_PAUSED = "campaign.paused"
 CAMPAIGN_RESUMED = "campaign.resumed"
 CAMPAIGN_CANCELLED = "campaign.cancelled"
+CAMPAIGN_STARTED = "campaign.started"
+CAMPAIGN_COMPLETED = "campaign.completed"
