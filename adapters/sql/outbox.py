@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.sql.campaigns.serialization import event_from_envelope
 from adapters.sql.engine import is_postgres
 from adapters.sql.failures import unavailable_as_domain_error
 from adapters.sql.schema import outbox_events
@@ -88,7 +87,7 @@ class SqlOutboxStore:
                 if is_postgres(session):
                     statement = statement.with_for_update(skip_locked=True)
                 rows = (await session.execute(statement)).all()
-            events = [event_from_envelope(row.payload) for row in rows]
+            events = [DomainEvent.from_envelope(row.payload) for row in rows]
             yield SqlOutboxBatch(events, session, tuple(row.seq for row in rows))
             with unavailable_as_domain_error():
                 await session.commit()

@@ -33,6 +33,17 @@ class DomainEvent:
             "data": self.data,
         }
 
+    @classmethod
+    def from_envelope(cls, envelope: dict[str, Any]) -> DomainEvent:
+        """Inverse of `envelope()`: what the outbox stores and the bus carries, read back."""
+        return cls(
+            event_id=envelope["event_id"],
+            event_type=envelope["event_type"],
+            organization_id=envelope["organization_id"],
+            occurred_at=datetime.fromisoformat(envelope["occurred_at"]),
+            data=envelope["data"],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class PendingEvent:

@@ -1,4 +1,4 @@
-"""Campaign definitions, schedules and events <-> JSON documents stored in the database.
+"""Campaign definitions and schedules <-> JSON documents stored in the database.
 
 pydantic derives the mapping from the domain dataclasses themselves (enums by value, durations
 and times as ISO 8601, tuples as arrays), so a new field in `domain.campaigns.model` is stored
@@ -7,13 +7,11 @@ without anyone writing a converter, and the domain stays free of persistence cod
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
 
 from domain.campaigns.model import CampaignSpec, Schedule
-from domain.kernel.events import DomainEvent
 
 _SPEC: TypeAdapter[CampaignSpec] = TypeAdapter(CampaignSpec)
 _SCHEDULE: TypeAdapter[Schedule] = TypeAdapter(Schedule)
@@ -38,14 +36,3 @@ def schedule_to_json(schedule: Schedule | None) -> dict[str, Any] | None:
 
 def schedule_from_json(document: dict[str, Any] | None) -> Schedule | None:
     return None if document is None else _SCHEDULE.validate_python(document)
-
-
-def event_from_envelope(envelope: dict[str, Any]) -> DomainEvent:
-    """Inverse of `DomainEvent.envelope()`, which is what the outbox stores and the bus carries."""
-    return DomainEvent(
-        event_id=envelope["event_id"],
-        event_type=envelope["event_type"],
-        organization_id=envelope["organization_id"],
-        occurred_at=datetime.fromisoformat(envelope["occurred_at"]),
-        data=envelope["data"],
-    )
