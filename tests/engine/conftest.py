@@ -53,7 +53,7 @@ class FakeClock:
 
 
 @dataclass
-class Engine:
+class EngineRig:
     store: SqlStore
     clock: FakeClock
     campaigns: CampaignService
@@ -96,7 +96,7 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(params=BACKENDS)
-async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Engine]:
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[EngineRig]:
     if request.param == "postgres":
         require("127.0.0.1", 5432, "PostgreSQL")
         async with postgres_database() as url:
@@ -107,7 +107,7 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
             yield built
 
 
-async def _engine(url: str) -> AsyncIterator[Engine]:
+async def _engine(url: str) -> AsyncIterator[EngineRig]:
     sql = make_engine(url)
     await upgrade_to_head(sql)
     store = SqlStore(sql)
@@ -115,7 +115,7 @@ async def _engine(url: str) -> AsyncIterator[Engine]:
     ids = UuidGenerator()
     segments = SqlSegmentStore(sql, clock=clock)
     try:
-        yield Engine(
+        yield EngineRig(
             store=store,
             clock=clock,
             campaigns=CampaignService(store.unit_of_work, clock, ids),

@@ -31,7 +31,7 @@ from domain.execution.delivery import deliver_once
 from domain.execution.scheduler import fire_due
 from domain.kernel.channels import Channel
 from domain.kernel.errors import UpstreamFailedError
-from tests.engine.conftest import ADMIN, ORG, Engine
+from tests.engine.conftest import ADMIN, ORG, EngineRig
 
 HOLDOUT_BP = 500  # 5 %
 
@@ -57,7 +57,7 @@ def directory(size: int, *, timezone: str = "UTC") -> list[Contact]:
 SUPPRESSED_ALL = {user(n) for n in range(3, 1000, 50)}
 
 
-async def seed(engine: Engine, size: int, *, timezone: str = "UTC") -> list[Contact]:
+async def seed(engine: EngineRig, size: int, *, timezone: str = "UTC") -> list[Contact]:
     contacts = directory(size, timezone=timezone)
     await engine.contacts.upsert(ORG, contacts)
     await engine.suppressions.add(
@@ -84,7 +84,7 @@ def spec(*, quiet: QuietHours | None = None) -> CampaignSpec:
     )
 
 
-async def launch(engine: Engine, *, quiet: QuietHours | None = None) -> Campaign:
+async def launch(engine: EngineRig, *, quiet: QuietHours | None = None) -> Campaign:
     """Create and schedule a campaign, let time reach it, and fire the scheduler once."""
     campaign = await engine.campaigns.create_campaign(ADMIN, spec(quiet=quiet))
     due = engine.clock.now() + timedelta(minutes=6)
@@ -117,7 +117,7 @@ def expected_recipients(contacts: Sequence[Contact], campaign_id: str) -> set[st
     return out
 
 
-async def drain(engine: Engine) -> int:
+async def drain(engine: EngineRig) -> int:
     total = 0
     while handed := await deliver_once(
         engine.store.delivery_outbox(), engine.delivery, engine.clock, limit=1000
@@ -126,7 +126,7 @@ async def drain(engine: Engine) -> int:
     return total
 
 
-async def run_until_idle(engine: Engine, owner: str = "worker", *, rounds: int = 100) -> None:
+async def run_until_idle(engine: EngineRig, owner: str = "worker", *, rounds: int = 100) -> None:
     """What the worker loops do in production, with time moving 2 s per round."""
     for _ in range(rounds):
         worked = await engine.executor(owner).run_once()
@@ -137,7 +137,7 @@ async def run_until_idle(engine: Engine, owner: str = "worker", *, rounds: int =
     raise AssertionError(f"the engine was still busy after {rounds} rounds")
 
 
-async def all_messages(engine: Engine, campaign_id: str) -> list[tuple[str, str]]:
+async def all_messages(engine: EngineRig, campaign_id: str) -> list[tuple[str, str]]:
     """(user_id, message_id) of every stored message, read page by page through the port."""
     out: list[tuple[str, str]] = []
     after = ""

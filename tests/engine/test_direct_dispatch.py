@@ -14,7 +14,7 @@ from datetime import timedelta
 from domain.execution.executor import Executor
 from domain.execution.model import ExecutionStatus, Message, MessageStatus
 from domain.kernel.errors import DependencyUnavailableError
-from tests.engine.conftest import ORG, Engine
+from tests.engine.conftest import ORG, EngineRig
 from tests.engine.scenario import (
     all_messages,
     drain,
@@ -53,18 +53,18 @@ class RecordingPublisher:
         self.published.update(m.message_id for m in messages)
 
 
-def executor_with(engine: Engine, publisher: RecordingPublisher, owner: str = "a") -> Executor:
+def executor_with(engine: EngineRig, publisher: RecordingPublisher, owner: str = "a") -> Executor:
     return engine.executor(owner, publisher=publisher)
 
 
-async def statuses(engine: Engine, campaign_id: str) -> Counter[str]:
+async def statuses(engine: EngineRig, campaign_id: str) -> Counter[str]:
     async with engine.store.unit_of_work(read_only=True) as uow:
         page, _ = await uow.messages.list(ORG, campaign_id, limit=10_000)
     return Counter(m.status.value for m in page)
 
 
 async def test_due_messages_are_handed_over_by_the_executor_with_nothing_left_for_the_relay(
-    engine: Engine,
+    engine: EngineRig,
 ):
     contacts = await seed(engine, SIZE)
     campaign = await launch(engine)
@@ -80,7 +80,7 @@ async def test_due_messages_are_handed_over_by_the_executor_with_nothing_left_fo
     assert await statuses(engine, campaign.campaign_id) == Counter({"sent": len(expected)})
 
 
-async def test_handed_over_messages_read_as_sent_in_every_read(engine: Engine):
+async def test_handed_over_messages_read_as_sent_in_every_read(engine: EngineRig):
     """On SQL a handed-over batch is marked once, not row by row: filters, counts, single reads
     and the hand-over instant must all see it exactly as they see a relayed message."""
     contacts = await seed(engine, SIZE)
@@ -111,7 +111,7 @@ async def test_handed_over_messages_read_as_sent_in_every_read(engine: Engine):
 
 
 async def test_a_failed_publish_gives_the_claims_to_the_relay_and_stops_direct_hand_over(
-    engine: Engine,
+    engine: EngineRig,
 ):
     contacts = await seed(engine, SIZE)
     campaign = await launch(engine)
@@ -134,7 +134,7 @@ async def test_a_failed_publish_gives_the_claims_to_the_relay_and_stops_direct_h
 
 
 async def test_a_crash_between_publish_and_mark_is_released_by_the_next_lease_holder(
-    engine: Engine,
+    engine: EngineRig,
 ):
     contacts = await seed(engine, SIZE)
     campaign = await launch(engine)
@@ -177,7 +177,7 @@ async def test_a_crash_between_publish_and_mark_is_released_by_the_next_lease_ho
 
 
 async def run_until_idle_with(
-    engine: Engine, publisher: RecordingPublisher, campaign_id: str
+    engine: EngineRig, publisher: RecordingPublisher, campaign_id: str
 ) -> None:
     executor = executor_with(engine, publisher, owner="b")
     for _ in range(50):
@@ -191,7 +191,7 @@ async def run_until_idle_with(
     assert all(e.status is ExecutionStatus.COMPLETED for e in found), found
 
 
-async def test_without_a_publisher_the_executor_leaves_every_message_to_the_relay(engine: Engine):
+async def test_without_a_publisher_the_executor_leaves_every_message_to_the_relay(engine: EngineRig):
     contacts = await seed(engine, SIZE)
     campaign = await launch(engine)
 

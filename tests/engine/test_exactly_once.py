@@ -11,7 +11,7 @@ import pytest
 
 from domain.campaigns.model import CampaignStatus
 from domain.execution.model import ExecutionStatus
-from tests.engine.conftest import ADMIN, ORG, Engine
+from tests.engine.conftest import ADMIN, ORG, EngineRig
 from tests.engine.scenario import (
     FailingAudience,
     all_messages,
@@ -25,7 +25,7 @@ from tests.engine.scenario import (
 SIZE = 2_400  # five batches of 500 after filtering
 
 
-async def executions_of(engine: Engine, campaign_id: str) -> list:
+async def executions_of(engine: EngineRig, campaign_id: str) -> list:
     async with engine.store.unit_of_work(read_only=True) as uow:
         found, _ = await uow.executions.list(ORG, campaign_id)
     return list(found)
@@ -38,7 +38,7 @@ def assert_exactly_once(messages: list[tuple[str, str]], expected: set[str]) -> 
     assert len({m for _, m in messages}) == len(messages)
 
 
-async def test_a_run_sends_each_eligible_recipient_one_message_and_completes(engine: Engine):
+async def test_a_run_sends_each_eligible_recipient_one_message_and_completes(engine: EngineRig):
     contacts = await seed(engine, SIZE)
     campaign = await launch(engine)
 
@@ -55,7 +55,7 @@ async def test_a_run_sends_each_eligible_recipient_one_message_and_completes(eng
     assert engine.delivery.delivered == len(messages)
 
 
-async def test_a_crash_mid_run_resumes_from_the_last_committed_batch(engine: Engine):
+async def test_a_crash_mid_run_resumes_from_the_last_committed_batch(engine: EngineRig):
     contacts = await seed(engine, SIZE)
     campaign = await launch(engine)
     crashing = engine.executor("a", audience=FailingAudience(engine.audience, fail_at=3))
@@ -72,7 +72,7 @@ async def test_a_crash_mid_run_resumes_from_the_last_committed_batch(engine: Eng
     )
 
 
-async def test_a_stale_executor_cannot_commit_after_another_took_its_lease(engine: Engine):
+async def test_a_stale_executor_cannot_commit_after_another_took_its_lease(engine: EngineRig):
     contacts = await seed(engine, SIZE)
     campaign = await launch(engine)
     gate = asyncio.Event()
@@ -103,7 +103,7 @@ async def test_a_stale_executor_cannot_commit_after_another_took_its_lease(engin
     )
 
 
-async def test_two_executors_at_once_never_send_twice(engine: Engine):
+async def test_two_executors_at_once_never_send_twice(engine: EngineRig):
     contacts = await seed(engine, SIZE)
     campaign = await launch(engine)
 
@@ -122,7 +122,7 @@ async def test_two_executors_at_once_never_send_twice(engine: Engine):
     )
 
 
-async def test_pause_stops_at_a_batch_boundary_and_resume_sends_the_rest_once(engine: Engine):
+async def test_pause_stops_at_a_batch_boundary_and_resume_sends_the_rest_once(engine: EngineRig):
     contacts = await seed(engine, SIZE)
     campaign = await launch(engine)
     paused = asyncio.Event()
@@ -151,7 +151,7 @@ async def test_pause_stops_at_a_batch_boundary_and_resume_sends_the_rest_once(en
     assert_exactly_once(await all_messages(engine, campaign.campaign_id), expected)
 
 
-async def test_cancel_mid_run_stops_new_messages_and_holds_queued_ones(engine: Engine):
+async def test_cancel_mid_run_stops_new_messages_and_holds_queued_ones(engine: EngineRig):
     contacts = await seed(engine, SIZE)
     campaign = await launch(engine)
 

@@ -9,7 +9,7 @@ from domain.campaigns.model import CampaignStatus
 from domain.execution.model import ExecutionStatus
 from domain.execution.throttling import Limit, Reservation
 from domain.kernel.errors import DependencyUnavailableError
-from tests.engine.conftest import ADMIN, ORG, Engine
+from tests.engine.conftest import ADMIN, ORG, EngineRig
 from tests.engine.scenario import (
     DownUpstream,
     all_messages,
@@ -29,7 +29,7 @@ class DownLimiter:
         raise DependencyUnavailableError("redis unreachable")
 
 
-async def test_an_unreachable_data_service_fails_the_execution_with_the_reason(engine: Engine):
+async def test_an_unreachable_data_service_fails_the_execution_with_the_reason(engine: EngineRig):
     await seed(engine, 300)
     campaign = await launch(engine)
 
@@ -45,7 +45,7 @@ async def test_an_unreachable_data_service_fails_the_execution_with_the_reason(e
     assert final.status is CampaignStatus.COMPLETED  # a one-time run is over, if failed
 
 
-async def test_a_limiter_outage_defers_sending_and_loses_nothing(engine: Engine):
+async def test_a_limiter_outage_defers_sending_and_loses_nothing(engine: EngineRig):
     contacts = await seed(engine, 1_200)
     campaign = await launch(engine)
     down = DownLimiter()

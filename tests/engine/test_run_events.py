@@ -8,7 +8,7 @@ import hashlib
 from collections import defaultdict
 from typing import Any
 
-from tests.engine.conftest import Engine
+from tests.engine.conftest import EngineRig
 from tests.engine.scenario import (
     HOLDOUT_BP,
     SUPPRESSED_ALL,
@@ -20,7 +20,7 @@ from tests.engine.scenario import (
 )
 
 
-async def published(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+async def published(engine: EngineRig) -> dict[str, list[dict[str, Any]]]:
     """The run's events as the outbox holds them for the relay (read, not consumed)."""
     by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
     async with engine.store.outbox_store().claim(10_000) as batch:
@@ -35,7 +35,7 @@ def in_holdout(user_id: str, campaign_id: str) -> bool:
 
 
 async def test_a_run_publishes_started_and_completed_with_its_audience_holdout_and_totals(
-    engine: Engine,
+    engine: EngineRig,
 ):
     contacts = await seed(engine, 1_200)
     campaign = await launch(engine)
@@ -71,7 +71,7 @@ async def test_a_run_publishes_started_and_completed_with_its_audience_holdout_a
     }
 
 
-async def test_a_failed_run_completes_its_campaign_with_the_failure_in_the_event(engine: Engine):
+async def test_a_failed_run_completes_its_campaign_with_the_failure_in_the_event(engine: EngineRig):
     await seed(engine, 300)
     campaign = await launch(engine)
 

@@ -12,11 +12,11 @@ from domain.campaigns.templates import Template
 from domain.execution.executor import Executor
 from domain.execution.scheduler import fire_due
 from domain.kernel.channels import Channel
-from tests.engine.conftest import ADMIN, HIGH_LIMITS, ORG, Engine
+from tests.engine.conftest import ADMIN, HIGH_LIMITS, ORG, EngineRig
 from tests.engine.scenario import _Ids, drain, seed, spec
 
 
-async def test_template_content_is_rendered_into_every_message(engine: Engine):
+async def test_template_content_is_rendered_into_every_message(engine: EngineRig):
     await seed(engine, 300)
     templates = MemoryTemplateSource()
     templates.put(

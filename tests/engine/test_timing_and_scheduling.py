@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 from domain.campaigns.model import CampaignStatus, CronSchedule, QuietHours, Schedule
 from domain.execution.model import ExecutionStatus
 from domain.execution.scheduler import fire_due
-from tests.engine.conftest import ADMIN, ORG, Engine
+from tests.engine.conftest import ADMIN, ORG, EngineRig
 from tests.engine.scenario import _Ids, drain, launch, run_until_idle, seed, spec
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
-async def test_quiet_hours_hold_messages_until_the_recipients_morning(engine: Engine):
+async def test_quiet_hours_hold_messages_until_the_recipients_morning(engine: EngineRig):
     # T0 + 6 min is 21:06 in Tokyo: inside the default 21:00-08:00 quiet hours there.
     await seed(engine, 200, timezone="Asia/Tokyo")
     campaign = await launch(engine, quiet=QuietHours())
@@ -34,7 +34,7 @@ async def test_quiet_hours_hold_messages_until_the_recipients_morning(engine: En
     assert await drain(engine) == len(page)
 
 
-async def test_two_schedulers_ticking_together_start_one_execution(engine: Engine):
+async def test_two_schedulers_ticking_together_start_one_execution(engine: EngineRig):
     campaign = await engine.campaigns.create_campaign(ADMIN, spec())
     due = engine.clock.now() + timedelta(minutes=6)
     await engine.campaigns.schedule_campaign(
@@ -57,7 +57,7 @@ class _IdsFrom(_Ids):
         self._n = start
 
 
-async def test_a_cron_campaign_runs_each_firing_once_and_returns_to_scheduled(engine: Engine):
+async def test_a_cron_campaign_runs_each_firing_once_and_returns_to_scheduled(engine: EngineRig):
     await seed(engine, 100)
     campaign = await engine.campaigns.create_campaign(ADMIN, spec())
     await engine.campaigns.schedule_campaign(
@@ -77,7 +77,7 @@ async def test_a_cron_campaign_runs_each_firing_once_and_returns_to_scheduled(en
     assert await fire_due(engine.store.unit_of_work, engine.clock, _IdsFrom(50)) == 0
 
 
-async def test_a_firing_missed_during_an_outage_runs_once_and_is_flagged(engine: Engine):
+async def test_a_firing_missed_during_an_outage_runs_once_and_is_flagged(engine: EngineRig):
     await seed(engine, 100)
     campaign = await engine.campaigns.create_campaign(ADMIN, spec())
     await engine.campaigns.schedule_campaign(
@@ -101,7 +101,7 @@ async def test_a_firing_missed_during_an_outage_runs_once_and_is_flagged(engine:
     assert after.next_run_at > engine.clock.now()  # continues after now, no replay
 
 
-async def test_executions_are_listed_newest_first_across_pages(engine: Engine):
+async def test_executions_are_listed_newest_first_across_pages(engine: EngineRig):
     await seed(engine, 50)
     campaign = await engine.campaigns.create_campaign(ADMIN, spec())
     await engine.campaigns.schedule_campaign(
