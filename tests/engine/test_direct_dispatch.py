@@ -191,7 +191,9 @@ async def run_until_idle_with(
     assert all(e.status is ExecutionStatus.COMPLETED for e in found), found
 
 
-async def test_without_a_publisher_the_executor_leaves_every_message_to_the_relay(engine: EngineRig):
+async def test_without_a_publisher_the_executor_leaves_every_message_to_the_relay(
+    engine: EngineRig,
+):
     contacts = await seed(engine, SIZE)
     campaign = await launch(engine)
 
