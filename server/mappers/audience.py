@@ -6,12 +6,12 @@ from collections.abc import Sequence
 
 from campaign.v1 import audience_pb2 as apb
 from campaign.v1 import audience_service_pb2 as asvc
-from domain.execution.estimate import AudienceEstimate
 from google.protobuf import json_format, struct_pb2
 
 from domain.audience.contacts import DEFAULT_TIMEZONE, Contact
 from domain.audience.model import Segment, Suppression, SuppressionReason
 from domain.audience.service import RejectedContact
+from domain.execution.estimate import AudienceEstimate
 from domain.kernel.errors import ViolationCollector
 from server.mappers import enums
 from server.mappers.campaign_in import conditions_from_proto
