@@ -23,12 +23,13 @@ from domain.kernel.errors import (
     InvalidArgumentError,
     NotFoundError,
 )
+from domain.kernel.paging import clamp_page_size
 from domain.kernel.ports import Clock, IdGenerator
 from domain.kernel.principal import Principal
 
 # Page sizes as documented in campaign_service.proto: (default for 0, most per page).
-EXECUTION_PAGE = (20, 100)
-MESSAGE_PAGE = (100, 1_000)
+DEFAULT_EXECUTION_PAGE, MAX_EXECUTION_PAGE = 20, 100
+DEFAULT_MESSAGE_PAGE, MAX_MESSAGE_PAGE = 100, 1_000
 TRANSACTIONAL_EXECUTION = "transactional"
 
 
@@ -78,7 +79,9 @@ class ExecutionService:
                 principal.organization_id,
                 campaign_id,
                 after=after,
-                limit=_page(limit, *EXECUTION_PAGE),
+                limit=clamp_page_size(
+                    limit, default=DEFAULT_EXECUTION_PAGE, maximum=MAX_EXECUTION_PAGE
+                ),
             )
             counted = [(e, await uow.messages.status_counts(e.execution_id)) for e in found]
             return counted, next_token
@@ -118,7 +121,9 @@ class ExecutionService:
                 user_id=user_id,
                 statuses=statuses,
                 after=after,
-                limit=_page(limit, *MESSAGE_PAGE),
+                limit=clamp_page_size(
+                    limit, default=DEFAULT_MESSAGE_PAGE, maximum=MAX_MESSAGE_PAGE
+                ),
             )
 
     async def send_transactional(
@@ -261,9 +266,3 @@ def _required(name: str, value: str) -> str:
     if not value:
         raise InvalidArgumentError([FieldViolation(name, "is required")])
     return value
-
-
-def _page(limit: int, default: int, most: int) -> int:
-    if limit < 0:
-        raise InvalidArgumentError([FieldViolation("page_size", "must not be negative")])
-    return min(limit or default, most)
