@@ -28,8 +28,8 @@ from domain.audience.model import (
     SuppressionKey,
     SuppressionReason,
     address_key,
-    decode_suppression_cursor,
-    encode_suppression_cursor,
+    decode_suppression_page_token,
+    encode_suppression_page_token,
     suppressed_channels,
     suppression_key,
 )
@@ -145,7 +145,7 @@ class MemorySuppressionStore:
         after: str = "",
         limit: int = 100,
     ) -> tuple[Sequence[Suppression], str]:
-        start = decode_suppression_cursor(after)
+        start = decode_suppression_page_token(after, channel=channel, reason=reason)
         matching = [
             (key, entry)
             for key, entry in sorted(self._entries.get(organization_id, {}).items())
@@ -156,7 +156,10 @@ class MemorySuppressionStore:
         limit = max(limit, 1)
         page = matching[:limit]
         more = len(matching) > limit
-        return [entry for _, entry in page], encode_suppression_cursor(page[-1][0]) if more else ""
+        last = page[-1][0] if more else None
+        return [entry for _, entry in page], encode_suppression_page_token(
+            last, channel=channel, reason=reason
+        )
 
     async def suppressed_channels(
         self, organization_id: str, contacts: Sequence[Contact]

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from domain.audience.model import (
+    SuppressionReason,
+    decode_suppression_page_token,
+    encode_suppression_page_token,
+)
+from domain.kernel.channels import Channel
 from domain.kernel.errors import InvalidArgumentError
 from domain.kernel.paging import clamp_page_size, decode_page_token, encode_page_token
 
@@ -62,3 +68,16 @@ def test_a_token_not_written_here_is_rejected(token: str) -> None:
         decode_page_token(token, QUERY, size=1)
 
     assert violated_fields(caught.value) == ["page_token"]
+
+
+def test_a_suppression_token_is_bound_to_the_channel_and_reason_filters() -> None:
+    key = ("user", "u-1", "email")
+    token = encode_suppression_page_token(key, channel=Channel.EMAIL, reason=None)
+
+    assert decode_suppression_page_token(token, channel=Channel.EMAIL, reason=None) == key
+    with pytest.raises(InvalidArgumentError):
+        decode_suppression_page_token(token, channel=None, reason=None)
+    with pytest.raises(InvalidArgumentError):
+        decode_suppression_page_token(
+            token, channel=Channel.EMAIL, reason=SuppressionReason.BOUNCED
+        )
