@@ -20,7 +20,6 @@ from domain.audience.contacts import OWN_PROFILE_FIELDS, Contact, reachable
 from domain.audience.model import (
     Audience,
     AudienceCounts,
-    Condition,
     Recipient,
     Segment,
     SegmentType,
@@ -28,14 +27,14 @@ from domain.audience.model import (
     SuppressionKey,
     SuppressionReason,
     address_key,
-    decode_suppression_cursor,
-    encode_suppression_cursor,
+    decode_suppression_page_token,
+    encode_suppression_page_token,
     suppressed_channels,
     suppression_key,
 )
 from domain.audience.ports import SegmentStore, SuppressionStore
+from domain.audience.segments import ResolvedAudience, resolve_audiences
 from domain.kernel.channels import Channel
-from domain.kernel.errors import FailedPreconditionError, PreconditionViolation
 from domain.kernel.ports import Clock
 
 
@@ -145,7 +144,7 @@ class MemorySuppressionStore:
         after: str = "",
         limit: int = 100,
     ) -> tuple[Sequence[Suppression], str]:
-        start = decode_suppression_cursor(after)
+        start = decode_suppression_page_token(after, channel=channel, reason=reason)
         matching = [
             (key, entry)
             for key, entry in sorted(self._entries.get(organization_id, {}).items())
@@ -156,7 +155,10 @@ class MemorySuppressionStore:
         limit = max(limit, 1)
         page = matching[:limit]
         more = len(matching) > limit
-        return [entry for _, entry in page], encode_suppression_cursor(page[-1][0]) if more else ""
+        last = page[-1][0] if more else None
+        return [entry for _, entry in page], encode_suppression_page_token(
+            last, channel=channel, reason=reason
+        )
 
     async def suppressed_channels(
         self, organization_id: str, contacts: Sequence[Contact]
@@ -191,7 +193,7 @@ class MemoryAudienceSource:
         return OWN_PROFILE_FIELDS | names if names else None
 
     async def counts(self, organization_id: str, audiences: Sequence[Audience]) -> AudienceCounts:
-        resolved = await _resolve(self._segments, organization_id, audiences)
+        resolved = await resolve_audiences(self._segments, organization_id, audiences)
         profiles = [(c, condition_profile(c)) for c in self._contacts.all(organization_id)]
         by_segment = tuple(sum(matches_all(q, p) for _, p in profiles) for _, q in resolved)
         members = [contact for contact, profile in profiles if _is_member(resolved, profile)]
@@ -219,7 +221,7 @@ class MemoryAudienceSource:
     ) -> AsyncGenerator[Sequence[Recipient], None]:
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
-        resolved = await _resolve(self._segments, organization_id, audiences)
+        resolved = await resolve_audiences(self._segments, organization_id, audiences)
         members = [
             contact
             for contact in self._contacts.all(organization_id)
@@ -239,7 +241,7 @@ class MemoryAudienceSource:
         ]
 
 
-def _is_member(resolved: Sequence[tuple[SegmentType, Sequence[Condition]]], profile: Any) -> bool:
+def _is_member(resolved: Sequence[ResolvedAudience], profile: Any) -> bool:
     """Every include (AND) and no exclude (OR); no include audience means nobody."""
     includes = [q for kind, q in resolved if kind is SegmentType.INCLUDE]
     excludes = [q for kind, q in resolved if kind is SegmentType.EXCLUDE]
@@ -248,27 +250,3 @@ def _is_member(resolved: Sequence[tuple[SegmentType, Sequence[Condition]]], prof
         and all(matches_all(q, profile) for q in includes)
         and not any(matches_all(q, profile) for q in excludes)
     )
-
-
-async def _resolve(
-    segments: SegmentStore, organization_id: str, audiences: Sequence[Audience]
-) -> list[tuple[SegmentType, Sequence[Condition]]]:
-    resolved: list[tuple[SegmentType, Sequence[Condition]]] = []
-    for index, audience in enumerate(audiences):
-        if not audience.segment_id:
-            resolved.append((audience.segment_type, audience.query))
-            continue
-        segment = await segments.get(organization_id, audience.segment_id)
-        if segment is None:
-            what = f"segment {audience.segment_id!r} does not exist (deleted, or never saved)"
-            raise FailedPreconditionError(
-                f"audience {audience.name or audience.audience_id!r} cannot be resolved: {what}",
-                violations=[
-                    PreconditionViolation(
-                        "SEGMENT_NOT_FOUND", f"audiences[{index}].segment_id", what
-                    )
-                ],
-                metadata={"segment_id": audience.segment_id, "audience_id": audience.audience_id},
-            )
-        resolved.append((audience.segment_type, segment.conditions))
-    return resolved

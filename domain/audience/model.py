@@ -3,18 +3,15 @@ and the pre-launch funnel (BR-CAM-002)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
-import json
 import string
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.audience.contacts import Contact
+from domain.kernel import paging
 from domain.kernel.channels import Channel
-from domain.kernel.errors import FieldViolation, InvalidArgumentError
 
 
 class SegmentType(enum.StrEnum):
@@ -159,18 +156,24 @@ def _applies_to(contact: Contact, kind: str, target: str) -> frozenset[Channel]:
     return frozenset()
 
 
-def encode_suppression_cursor(key: SuppressionKey) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
+def encode_suppression_page_token(
+    last: SuppressionKey | None, *, channel: Channel | None, reason: SuppressionReason | None
+) -> str:
+    """The page token after the entry `last` of a list filtered on `channel` and `reason`."""
+    return paging.encode_page_token(last, _suppression_query(channel, reason))
 
 
-def decode_suppression_cursor(cursor: str) -> SuppressionKey | None:
-    """None for "" (the first page); InvalidArgumentError for a token we did not issue."""
-    if not cursor:
+def decode_suppression_page_token(
+    token: str, *, channel: Channel | None, reason: SuppressionReason | None
+) -> SuppressionKey | None:
+    """None for "" (the first page); InvalidArgumentError for a token not issued for a list
+    with these filters."""
+    position = paging.decode_page_token(token, _suppression_query(channel, reason), size=3)
+    if position is None:
         return None
-    try:
-        kind, target, channel = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise InvalidArgumentError(
-            [FieldViolation("page_token", "is not a token returned by a previous page")]
-        ) from exc
-    return str(kind), str(target), str(channel)
+    kind, target, entry_channel = position
+    return kind, target, entry_channel
+
+
+def _suppression_query(channel: Channel | None, reason: SuppressionReason | None) -> object:
+    return ("suppressions", channel, reason)

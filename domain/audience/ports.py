@@ -57,7 +57,10 @@ class SuppressionStore(Protocol):
         after: str = "",
         limit: int = 100,
     ) -> tuple[Sequence[Suppression], str]:
-        """A page of entries and the cursor of the next page ("" at the end)."""
+        """A page of entries in (kind, target, channel) order and the page token of the next
+        page ("" at the end). `after` is such a token from a call with the same `channel` and
+        `reason` (domain.audience.model.encode_suppression_page_token); another one is an
+        InvalidArgumentError."""
 
     async def suppressed_channels(
         self, organization_id: str, contacts: Sequence[Contact]

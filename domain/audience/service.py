@@ -17,15 +17,22 @@ from domain.audience.lookup import (
     load_segment,
     segment_not_found,
 )
-from domain.audience.model import Segment, Suppression
+from domain.audience.model import Segment, Suppression, SuppressionReason
 from domain.audience.ports import ContactDirectory, SegmentStore, SuppressionStore
-from domain.kernel.errors import ViolationCollector, required
+from domain.kernel.channels import Channel
+from domain.kernel.errors import (
+    ViolationCollector,
+    required,
+)
+from domain.kernel.paging import clamp_page_size
 from domain.kernel.ports import Clock
 from domain.kernel.principal import Principal
 
 SEGMENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 UPSERT_CHUNK = 1_000
 MAX_SUPPRESSIONS_PER_CALL = 10_000
+DEFAULT_SUPPRESSION_PAGE = 100
+MAX_SUPPRESSION_PAGE = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +108,27 @@ class AudienceService:
         _check_suppressions(entries)
         return await self._suppressions.remove(principal.organization_id, entries)
 
-    @property
-    def suppressions(self) -> SuppressionStore:
-        return self._suppressions
+    async def list_suppressions(
+        self,
+        principal: Principal,
+        *,
+        channel: Channel | None = None,
+        reason: SuppressionReason | None = None,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> tuple[Sequence[Suppression], str]:
+        """A page of the suppression list, filtered on exactly `channel` and on `reason`, and
+        the token of the next page ("" at the end)."""
+        principal.require_read()
+        return await self._suppressions.list(
+            principal.organization_id,
+            channel=channel,
+            reason=reason,
+            after=page_token,
+            limit=clamp_page_size(
+                page_size, default=DEFAULT_SUPPRESSION_PAGE, maximum=MAX_SUPPRESSION_PAGE
+            ),
+        )
 
     # --- segments ----------------------------------------------------------------------------
 

@@ -1,21 +1,18 @@
 """Campaign list queries: filters, ordering and opaque keyset page tokens.
 
-Tokens carry the last row's sort key and id plus a digest of the query, so a page can never be
-read with a different filter or order than the one it was cut for, and deep pages cost the same as
-the first (keyset, not OFFSET).
+Tokens (domain.kernel.paging) carry the last row's sort key and id plus a digest of the filter
+and order, so a page can never be read with a different filter or order than the one it was cut
+for, and deep pages cost the same as the first (keyset, not OFFSET).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import CampaignStatus, CampaignType
+from domain.kernel import paging
 from domain.kernel.channels import Channel
 from domain.kernel.errors import FieldViolation, InvalidArgumentError
 
@@ -84,40 +81,13 @@ def parse_order_by(order_by: str) -> Ordering:
     return Ordering(key, direction == "desc")
 
 
-def clamp_page_size(page_size: int) -> int:
-    if page_size < 0:
-        raise InvalidArgumentError([FieldViolation("page_size", "must not be negative")])
-    return min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-
-
-def _query_digest(query_filter: CampaignFilter, ordering: Ordering) -> str:
-    return hashlib.sha256(repr((query_filter, ordering)).encode()).hexdigest()[:16]
-
-
 def encode_page_token(cursor: Cursor | None, query: CampaignQuery) -> str:
-    if cursor is None:
-        return ""
-    body = {
-        "v": cursor.sort_value,
-        "i": cursor.campaign_id,
-        "q": _query_digest(query.filter, query.ordering),
-    }
-    return base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
+    position = None if cursor is None else (cursor.sort_value, cursor.campaign_id)
+    return paging.encode_page_token(position, (query.filter, query.ordering))
 
 
 def decode_page_token(
     token: str, query_filter: CampaignFilter, ordering: Ordering
 ) -> Cursor | None:
-    if not token:
-        return None
-    bad = InvalidArgumentError([FieldViolation("page_token", "not a page token of this query")])
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        body = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        cursor = Cursor(str(body["v"]), str(body["i"]))
-        digest = body["q"]
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise bad from exc
-    if digest != _query_digest(query_filter, ordering):
-        raise bad
-    return cursor
+    position = paging.decode_page_token(token, (query_filter, ordering), size=2)
+    return None if position is None else Cursor(*position)

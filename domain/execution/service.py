@@ -24,12 +24,13 @@ from domain.kernel.errors import (
     FieldViolation,
     InvalidArgumentError,
 )
+from domain.kernel.paging import clamp_page_size
 from domain.kernel.ports import Clock, IdGenerator
 from domain.kernel.principal import Principal
 
 # Page sizes as documented in campaign_service.proto: (default for 0, most per page).
-EXECUTION_PAGE = (20, 100)
-MESSAGE_PAGE = (100, 1_000)
+DEFAULT_EXECUTION_PAGE, MAX_EXECUTION_PAGE = 20, 100
+DEFAULT_MESSAGE_PAGE, MAX_MESSAGE_PAGE = 100, 1_000
 TRANSACTIONAL_EXECUTION = "transactional"
 
 
@@ -75,7 +76,9 @@ class ExecutionService:
                 principal.organization_id,
                 campaign_id,
                 after=after,
-                limit=_page(limit, *EXECUTION_PAGE),
+                limit=clamp_page_size(
+                    limit, default=DEFAULT_EXECUTION_PAGE, maximum=MAX_EXECUTION_PAGE
+                ),
             )
             counted = [(e, await uow.messages.status_counts(e.execution_id)) for e in found]
             return counted, next_token
@@ -110,7 +113,9 @@ class ExecutionService:
                 user_id=user_id,
                 statuses=statuses,
                 after=after,
-                limit=_page(limit, *MESSAGE_PAGE),
+                limit=clamp_page_size(
+                    limit, default=DEFAULT_MESSAGE_PAGE, maximum=MAX_MESSAGE_PAGE
+                ),
             )
 
     async def send_transactional(
@@ -236,9 +241,3 @@ def _replay(original: Message, again: Message) -> Message:
 
 async def _campaign(uow: ExecutionUnitOfWork, principal: Principal, campaign_id: str) -> Campaign:
     return await load_campaign(uow.campaigns, principal.organization_id, campaign_id)
-
-
-def _page(limit: int, default: int, most: int) -> int:
-    if limit < 0:
-        raise InvalidArgumentError([FieldViolation("page_size", "must not be negative")])
-    return min(limit or default, most)

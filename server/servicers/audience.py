@@ -29,8 +29,6 @@ from server.mappers.campaign_in import audience_list_from_proto
 from server.mappers.common import enum_in
 
 STREAM_CHUNK = 1_000  # contacts validated and written per round trip of a stream
-MAX_PAGE = 1_000
-DEFAULT_PAGE = 100
 
 
 class AudienceServicer(asvc_grpc.AudienceServiceServicer):
@@ -104,20 +102,16 @@ class AudienceServicer(asvc_grpc.AudienceServiceServicer):
         request: asvc.ListSuppressionsRequest,
         context: grpc.aio.ServicerContext,
     ) -> asvc.ListSuppressionsResponse:
-        principal = current_principal()
-        principal.require_read()
         v = ViolationCollector()
         channel = enum_in(v, "channel", enums.CHANNELS, request.channel, required=False)
         reason = enum_in(v, "reason", REASONS, request.reason, required=False)
-        if request.page_size < 0:
-            v.add("page_size", "must not be negative")
         v.raise_if_any()
-        entries, next_token = await self._service.suppressions.list(
-            principal.organization_id,
+        entries, next_token = await self._service.list_suppressions(
+            current_principal(),
             channel=channel,
             reason=reason,
-            after=request.page_token,
-            limit=min(request.page_size or DEFAULT_PAGE, MAX_PAGE),
+            page_size=request.page_size,
+            page_token=request.page_token,
         )
         return asvc.ListSuppressionsResponse(
             entries=[suppression_to_proto(e) for e in entries], next_page_token=next_token

@@ -22,6 +22,7 @@ from domain.kernel.errors import (
     ValidationError,
     ViolationCollector,
 )
+from domain.kernel.paging import clamp_page_size
 from server.interceptors.authentication import current_principal
 from server.mappers import enums
 from server.mappers.campaign_in import schedule_from_proto, spec_from_proto
@@ -238,6 +239,8 @@ def _list_query(request: svc.ListCampaignsRequest) -> listing.CampaignQuery:
     return listing.CampaignQuery(
         filter=filters,
         ordering=ordering,
-        page_size=listing.clamp_page_size(request.page_size),
+        page_size=clamp_page_size(
+            request.page_size, default=listing.DEFAULT_PAGE_SIZE, maximum=listing.MAX_PAGE_SIZE
+        ),
         after=listing.decode_page_token(request.page_token, filters, ordering),
     )

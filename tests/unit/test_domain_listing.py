@@ -16,13 +16,13 @@ from domain.campaigns.listing import (
     CampaignQuery,
     Cursor,
     Ordering,
-    clamp_page_size,
     decode_page_token,
     encode_page_token,
     parse_order_by,
 )
 from domain.campaigns.model import CampaignStatus, CampaignType
 from domain.kernel.errors import InvalidArgumentError
+from domain.kernel.paging import clamp_page_size
 
 FILTER = CampaignFilter(
     statuses=(CampaignStatus.DRAFT, CampaignStatus.SCHEDULED),
@@ -79,12 +79,14 @@ def test_order_by_rejects_anything_else(order_by: str) -> None:
     [(0, DEFAULT_PAGE_SIZE), (1, 1), (50, 50), (500, 500), (501, MAX_PAGE_SIZE), (10**9, 500)],
 )
 def test_page_size_defaults_to_50_and_is_capped_at_500(requested: int, expected: int) -> None:
-    assert clamp_page_size(requested) == expected
+    clamp = clamp_page_size(requested, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+
+    assert clamp == expected
 
 
 def test_negative_page_size_is_rejected() -> None:
     with pytest.raises(InvalidArgumentError) as caught:
-        clamp_page_size(-1)
+        clamp_page_size(-1, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
 
     assert violated_fields(caught.value) == ["page_size"]
 

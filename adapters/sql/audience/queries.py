@@ -35,10 +35,11 @@ from adapters.sql.audience.conditions import Clause, conditions_clause, negatabl
 from adapters.sql.audience.tables import ADDRESS, ALL_CHANNELS, USER, contacts, suppressions
 from adapters.sql.engine import FOLD_ADDRESS
 from adapters.sql.schema import UtcDateTime
-from domain.audience.model import Condition, SegmentType
+from domain.audience.model import SegmentType
+from domain.audience.segments import ResolvedAudience
 from domain.kernel.channels import Channel
 
-Resolved = Sequence[tuple[SegmentType, Sequence[Condition]]]  # an audience's type and conditions
+Resolved = Sequence[ResolvedAudience]
 
 # The channels that send to a contact's email address and to their phone number.
 _EMAIL_CHANNELS = (Channel.EMAIL,)

@@ -1,9 +1,8 @@
 """AudienceSource over the built-in contact directory: the audience resolved in SQL, in batches.
 
-Segments are looked up once per call, so a run streams one consistent definition even if a
-segment is edited meanwhile. Each batch is its own short read, keyset-paged on user_id: a run
-resumes from its checkpoint with `after_user_id`, memory holds one batch, and no connection is
-held while the consumer works on a batch.
+Segments are looked up once per call (domain.audience.segments). Each batch is its own short
+read, keyset-paged on user_id: a run resumes from its checkpoint with `after_user_id`, memory
+holds one batch, and no connection is held while the consumer works on a batch.
 """
 
 from __future__ import annotations
@@ -17,14 +16,14 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.audience.connections import reading
-from adapters.sql.audience.queries import Resolved, counts_statement, recipients_statement
+from adapters.sql.audience.queries import counts_statement, recipients_statement
 from adapters.sql.audience.tables import contact_attribute_names
 from adapters.sql.documents import decode_document
 from domain.audience.contacts import OWN_PROFILE_FIELDS, Contact
 from domain.audience.model import Audience, AudienceCounts, Recipient, SegmentType
 from domain.audience.ports import SegmentStore
+from domain.audience.segments import resolve_audiences
 from domain.kernel.channels import Channel
-from domain.kernel.errors import FailedPreconditionError, PreconditionViolation
 
 
 class SqlAudienceSource:
@@ -99,36 +98,6 @@ class SqlAudienceSource:
                 upcoming.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await upcoming
-
-
-async def resolve_audiences(
-    segments: SegmentStore, organization_id: str, audiences: Sequence[Audience]
-) -> Resolved:
-    """Each audience's type and conditions: a saved segment's, or the inline query."""
-    resolved = []
-    for index, audience in enumerate(audiences):
-        if not audience.segment_id:
-            resolved.append((audience.segment_type, audience.query))
-            continue
-        segment = await segments.get(organization_id, audience.segment_id)
-        if segment is None:
-            raise _unknown_segment(index, audience)
-        resolved.append((audience.segment_type, segment.conditions))
-    return resolved
-
-
-def _unknown_segment(index: int, audience: Audience) -> FailedPreconditionError:
-    segment_id = audience.segment_id or ""
-    description = f"segment {segment_id!r} does not exist (deleted, or never saved)"
-    return FailedPreconditionError(
-        f"audience {audience.name or audience.audience_id!r} cannot be resolved: {description}",
-        violations=[
-            PreconditionViolation(
-                "SEGMENT_NOT_FOUND", f"audiences[{index}].segment_id", description
-            )
-        ],
-        metadata={"segment_id": segment_id, "audience_id": audience.audience_id},
-    )
 
 
 # Contact fields in the statement's columns (a suppressed_<channel> flag per channel follows).

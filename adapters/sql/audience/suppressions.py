@@ -24,11 +24,11 @@ from domain.audience.model import (
     SuppressionKey,
     SuppressionReason,
     address_key,
+    decode_suppression_page_token,
+    encode_suppression_page_token,
     suppressed_channels,
     suppression_key,
 )
-from domain.audience.model import decode_suppression_cursor as decode_cursor
-from domain.audience.model import encode_suppression_cursor as encode_cursor
 from domain.kernel.channels import Channel
 from domain.kernel.ports import Clock
 
@@ -102,7 +102,8 @@ class SqlSuppressionStore:
             statement = statement.where(suppressions.c.channel == channel.value)
         if reason is not None:
             statement = statement.where(suppressions.c.reason == reason.value)
-        if (cursor := decode_cursor(after)) is not None:
+        cursor = decode_suppression_page_token(after, channel=channel, reason=reason)
+        if cursor is not None:
             statement = statement.where(_entry_key > tuple_(*cursor))
         limit = max(limit, 1)
         statement = statement.order_by(*_entry_key.clauses).limit(
@@ -114,8 +115,10 @@ class SqlSuppressionStore:
         if len(rows) <= limit:
             return [suppression_from_row(row) for row in page], ""
         last = page[-1]
-        next_cursor = encode_cursor((last["kind"], last["target"], last["channel"]))
-        return [suppression_from_row(row) for row in page], next_cursor
+        next_token = encode_suppression_page_token(
+            (last["kind"], last["target"], last["channel"]), channel=channel, reason=reason
+        )
+        return [suppression_from_row(row) for row in page], next_token
 
     async def suppressed_channels(
         self, organization_id: str, contacts: Sequence[Contact]

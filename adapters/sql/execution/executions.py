@@ -21,6 +21,7 @@ from adapters.sql.schema import UtcDateTime
 from domain.campaigns.model import CampaignStatus
 from domain.execution.model import Execution, ExecutionCounts, ExecutionStatus
 from domain.kernel.errors import FieldViolation, InvalidArgumentError
+from domain.kernel.paging import decode_page_token, encode_page_token
 
 NEEDS_EXECUTOR = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING, ExecutionStatus.PAUSED)
 CAMPAIGN_STATES_TO_ACT_ON = (CampaignStatus.RUNNING, CampaignStatus.CANCELLED)
@@ -64,14 +65,21 @@ def _execution(row: Mapping[Any, Any]) -> Execution:
     )
 
 
-def _position(token: str) -> tuple[datetime, str]:
+def _after(token: str, campaign_id: str) -> tuple[datetime, str] | None:
+    position = decode_page_token(token, _list_query(campaign_id), size=2)
+    if position is None:
+        return None
+    created_at, execution_id = position
     try:
-        created_at, execution_id = token.split("|", 1)
         return datetime.fromisoformat(created_at), execution_id
     except ValueError as exc:
         raise InvalidArgumentError(
-            [FieldViolation("page_token", "is not a token returned by a previous page")]
+            [FieldViolation("page_token", "not a page token of this query")]
         ) from exc
+
+
+def _list_query(campaign_id: str) -> object:
+    return ("executions", campaign_id)
 
 
 class SqlExecutionRepository:
@@ -104,13 +112,13 @@ class SqlExecutionRepository:
     async def list(
         self, organization_id: str, campaign_id: str, *, after: str = "", limit: int = 50
     ) -> tuple[Sequence[Execution], str]:
-        """Newest first; `after` is the opaque position of the previous page's last row."""
+        """Newest first; `after` is the page token of the previous page (domain.kernel.paging)."""
         where = [
             executions.c.organization_id == organization_id,
             executions.c.campaign_id == campaign_id,
         ]
-        if after:
-            created_at, execution_id = _position(after)
+        if (position := _after(after, campaign_id)) is not None:
+            created_at, execution_id = position
             where.append(
                 tuple_(executions.c.created_at, executions.c.execution_id)
                 < tuple_(literal(created_at, UtcDateTime()), literal(execution_id, Text()))
@@ -124,7 +132,8 @@ class SqlExecutionRepository:
         found = [_execution(r) for r in (await self._c.execute(statement)).mappings()]
         page = found[:limit]
         more = len(found) > limit
-        return page, (f"{page[-1].created_at.isoformat()}|{page[-1].execution_id}" if more else "")
+        last = (page[-1].created_at.isoformat(), page[-1].execution_id) if more else None
+        return page, encode_page_token(last, _list_query(campaign_id))
 
     async def lease(self, owner: str, now: datetime, until: datetime) -> Execution | None:
         statement = (

@@ -44,6 +44,7 @@ from adapters.sql.execution.tables import handovers, messages
 from adapters.sql.schema import UtcDateTime
 from domain.execution.model import Message, MessageStatus
 from domain.kernel.channels import Channel
+from domain.kernel.paging import decode_page_token, encode_page_token
 
 COLUMNS = (
     "message_id",
@@ -359,11 +360,22 @@ class SqlMessageRepository:
         after: str = "",
         limit: int = 50,
     ) -> tuple[Sequence[Message], str]:
+        """In message_id order; `after` is the page token of the previous page, cut for the
+        same filters (domain.kernel.paging)."""
+        query = (
+            "messages",
+            campaign_id,
+            execution_id,
+            user_id,
+            tuple(sorted({s.value for s in statuses})),
+        )
+        position = decode_page_token(after, query, size=1)
         where = [
             messages.c.organization_id == organization_id,
             messages.c.campaign_id == campaign_id,
-            messages.c.message_id > after,
         ]
+        if position is not None:
+            where.append(messages.c.message_id > position[0])
         if execution_id:
             where.append(messages.c.execution_id == execution_id)
         if user_id:
@@ -373,7 +385,8 @@ class SqlMessageRepository:
         statement = _select_visible().where(*where).order_by(messages.c.message_id).limit(limit + 1)
         found = [message_from_row(r) for r in (await self._c.execute(statement)).mappings()]
         page = found[:limit]
-        return page, (page[-1].message_id if len(found) > limit else "")
+        last = (page[-1].message_id,) if len(found) > limit else None
+        return page, encode_page_token(last, query)
 
     async def any_pending(self, execution_id: str) -> bool:
         # An "any left?" probe, polled while deferred messages wait: never a count over a

@@ -1,0 +1,49 @@
+"""Saved segments named by campaign audiences, resolved through the SegmentStore port.
+
+The one rule every audience source over the built-in directory follows (memory, SQL): an
+audience is its inline query, or the conditions of the saved segment it names; a segment that
+does not exist (deleted, or never saved) makes the audience unresolvable, a FailedPrecondition
+naming the audience and the segment. Segments are looked up once per call, so a run streams one
+consistent definition even if a segment is edited meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from domain.audience.model import Audience, Condition, SegmentType
+from domain.audience.ports import SegmentStore
+from domain.kernel.errors import FailedPreconditionError, PreconditionViolation
+
+ResolvedAudience = tuple[SegmentType, Sequence[Condition]]  # an audience's type and conditions
+
+
+async def resolve_audiences(
+    segments: SegmentStore, organization_id: str, audiences: Sequence[Audience]
+) -> list[ResolvedAudience]:
+    """Each audience's type and conditions, in order: a saved segment's, or the inline query."""
+    resolved: list[ResolvedAudience] = []
+    for index, audience in enumerate(audiences):
+        if not audience.segment_id:
+            resolved.append((audience.segment_type, audience.query))
+            continue
+        segment = await segments.get(organization_id, audience.segment_id)
+        if segment is None:
+            raise unknown_segment(index, audience)
+        resolved.append((audience.segment_type, segment.conditions))
+    return resolved
+
+
+def unknown_segment(index: int, audience: Audience) -> FailedPreconditionError:
+    """The error for `audiences[index]`, whose saved segment does not exist."""
+    segment_id = audience.segment_id or ""
+    description = f"segment {segment_id!r} does not exist (deleted, or never saved)"
+    return FailedPreconditionError(
+        f"audience {audience.name or audience.audience_id!r} cannot be resolved: {description}",
+        violations=[
+            PreconditionViolation(
+                "SEGMENT_NOT_FOUND", f"audiences[{index}].segment_id", description
+            )
+        ],
+        metadata={"segment_id": segment_id, "audience_id": audience.audience_id},
+    )
