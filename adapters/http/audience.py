@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from typing import TypeVar
 
-from adapters.http.cache import TtlCache
+from adapters.http.cache import TtlCache, stale_copy
 from adapters.http.client import UpstreamClient
 from adapters.http.data_service import MAX_MEMBERS_PAGE, MAX_PROFILES_BATCH, DataServiceApi
 from adapters.http.errors import UpstreamUnavailableError
@@ -224,17 +224,8 @@ class HttpAudienceSource:
         try:
             count = await self._api.count(organization_id, audience)
         except UpstreamUnavailableError as exc:
-            cached = self._counts.get(key)
-            if cached is None:
-                raise
-            log.warning(
-                "%s unavailable (%s): count of %s from %.0fs ago",
-                self._api.name,
-                exc.detail,
-                audience.segment_id or audience.audience_id,
-                self._counts.age(cached),
-            )
-            return cached.value
+            what = f"count of {audience.segment_id or audience.audience_id}"
+            return stale_copy(self._counts, key, exc, self._api.name, what)
         self._counts.put(key, count)
         return count
 

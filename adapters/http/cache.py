@@ -6,11 +6,14 @@ unbounded fallback cache is a slow memory leak that only shows during an outage.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from adapters.http.errors import UpstreamUnavailableError
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -81,3 +84,21 @@ class TtlCache(Generic[K, V]):
 
     def _drop(self, key: K) -> None:
         self._weight -= self._entries.pop(key).weight
+
+
+def stale_copy(
+    cache: TtlCache[K, V], key: K, outage: UpstreamUnavailableError, upstream: str, what: str
+) -> V:
+    """The cached copy of `key` while its upstream is down (EC-CAM-002), said in the log with its
+    age; without one, the outage itself, since there is nothing to serve."""
+    cached = cache.get(key)
+    if cached is None:
+        raise outage
+    logging.getLogger("campaign.http").warning(
+        "%s unavailable (%s): %s served from a copy of %.0fs ago",
+        upstream,
+        outage.detail,
+        what,
+        cache.age(cached),
+    )
+    return cached.value

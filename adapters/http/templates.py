@@ -9,13 +9,12 @@ request, so a run starting on many workers does not stampede the service.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from adapters.http.cache import TtlCache
+from adapters.http.cache import TtlCache, stale_copy
 from adapters.http.client import UpstreamClient
 from adapters.http.errors import (
     TemplateNotFoundError,
@@ -27,7 +26,6 @@ from domain.campaigns.model import ChannelContent
 from domain.campaigns.templates import Template
 from domain.kernel.channels import Channel
 
-log = logging.getLogger("campaign.http")
 TEMPLATES_PATH = "/v1/templates/"
 _TEXT_FIELDS = (
     "subject", "html_body", "text_body", "from_name", "reply_to", "body", "title", "action_url",
@@ -84,17 +82,7 @@ class HttpTemplateSource:
             self._cache.discard(key)  # deleted upstream: stop serving it
             raise TemplateNotFoundError(template_id) from exc
         except UpstreamUnavailableError as exc:
-            cached = self._cache.get(key)
-            if cached is None:
-                raise
-            log.warning(
-                "%s unavailable (%s): template %s served from a copy of %.0fs ago",
-                self._client.name,
-                exc.detail,
-                template_id,
-                self._cache.age(cached),
-            )
-            return cached.value
+            return stale_copy(self._cache, key, exc, self._client.name, f"template {template_id}")
         template = to_template(template_id, data, upstream=self._client.name)
         self._cache.put(key, template)
         return template
