@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     executor_enabled: bool = Field(True, description="run scheduler, executor and delivery")
     worker_interval: float = Field(0.5, gt=0, description="seconds between idle worker polls")
     delivery_batch_size: int = Field(5_000, gt=0, description="messages per hand-over")
+    template_render_ms: float = Field(
+        500.0, gt=0, description="CPU milliseconds one template render may take"
+    )
+    template_max_output_chars: int = Field(
+        1_000_000, gt=0, description="characters one rendered template text may have"
+    )
+    template_max_loop_iterations: int = Field(
+        100_000, gt=0, description="loop iterations, in all, one template render may run"
+    )
     jwt_secret: SecretStr | None = Field(None, description="HS256 shared secret")
     jwt_public_key: str | None = Field(None, description="RS256 public key (PEM text or path)")
     jwt_private_key: str | None = Field(

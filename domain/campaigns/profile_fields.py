@@ -16,7 +16,12 @@ from collections.abc import Iterator, Mapping
 
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import CampaignType, ChannelContent
-from domain.campaigns.rendering import TEMPLATE_GLOBALS, TemplateSyntaxProblem, compile_text
+from domain.campaigns.rendering import (
+    TEMPLATE_GLOBALS,
+    TemplateSyntaxProblem,
+    compile_text,
+    text_mode,
+)
 from domain.campaigns.rules import TEXT_FIELDS, content_block
 from domain.campaigns.templates import Template
 from domain.kernel.errors import CampaignIncompleteError, PreconditionViolation
@@ -55,7 +60,7 @@ def _unknown_variables(
             if not text:
                 continue
             try:
-                variables = compile_text(text).variables
+                variables = compile_text(text, text_mode(content.channel, name)).variables
             except TemplateSyntaxProblem:
                 continue  # reported by the syntax checks
             for variable in sorted(variables - known - TEMPLATE_GLOBALS):

@@ -24,7 +24,7 @@ from domain.campaigns.model import (
     Trigger,
     Variant,
 )
-from domain.campaigns.rendering import TemplateSyntaxProblem, compile_text
+from domain.campaigns.rendering import TemplateSyntaxProblem, compile_text, text_mode
 from domain.kernel.channels import Channel
 from domain.kernel.errors import PreconditionViolation, ValidationError, ViolationCollector
 
@@ -192,9 +192,12 @@ def _check_template_syntax(v: ViolationCollector, where: str, c: ChannelContent)
         if not text:
             continue
         try:
-            compile_text(text)
+            problem = compile_text(text, text_mode(c.channel, name)).budget_problem()
         except TemplateSyntaxProblem as exc:
             v.add(f"{where}.{block}.{name}", f"not a valid template: {exc}")
+        else:
+            if problem is not None:
+                v.add(f"{where}.{block}.{name}", f"exceeds the render budget: {problem}")
 
 
 def _check_content_limits(v: ViolationCollector, where: str, c: ChannelContent) -> None:

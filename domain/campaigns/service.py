@@ -8,6 +8,7 @@ outside it (templates, the clock, the etag) and save through domain.campaigns.st
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -85,7 +86,7 @@ class CampaignService:
     ) -> Campaign:
         principal.require_write()
         _check_request_id(request_id)
-        rules.validate_spec(spec)
+        await _validate(spec)
         digest = fingerprint(spec)
         try:
             return await self._create(principal, spec, request_id, digest)
@@ -133,7 +134,7 @@ class CampaignService:
             campaign = await _load(uow, principal, campaign_id)
             _check_etag(campaign, etag)
             candidate = replace(campaign.spec, **{p: getattr(spec, p) for p in paths})
-            rules.validate_spec(candidate)
+            await _validate(candidate)
             campaign.apply_update(
                 assign_child_ids(candidate, self._ids, campaign.spec),
                 paths,
@@ -167,7 +168,7 @@ class CampaignService:
                 variants=tuple(replace(v, variant_id="") for v in source.spec.variants),
                 triggers=tuple(replace(t, trigger_id="") for t in source.spec.triggers),
             )
-            rules.validate_spec(spec)
+            await _validate(spec)
             now = self._clock.now()
             clone = Campaign.new(
                 self._ids.new_id(),
@@ -249,7 +250,7 @@ class CampaignService:
                 violations=[PreconditionViolation("TEMPLATE", "template_id", str(exc))],
             ) from exc
         for template_id, template in found.items():
-            problems = rules.template_problems(template.content)
+            problems = await asyncio.to_thread(rules.template_problems, template.content)
             if problems:
                 raise CampaignIncompleteError(
                     f"template {template_id!r} is not valid: {'; '.join(problems)}",
@@ -266,6 +267,12 @@ class CampaignService:
     async def _save(self, uow: UnitOfWork, campaign: Campaign) -> None:
         await save_campaign(uow, campaign, self._ids, self._clock)
         await uow.commit()
+
+
+async def _validate(spec: CampaignSpec) -> None:
+    """rules.validate_spec off the event loop: it compiles each template and test-renders it
+    within the render budget, which must not hold up other requests (docs/rendering.md)."""
+    await asyncio.to_thread(rules.validate_spec, spec)
 
 
 async def _load(uow: UnitOfWork, principal: Principal, campaign_id: str) -> Campaign:

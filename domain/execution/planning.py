@@ -14,7 +14,7 @@ from domain.audience.contacts import address_for, choose_channels
 from domain.audience.model import Recipient
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import ChannelContent, ChannelStrategy
-from domain.campaigns.rendering import CompiledText, compile_text
+from domain.campaigns.rendering import CompiledText, TemplateRenderError, compile_text, text_mode
 from domain.campaigns.rules import TEXT_FIELDS
 from domain.campaigns.templates import Template
 from domain.execution.assignment import Allocation, bucket
@@ -33,16 +33,28 @@ class CompiledContent:
     @classmethod
     def of(cls, content: ChannelContent) -> CompiledContent:
         texts = {
-            name: compile_text(getattr(content, name))
+            name: compile_text(getattr(content, name), text_mode(content.channel, name))
             for name in TEXT_FIELDS
             if getattr(content, name)
         }
         return cls(content.channel, texts, content.headers)
 
     def render(self, profile: Mapping[str, object]) -> tuple[dict[str, str], frozenset[str]]:
+        """Raises TemplateRenderError naming the channel and text that failed."""
         missing: set[str] = set()
-        out = {name: text.render_into(profile, missing) for name, text in self.texts.items()}
+        try:
+            out = {name: text.render_into(profile, missing) for name, text in self.texts.items()}
+        except TemplateRenderError as exc:
+            raise TemplateRenderError(f"{self._failing_text(profile)}: {exc}") from exc
         return out, (frozenset(missing) if missing else _NONE_MISSING)
+
+    def _failing_text(self, profile: Mapping[str, object]) -> str:
+        for name, text in self.texts.items():
+            try:
+                text.render(profile)
+            except TemplateRenderError:
+                return f"{self.channel.value}.{name}"
+        return self.channel.value
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,11 +12,12 @@ from domain.audience.lookup import load_contact
 from domain.audience.ports import ContactDirectory
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import CampaignStatus, CampaignType
+from domain.campaigns.rendering import TemplateRenderError
 from domain.campaigns.store import load_campaign
-from domain.campaigns.templates import TemplateSource, templates_of
+from domain.campaigns.templates import Template, TemplateSource, templates_of
 from domain.execution.lookup import load_execution, load_message
 from domain.execution.model import Execution, Message, MessageStatus, content_digest, message_id
-from domain.execution.planning import CampaignPlan
+from domain.execution.planning import Arm, CampaignPlan
 from domain.execution.ports import ExecutionUnitOfWork, ExecutionUnitOfWorkFactory
 from domain.kernel.channels import Channel
 from domain.kernel.errors import (
@@ -23,6 +25,7 @@ from domain.kernel.errors import (
     FailedPreconditionError,
     FieldViolation,
     InvalidArgumentError,
+    PreconditionViolation,
 )
 from domain.kernel.paging import clamp_page_size
 from domain.kernel.ports import Clock, IdGenerator
@@ -143,8 +146,11 @@ class ExecutionService:
                         "campaign_type": campaign.spec.campaign_type.value,
                     },
                 )
-            plan = CampaignPlan.of(campaign, await templates_of(campaign, self._templates))
-            message = self._compose(plan, campaign, contact, context, idempotency_key)
+            templates = await templates_of(campaign, self._templates)
+            # Compiling and rendering run within the render budget, off the event loop.
+            message = await asyncio.to_thread(
+                self._compose, campaign, templates, contact, context, idempotency_key
+            )
             if idempotency_key:
                 original = await uow.messages.by_idempotency_key(
                     principal.organization_id, campaign_id, idempotency_key
@@ -157,12 +163,13 @@ class ExecutionService:
 
     def _compose(
         self,
-        plan: CampaignPlan,
         campaign: Campaign,
+        templates: Mapping[str, Template],
         contact: Contact,
         context: Mapping[str, Any],
         key: str,
     ) -> Message:
+        plan = CampaignPlan.of(campaign, templates)
         arm = next(a for a in plan.arms.values() if not a.is_control)
         channels = choose_channels(contact, arm.channels, set(), all_channels=False)
         if not channels:
@@ -170,7 +177,7 @@ class ExecutionService:
                 f"contact {contact.user_id!r} cannot be reached on any channel of this campaign"
             )
         channel = channels[0]
-        content, _missing = arm.contents[channel].render({**contact.profile(), **context})
+        content, _missing = _render(arm, channel, {**contact.profile(), **context})
         now = self._clock.now()
         scope = f"{TRANSACTIONAL_EXECUTION}:{campaign.campaign_id}:{key or self._ids.new_id()}"
         return Message(
@@ -205,29 +212,53 @@ class ExecutionService:
         if sample_user_id:
             contact = await load_contact(self._contacts, principal.organization_id, sample_user_id)
             profile = {**contact.profile(), **profile}
-        plan = CampaignPlan.of(campaign, await templates_of(campaign, self._templates))
-        arm = (
-            plan.arms.get(variant_id)
-            if variant_id
-            else next((a for a in plan.arms.values() if not a.is_control), None)
-        )
-        if arm is None:
-            raise InvalidArgumentError(
-                [FieldViolation("variant_id", "not a variant of this campaign")]
-            )
-        chosen = [channel] if channel else list(arm.channels)
-        contents: list[tuple[Channel, dict[str, str]]] = []
-        missing: set[str] = set()
-        for c in chosen:
-            if c not in arm.contents:
-                raise InvalidArgumentError([FieldViolation("channel", f"{c.value} has no content")])
-            rendered, gaps = arm.contents[c].render(profile)
-            contents.append((c, rendered))
-            missing |= gaps
-        warnings = [
-            f"variable {name!r} is not in the profile; it renders empty" for name in sorted(missing)
-        ]
-        return Preview(contents, warnings)
+        templates = await templates_of(campaign, self._templates)
+        # Compiling and rendering run within the render budget, off the event loop.
+        return await asyncio.to_thread(_preview, campaign, templates, profile, variant_id, channel)
+
+
+def _preview(
+    campaign: Campaign,
+    templates: Mapping[str, Template],
+    profile: Mapping[str, Any],
+    variant_id: str,
+    channel: Channel | None,
+) -> Preview:
+    plan = CampaignPlan.of(campaign, templates)
+    arm = (
+        plan.arms.get(variant_id)
+        if variant_id
+        else next((a for a in plan.arms.values() if not a.is_control), None)
+    )
+    if arm is None:
+        raise InvalidArgumentError([FieldViolation("variant_id", "not a variant of this campaign")])
+    chosen = [channel] if channel else list(arm.channels)
+    contents: list[tuple[Channel, dict[str, str]]] = []
+    missing: set[str] = set()
+    for c in chosen:
+        if c not in arm.contents:
+            raise InvalidArgumentError([FieldViolation("channel", f"{c.value} has no content")])
+        rendered, gaps = _render(arm, c, profile)
+        contents.append((c, rendered))
+        missing |= gaps
+    warnings = [
+        f"variable {name!r} is not in the profile; it renders empty" for name in sorted(missing)
+    ]
+    return Preview(contents, warnings)
+
+
+def _render(
+    arm: Arm, channel: Channel, profile: Mapping[str, Any]
+) -> tuple[dict[str, str], frozenset[str]]:
+    """The arm's content for this profile; a template that fails for it (an error in the
+    template, a sandbox violation, the render budget) is FAILED_PRECONDITION with the reason."""
+    try:
+        return arm.contents[channel].render(profile)
+    except TemplateRenderError as exc:
+        raise FailedPreconditionError(
+            f"the content does not render for this profile: {exc}",
+            violations=[PreconditionViolation("TEMPLATE", channel.value, str(exc))],
+        ) from exc
 
 
 def _replay(original: Message, again: Message) -> Message:

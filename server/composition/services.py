@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from domain.audience.service import AudienceService
+from domain.campaigns.rendering import RenderBudget, configure_budget
 from domain.campaigns.service import CampaignService
 from domain.execution.delivery import deliver_once
 from domain.execution.estimate import AudienceEstimator
@@ -40,8 +41,17 @@ def organization_limits(settings: Settings) -> OrganizationLimits:
     return OrganizationLimits(per_hour=settings.organization_per_hour, channel_per_hour=channels)
 
 
+def render_budget(settings: Settings) -> RenderBudget:
+    return RenderBudget(
+        cpu_ms=settings.template_render_ms,
+        max_output_chars=settings.template_max_output_chars,
+        max_loop_iterations=settings.template_max_loop_iterations,
+    )
+
+
 def build_services(settings: Settings, ports: Ports) -> Services:
     limits = organization_limits(settings)
+    configure_budget(render_budget(settings))
     return Services(
         campaigns=CampaignService(
             ports.unit_of_work,
