@@ -106,3 +106,10 @@ def test_compiled_content_uses_each_fields_mode(
     rendered, missing = content.render({"n": "<b>"})
     assert rendered == expected
     assert not missing
+
+
+@pytest.mark.parametrize(
+    "value", ["plain", "a<b", "a>b", "Tom & Jerry", 'say "hi"', "it's", 42, 2.5, True, ["<x>"]]
+)
+def test_html_fast_path_equals_the_sandbox_for_every_kind_of_value(value: Any):
+    both_paths("<p>{{ v }}</p>", TextMode.HTML, {"v": value})
