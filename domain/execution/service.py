@@ -23,6 +23,7 @@ from domain.kernel.errors import (
     FailedPreconditionError,
     FieldViolation,
     InvalidArgumentError,
+    shown,
 )
 from domain.kernel.paging import clamp_page_size
 from domain.kernel.ports import Clock, IdGenerator
@@ -167,7 +168,8 @@ class ExecutionService:
         channels = choose_channels(contact, arm.channels, set(), all_channels=False)
         if not channels:
             raise FailedPreconditionError(
-                f"contact {contact.user_id!r} cannot be reached on any channel of this campaign"
+                f"contact {shown(contact.user_id)} cannot be reached on any channel "
+                "of this campaign"
             )
         channel = channels[0]
         content, _missing = arm.contents[channel].render({**contact.profile(), **context})
@@ -225,7 +227,8 @@ class ExecutionService:
             contents.append((c, rendered))
             missing |= gaps
         warnings = [
-            f"variable {name!r} is not in the profile; it renders empty" for name in sorted(missing)
+            f"variable {shown(name)} is not in the profile; it renders empty"
+            for name in sorted(missing)
         ]
         return Preview(contents, warnings)
 
