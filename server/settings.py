@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     executor_enabled: bool = Field(True, description="run scheduler, executor and delivery")
     worker_interval: float = Field(0.5, gt=0, description="seconds between idle worker polls")
     delivery_batch_size: int = Field(5_000, gt=0, description="messages per hand-over")
+    upsert_max_contacts: int = Field(
+        100_000, gt=0, description="most contacts one UpsertContacts stream may send"
+    )
+    statement_timeout_ms: int = Field(
+        30_000,
+        ge=0,
+        description="longest a single SQL statement may run (0 = no limit); Postgres "
+        "statement_timeout, a progress-handler budget on SQLite",
+    )
     jwt_secret: SecretStr | None = Field(None, description="HS256 shared secret")
     jwt_public_key: str | None = Field(None, description="RS256 public key (PEM text or path)")
     jwt_private_key: str | None = Field(

@@ -62,6 +62,7 @@ class AudienceEstimator:
         holdout_percentage: float = 0.0,
     ) -> AudienceEstimate:
         principal.require_read()
+        _check_audiences(audiences)  # before any query, even when a campaign_id replaces them
         channels: list[Channel] = []
         per_minute = per_hour = None
         if campaign_id:
@@ -79,8 +80,6 @@ class AudienceEstimator:
             raise InvalidArgumentError(
                 [FieldViolation("audiences", "give audiences or a campaign_id")]
             )
-        else:
-            _check_audiences(audiences)
         bp = basis_points(holdout_percentage)
         if bp is None or not 0 <= bp <= rules.MAX_HOLDOUT * 100:
             raise InvalidArgumentError(
