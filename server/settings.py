@@ -60,6 +60,15 @@ class Settings(BaseSettings):
     template_max_loop_iterations: int = Field(
         100_000, gt=0, description="loop iterations, in all, one template render may run"
     )
+    upsert_max_contacts: int = Field(
+        100_000, gt=0, description="most contacts one UpsertContacts stream may send"
+    )
+    statement_timeout_ms: int = Field(
+        30_000,
+        ge=0,
+        description="longest a single SQL statement may run (0 = no limit); Postgres "
+        "statement_timeout, a progress-handler budget on SQLite",
+    )
     jwt_secret: SecretStr | None = Field(None, description="HS256 shared secret")
     jwt_public_key: str | None = Field(None, description="RS256 public key (PEM text or path)")
     jwt_private_key: str | None = Field(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from domain.kernel.errors import NotFoundError, UpstreamFailedError
+from domain.kernel.errors import NotFoundError, UpstreamFailedError, shown
 
 
 class UpstreamUnavailableError(UpstreamFailedError):
@@ -66,7 +66,7 @@ class TemplateNotFoundError(NotFoundError):
 
     def __init__(self, template_id: str) -> None:
         super().__init__(
-            f"template {template_id!r} not found", metadata={"template_id": template_id}
+            f"template {shown(template_id)} not found", metadata={"template_id": template_id}
         )
 
 
@@ -76,4 +76,6 @@ class SegmentNotFoundError(NotFoundError):
     reason = "SEGMENT_NOT_FOUND"
 
     def __init__(self, segment_id: str) -> None:
-        super().__init__(f"segment {segment_id!r} not found", metadata={"segment_id": segment_id})
+        super().__init__(
+            f"segment {shown(segment_id)} not found", metadata={"segment_id": segment_id}
+        )

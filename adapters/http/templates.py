@@ -25,6 +25,7 @@ from adapters.http.errors import (
 from domain.campaigns.model import ChannelContent
 from domain.campaigns.templates import Template
 from domain.kernel.channels import Channel
+from domain.kernel.errors import shown
 
 TEMPLATES_PATH = "/v1/templates/"
 _TEXT_FIELDS = (
@@ -91,18 +92,18 @@ class HttpTemplateSource:
 def to_template(template_id: str, data: Any, *, upstream: str) -> Template:
     """Creative service JSON -> Template; the content keeps `template_id` as its provenance."""
     if not isinstance(data, Mapping):
-        raise UpstreamBadResponseError(upstream, f"template {template_id!r}: not an object")
+        raise UpstreamBadResponseError(upstream, f"template {shown(template_id)}: not an object")
     try:
         channel = Channel(str(data.get("channel")))
     except ValueError as exc:
         raise UpstreamBadResponseError(
-            upstream, f"template {template_id!r}: unknown channel {data.get('channel')!r}"
+            upstream, f"template {shown(template_id)}: unknown channel {data.get('channel')!r}"
         ) from exc
     variables = data.get("variables") or []
     headers = data.get("headers") or {}
     if not isinstance(variables, list) or not isinstance(headers, Mapping):
         raise UpstreamBadResponseError(
-            upstream, f"template {template_id!r}: variables must be a list, headers an object"
+            upstream, f"template {shown(template_id)}: variables must be a list, headers an object"
         )
     texts = {name: _text(data.get(name)) for name in _TEXT_FIELDS}
     version = data.get("version")

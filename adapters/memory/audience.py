@@ -95,13 +95,16 @@ class MemorySegmentStore:
         self._clock = clock or SystemClock()
         self._segments: dict[str, dict[str, Segment]] = {}
 
-    async def save(self, organization_id: str, segment: Segment) -> None:
-        """Replaces name and conditions; created_at stays that of the first save."""
+    async def create(self, organization_id: str, segment: Segment) -> bool:
+        """Stores a new segment; an existing segment_id is left as it is (False)."""
         stored = self._segments.setdefault(organization_id, {})
-        old = stored.get(segment.segment_id)
-        created_at = old.created_at if old else self._clock.now()
+        if segment.segment_id in stored:
+            return False
         conditions = tuple(segment.conditions)
-        stored[segment.segment_id] = replace(segment, conditions=conditions, created_at=created_at)
+        stored[segment.segment_id] = replace(
+            segment, conditions=conditions, created_at=self._clock.now()
+        )
+        return True
 
     async def get(self, organization_id: str, segment_id: str) -> Segment | None:
         return self._segments.get(organization_id, {}).get(segment_id)

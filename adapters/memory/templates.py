@@ -4,7 +4,7 @@ their templates in configuration instead of a creative service."""
 from __future__ import annotations
 
 from domain.campaigns.templates import Template
-from domain.kernel.errors import NotFoundError
+from domain.kernel.errors import NotFoundError, shown
 
 
 class MemoryTemplateSource:
@@ -20,6 +20,6 @@ class MemoryTemplateSource:
         found = self._templates.get((organization_id, template_id))
         if found is None:
             raise NotFoundError(
-                f"template {template_id!r} not found", metadata={"template_id": template_id}
+                f"template {shown(template_id)} not found", metadata={"template_id": template_id}
             )
         return found

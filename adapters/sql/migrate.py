@@ -87,6 +87,9 @@ async def upgrade_to_head(engine: AsyncEngine) -> None:
 def _upgrade(connection: Connection) -> None:
     connection.begin()  # ours: Alembic then runs inside it and leaves the commit to us
     if connection.dialect.name == "postgresql":
+        # Migrations may wait for another migrator and rebuild indexes: no statement timeout
+        # (adapters.sql.engine) for this transaction only.
+        connection.execute(text("SET LOCAL statement_timeout = 0"))
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
     command.upgrade(alembic_config(connection), "head")
     if connection.dialect.name == "sqlite":

@@ -16,7 +16,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.campaigns.repository import SqlCampaignRepository
-from adapters.sql.engine import SQLITE_BEGIN_OPTION, is_postgres, make_engine
+from adapters.sql.engine import (
+    SQLITE_BEGIN_OPTION,
+    is_postgres,
+    make_engine,
+    statement_timeout_of,
+)
 from adapters.sql.execution.delivery_outbox import SqlDeliveryOutbox
 from adapters.sql.execution.executions import SqlExecutionRepository
 from adapters.sql.execution.messages import SqlMessageRepository
@@ -116,7 +121,11 @@ class SqlStore:
         # (A list page and its total_size may then come from two snapshots; the total is
         # advisory, AIP-158.) SQLite keeps its transaction: there BEGIN costs no round trip.
         self._reader = (
-            make_engine(engine.url.render_as_string(hide_password=False), autocommit=True)
+            make_engine(
+                engine.url.render_as_string(hide_password=False),
+                autocommit=True,
+                statement_timeout_ms=statement_timeout_of(engine),
+            )
             if is_postgres(engine)
             else engine
         )

@@ -11,7 +11,7 @@ The SQL audience source compiles the same semantics to SQL; the contract suite c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from domain.audience.model import Condition, ConditionOperator, ConditionValue
@@ -33,6 +33,10 @@ CONTACT_FIELDS = frozenset(
 )
 
 MAX_FIELD = 128  # characters in a field name
+# Conditions of one query, segment or trigger (AND-ed). Each becomes a clause of the audience
+# query, or a test per event; 50 covers any real segment and keeps one query plannable.
+MAX_CONDITIONS = 50
+MAX_CONDITION_VALUE = 1_024  # characters of a text value to compare with
 _ORDERED_OPERATORS = {ConditionOperator.GREATER_THAN, ConditionOperator.LESS_THAN}
 
 
@@ -73,7 +77,10 @@ def matches_all(conditions: Iterable[Condition], profile: Mapping[str, Any]) -> 
     return all(matches(c, profile) for c in conditions)
 
 
-def check_conditions(v: ViolationCollector, path: str, conditions: Iterable[Condition]) -> None:
+def check_conditions(v: ViolationCollector, path: str, conditions: Sequence[Condition]) -> None:
+    if len(conditions) > MAX_CONDITIONS:
+        v.add(path, f"at most {MAX_CONDITIONS} conditions (got {len(conditions)})")
+        return  # one violation, not one per condition of 20,000
     for i, condition in enumerate(conditions):
         where = f"{path}[{i}]"
         if not condition.field.strip():
@@ -85,6 +92,8 @@ def check_conditions(v: ViolationCollector, path: str, conditions: Iterable[Cond
         )
         if condition.operator in _ORDERED_OPERATORS and not is_number:
             v.add(f"{where}.value", f"{condition.operator.value} compares numbers; give a number")
+        if isinstance(condition.value, str) and len(condition.value) > MAX_CONDITION_VALUE:
+            v.add(f"{where}.value", f"text values are at most {MAX_CONDITION_VALUE} characters")
         if condition.operator is ConditionOperator.CONTAINS and not isinstance(
             condition.value, str
         ):

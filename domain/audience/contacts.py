@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.kernel.channels import Channel
+from domain.kernel.errors import shown
 from domain.kernel.time_zones import zone
 
 EMAIL = re.compile(
@@ -23,6 +24,9 @@ EMAIL = re.compile(
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 MAX_USER_ID = 128
 MAX_EMAIL = 254
+MAX_PHONE = 16  # "+" and at most 15 digits (E.164)
+MAX_TIMEZONE = 64  # the longest IANA name has 32 characters
+MAX_LOCALE = 35  # BCP 47's recommended longest tag
 MAX_ATTRIBUTES_JSON = 16_384
 DEFAULT_TIMEZONE = "UTC"
 
@@ -69,11 +73,13 @@ def contact_problems(contact: Contact) -> list[str]:
     if not contact.user_id.strip() or len(contact.user_id) > MAX_USER_ID:
         problems.append(f"user_id: required, at most {MAX_USER_ID} characters")
     if contact.email and (len(contact.email) > MAX_EMAIL or not EMAIL.match(contact.email)):
-        problems.append(f"email: {contact.email!r} is not a valid address")
+        problems.append(f"email: {shown(contact.email)} is not a valid address")
     if contact.phone and not E164.match(contact.phone):
-        problems.append(f"phone: {contact.phone!r} is not E.164 (e.g. +14155550100)")
-    if zone(contact.timezone) is None:
-        problems.append(f"timezone: {contact.timezone!r} is not an IANA time zone")
+        problems.append(f"phone: {shown(contact.phone)} is not E.164 (e.g. +14155550100)")
+    if len(contact.locale) > MAX_LOCALE:
+        problems.append(f"locale: at most {MAX_LOCALE} characters (a BCP 47 tag)")
+    if len(contact.timezone) > MAX_TIMEZONE or zone(contact.timezone) is None:
+        problems.append(f"timezone: {shown(contact.timezone)} is not an IANA time zone")
     if contact.email_opted_in and not contact.email:
         problems.append("email_opted_in: set without an email address")
     if (contact.sms_opted_in or contact.whatsapp_opted_in) and not contact.phone:
@@ -96,6 +102,14 @@ def _attribute_problems(attributes: Mapping[str, Any]) -> list[str]:
     if len(text) > MAX_ATTRIBUTES_JSON:
         return [f"attributes: at most {MAX_ATTRIBUTES_JSON} bytes of JSON"]
     return []
+
+
+def is_address(value: str) -> bool:
+    """A syntactically valid email address or E.164 phone number: what a suppression by
+    address may name."""
+    if E164.match(value):
+        return True
+    return len(value) <= MAX_EMAIL and EMAIL.match(value) is not None
 
 
 def reachable(contact: Contact, channel: Channel) -> bool:

@@ -6,15 +6,17 @@ from __future__ import annotations
 from domain.audience.contacts import Contact
 from domain.audience.model import Segment
 from domain.audience.ports import ContactDirectory, SegmentStore
-from domain.kernel.errors import NotFoundError, required
+from domain.kernel.errors import NotFoundError, required, shown
 
 
 def contact_not_found(user_id: str) -> NotFoundError:
-    return NotFoundError(f"contact {user_id!r} not found", metadata={"user_id": user_id})
+    return NotFoundError(f"contact {shown(user_id)} not found", metadata={"user_id": user_id})
 
 
 def segment_not_found(segment_id: str) -> NotFoundError:
-    return NotFoundError(f"segment {segment_id!r} not found", metadata={"segment_id": segment_id})
+    return NotFoundError(
+        f"segment {shown(segment_id)} not found", metadata={"segment_id": segment_id}
+    )
 
 
 async def load_contact(contacts: ContactDirectory, organization_id: str, user_id: str) -> Contact:

@@ -33,7 +33,8 @@ class ContactDirectory(Protocol):
 
 
 class SegmentStore(Protocol):
-    async def save(self, organization_id: str, segment: Segment) -> None: ...
+    async def create(self, organization_id: str, segment: Segment) -> bool:
+        """Stores a new segment; False (and nothing changed) when its segment_id exists."""
 
     async def get(self, organization_id: str, segment_id: str) -> Segment | None: ...
 

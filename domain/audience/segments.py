@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from domain.audience.model import Audience, Condition, SegmentType
 from domain.audience.ports import SegmentStore
-from domain.kernel.errors import FailedPreconditionError, PreconditionViolation
+from domain.kernel.errors import FailedPreconditionError, PreconditionViolation, shown
 
 ResolvedAudience = tuple[SegmentType, Sequence[Condition]]  # an audience's type and conditions
 
@@ -37,9 +37,10 @@ async def resolve_audiences(
 def unknown_segment(index: int, audience: Audience) -> FailedPreconditionError:
     """The error for `audiences[index]`, whose saved segment does not exist."""
     segment_id = audience.segment_id or ""
-    description = f"segment {segment_id!r} does not exist (deleted, or never saved)"
+    description = f"segment {shown(segment_id)} does not exist (deleted, or never saved)"
     return FailedPreconditionError(
-        f"audience {audience.name or audience.audience_id!r} cannot be resolved: {description}",
+        f"audience {shown(audience.name or audience.audience_id)} cannot be resolved: "
+        f"{description}",
         violations=[
             PreconditionViolation(
                 "SEGMENT_NOT_FOUND", f"audiences[{index}].segment_id", description

@@ -7,10 +7,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from domain.audience.conditions import check_conditions
-from domain.audience.contacts import Contact, contact_problems
+from domain.audience.contacts import (
+    MAX_USER_ID,
+    Contact,
+    contact_problems,
+    is_address,
+)
+from domain.audience.imports import (
+    DEFAULT_MAX_CONTACTS_PER_STREAM,
+    ContactImport,
+    RejectedContact,
+    UpsertResult,
+)
 from domain.audience.lookup import (
     contact_not_found,
     load_contact,
@@ -21,31 +32,21 @@ from domain.audience.model import Segment, Suppression, SuppressionReason
 from domain.audience.ports import ContactDirectory, SegmentStore, SuppressionStore
 from domain.kernel.channels import Channel
 from domain.kernel.errors import (
+    AlreadyExistsError,
     ViolationCollector,
     required,
+    shown,
 )
 from domain.kernel.paging import clamp_page_size
 from domain.kernel.ports import Clock
 from domain.kernel.principal import Principal
 
 SEGMENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+MAX_SEGMENT_NAME = 255
 UPSERT_CHUNK = 1_000
 MAX_SUPPRESSIONS_PER_CALL = 10_000
 DEFAULT_SUPPRESSION_PAGE = 100
 MAX_SUPPRESSION_PAGE = 1_000
-
-
-@dataclass(frozen=True, slots=True)
-class RejectedContact:
-    index: int
-    user_id: str
-    reasons: tuple[str, ...]
-
-
-@dataclass(slots=True)
-class UpsertResult:
-    upserted: int = 0
-    rejected: list[RejectedContact] = field(default_factory=list)
 
 
 class AudienceService:
@@ -56,13 +57,24 @@ class AudienceService:
         segments: SegmentStore,
         suppressions: SuppressionStore,
         clock: Clock,
+        max_contacts_per_stream: int = DEFAULT_MAX_CONTACTS_PER_STREAM,
     ) -> None:
         self._contacts = contacts
         self._segments = segments
         self._suppressions = suppressions
         self._clock = clock
+        self._max_contacts_per_stream = max_contacts_per_stream
 
     # --- contacts ----------------------------------------------------------------------------
+
+    def contact_import(self, principal: Principal) -> ContactImport:
+        """A bounded UpsertContacts stream for `principal` (see domain.audience.imports)."""
+        principal.require_write()
+
+        async def upsert(contacts: Sequence[Contact], first_index: int) -> UpsertResult:
+            return await self.upsert_contacts(principal, contacts, first_index=first_index)
+
+        return ContactImport(upsert, max_contacts=self._max_contacts_per_stream)
 
     async def upsert_contacts(
         self, principal: Principal, contacts: Sequence[Contact], *, first_index: int = 0
@@ -98,7 +110,7 @@ class AudienceService:
 
     async def add_suppressions(self, principal: Principal, entries: Sequence[Suppression]) -> int:
         principal.require_write()
-        _check_suppressions(entries)
+        _check_suppressions(entries, adding=True)
         return await self._suppressions.add(principal.organization_id, entries)
 
     async def remove_suppressions(
@@ -137,13 +149,20 @@ class AudienceService:
         v = ViolationCollector()
         if not SEGMENT_ID.match(segment.segment_id):
             v.add("segment.segment_id", "1-128 letters, digits, dot, dash or underscore")
+        if len(segment.name) > MAX_SEGMENT_NAME:
+            v.add("segment.name", f"must be at most {MAX_SEGMENT_NAME} characters")
         if not segment.conditions:
             v.add("segment.conditions", "at least one condition is required")
         check_conditions(v, "segment.conditions", segment.conditions)
         v.raise_if_any()
         saved = replace(segment, created_at=self._clock.now())
-        await self._segments.save(principal.organization_id, saved)
-        # The store keeps the created_at of a segment saved before: answer with what it holds.
+        if not await self._segments.create(principal.organization_id, saved):
+            # Replacing it would silently change the audience of every campaign using it.
+            raise AlreadyExistsError(
+                f"segment {shown(segment.segment_id)} already exists; delete it first or "
+                "choose another segment_id",
+                metadata={"segment_id": segment.segment_id},
+            )
         stored = await self._segments.get(principal.organization_id, segment.segment_id)
         return stored or saved
 
@@ -163,11 +182,24 @@ class AudienceService:
             raise segment_not_found(segment_id)
 
 
-def _check_suppressions(entries: Sequence[Suppression]) -> None:
+def _check_suppressions(entries: Sequence[Suppression], *, adding: bool = False) -> None:
+    """Shape of every entry; an entry being added must also name a syntactically valid email
+    address or E.164 phone number (the addresses a channel sends to), or a user id. Removal
+    only needs the shape, so an entry stored before this check can still be removed."""
     v = ViolationCollector()
+    if not entries:
+        v.add("entries", "at least one entry is required")
     if len(entries) > MAX_SUPPRESSIONS_PER_CALL:
-        v.add("entries", f"at most {MAX_SUPPRESSIONS_PER_CALL} per call")
+        v.add("entries", f"at most {MAX_SUPPRESSIONS_PER_CALL} per call (got {len(entries)})")
+        v.raise_if_any()
     for i, entry in enumerate(entries):
         if bool(entry.user_id) == bool(entry.address):
             v.add(f"entries[{i}]", "exactly one of user_id or address is required")
+        elif len(entry.user_id) > MAX_USER_ID:
+            v.add(f"entries[{i}].user_id", f"must be at most {MAX_USER_ID} characters")
+        elif adding and entry.address and not is_address(entry.address):
+            v.add(
+                f"entries[{i}].address",
+                f"{shown(entry.address)} is neither an email address nor an E.164 phone number",
+            )
     v.raise_if_any()

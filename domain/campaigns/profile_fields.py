@@ -24,7 +24,7 @@ from domain.campaigns.rendering import (
 )
 from domain.campaigns.rules import TEXT_FIELDS, content_block
 from domain.campaigns.templates import Template
-from domain.kernel.errors import CampaignIncompleteError, PreconditionViolation
+from domain.kernel.errors import CampaignIncompleteError, PreconditionViolation, shown
 
 UNKNOWN_PROFILE_FIELD = "UNKNOWN_PROFILE_FIELD"
 
@@ -54,7 +54,7 @@ def _unknown_variables(
     campaign: Campaign, templates: Mapping[str, Template], known: frozenset[str]
 ) -> Iterator[tuple[str, PreconditionViolation]]:
     for where, content, template_id in _placed_contents(campaign, templates):
-        origin = f" (template {template_id!r})" if template_id else ""
+        origin = f" (template {shown(template_id)})" if template_id else ""
         for name in TEXT_FIELDS:
             text = getattr(content, name)
             if not text:

@@ -26,12 +26,14 @@ from domain.campaigns.model import (
 )
 from domain.campaigns.rendering import TemplateSyntaxProblem, compile_text, text_mode
 from domain.kernel.channels import Channel
-from domain.kernel.errors import PreconditionViolation, ValidationError, ViolationCollector
+from domain.kernel.errors import PreconditionViolation, ValidationError, ViolationCollector, shown
 
-MAX_NAME = 200
+MAX_NAME = 255
 MAX_DESCRIPTION = 2000
 MAX_SEGMENTS = 10  # BR-CAM-002.6
 MIN_VARIANTS, MAX_VARIANTS = 2, 5  # BR-CAM-004.1
+MAX_TRIGGERS = 10  # event types one campaign listens to; each is evaluated on every event
+MAX_ID = 128  # client-chosen ids: audience_id, variant_id, trigger_id, template_id
 SMS_MAX, WHATSAPP_MAX = 160, 1600  # BR-CAM-003 channel formats
 MAX_HOLDOUT = 20.0
 MAX_TRIGGER_DELAY = timedelta(days=30)  # BR-CAM-007.4
@@ -42,6 +44,22 @@ CONFIDENCE_RANGE = (0.8, 0.999)
 MAX_TAGS, MAX_TAG = 20, 64
 MAX_METADATA, MAX_METADATA_KEY, MAX_METADATA_VALUE = 50, 64, 1024
 BASIS_POINTS = 10_000
+
+# Content sizes, in characters of the template source, per field (docs/limits.md says why).
+# Every recipient's message keeps its rendered copy, so these bound storage per message too.
+CONTENT_LIMITS: dict[Channel, dict[str, int]] = {
+    Channel.EMAIL: {
+        "subject": 998,  # RFC 5322's line limit: a longer header must be folded
+        "html_body": 102_400,  # Gmail clips HTML beyond ~102 KB; no client shows more
+        "text_body": 65_536,
+        "from_name": 255,
+        "reply_to": 254,  # RFC 5321's longest address
+    },
+    Channel.SMS: {"body": SMS_MAX},
+    Channel.WHATSAPP: {"body": WHATSAPP_MAX},
+    Channel.IN_APP: {"title": 255, "body": 4_096, "action_url": 2_048},
+    Channel.WEBHOOK: {"url": 2_048, "body": 65_536},
+}
 
 TEXT_FIELDS = (
     "subject",
@@ -136,7 +154,7 @@ def _content_gap(c: ChannelContent) -> str | None:
         ),
         Channel.SMS: ("body", None, c.body),
         Channel.WHATSAPP: ("body", None, c.body),
-        Channel.IN_APP: ("title or body", None, c.title or c.body),
+        Channel.IN_APP: ("title", "body", c.title and c.body),
         Channel.WEBHOOK: ("url", None, c.url),
     }[c.channel]
     first, second, present = needed
@@ -155,8 +173,19 @@ def _check_text(
 
 
 def _check_audiences(v: ViolationCollector, audiences: Sequence[Audience]) -> None:
+    check_audience_list(v, audiences)
+
+
+def check_audience_list(v: ViolationCollector, audiences: Sequence[Audience]) -> None:
+    """BR-CAM-002.6 and each audience's shape; EstimateAudience checks the same (a list of more
+    than 10 would be refused at launch, so estimating it only costs the database)."""
     if len(audiences) > MAX_SEGMENTS:
-        v.add("audiences", f"at most {MAX_SEGMENTS} segments (include and exclude) per campaign")
+        v.add(
+            "audiences",
+            f"at most {MAX_SEGMENTS} segments (include and exclude) per campaign "
+            f"(got {len(audiences)})",
+        )
+        return  # checking each of 20,000 audiences would only list the same problem again
     for i, audience in enumerate(audiences):
         path = f"audiences[{i}]"
         has_segment, has_query = bool(audience.segment_id), bool(audience.query)
@@ -164,18 +193,23 @@ def _check_audiences(v: ViolationCollector, audiences: Sequence[Audience]) -> No
             v.add(path, "exactly one of segment_id or query is required")
         if has_segment and len(audience.segment_id or "") > MAX_FIELD:
             v.add(f"{path}.segment_id", f"must be at most {MAX_FIELD} characters")
+        _check_text(v, f"{path}.audience_id", audience.audience_id, MAX_ID)
+        _check_text(v, f"{path}.name", audience.name, MAX_NAME)
         check_conditions(v, f"{path}.query.conditions", audience.query)
 
 
 def _check_contents(v: ViolationCollector, path: str, contents: Sequence[ChannelContent]) -> None:
+    if len(contents) > len(Channel):
+        v.add(path, f"at most one content per channel ({len(Channel)}; got {len(contents)})")
+        return
     seen: set[Channel] = set()
     for i, content in enumerate(contents):
         where = f"{path}[{i}]"
         if content.channel in seen:
             v.add(f"{where}.channel", f"{content.channel.value} appears more than once")
         seen.add(content.channel)
-        _check_content_limits(v, where, content)
-        _check_template_syntax(v, where, content)
+        if _check_content_limits(v, where, content):
+            _check_template_syntax(v, where, content)
 
 
 def template_problems(content: ChannelContent) -> list[str]:
@@ -200,20 +234,28 @@ def _check_template_syntax(v: ViolationCollector, where: str, c: ChannelContent)
                 v.add(f"{where}.{block}.{name}", f"exceeds the render budget: {problem}")
 
 
-def _check_content_limits(v: ViolationCollector, where: str, c: ChannelContent) -> None:
-    if c.channel is Channel.SMS and len(c.body) > SMS_MAX:
-        v.add(f"{where}.sms.body", f"SMS is at most {SMS_MAX} characters (got {len(c.body)})")
-    if c.channel is Channel.WHATSAPP and len(c.body) > WHATSAPP_MAX:
-        v.add(
-            f"{where}.whatsapp.body",
-            f"WhatsApp is at most {WHATSAPP_MAX} characters (got {len(c.body)})",
-        )
+_CONTENT_LABELS = {(Channel.SMS, "body"): "SMS", (Channel.WHATSAPP, "body"): "WhatsApp"}
+
+
+def _check_content_limits(v: ViolationCollector, where: str, c: ChannelContent) -> bool:
+    """Per-field source sizes (CONTENT_LIMITS); False when one is over, so nothing else is done
+    with the oversized text (compiling a 3.5 MB template is work enough to avoid)."""
+    block = _CONTENT_BLOCK[c.channel]
+    within = True
+    for name, limit in CONTENT_LIMITS[c.channel].items():
+        size = len(getattr(c, name))
+        if size > limit:
+            label = _CONTENT_LABELS.get((c.channel, name), f"{block}.{name}")
+            v.add(f"{where}.{block}.{name}", f"{label} is at most {limit} characters (got {size})")
+            within = False
+    _check_text(v, f"{where}.template_id", c.template_id or "", MAX_ID)
     if c.channel is Channel.EMAIL and not c.template_id and not c.subject.strip():
         v.add(f"{where}.email.subject", "an email needs a subject")
     if c.channel is Channel.WEBHOOK and c.url:
         parts = urlsplit(c.url)
         if parts.scheme != "https" or not parts.hostname:
             v.add(f"{where}.webhook.url", "must be an absolute https:// URL")
+    return within
 
 
 def _check_variants(v: ViolationCollector, variants: Sequence[Variant]) -> None:
@@ -224,21 +266,27 @@ def _check_variants(v: ViolationCollector, variants: Sequence[Variant]) -> None:
             "variants",
             f"an A/B test has {MIN_VARIANTS} to {MAX_VARIANTS} variants (got {len(variants)})",
         )
+        if len(variants) > MAX_VARIANTS:
+            return
     names: set[str] = set()
     total_bp, controls, exact = 0, 0, True
     for i, variant in enumerate(variants):
         where = f"variants[{i}]"
         if not variant.name.strip():
             v.add(f"{where}.name", "is required")
+        elif len(variant.name) > MAX_NAME:
+            v.add(f"{where}.name", f"must be at most {MAX_NAME} characters")
         elif variant.name in names:
-            v.add(f"{where}.name", f"duplicate variant name {variant.name!r}")
+            v.add(f"{where}.name", f"duplicate variant name {shown(variant.name)}")
         names.add(variant.name)
+        _check_text(v, f"{where}.variant_id", variant.variant_id, MAX_ID)
         bp = basis_points(variant.allocation_percentage)
         if bp is None:
             v.add(f"{where}.allocation_percentage", "at most two decimal places")
             exact = False
-        elif not 0 < bp <= BASIS_POINTS:
-            v.add(f"{where}.allocation_percentage", "must be greater than 0 and at most 100")
+        elif not 0 <= bp <= BASIS_POINTS:
+            # 0 is allowed (an arm kept in the test but sent to no one); the sum must be 100.
+            v.add(f"{where}.allocation_percentage", "must be between 0 and 100")
         total_bp += bp or 0
         controls += variant.is_control
         if variant.is_control and variant.channels:
@@ -253,6 +301,9 @@ def _check_variants(v: ViolationCollector, variants: Sequence[Variant]) -> None:
 def _check_triggers(v: ViolationCollector, spec: CampaignSpec) -> None:
     if spec.triggers and spec.campaign_type is not CampaignType.TRIGGERED:
         v.add("triggers", "only triggered campaigns have triggers")
+    if len(spec.triggers) > MAX_TRIGGERS:
+        v.add("triggers", f"at most {MAX_TRIGGERS} triggers (got {len(spec.triggers)})")
+        return
     for i, trigger in enumerate(spec.triggers):
         _check_trigger(v, f"triggers[{i}]", trigger)
 
@@ -262,6 +313,7 @@ def _check_trigger(v: ViolationCollector, where: str, t: Trigger) -> None:
         v.add(f"{where}.event_type", "is required")
     elif len(t.event_type) > MAX_FIELD:
         v.add(f"{where}.event_type", f"must be at most {MAX_FIELD} characters")
+    _check_text(v, f"{where}.trigger_id", t.trigger_id, MAX_ID)
     check_conditions(v, f"{where}.conditions", t.conditions)
     if not timedelta(0) <= t.delay <= MAX_TRIGGER_DELAY:
         v.add(f"{where}.delay", "must be between 0 and 30 days")
@@ -291,6 +343,8 @@ def _check_holdout(v: ViolationCollector, holdout: float) -> None:
 def _check_conversion(v: ViolationCollector, conversion: Conversion) -> None:
     if not conversion.event_type.strip():
         v.add("event_type", "is required")
+    elif len(conversion.event_type) > MAX_FIELD:
+        v.add("event_type", f"must be at most {MAX_FIELD} characters")
     if conversion.attribution_window_days not in ATTRIBUTION_DAYS:
         v.add("attribution_window_days", "must be between 1 and 30 days")
 
@@ -318,7 +372,8 @@ _TAG = re.compile(r"^[\w.:/-]+$")
 
 def _check_tags(v: ViolationCollector, tags: Sequence[str]) -> None:
     if len(tags) > MAX_TAGS:
-        v.add("tags", f"at most {MAX_TAGS} tags")
+        v.add("tags", f"at most {MAX_TAGS} tags (got {len(tags)})")
+        return
     if len(set(tags)) != len(tags):
         v.add("tags", "tags must be unique")
     for i, tag in enumerate(tags):
@@ -328,9 +383,10 @@ def _check_tags(v: ViolationCollector, tags: Sequence[str]) -> None:
 
 def _check_metadata(v: ViolationCollector, metadata: Sequence[tuple[str, str]]) -> None:
     if len(metadata) > MAX_METADATA:
-        v.add("metadata", f"at most {MAX_METADATA} entries")
+        v.add("metadata", f"at most {MAX_METADATA} entries (got {len(metadata)})")
+        return
     for key, value in metadata:
         if not 0 < len(key) <= MAX_METADATA_KEY:
-            v.add(f"metadata[{key!r}]", f"keys are 1-{MAX_METADATA_KEY} characters")
+            v.add(f"metadata[{shown(key)}]", f"keys are 1-{MAX_METADATA_KEY} characters")
         if len(value) > MAX_METADATA_VALUE:
-            v.add(f"metadata[{key!r}]", f"values are at most {MAX_METADATA_VALUE} characters")
+            v.add(f"metadata[{shown(key)}]", f"values are at most {MAX_METADATA_VALUE} characters")

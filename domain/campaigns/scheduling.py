@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 
 from domain.campaigns.model import CronSchedule, Schedule
-from domain.kernel.errors import ValidationError, ViolationCollector
+from domain.kernel.errors import ValidationError, ViolationCollector, shown
 from domain.kernel.time_zones import zone
 
 MIN_LEAD_TIME = timedelta(minutes=5)  # BR-CAM-001.3
@@ -61,9 +61,9 @@ def _validate_cron(
     if v.violations:
         return None
     if zone(cron.timezone) is None:
-        v.add("timezone", f"unknown IANA time zone {cron.timezone!r}")
+        v.add("timezone", f"unknown IANA time zone {shown(cron.timezone)}")
     if not _is_valid_expression(cron.expression):
-        v.add("expression", f"not a valid cron expression: {cron.expression!r}")
+        v.add("expression", f"not a valid cron expression: {shown(cron.expression)}")
     if cron.start_at and cron.end_at and cron.end_at <= cron.start_at:
         v.add("end_at", "must be after start_at")
     if cron.end_at and cron.end_at <= now:

@@ -32,12 +32,13 @@ from domain.kernel.errors import (
     PreconditionViolation,
     RequestIdReusedError,
     StaleEtagError,
+    shown,
 )
 from domain.kernel.ports import Clock, IdGenerator
 from domain.kernel.principal import Principal
 
 MAX_REQUEST_ID = 128
-MAX_REASON = 1000
+MAX_REASON = 500  # characters of a cancel reason
 
 
 class Change(Protocol):
@@ -253,7 +254,7 @@ class CampaignService:
             problems = await asyncio.to_thread(rules.template_problems, template.content)
             if problems:
                 raise CampaignIncompleteError(
-                    f"template {template_id!r} is not valid: {'; '.join(problems)}",
+                    f"template {shown(template_id)} is not valid: {'; '.join(problems)}",
                     violations=[
                         PreconditionViolation("TEMPLATE", template_id, p) for p in problems
                     ],
@@ -304,7 +305,7 @@ def _check_update_paths(paths: frozenset[str]) -> None:
     unknown = sorted(paths - MUTABLE_SPEC_FIELDS)
     if unknown:
         raise InvalidArgumentError(
-            [FieldViolation("update_mask", f"{p!r} cannot be updated") for p in unknown]
+            [FieldViolation("update_mask", f"{shown(p)} cannot be updated") for p in unknown]
         )
 
 

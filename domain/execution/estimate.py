@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from domain.audience.conditions import check_conditions
 from domain.audience.model import Audience, AudienceCounts
 from domain.audience.ports import AudienceSource
 from domain.campaigns import rules
@@ -63,6 +62,7 @@ class AudienceEstimator:
         holdout_percentage: float = 0.0,
     ) -> AudienceEstimate:
         principal.require_read()
+        _check_audiences(audiences)  # before any query, even when a campaign_id replaces them
         channels: list[Channel] = []
         per_minute = per_hour = None
         if campaign_id:
@@ -80,8 +80,6 @@ class AudienceEstimator:
             raise InvalidArgumentError(
                 [FieldViolation("audiences", "give audiences or a campaign_id")]
             )
-        else:
-            _check_audiences(audiences)
         bp = basis_points(holdout_percentage)
         if bp is None or not 0 <= bp <= rules.MAX_HOLDOUT * 100:
             raise InvalidArgumentError(
@@ -128,11 +126,9 @@ def _without_holdout(recipients: int, holdout_bp: int) -> int:
 
 
 def _check_audiences(audiences: Sequence[Audience]) -> None:
-    """What CreateCampaign checks of audiences: an audience without a source is no audience,
-    and would otherwise be estimated as the whole directory."""
+    """What CreateCampaign checks of audiences (rules.check_audience_list): at most 10, each with
+    one source (an audience without one would be estimated as the whole directory) and bounded
+    conditions, so an estimate never runs a query no campaign could launch with."""
     v = ViolationCollector()
-    for i, audience in enumerate(audiences):
-        if bool(audience.segment_id) == bool(audience.query):
-            v.add(f"audiences[{i}]", "exactly one of segment_id or query is required")
-        check_conditions(v, f"audiences[{i}].query.conditions", audience.query)
+    rules.check_audience_list(v, audiences)
     v.raise_if_any()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from domain.execution.model import Execution, Message
 from domain.execution.ports import ExecutionRepository, MessageRepository
-from domain.kernel.errors import NotFoundError, required
+from domain.kernel.errors import NotFoundError, required, shown
 
 
 async def load_execution(
@@ -17,7 +17,7 @@ async def load_execution(
     found = await executions.get(organization_id, required("execution_id", execution_id))
     if found is None or (campaign_id and found.campaign_id != campaign_id):
         raise NotFoundError(
-            f"execution {execution_id!r} not found", metadata={"execution_id": execution_id}
+            f"execution {shown(execution_id)} not found", metadata={"execution_id": execution_id}
         )
     return found
 
@@ -28,6 +28,6 @@ async def load_message(
     found = await messages.get(organization_id, required("message_id", message_id))
     if found is None or (campaign_id and found.campaign_id != campaign_id):
         raise NotFoundError(
-            f"message {message_id!r} not found", metadata={"message_id": message_id}
+            f"message {shown(message_id)} not found", metadata={"message_id": message_id}
         )
     return found

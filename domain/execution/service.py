@@ -26,6 +26,7 @@ from domain.kernel.errors import (
     FieldViolation,
     InvalidArgumentError,
     PreconditionViolation,
+    shown,
 )
 from domain.kernel.paging import clamp_page_size
 from domain.kernel.ports import Clock, IdGenerator
@@ -174,7 +175,8 @@ class ExecutionService:
         channels = choose_channels(contact, arm.channels, set(), all_channels=False)
         if not channels:
             raise FailedPreconditionError(
-                f"contact {contact.user_id!r} cannot be reached on any channel of this campaign"
+                f"contact {shown(contact.user_id)} cannot be reached on any channel "
+                "of this campaign"
             )
         channel = channels[0]
         content, _missing = _render(arm, channel, {**contact.profile(), **context})
@@ -242,7 +244,8 @@ def _preview(
         contents.append((c, rendered))
         missing |= gaps
     warnings = [
-        f"variable {name!r} is not in the profile; it renders empty" for name in sorted(missing)
+        f"variable {shown(name)} is not in the profile; it renders empty"
+        for name in sorted(missing)
     ]
     return Preview(contents, warnings)
 

@@ -9,6 +9,27 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+# Echoed input is cut to this many characters: a client's 1 MB id must not come back in a status
+# message or ErrorInfo metadata, which gRPC carries in trailers limited to a few kilobytes.
+MAX_ECHO = 64
+# The most field violations one error reports (the rest are counted): the details travel in the
+# same trailers, and the first few tell a client what to fix.
+MAX_REPORTED_VIOLATIONS = 20
+MAX_MESSAGE = 1024  # characters of an error message, whatever built it
+ELLIPSIS = "\u2026"
+
+
+def truncated(value: str, limit: int = MAX_ECHO) -> str:
+    """`value` cut to `limit` characters, with an ellipsis when something was cut."""
+    return value if len(value) <= limit else value[: limit - 1] + ELLIPSIS
+
+
+def shown(value: object, limit: int = MAX_ECHO) -> str:
+    """How a client's value appears in an error message: quoted like repr, at most `limit`
+    characters of it (the rest replaced by an ellipsis)."""
+    text = value if isinstance(value, str) else str(value)
+    return repr(truncated(text, limit))
+
 
 @dataclass(frozen=True, slots=True)
 class FieldViolation:
@@ -33,9 +54,13 @@ class DomainError(Exception):
     reason = "DOMAIN_ERROR"
 
     def __init__(self, message: str, *, metadata: Mapping[str, str] | None = None) -> None:
+        message = truncated(message, MAX_MESSAGE)
         super().__init__(message)
         self.message = message
-        self.metadata: dict[str, str] = dict(metadata or {})
+        # Metadata values usually echo what the client sent (an id): cut them centrally.
+        self.metadata: dict[str, str] = {
+            truncated(k): truncated(v) for k, v in (metadata or {}).items()
+        }
 
 
 class InvalidArgumentError(DomainError):
@@ -44,9 +69,22 @@ class InvalidArgumentError(DomainError):
     reason = "INVALID_ARGUMENT"
 
     def __init__(self, violations: Sequence[FieldViolation], message: str | None = None) -> None:
-        self.violations = list(violations)
+        self.violations = _bounded(violations)
         summary = "; ".join(f"{v.field}: {v.description}" for v in self.violations[:5])
         super().__init__(message or f"invalid request: {summary}")
+
+
+def _bounded(violations: Sequence[FieldViolation]) -> list[FieldViolation]:
+    """The first MAX_REPORTED_VIOLATIONS, then one entry counting the rest; every path and
+    description cut to a size a status can carry (paths may hold a client's map key)."""
+    kept = [
+        FieldViolation(truncated(v.field, 256), truncated(v.description, 512))
+        for v in violations[:MAX_REPORTED_VIOLATIONS]
+    ]
+    if len(violations) > MAX_REPORTED_VIOLATIONS:
+        rest = len(violations) - MAX_REPORTED_VIOLATIONS
+        kept.append(FieldViolation("", f"and {rest} more problems not listed"))
+    return kept
 
 
 def required(field_name: str, value: str) -> str:
@@ -74,7 +112,7 @@ class CampaignNotFoundError(NotFoundError):
 
     def __init__(self, campaign_id: str) -> None:
         super().__init__(
-            f"campaign {campaign_id!r} not found", metadata={"campaign_id": campaign_id}
+            f"campaign {shown(campaign_id)} not found", metadata={"campaign_id": campaign_id}
         )
 
 

@@ -101,7 +101,9 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
 async def open_store(settings: Settings, closers: Closers) -> SqlStore:
     """SQLite in the data directory by default, else CAMPAIGN_DATABASE_URL. The embedded
     database is migrated on start; any other must already be at the current revision."""
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(
+        settings.effective_database_url, statement_timeout_ms=settings.statement_timeout_ms
+    )
     if settings.migrate_on_start:
         await upgrade_to_head(engine)
     else:
@@ -113,7 +115,8 @@ async def open_store(settings: Settings, closers: Closers) -> SqlStore:
 
 async def migrate_database(settings: Settings) -> str | None:
     """Bring the schema to the latest revision; returns that revision."""
-    engine = make_engine(settings.effective_database_url)
+    # No statement timeout for migrations: building an index on a large table may take long.
+    engine = make_engine(settings.effective_database_url, statement_timeout_ms=0)
     try:
         await upgrade_to_head(engine)
         return await current_revision(engine)

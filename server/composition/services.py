@@ -66,6 +66,7 @@ def build_services(settings: Settings, ports: Ports) -> Services:
             segments=ports.segments,
             suppressions=ports.suppressions,
             clock=ports.clock,
+            max_contacts_per_stream=settings.upsert_max_contacts,
         ),
         estimator=AudienceEstimator(
             audience=ports.audience,

@@ -10,11 +10,11 @@ from campaign.v1 import audience_pb2 as apb
 from campaign.v1 import audience_service_pb2 as asvc
 from google.protobuf import json_format, struct_pb2
 
-from domain.audience.contacts import DEFAULT_TIMEZONE, Contact
+from domain.audience.contacts import DEFAULT_TIMEZONE, MAX_USER_ID, Contact
+from domain.audience.imports import RejectedContact
 from domain.audience.model import Segment, Suppression, SuppressionReason
-from domain.audience.service import RejectedContact
 from domain.execution.estimate import AudienceEstimate
-from domain.kernel.errors import ViolationCollector
+from domain.kernel.errors import ViolationCollector, truncated
 from server.mappers import enums
 from server.mappers.campaign_in import conditions_from_proto
 from server.mappers.campaign_out import audience_to_proto, conditions_to_proto
@@ -56,15 +56,22 @@ def contact_to_proto(c: Contact) -> apb.Contact:
 
 
 def rejected_to_proto(r: RejectedContact) -> apb.RejectedContact:
-    return apb.RejectedContact(index=r.index, user_id=r.user_id, reasons=list(r.reasons))
+    # A rejected user_id may be what was wrong with it (too long): never echo more than a
+    # valid one could be.
+    return apb.RejectedContact(
+        index=r.index, user_id=truncated(r.user_id, MAX_USER_ID), reasons=list(r.reasons)
+    )
 
 
-def suppressions_from_proto(entries: Sequence[apb.SuppressionEntry]) -> list[Suppression]:
+def suppressions_from_proto(
+    entries: Sequence[apb.SuppressionEntry], *, adding: bool = False
+) -> list[Suppression]:
+    """Entries to add need a reason (the proto marks it required); removal ignores it."""
     v = ViolationCollector()
     out = []
     for i, e in enumerate(entries):
         channel = enum_in(v, f"entries[{i}].channel", enums.CHANNELS, e.channel, required=False)
-        reason = enum_in(v, f"entries[{i}].reason", REASONS, e.reason, required=False)
+        reason = enum_in(v, f"entries[{i}].reason", REASONS, e.reason, required=adding)
         out.append(
             Suppression(
                 user_id=e.user_id if e.WhichOneof("target") == "user_id" else "",

@@ -13,7 +13,7 @@ from campaign.v1 import campaign_service_pb2 as svc
 from domain.audience.model import Audience, Condition, ConditionOperator, SegmentType
 from domain.campaigns import model as m
 from domain.kernel.channels import Channel
-from domain.kernel.errors import ViolationCollector
+from domain.kernel.errors import ViolationCollector, shown
 from server.mappers import enums
 from server.mappers.common import enum_in, from_value, optional_datetime, to_timedelta
 
@@ -158,7 +158,7 @@ def _clock_time(v: ViolationCollector, path: str, text: str, default: time) -> t
         hours, minutes = text.split(":")
         return time(int(hours), int(minutes))
     except ValueError:
-        v.add(path, f"use 24-hour HH:MM, got {text!r}")
+        v.add(path, f"use 24-hour HH:MM, got {shown(text)}")
         return default
 
 

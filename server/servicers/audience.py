@@ -8,8 +8,7 @@ import grpc
 from campaign.v1 import audience_service_pb2 as asvc
 from campaign.v1 import audience_service_pb2_grpc as asvc_grpc
 
-from domain.audience.contacts import Contact
-from domain.audience.service import AudienceService, RejectedContact
+from domain.audience.service import AudienceService
 from domain.execution.estimate import AudienceEstimator
 from domain.kernel.errors import ViolationCollector
 from server.interceptors.authentication import current_principal
@@ -28,8 +27,6 @@ from server.mappers.audience import (
 from server.mappers.campaign_in import audience_list_from_proto
 from server.mappers.common import enum_in
 
-STREAM_CHUNK = 1_000  # contacts validated and written per round trip of a stream
-
 
 class AudienceServicer(asvc_grpc.AudienceServiceServicer):
     def __init__(self, service: AudienceService, estimator: AudienceEstimator) -> None:
@@ -41,24 +38,14 @@ class AudienceServicer(asvc_grpc.AudienceServiceServicer):
         request_iterator: AsyncIterator[asvc.UpsertContactsRequest],
         context: grpc.aio.ServicerContext,
     ) -> asvc.UpsertContactsResponse:
-        principal = current_principal()
-        upserted, rejected = 0, list[RejectedContact]()
-        pending: list[Contact] = []
-        index = 0
+        contacts = self._service.contact_import(current_principal())
         async for request in request_iterator:
-            pending.append(contact_from_proto(request.contact))
-            if len(pending) >= STREAM_CHUNK:
-                result = await self._service.upsert_contacts(principal, pending, first_index=index)
-                upserted += result.upserted
-                rejected += result.rejected
-                index += len(pending)
-                pending = []
-        if pending:
-            result = await self._service.upsert_contacts(principal, pending, first_index=index)
-            upserted += result.upserted
-            rejected += result.rejected
+            await contacts.add(contact_from_proto(request.contact))
+        report = await contacts.finish()
         return asvc.UpsertContactsResponse(
-            upserted_count=upserted, rejected=[rejected_to_proto(r) for r in rejected]
+            upserted_count=report.upserted,
+            rejected=[rejected_to_proto(r) for r in report.rejected],
+            rejected_count=report.rejected_count,
         )
 
     async def GetContact(
@@ -83,7 +70,7 @@ class AudienceServicer(asvc_grpc.AudienceServiceServicer):
         context: grpc.aio.ServicerContext,
     ) -> asvc.AddSuppressionsResponse:
         added = await self._service.add_suppressions(
-            current_principal(), suppressions_from_proto(list(request.entries))
+            current_principal(), suppressions_from_proto(list(request.entries), adding=True)
         )
         return asvc.AddSuppressionsResponse(added_count=added)
 

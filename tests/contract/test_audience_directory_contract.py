@@ -157,7 +157,7 @@ SEGMENT = Segment(
 
 
 async def test_a_saved_segment_reads_back_with_its_conditions(audience: AudienceBackend) -> None:
-    await audience.segments.save(ORG, SEGMENT)
+    await audience.segments.create(ORG, SEGMENT)
 
     found = await audience.segments.get(ORG, "seg-pro")
 
@@ -166,23 +166,23 @@ async def test_a_saved_segment_reads_back_with_its_conditions(audience: Audience
     assert [type(c.value) for c in found.conditions] == [str, float, bool, str, int]
 
 
-async def test_saving_a_segment_again_replaces_it_and_keeps_created_at(
+async def test_creating_a_segment_id_again_changes_nothing(
     audience: AudienceBackend,
 ) -> None:
-    await audience.segments.save(ORG, SEGMENT)
+    assert await audience.segments.create(ORG, SEGMENT) is True
     audience.clock.advance(timedelta(days=1))
     renamed = Segment("seg-pro", "Renamed", (cond("plan", "equals", "max"),))
 
-    await audience.segments.save(ORG, renamed)
+    assert await audience.segments.create(ORG, renamed) is False
 
     assert await audience.segments.get(ORG, "seg-pro") == Segment(
-        "seg-pro", "Renamed", renamed.conditions, T0
+        "seg-pro", SEGMENT.name, SEGMENT.conditions, T0
     )
 
 
 async def test_segments_are_listed_by_id_and_deleted(audience: AudienceBackend) -> None:
     for segment_id in ("seg-b", "seg-A", "seg-a", "seg-_"):
-        await audience.segments.save(ORG, Segment(segment_id, segment_id.upper(), ()))
+        await audience.segments.create(ORG, Segment(segment_id, segment_id.upper(), ()))
 
     listed = [s.segment_id for s in await audience.segments.list(ORG)]
     deleted, again = (
@@ -197,7 +197,7 @@ async def test_segments_are_listed_by_id_and_deleted(audience: AudienceBackend) 
 
 
 async def test_segments_are_scoped_by_organization(audience: AudienceBackend) -> None:
-    await audience.segments.save(ORG, SEGMENT)
+    await audience.segments.create(ORG, SEGMENT)
 
     assert await audience.segments.get(OTHER_ORG, "seg-pro") is None
     assert await audience.segments.list(OTHER_ORG) == []

@@ -80,7 +80,7 @@ async def test_without_an_include_audience_nobody_is_a_member(audience: Audience
 
 async def test_an_audience_may_name_a_saved_segment(audience: AudienceBackend) -> None:
     await audience.contacts.upsert(ORG, PEOPLE)
-    await audience.segments.save(ORG, Segment("seg-de", "Germany", (GERMAN,)))
+    await audience.segments.create(ORG, Segment("seg-de", "Germany", (GERMAN,)))
 
     by_segment = [Audience("a1", SegmentType.INCLUDE, segment_id="seg-de"), exclude(PRO)]
 
@@ -91,7 +91,7 @@ async def test_an_audience_may_name_a_saved_segment(audience: AudienceBackend) -
 async def test_an_unknown_segment_is_a_failed_precondition_naming_it(
     audience: AudienceBackend,
 ) -> None:
-    await audience.segments.save(OTHER_ORG, Segment("seg-de", "Germany", (GERMAN,)))
+    await audience.segments.create(OTHER_ORG, Segment("seg-de", "Germany", (GERMAN,)))
     audiences = [everyone(), Audience("a2", SegmentType.EXCLUDE, segment_id="seg-de")]
 
     with pytest.raises(FailedPreconditionError, match="seg-de") as streamed:

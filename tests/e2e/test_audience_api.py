@@ -327,18 +327,22 @@ def test_a_saved_segment_reads_back_through_get_and_list_and_is_gone_after_delet
     assert [s.segment_id for s in remaining] == ["a-first"]
 
 
-def test_saving_a_segment_id_again_replaces_it_and_keeps_its_creation_time(
+def test_a_segment_id_is_created_once_and_can_be_reused_after_a_delete(
     audience: AudienceApi,
 ):
     first = create_segment(audience, "vip", plan_is("pro"), name="VIP")
+    again = asvc.CreateSegmentRequest(
+        segment=apb.Segment(segment_id="vip", name="VIP 2", conditions=[plan_is("enterprise")])
+    )
 
-    second = create_segment(audience, "vip", plan_is("enterprise"), name="VIP 2")
+    assert audience.fails("CreateSegment", again).code == grpc.StatusCode.ALREADY_EXISTS
     got = audience.call("GetSegment", asvc.GetSegmentRequest(segment_id="vip")).segment
+    assert got == first
 
-    assert got == second
+    audience.call("DeleteSegment", asvc.DeleteSegmentRequest(segment_id="vip"))
+    second = audience.call("CreateSegment", again).segment
     assert second.name == "VIP 2"
     assert list(second.conditions) == [plan_is("enterprise")]
-    assert second.created_at == first.created_at
 
 
 def test_an_invalid_segment_is_invalid_argument_with_every_field_violation(
@@ -503,7 +507,10 @@ def test_estimating_an_unknown_campaign_is_campaign_not_found(directory: Audienc
 WRITES: list[tuple[str, Any]] = [
     ("UpsertContacts", lambda: upsert_stream([contact("u0")])),
     ("DeleteContact", lambda: asvc.DeleteContactRequest(user_id="u0")),
-    ("AddSuppressions", lambda: asvc.AddSuppressionsRequest(entries=[S(user_id="u1")])),
+    (
+        "AddSuppressions",
+        lambda: asvc.AddSuppressionsRequest(entries=[S(user_id="u1", reason=MANUAL)]),
+    ),
     ("RemoveSuppressions", lambda: asvc.RemoveSuppressionsRequest(entries=[S(user_id="u0")])),
     (
         "CreateSegment",

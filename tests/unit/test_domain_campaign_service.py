@@ -601,14 +601,14 @@ async def test_clone_takes_the_given_name(
     assert clone.spec.name == "Autumn sale"
 
 
-async def test_clone_of_a_200_character_name_is_cut_to_200_characters(
+async def test_clone_of_a_255_character_name_is_cut_to_255_characters(
     service: CampaignService, admin: Principal, scheduled_spec: CampaignSpec
 ) -> None:
-    source = await service.create_campaign(admin, replace(scheduled_spec, name="n" * 200))
+    source = await service.create_campaign(admin, replace(scheduled_spec, name="n" * 255))
 
     clone = await service.clone_campaign(admin, source.campaign_id)
 
-    assert clone.spec.name == ("Copy of " + "n" * 200)[:200]
+    assert clone.spec.name == ("Copy of " + "n" * 255)[:255]
 
 
 async def test_completed_campaign_can_be_cloned(
@@ -894,24 +894,24 @@ async def test_cancel_records_campaign_cancelled_with_the_reason(
     }
 
 
-async def test_cancel_reason_of_1000_characters_is_accepted(
+async def test_cancel_reason_of_500_characters_is_accepted(
     service: CampaignService, admin: Principal, scheduled_spec: CampaignSpec
 ) -> None:
     campaign = await service.create_campaign(admin, scheduled_spec)
 
-    cancelled = await service.cancel_campaign(admin, campaign.campaign_id, "r" * 1000)
+    cancelled = await service.cancel_campaign(admin, campaign.campaign_id, "r" * 500)
 
-    assert cancelled.cancel_reason == "r" * 1000
+    assert cancelled.cancel_reason == "r" * 500
 
 
-async def test_cancel_reason_of_1001_characters_is_rejected(
+async def test_cancel_reason_of_501_characters_is_rejected(
     service: CampaignService, store: MemoryStore, admin: Principal, scheduled_spec: CampaignSpec
 ) -> None:
     campaign = await service.create_campaign(admin, scheduled_spec)
     before = copy.deepcopy(store.state)
 
     with pytest.raises(InvalidArgumentError) as caught:
-        await service.cancel_campaign(admin, campaign.campaign_id, "r" * 1001)
+        await service.cancel_campaign(admin, campaign.campaign_id, "r" * 501)
 
     assert [v.field for v in caught.value.violations] == ["reason"]
     assert store.state == before

@@ -12,6 +12,7 @@ import pytest
 
 from domain.audience.contacts import Contact, choose_channels, contact_problems, reachable
 from domain.kernel.channels import Channel
+from domain.kernel.errors import shown
 
 PHONE = "+14155550100"
 
@@ -57,7 +58,7 @@ def test_valid_email_addresses(email: str) -> None:
     ],
 )
 def test_invalid_email_addresses(email: str) -> None:
-    assert problems_of(email=email) == [f"email: {email!r} is not a valid address"]
+    assert problems_of(email=email) == [f"email: {shown(email)} is not a valid address"]
 
 
 @pytest.mark.parametrize("phone", ["+12", "+14155550100", "+" + "9" * 15, "+447911123456"])

@@ -23,7 +23,7 @@ from domain.campaigns.model import (
 )
 from domain.campaigns.rules import readiness_problems, validate_spec
 from domain.kernel.channels import Channel
-from domain.kernel.errors import InvalidArgumentError, ValidationError
+from domain.kernel.errors import InvalidArgumentError, ValidationError, shown
 
 OP = ConditionOperator
 
@@ -107,12 +107,12 @@ def test_empty_or_blank_name_is_rejected(name: str) -> None:
     assert violated_fields(spec(name=name)) == ["name"]
 
 
-def test_name_of_200_characters_is_accepted() -> None:
-    assert validate_spec(spec(name="n" * 200)) is None
+def test_name_of_255_characters_is_accepted() -> None:
+    assert validate_spec(spec(name="n" * 255)) is None
 
 
-def test_name_of_201_characters_is_rejected() -> None:
-    assert violated_fields(spec(name="n" * 201)) == ["name"]
+def test_name_of_256_characters_is_rejected() -> None:
+    assert violated_fields(spec(name="n" * 256)) == ["name"]
 
 
 def test_description_of_2000_characters_is_accepted() -> None:
@@ -344,10 +344,14 @@ def test_allocation_with_more_than_two_decimals_is_rejected() -> None:
     ]
 
 
-def test_allocation_of_zero_is_rejected() -> None:
-    assert violated_fields(spec(variants=variants_of(100, 0))) == [
-        "variants[1].allocation_percentage"
-    ]
+def test_allocation_of_zero_is_accepted_when_the_sum_is_100() -> None:
+    assert validate_spec(spec(variants=variants_of(100, 0))) is None
+
+
+def test_allocation_above_100_is_rejected() -> None:
+    assert "variants[0].allocation_percentage" in violated_fields(
+        spec(variants=variants_of(100.01, 0))
+    )
 
 
 def test_negative_allocation_is_rejected_even_when_the_sum_is_100() -> None:
@@ -603,7 +607,7 @@ def test_metadata_key_of_64_and_value_of_1024_characters_are_accepted() -> None:
 def test_metadata_key_of_65_characters_is_rejected() -> None:
     key = "k" * 65
 
-    assert violated_fields(spec(metadata=((key, "v"),))) == [f"metadata[{key!r}]"]
+    assert violated_fields(spec(metadata=((key, "v"),))) == [f"metadata[{shown(key)}]"]
 
 
 def test_empty_metadata_key_is_rejected() -> None:
@@ -714,9 +718,20 @@ def test_missing_pieces_are_all_listed() -> None:
         ChannelContent(Channel.SMS),
         ChannelContent(Channel.WHATSAPP),
         ChannelContent(Channel.IN_APP, action_url="app://offers"),
+        ChannelContent(Channel.IN_APP, title="Offer"),
+        ChannelContent(Channel.IN_APP, body="Offer"),
         ChannelContent(Channel.WEBHOOK, body="{}"),
     ],
-    ids=["email-no-subject", "email-no-body", "sms", "whatsapp", "in_app", "webhook"],
+    ids=[
+        "email-no-subject",
+        "email-no-body",
+        "sms",
+        "whatsapp",
+        "in_app",
+        "in_app-no-body",
+        "in_app-no-title",
+        "webhook",
+    ],
 )
 def test_channel_with_incomplete_content_is_not_ready(content: ChannelContent) -> None:
     assert problem_subjects(spec(channels=(content,))) == [f"channels.{content.channel.value}"]
@@ -737,8 +752,7 @@ def test_email_readiness_names_what_is_missing() -> None:
         ChannelContent(Channel.EMAIL, subject="Hello", html_body="<p>Hi</p>"),
         ChannelContent(Channel.SMS, body="Hi"),
         ChannelContent(Channel.WHATSAPP, body="Hi"),
-        ChannelContent(Channel.IN_APP, title="Offer"),
-        ChannelContent(Channel.IN_APP, body="Offer"),
+        ChannelContent(Channel.IN_APP, title="Offer", body="Ten percent off"),
         ChannelContent(Channel.WEBHOOK, url="https://hooks.example.com/x"),
         ChannelContent(Channel.EMAIL, template_id="tpl-1"),
         ChannelContent(Channel.SMS, template_id="tpl-2"),

@@ -109,14 +109,14 @@ class SqlContactDirectory:
 
 
 class SqlSegmentStore:
-    """The SegmentStore port. Saving an existing segment_id replaces its name and conditions and
-    keeps its created_at (when the segment was first saved)."""
+    """The SegmentStore port. A segment_id is created once: creating it again changes nothing
+    (a campaign referencing it must not silently get another audience)."""
 
     def __init__(self, engine: AsyncEngine, *, clock: Clock | None = None) -> None:
         self._engine = engine
         self._clock = clock or SystemClock()
 
-    async def save(self, organization_id: str, segment: Segment) -> None:
+    async def create(self, organization_id: str, segment: Segment) -> bool:
         async with writing(self._engine) as connection:
             statement = dialect_insert(connection, segments).values(
                 organization_id=organization_id,
@@ -125,15 +125,12 @@ class SqlSegmentStore:
                 conditions=conditions_to_json(segment.conditions),
                 created_at=self._clock.now(),
             )
-            await connection.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[segments.c.organization_id, segments.c.segment_id],
-                    set_={
-                        "name": statement.excluded.name,
-                        "conditions": statement.excluded.conditions,
-                    },
+            result = await connection.execute(
+                statement.on_conflict_do_nothing(
+                    index_elements=[segments.c.organization_id, segments.c.segment_id]
                 )
             )
+            return bool(result.rowcount)
 
     async def get(self, organization_id: str, segment_id: str) -> Segment | None:
         row = await _get_row(self._engine, segments.c.segment_id, organization_id, segment_id)

@@ -28,7 +28,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"campaign/v1/audience_service.proto\x12\x0b\x63\x61mpaign.v1\x1a\x1a\x63\x61mpaign/v1/audience.proto\x1a\x1a\x63\x61mpaign/v1/campaign.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"t\n\x17\x45stimateAudienceRequest\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\x12(\n\taudiences\x18\x02 \x03(\x0b\x32\x15.campaign.v1.Audience\x12\x1a\n\x12holdout_percentage\x18\x03 \x01(\x01\"\xd4\x02\n\x18\x45stimateAudienceResponse\x12\x16\n\x0e\x65stimated_size\x18\x01 \x01(\x03\x12\x30\n\nby_segment\x18\x02 \x03(\x0b\x32\x1c.campaign.v1.SegmentEstimate\x12\x18\n\x10\x61\x66ter_exclusions\x18\x03 \x01(\x03\x12\x19\n\x11\x61\x66ter_suppression\x18\x04 \x01(\x03\x12\x15\n\rafter_holdout\x18\x05 \x01(\x03\x12\x37\n\x14reachable_by_channel\x18\x06 \x03(\x0b\x32\x19.campaign.v1.ChannelReach\x12\x37\n\x14\x65stimated_completion\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x30\n\x0c\x65stimated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\">\n\x15UpsertContactsRequest\x12%\n\x07\x63ontact\x18\x01 \x01(\x0b\x32\x14.campaign.v1.Contact\"`\n\x16UpsertContactsResponse\x12\x16\n\x0eupserted_count\x18\x01 \x01(\x03\x12.\n\x08rejected\x18\x02 \x03(\x0b\x32\x1c.campaign.v1.RejectedContact\"$\n\x11GetContactRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\";\n\x12GetContactResponse\x12%\n\x07\x63ontact\x18\x01 \x01(\x0b\x32\x14.campaign.v1.Contact\"\'\n\x14\x44\x65leteContactRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"\x17\n\x15\x44\x65leteContactResponse\"H\n\x16\x41\x64\x64SuppressionsRequest\x12.\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1d.campaign.v1.SuppressionEntry\".\n\x17\x41\x64\x64SuppressionsResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\"K\n\x19RemoveSuppressionsRequest\x12.\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1d.campaign.v1.SuppressionEntry\"3\n\x1aRemoveSuppressionsResponse\x12\x15\n\rremoved_count\x18\x01 \x01(\x03\"\x97\x01\n\x17ListSuppressionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12%\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x14.campaign.v1.Channel\x12.\n\x06reason\x18\x04 \x01(\x0e\x32\x1e.campaign.v1.SuppressionReason\"c\n\x18ListSuppressionsResponse\x12.\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1d.campaign.v1.SuppressionEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"=\n\x14\x43reateSegmentRequest\x12%\n\x07segment\x18\x01 \x01(\x0b\x32\x14.campaign.v1.Segment\">\n\x15\x43reateSegmentResponse\x12%\n\x07segment\x18\x01 \x01(\x0b\x32\x14.campaign.v1.Segment\"\'\n\x11GetSegmentRequest\x12\x12\n\nsegment_id\x18\x01 \x01(\t\";\n\x12GetSegmentResponse\x12%\n\x07segment\x18\x01 \x01(\x0b\x32\x14.campaign.v1.Segment\"\x15\n\x13ListSegmentsRequest\">\n\x14ListSegmentsResponse\x12&\n\x08segments\x18\x01 \x03(\x0b\x32\x14.campaign.v1.Segment\"*\n\x14\x44\x65leteSegmentRequest\x12\x12\n\nsegment_id\x18\x01 \x01(\t\"\x17\n\x15\x44\x65leteSegmentResponse2\xf0\x07\n\x0f\x41udienceService\x12_\n\x10\x45stimateAudience\x12$.campaign.v1.EstimateAudienceRequest\x1a%.campaign.v1.EstimateAudienceResponse\x12[\n\x0eUpsertContacts\x12\".campaign.v1.UpsertContactsRequest\x1a#.campaign.v1.UpsertContactsResponse(\x01\x12M\n\nGetContact\x12\x1e.campaign.v1.GetContactRequest\x1a\x1f.campaign.v1.GetContactResponse\x12V\n\rDeleteContact\x12!.campaign.v1.DeleteContactRequest\x1a\".campaign.v1.DeleteContactResponse\x12\\\n\x0f\x41\x64\x64Suppressions\x12#.campaign.v1.AddSuppressionsRequest\x1a$.campaign.v1.AddSuppressionsResponse\x12\x65\n\x12RemoveSuppressions\x12&.campaign.v1.RemoveSuppressionsRequest\x1a\'.campaign.v1.RemoveSuppressionsResponse\x12_\n\x10ListSuppressions\x12$.campaign.v1.ListSuppressionsRequest\x1a%.campaign.v1.ListSuppressionsResponse\x12V\n\rCreateSegment\x12!.campaign.v1.CreateSegmentRequest\x1a\".campaign.v1.CreateSegmentResponse\x12M\n\nGetSegment\x12\x1e.campaign.v1.GetSegmentRequest\x1a\x1f.campaign.v1.GetSegmentResponse\x12S\n\x0cListSegments\x12 .campaign.v1.ListSegmentsRequest\x1a!.campaign.v1.ListSegmentsResponse\x12V\n\rDeleteSegment\x12!.campaign.v1.DeleteSegmentRequest\x1a\".campaign.v1.DeleteSegmentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"campaign/v1/audience_service.proto\x12\x0b\x63\x61mpaign.v1\x1a\x1a\x63\x61mpaign/v1/audience.proto\x1a\x1a\x63\x61mpaign/v1/campaign.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"t\n\x17\x45stimateAudienceRequest\x12\x13\n\x0b\x63\x61mpaign_id\x18\x01 \x01(\t\x12(\n\taudiences\x18\x02 \x03(\x0b\x32\x15.campaign.v1.Audience\x12\x1a\n\x12holdout_percentage\x18\x03 \x01(\x01\"\xd4\x02\n\x18\x45stimateAudienceResponse\x12\x16\n\x0e\x65stimated_size\x18\x01 \x01(\x03\x12\x30\n\nby_segment\x18\x02 \x03(\x0b\x32\x1c.campaign.v1.SegmentEstimate\x12\x18\n\x10\x61\x66ter_exclusions\x18\x03 \x01(\x03\x12\x19\n\x11\x61\x66ter_suppression\x18\x04 \x01(\x03\x12\x15\n\rafter_holdout\x18\x05 \x01(\x03\x12\x37\n\x14reachable_by_channel\x18\x06 \x03(\x0b\x32\x19.campaign.v1.ChannelReach\x12\x37\n\x14\x65stimated_completion\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x30\n\x0c\x65stimated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\">\n\x15UpsertContactsRequest\x12%\n\x07\x63ontact\x18\x01 \x01(\x0b\x32\x14.campaign.v1.Contact\"x\n\x16UpsertContactsResponse\x12\x16\n\x0eupserted_count\x18\x01 \x01(\x03\x12.\n\x08rejected\x18\x02 \x03(\x0b\x32\x1c.campaign.v1.RejectedContact\x12\x16\n\x0erejected_count\x18\x03 \x01(\x03\"$\n\x11GetContactRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\";\n\x12GetContactResponse\x12%\n\x07\x63ontact\x18\x01 \x01(\x0b\x32\x14.campaign.v1.Contact\"\'\n\x14\x44\x65leteContactRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"\x17\n\x15\x44\x65leteContactResponse\"H\n\x16\x41\x64\x64SuppressionsRequest\x12.\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1d.campaign.v1.SuppressionEntry\".\n\x17\x41\x64\x64SuppressionsResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\"K\n\x19RemoveSuppressionsRequest\x12.\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1d.campaign.v1.SuppressionEntry\"3\n\x1aRemoveSuppressionsResponse\x12\x15\n\rremoved_count\x18\x01 \x01(\x03\"\x97\x01\n\x17ListSuppressionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12%\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x14.campaign.v1.Channel\x12.\n\x06reason\x18\x04 \x01(\x0e\x32\x1e.campaign.v1.SuppressionReason\"c\n\x18ListSuppressionsResponse\x12.\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1d.campaign.v1.SuppressionEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"=\n\x14\x43reateSegmentRequest\x12%\n\x07segment\x18\x01 \x01(\x0b\x32\x14.campaign.v1.Segment\">\n\x15\x43reateSegmentResponse\x12%\n\x07segment\x18\x01 \x01(\x0b\x32\x14.campaign.v1.Segment\"\'\n\x11GetSegmentRequest\x12\x12\n\nsegment_id\x18\x01 \x01(\t\";\n\x12GetSegmentResponse\x12%\n\x07segment\x18\x01 \x01(\x0b\x32\x14.campaign.v1.Segment\"\x15\n\x13ListSegmentsRequest\">\n\x14ListSegmentsResponse\x12&\n\x08segments\x18\x01 \x03(\x0b\x32\x14.campaign.v1.Segment\"*\n\x14\x44\x65leteSegmentRequest\x12\x12\n\nsegment_id\x18\x01 \x01(\t\"\x17\n\x15\x44\x65leteSegmentResponse2\xf0\x07\n\x0f\x41udienceService\x12_\n\x10\x45stimateAudience\x12$.campaign.v1.EstimateAudienceRequest\x1a%.campaign.v1.EstimateAudienceResponse\x12[\n\x0eUpsertContacts\x12\".campaign.v1.UpsertContactsRequest\x1a#.campaign.v1.UpsertContactsResponse(\x01\x12M\n\nGetContact\x12\x1e.campaign.v1.GetContactRequest\x1a\x1f.campaign.v1.GetContactResponse\x12V\n\rDeleteContact\x12!.campaign.v1.DeleteContactRequest\x1a\".campaign.v1.DeleteContactResponse\x12\\\n\x0f\x41\x64\x64Suppressions\x12#.campaign.v1.AddSuppressionsRequest\x1a$.campaign.v1.AddSuppressionsResponse\x12\x65\n\x12RemoveSuppressions\x12&.campaign.v1.RemoveSuppressionsRequest\x1a\'.campaign.v1.RemoveSuppressionsResponse\x12_\n\x10ListSuppressions\x12$.campaign.v1.ListSuppressionsRequest\x1a%.campaign.v1.ListSuppressionsResponse\x12V\n\rCreateSegment\x12!.campaign.v1.CreateSegmentRequest\x1a\".campaign.v1.CreateSegmentResponse\x12M\n\nGetSegment\x12\x1e.campaign.v1.GetSegmentRequest\x1a\x1f.campaign.v1.GetSegmentResponse\x12S\n\x0cListSegments\x12 .campaign.v1.ListSegmentsRequest\x1a!.campaign.v1.ListSegmentsResponse\x12V\n\rDeleteSegment\x12!.campaign.v1.DeleteSegmentRequest\x1a\".campaign.v1.DeleteSegmentResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,43 +42,43 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPSERTCONTACTSREQUEST']._serialized_start=633
   _globals['_UPSERTCONTACTSREQUEST']._serialized_end=695
   _globals['_UPSERTCONTACTSRESPONSE']._serialized_start=697
-  _globals['_UPSERTCONTACTSRESPONSE']._serialized_end=793
-  _globals['_GETCONTACTREQUEST']._serialized_start=795
-  _globals['_GETCONTACTREQUEST']._serialized_end=831
-  _globals['_GETCONTACTRESPONSE']._serialized_start=833
-  _globals['_GETCONTACTRESPONSE']._serialized_end=892
-  _globals['_DELETECONTACTREQUEST']._serialized_start=894
-  _globals['_DELETECONTACTREQUEST']._serialized_end=933
-  _globals['_DELETECONTACTRESPONSE']._serialized_start=935
-  _globals['_DELETECONTACTRESPONSE']._serialized_end=958
-  _globals['_ADDSUPPRESSIONSREQUEST']._serialized_start=960
-  _globals['_ADDSUPPRESSIONSREQUEST']._serialized_end=1032
-  _globals['_ADDSUPPRESSIONSRESPONSE']._serialized_start=1034
-  _globals['_ADDSUPPRESSIONSRESPONSE']._serialized_end=1080
-  _globals['_REMOVESUPPRESSIONSREQUEST']._serialized_start=1082
-  _globals['_REMOVESUPPRESSIONSREQUEST']._serialized_end=1157
-  _globals['_REMOVESUPPRESSIONSRESPONSE']._serialized_start=1159
-  _globals['_REMOVESUPPRESSIONSRESPONSE']._serialized_end=1210
-  _globals['_LISTSUPPRESSIONSREQUEST']._serialized_start=1213
-  _globals['_LISTSUPPRESSIONSREQUEST']._serialized_end=1364
-  _globals['_LISTSUPPRESSIONSRESPONSE']._serialized_start=1366
-  _globals['_LISTSUPPRESSIONSRESPONSE']._serialized_end=1465
-  _globals['_CREATESEGMENTREQUEST']._serialized_start=1467
-  _globals['_CREATESEGMENTREQUEST']._serialized_end=1528
-  _globals['_CREATESEGMENTRESPONSE']._serialized_start=1530
-  _globals['_CREATESEGMENTRESPONSE']._serialized_end=1592
-  _globals['_GETSEGMENTREQUEST']._serialized_start=1594
-  _globals['_GETSEGMENTREQUEST']._serialized_end=1633
-  _globals['_GETSEGMENTRESPONSE']._serialized_start=1635
-  _globals['_GETSEGMENTRESPONSE']._serialized_end=1694
-  _globals['_LISTSEGMENTSREQUEST']._serialized_start=1696
-  _globals['_LISTSEGMENTSREQUEST']._serialized_end=1717
-  _globals['_LISTSEGMENTSRESPONSE']._serialized_start=1719
-  _globals['_LISTSEGMENTSRESPONSE']._serialized_end=1781
-  _globals['_DELETESEGMENTREQUEST']._serialized_start=1783
-  _globals['_DELETESEGMENTREQUEST']._serialized_end=1825
-  _globals['_DELETESEGMENTRESPONSE']._serialized_start=1827
-  _globals['_DELETESEGMENTRESPONSE']._serialized_end=1850
-  _globals['_AUDIENCESERVICE']._serialized_start=1853
-  _globals['_AUDIENCESERVICE']._serialized_end=2861
+  _globals['_UPSERTCONTACTSRESPONSE']._serialized_end=817
+  _globals['_GETCONTACTREQUEST']._serialized_start=819
+  _globals['_GETCONTACTREQUEST']._serialized_end=855
+  _globals['_GETCONTACTRESPONSE']._serialized_start=857
+  _globals['_GETCONTACTRESPONSE']._serialized_end=916
+  _globals['_DELETECONTACTREQUEST']._serialized_start=918
+  _globals['_DELETECONTACTREQUEST']._serialized_end=957
+  _globals['_DELETECONTACTRESPONSE']._serialized_start=959
+  _globals['_DELETECONTACTRESPONSE']._serialized_end=982
+  _globals['_ADDSUPPRESSIONSREQUEST']._serialized_start=984
+  _globals['_ADDSUPPRESSIONSREQUEST']._serialized_end=1056
+  _globals['_ADDSUPPRESSIONSRESPONSE']._serialized_start=1058
+  _globals['_ADDSUPPRESSIONSRESPONSE']._serialized_end=1104
+  _globals['_REMOVESUPPRESSIONSREQUEST']._serialized_start=1106
+  _globals['_REMOVESUPPRESSIONSREQUEST']._serialized_end=1181
+  _globals['_REMOVESUPPRESSIONSRESPONSE']._serialized_start=1183
+  _globals['_REMOVESUPPRESSIONSRESPONSE']._serialized_end=1234
+  _globals['_LISTSUPPRESSIONSREQUEST']._serialized_start=1237
+  _globals['_LISTSUPPRESSIONSREQUEST']._serialized_end=1388
+  _globals['_LISTSUPPRESSIONSRESPONSE']._serialized_start=1390
+  _globals['_LISTSUPPRESSIONSRESPONSE']._serialized_end=1489
+  _globals['_CREATESEGMENTREQUEST']._serialized_start=1491
+  _globals['_CREATESEGMENTREQUEST']._serialized_end=1552
+  _globals['_CREATESEGMENTRESPONSE']._serialized_start=1554
+  _globals['_CREATESEGMENTRESPONSE']._serialized_end=1616
+  _globals['_GETSEGMENTREQUEST']._serialized_start=1618
+  _globals['_GETSEGMENTREQUEST']._serialized_end=1657
+  _globals['_GETSEGMENTRESPONSE']._serialized_start=1659
+  _globals['_GETSEGMENTRESPONSE']._serialized_end=1718
+  _globals['_LISTSEGMENTSREQUEST']._serialized_start=1720
+  _globals['_LISTSEGMENTSREQUEST']._serialized_end=1741
+  _globals['_LISTSEGMENTSRESPONSE']._serialized_start=1743
+  _globals['_LISTSEGMENTSRESPONSE']._serialized_end=1805
+  _globals['_DELETESEGMENTREQUEST']._serialized_start=1807
+  _globals['_DELETESEGMENTREQUEST']._serialized_end=1849
+  _globals['_DELETESEGMENTRESPONSE']._serialized_start=1851
+  _globals['_DELETESEGMENTRESPONSE']._serialized_end=1874
+  _globals['_AUDIENCESERVICE']._serialized_start=1877
+  _globals['_AUDIENCESERVICE']._serialized_end=2885
 # @@protoc_insertion_point(module_scope)

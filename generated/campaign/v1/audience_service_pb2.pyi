@@ -49,12 +49,14 @@ class UpsertContactsRequest(_message.Message):
     def __init__(self, contact: _Optional[_Union[_audience_pb2.Contact, _Mapping]] = ...) -> None: ...
 
 class UpsertContactsResponse(_message.Message):
-    __slots__ = ("upserted_count", "rejected")
+    __slots__ = ("upserted_count", "rejected", "rejected_count")
     UPSERTED_COUNT_FIELD_NUMBER: _ClassVar[int]
     REJECTED_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_COUNT_FIELD_NUMBER: _ClassVar[int]
     upserted_count: int
     rejected: _containers.RepeatedCompositeFieldContainer[_audience_pb2.RejectedContact]
-    def __init__(self, upserted_count: _Optional[int] = ..., rejected: _Optional[_Iterable[_Union[_audience_pb2.RejectedContact, _Mapping]]] = ...) -> None: ...
+    rejected_count: int
+    def __init__(self, upserted_count: _Optional[int] = ..., rejected: _Optional[_Iterable[_Union[_audience_pb2.RejectedContact, _Mapping]]] = ..., rejected_count: _Optional[int] = ...) -> None: ...
 
 class GetContactRequest(_message.Message):
     __slots__ = ("user_id",)

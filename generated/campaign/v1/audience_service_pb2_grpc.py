@@ -104,7 +104,8 @@ class AudienceServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpsertContacts(self, request_iterator, context):
-        """Creates or replaces contacts streamed by the client; returns the count and the rejected contacts.
+        """Creates or replaces contacts streamed by the client (at most 100,000 per stream by default);
+        returns the count and the rejected contacts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
