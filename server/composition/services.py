@@ -58,6 +58,7 @@ def build_services(settings: Settings, ports: Ports) -> Services:
             ports.clock,
             ports.ids,
             min_schedule_lead=timedelta(seconds=settings.schedule_min_lead_seconds),
+            min_cron_interval=timedelta(seconds=settings.cron_min_interval_seconds),
             templates=ports.templates,
             audience=ports.audience,
         ),
