@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from adapters.dns import SystemResolver
 from adapters.embedded.bus import InProcessEventBus
 from adapters.embedded.rate_limiter import MemoryRateLimiter
 from adapters.embedded.sandbox_delivery import SandboxDelivery
@@ -34,6 +35,7 @@ from adapters.sql.migrate import (
 from adapters.sql.unit_of_work import SqlStore
 from adapters.system import SystemClock, UuidGenerator
 from domain.audience.ports import AudienceSource, ContactDirectory, SegmentStore, SuppressionStore
+from domain.campaigns.ports import HostResolver
 from domain.campaigns.templates import TemplateSource
 from domain.execution.model import MessageIdFactory
 from domain.execution.ports import (
@@ -69,6 +71,7 @@ class Ports:
     events: EventPublisher
     message_ids: MessageIdFactory
     fanout_scope: Callable[[], AbstractContextManager[None]]
+    resolver: HostResolver  # where webhooks point (domain.campaigns.webhooks)
 
 
 async def build_ports(settings: Settings, closers: Closers) -> Ports:
@@ -95,6 +98,7 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
         # Faster id hashing and GC tuning for the executor's fan-out (adapters.runtime).
         message_ids=FastMessageIds,
         fanout_scope=older_objects_left_alone,
+        resolver=SystemResolver(),
     )
 
 

@@ -75,7 +75,12 @@ def build_services(settings: Settings, ports: Ports) -> Services:
             organization_limits=limits,
         ),
         executions=ExecutionService(
-            ports.unit_of_work, ports.contacts, ports.clock, ports.ids, ports.templates
+            ports.unit_of_work,
+            ports.contacts,
+            ports.clock,
+            ports.ids,
+            ports.templates,
+            resolver=ports.resolver,
         ),
         relay=OutboxRelayWorker(
             ports.event_outbox, ports.events, poll_interval=settings.outbox_poll_interval
@@ -101,6 +106,7 @@ def execution_workers(
         lease=timedelta(seconds=settings.executor_lease_seconds),
         message_ids=ports.message_ids,
         fanout_scope=ports.fanout_scope,
+        resolver=ports.resolver,
     )
 
     async def schedule() -> int:
