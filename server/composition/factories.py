@@ -43,7 +43,9 @@ from domain.execution.ports import (
     DeliveryPublisher,
     ExecutionUnitOfWorkFactory,
     RateLimiter,
+    ReservationLog,
 )
+from domain.execution.reseeding import ReseedingRateLimiter
 from domain.kernel.ports import Clock, EventPublisher, HealthProbe, IdGenerator, OutboxStore
 from server.composition.closers import Closers
 from server.settings import Settings
@@ -92,7 +94,7 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
         suppressions=suppressions,
         audience=audience_source(settings, store, segments, suppressions, closers),
         templates=template_source(settings, closers),
-        limiter=rate_limiter(settings, closers),
+        limiter=rate_limiter(settings, closers, store.reservation_log()),
         delivery=delivery_publisher(settings, closers),
         events=events,
         # Faster id hashing and GC tuning for the executor's fan-out (adapters.runtime).
@@ -165,12 +167,14 @@ def template_source(settings: Settings, closers: Closers) -> TemplateSource | No
     return HttpTemplateSource(client)
 
 
-def rate_limiter(settings: Settings, closers: Closers) -> RateLimiter:
+def rate_limiter(settings: Settings, closers: Closers, log: ReservationLog) -> RateLimiter:
+    """In process or in Redis, re-seeded from the database's reservation log whenever it lost
+    its state (a restart or flush), so a restart never lets more through than the limit."""
     if not settings.redis_url:
-        return MemoryRateLimiter()
-    limiter = RedisRateLimiter(settings.redis_url)
+        return ReseedingRateLimiter(MemoryRateLimiter(require_seed=True), log)
+    limiter = RedisRateLimiter(settings.redis_url, require_seed=True)
     closers.register(limiter.close)
-    return limiter
+    return ReseedingRateLimiter(limiter, log)
 
 
 def delivery_publisher(settings: Settings, closers: Closers) -> DeliveryPublisher:
