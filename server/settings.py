@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     schedule_min_lead_seconds: float = Field(
         300.0, ge=0, description="how far ahead a one-time schedule must be (BR-CAM-001.3)"
     )
+    cron_min_interval_seconds: float = Field(
+        3600.0, ge=0, description="shortest allowed time between two firings of a cron schedule"
+    )
     executor_batch_size: int = Field(10_000, gt=0, description="recipients per batch")
     executor_lease_seconds: float = Field(
         30.0, gt=0, description="how long a crashed executor's lease blocks a takeover"

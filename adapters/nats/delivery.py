@@ -24,6 +24,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import APIError, NoStreamResponseError
 
 from adapters.nats.jetstream import JetStreamLink
+from domain.campaigns.webhooks import delivery_content
 from domain.execution.model import Message, MessageStatus
 
 # Long enough to cover a relay that died mid-batch and a restart; the notification service
@@ -200,7 +201,7 @@ def _payload(m: Message) -> bytes:
             "variant_id": m.variant_id,
             "channel": m.channel.value,
             "recipient": m.recipient,
-            "content": m.content,
+            "content": delivery_content(m.content),
             "send_after": m.send_after.isoformat(),
         }
     )

@@ -13,6 +13,11 @@ the script, one clock for all, at the price of ignoring the caller's `now`. Keys
 measured on the caller's clock (end - now + margin), so an idle limit vanishes whatever the offset
 between the caller's and the server's clocks; an absent key and a past arrival mean the same.
 
+With `require_seed` (the server's wiring, under domain.execution.reseeding) a marker key holds the
+run_id of the Redis instance that was seeded; a reservation on any other instance (restarted empty
+or from an older snapshot, flushed, failed over) answers LimiterStateLostError instead of granting
+slots from a state that forgot what was handed out, and `seed` restores the recorded arrivals.
+
 Not reachable (refused, timed out, read-only replica after a failover) means
 DependencyUnavailableError within a few short (0.5 s) socket timeouts: the executor defers the
 batch, it never sends unthrottled. All keys of one call must live on one server: no Redis Cluster.
@@ -21,7 +26,7 @@ batch, it never sends unthrottled. All keys of one call must live on one server:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
@@ -34,7 +39,8 @@ from redis.exceptions import (
     TimeoutError,
 )
 
-from adapters.redis.reserve_script import RESERVE_LUA
+from adapters.redis.reserve_script import RESERVE_LUA, SEED_LUA
+from domain.execution.reseeding import LimiterStateLostError
 from domain.execution.throttling import Limit, Reservation, reserve
 from domain.kernel.errors import DependencyUnavailableError
 
@@ -44,6 +50,9 @@ EXPIRY_MARGIN = timedelta(minutes=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 SCRIPT_SHA = hashlib.sha1(RESERVE_LUA.encode(), usedforsecurity=False).hexdigest()
+SEED_SHA = hashlib.sha1(SEED_LUA.encode(), usedforsecurity=False).hexdigest()
+SEED_MARKER = "~seeded"  # after the prefix; limit keys start with their kind (`org:`, ...)
+UNSEEDED = b"unseeded"
 UNAVAILABLE = (ConnectionError, TimeoutError, ReadOnlyError, OSError)
 
 
@@ -77,7 +86,10 @@ class RedisRateLimiter:
         *,
         prefix: str = DEFAULT_PREFIX,
         expiry_margin: timedelta = EXPIRY_MARGIN,
+        require_seed: bool = False,
     ) -> None:
+        self._require_seed = "1" if require_seed else "0"
+        self._marker = prefix + SEED_MARKER
         self._owned = isinstance(url_or_client, str)
         self._redis = connect(url_or_client) if isinstance(url_or_client, str) else url_or_client
         self._prefix = prefix
@@ -88,24 +100,42 @@ class RedisRateLimiter:
         # the limits alone; only the read-max-write on shared arrival times happens in Redis.
         local, ends = reserve({}, limits, count, now)
         duration = to_micros(next(iter(ends.values()))) - to_micros(now)
-        keys = [self._prefix + limit.key for limit in limits]
-        args = [to_micros(now), duration, self._margin_ms]
+        keys = [self._marker, *(self._prefix + limit.key for limit in limits)]
+        args: list[int | str] = [to_micros(now), duration, self._margin_ms, self._require_seed]
         try:
-            start = await self._run(keys, args)
+            start = await self._run(SCRIPT_SHA, RESERVE_LUA, keys, args)
         except UNAVAILABLE as exc:
-            raise DependencyUnavailableError(
-                f"rate limiter unavailable: {exc}", metadata={"dependency": "redis"}
-            ) from exc
+            raise _unavailable(exc) from exc
+        if start in (UNSEEDED, UNSEEDED.decode()):
+            raise LimiterStateLostError("the Redis instance holds no seeded limiter state")
         return Reservation(from_micros(int(start)), local.spacing_seconds)
 
-    async def _run(self, keys: list[str], args: list[int]) -> bytes | str:
-        start: bytes | str
+    async def seed(self, arrivals: Mapping[str, datetime], now: datetime) -> None:
+        items = sorted(arrivals.items())
+        keys = [self._marker, *(self._prefix + key for key, _ in items)]
+        args: list[int | str] = [to_micros(now), self._margin_ms]
+        args += [to_micros(at) for _, at in items]
         try:
-            start = await self._redis.evalsha(SCRIPT_SHA, len(keys), *keys, *args)
+            await self._run(SEED_SHA, SEED_LUA, keys, args)
+        except UNAVAILABLE as exc:
+            raise _unavailable(exc) from exc
+
+    async def _run(
+        self, sha: str, script: str, keys: list[str], args: list[int | str]
+    ) -> bytes | str:
+        result: bytes | str
+        try:
+            result = await self._redis.evalsha(sha, len(keys), *keys, *args)
         except NoScriptError:  # first call, server restart or SCRIPT FLUSH: EVAL caches it again
-            start = await self._redis.eval(RESERVE_LUA, len(keys), *keys, *args)
-        return start
+            result = await self._redis.eval(script, len(keys), *keys, *args)
+        return result
 
     async def close(self) -> None:
         if self._owned:
             await self._redis.aclose()
+
+
+def _unavailable(exc: Exception) -> DependencyUnavailableError:
+    return DependencyUnavailableError(
+        f"rate limiter unavailable: {exc}", metadata={"dependency": "redis"}
+    )

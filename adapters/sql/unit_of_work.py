@@ -25,6 +25,7 @@ from adapters.sql.engine import (
 from adapters.sql.execution.delivery_outbox import SqlDeliveryOutbox
 from adapters.sql.execution.executions import SqlExecutionRepository
 from adapters.sql.execution.messages import SqlMessageRepository
+from adapters.sql.execution.reservation_log import SqlReservationLog
 from adapters.sql.failures import (
     MESSAGE,
     connect_failure,
@@ -139,6 +140,9 @@ class SqlStore:
 
     def delivery_outbox(self) -> SqlDeliveryOutbox:
         return SqlDeliveryOutbox(self.engine)
+
+    def reservation_log(self) -> SqlReservationLog:
+        return SqlReservationLog(self.engine)
 
     async def check(self) -> bool:
         """Health probe: can we run a query right now? Never raises."""

@@ -60,3 +60,11 @@ class UnitOfWorkFactory(Protocol):
     def __call__(self, *, read_only: bool = False) -> UnitOfWork:
         """`read_only` promises no writes, so an adapter may skip the transaction around it
         (on Postgres that saves the BEGIN and ROLLBACK round trips of every read RPC)."""
+
+
+class HostResolver(Protocol):
+    """DNS for webhook destinations (domain.campaigns.webhooks): the addresses a host name
+    resolves to, so a name pointing at a private or metadata address is refused."""
+
+    async def resolve(self, host: str) -> Sequence[str]:
+        """The host's IP addresses as text; empty when it does not resolve (or not in time)."""

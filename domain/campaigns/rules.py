@@ -10,7 +10,6 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from domain.audience.conditions import MAX_FIELD, check_conditions
 from domain.audience.model import Audience, SegmentType
@@ -25,6 +24,7 @@ from domain.campaigns.model import (
     Variant,
 )
 from domain.campaigns.rendering import TemplateSyntaxProblem, compile_text, text_mode
+from domain.campaigns.webhooks import check_webhook
 from domain.kernel.channels import Channel
 from domain.kernel.errors import PreconditionViolation, ValidationError, ViolationCollector, shown
 
@@ -251,10 +251,8 @@ def _check_content_limits(v: ViolationCollector, where: str, c: ChannelContent) 
     _check_text(v, f"{where}.template_id", c.template_id or "", MAX_ID)
     if c.channel is Channel.EMAIL and not c.template_id and not c.subject.strip():
         v.add(f"{where}.email.subject", "an email needs a subject")
-    if c.channel is Channel.WEBHOOK and c.url:
-        parts = urlsplit(c.url)
-        if parts.scheme != "https" or not parts.hostname:
-            v.add(f"{where}.webhook.url", "must be an absolute https:// URL")
+    if c.channel is Channel.WEBHOOK:
+        check_webhook(v, f"{where}.webhook", c)  # URL and header policy (docs/webhooks.md)
     return within
 
 

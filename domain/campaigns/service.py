@@ -55,10 +55,12 @@ class CampaignService:
         ids: IdGenerator,
         *,
         min_schedule_lead: timedelta = scheduling.MIN_LEAD_TIME,
+        min_cron_interval: timedelta = scheduling.MIN_CRON_INTERVAL,
         templates: TemplateSource | None = None,
         audience: AudienceSource | None = None,
     ) -> None:
-        """`min_schedule_lead` is BR-CAM-001.3's 5 minutes; operators may change it.
+        """`min_schedule_lead` is BR-CAM-001.3's 5 minutes and `min_cron_interval` the shortest
+        time between two cron firings (an hour); operators may change both.
         `templates` (the creative service) is asked at launch for every referenced template,
         and `audience` for the profile fields the content's variables may name."""
         self._templates = templates
@@ -67,6 +69,7 @@ class CampaignService:
         self._clock = clock
         self._ids = ids
         self._min_lead = min_schedule_lead
+        self._min_cron_interval = min_cron_interval
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -192,7 +195,9 @@ class CampaignService:
         async with self._uow() as uow:
             campaign = await _load(uow, principal, campaign_id)
             now = self._clock.now()
-            first = scheduling.validate_schedule(schedule, now, self._min_lead)
+            first = scheduling.validate_schedule(
+                schedule, now, self._min_lead, self._min_cron_interval
+            )
             _ensure_ready(campaign)
             await self._ensure_content(campaign)
             campaign.schedule_for(schedule, first, by=principal.subject, at=now)

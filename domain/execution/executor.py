@@ -25,8 +25,10 @@ from domain.audience.ports import AudienceSource
 from domain.campaigns import scheduling
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import CampaignStatus
+from domain.campaigns.ports import HostResolver
 from domain.campaigns.store import save_campaign
 from domain.campaigns.templates import TemplateSource, templates_of
+from domain.campaigns.webhooks import check_destinations
 from domain.execution import run_events
 from domain.execution.dispatch import DirectDispatch
 from domain.execution.model import (
@@ -40,7 +42,7 @@ from domain.execution.model import (
     derived_message_ids,
 )
 from domain.execution.pipeline import OneInFlight
-from domain.execution.planning import BatchPlan, CampaignPlan, Draft, plan_batch
+from domain.execution.planning import BatchPlan, CampaignPlan, Draft, plan_batch, sent_contents
 from domain.execution.ports import (
     DeliveryPublisher,
     ExecutionUnitOfWork,
@@ -91,10 +93,13 @@ class Executor:
         lease: timedelta = DEFAULT_LEASE,
         message_ids: MessageIdFactory = derived_message_ids,
         fanout_scope: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext,
+        resolver: HostResolver | None = None,
     ) -> None:
         """`message_ids` and `fanout_scope` are the run's machinery, not its rules: the server
         passes faster id hashing and garbage-collector tuning (adapters.runtime), which change
-        how fast a fan-out goes, never what it writes."""
+        how fast a fan-out goes, never what it writes. `resolver` checks, before a run fans
+        out, where its webhooks point (domain.campaigns.webhooks)."""
+        self._resolver = resolver
         self._uow = uow
         self._audience = audience
         self._limiter = limiter
@@ -179,7 +184,10 @@ class Executor:
 
     async def _fan_out(self, execution: Execution, campaign: Campaign) -> bool:
         """Plan, throttle and persist batch after batch; True if paused or cancelled meanwhile."""
-        plan = CampaignPlan.of(campaign, await templates_of(campaign, self._templates))
+        templates = await templates_of(campaign, self._templates)
+        # A forbidden webhook destination is a FailedPreconditionError: the run is unrunnable.
+        await check_destinations(sent_contents(campaign, templates), self._resolver)
+        plan = CampaignPlan.of(campaign, templates)
         batches = self._audience.recipients(
             execution.organization_id,
             campaign.spec.audiences,

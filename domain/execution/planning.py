@@ -17,6 +17,7 @@ from domain.campaigns.model import ChannelContent, ChannelStrategy
 from domain.campaigns.rendering import CompiledText, TemplateRenderError, compile_text, text_mode
 from domain.campaigns.rules import TEXT_FIELDS
 from domain.campaigns.templates import Template
+from domain.campaigns.webhooks import with_headers
 from domain.execution.assignment import Allocation, bucket
 from domain.execution.model import ExecutionCounts
 from domain.kernel.channels import Channel
@@ -46,6 +47,8 @@ class CompiledContent:
             out = {name: text.render_into(profile, missing) for name, text in self.texts.items()}
         except TemplateRenderError as exc:
             raise TemplateRenderError(f"{self._failing_text(profile)}: {exc}") from exc
+        if self.headers:
+            with_headers(out, self.headers)
         return out, (frozenset(missing) if missing else _NONE_MISSING)
 
     def _failing_text(self, profile: Mapping[str, object]) -> str:
@@ -96,16 +99,34 @@ class CampaignPlan:
         )
 
 
+def sent_contents(
+    campaign: Campaign, templates: Mapping[str, Template] | None = None
+) -> list[ChannelContent]:
+    """Every content a campaign's arms send, templates resolved, uncompiled: what the webhook
+    destination checks (domain.campaigns.webhooks) look at before a run or a send."""
+    spec = campaign.spec
+    groups = [v.channels or spec.channels for v in spec.variants if not v.is_control]
+    if not spec.variants:
+        groups.append(spec.channels)
+    return [c for group in groups for c in _resolved(group, templates or {})]
+
+
+def _resolved(
+    contents: Sequence[ChannelContent], templates: Mapping[str, Template]
+) -> list[ChannelContent]:
+    return [
+        templates[c.template_id].content if c.template_id and c.template_id in templates else c
+        for c in contents
+    ]
+
+
 def _arm(
     variant_id: str,
     is_control: bool,
     contents: Sequence[ChannelContent],
     templates: Mapping[str, Template],
 ) -> Arm:
-    resolved = [
-        templates[c.template_id].content if c.template_id and c.template_id in templates else c
-        for c in contents
-    ]
+    resolved = _resolved(contents, templates)
     compiled = {c.channel: CompiledContent.of(c) for c in resolved}
     return Arm(variant_id, is_control, tuple(c.channel for c in contents), compiled)
 

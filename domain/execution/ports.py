@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
@@ -19,6 +19,25 @@ class RateLimiter(Protocol):
     async def reserve(self, limits: Sequence[Limit], count: int, now: datetime) -> Reservation:
         """Raises DependencyUnavailableError when the limiter cannot be reached: the caller
         defers the batch, never sends it unthrottled."""
+
+
+class ReseedableRateLimiter(RateLimiter, Protocol):
+    """A limiter that can tell it lost its state (domain.execution.reseeding): `reserve` then
+    raises LimiterStateLostError until `seed` ran."""
+
+    async def seed(self, arrivals: Mapping[str, datetime], now: datetime) -> None:
+        """Raise each key's arrival time to at least the given one (never lower it) and mark
+        the state as whole again, atomically."""
+
+
+class ReservationLog(Protocol):
+    """The durable record of the latest arrival time per limit key (the service's database)."""
+
+    async def record(self, arrivals: Mapping[str, datetime]) -> None:
+        """Keep, per key, the later of the stored and the given arrival time."""
+
+    async def latest(self, now: datetime) -> dict[str, datetime]:
+        """Every recorded arrival time later than `now` (earlier ones mean "free now")."""
 
 
 class ExecutionRepository(Protocol):

@@ -12,12 +12,14 @@ from domain.audience.lookup import load_contact
 from domain.audience.ports import ContactDirectory
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import CampaignStatus, CampaignType
+from domain.campaigns.ports import HostResolver
 from domain.campaigns.rendering import TemplateRenderError
 from domain.campaigns.store import load_campaign
 from domain.campaigns.templates import Template, TemplateSource, templates_of
+from domain.campaigns.webhooks import check_destinations
 from domain.execution.lookup import load_execution, load_message
 from domain.execution.model import Execution, Message, MessageStatus, content_digest, message_id
-from domain.execution.planning import Arm, CampaignPlan
+from domain.execution.planning import Arm, CampaignPlan, sent_contents
 from domain.execution.ports import ExecutionUnitOfWork, ExecutionUnitOfWorkFactory
 from domain.kernel.channels import Channel
 from domain.kernel.errors import (
@@ -52,7 +54,11 @@ class ExecutionService:
         clock: Clock,
         ids: IdGenerator,
         templates: TemplateSource | None = None,
+        *,
+        resolver: HostResolver | None = None,
     ) -> None:
+        """`resolver` checks where webhooks point (domain.campaigns.webhooks)."""
+        self._resolver = resolver
         self._uow = uow
         self._contacts = contacts
         self._clock = clock
@@ -148,6 +154,7 @@ class ExecutionService:
                     },
                 )
             templates = await templates_of(campaign, self._templates)
+            await check_destinations(sent_contents(campaign, templates), self._resolver)
             # Compiling and rendering run within the render budget, off the event loop.
             message = await asyncio.to_thread(
                 self._compose, campaign, templates, contact, context, idempotency_key

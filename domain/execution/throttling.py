@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
+from urllib.parse import quote
 
 from domain.campaigns.model import Throttle
 from domain.kernel.channels import Channel
@@ -43,7 +44,8 @@ class OrganizationLimits:
 
 @dataclass(frozen=True, slots=True)
 class Limit:
-    """One rate, identified by a key shared by every replica (e.g. `org:acme:email`)."""
+    """One rate, identified by a key shared by every replica (e.g. `org:acme:email`); see
+    `limit_key` for how ids are written into it."""
 
     key: str
     spacing_seconds: float  # time between two sends under this limit alone
@@ -68,16 +70,23 @@ def limits_for(
     throttle: Throttle,
 ) -> Sequence[Limit]:
     limits = [
-        Limit(f"org:{organization_id}", HOUR / org.per_hour),
+        Limit(limit_key("org", organization_id), HOUR / org.per_hour),
         Limit(
-            f"org:{organization_id}:{channel.value}",
+            limit_key("org", organization_id, channel.value),
             HOUR / org.channel_per_hour.get(channel, DEFAULT_CHANNEL_PER_HOUR[channel]),
         ),
     ]
     rates = [r for r in (throttle.per_hour, (throttle.per_minute or 0) * 60) if r]
     if rates:
-        limits.append(Limit(f"campaign:{campaign_id}", HOUR / min(rates)))
+        limits.append(Limit(limit_key("campaign", campaign_id), HOUR / min(rates)))
     return limits
+
+
+def limit_key(kind: str, *parts: str) -> str:
+    """`kind:part:part`, each part percent-escaped so it holds no `:` (and `%` only as an
+    escape): ids are client-chosen, and an organization called `acme:email` must not share the
+    `email` limit of organization `acme`. Plain ids (letters, digits, `-_.~`) read unchanged."""
+    return ":".join([kind, *(quote(part, safe="") for part in parts)])
 
 
 def reserve(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from adapters.dns import SystemResolver
 from adapters.embedded.bus import InProcessEventBus
 from adapters.embedded.rate_limiter import MemoryRateLimiter
 from adapters.embedded.sandbox_delivery import SandboxDelivery
@@ -34,6 +35,7 @@ from adapters.sql.migrate import (
 from adapters.sql.unit_of_work import SqlStore
 from adapters.system import SystemClock, UuidGenerator
 from domain.audience.ports import AudienceSource, ContactDirectory, SegmentStore, SuppressionStore
+from domain.campaigns.ports import HostResolver
 from domain.campaigns.templates import TemplateSource
 from domain.execution.model import MessageIdFactory
 from domain.execution.ports import (
@@ -41,7 +43,9 @@ from domain.execution.ports import (
     DeliveryPublisher,
     ExecutionUnitOfWorkFactory,
     RateLimiter,
+    ReservationLog,
 )
+from domain.execution.reseeding import ReseedingRateLimiter
 from domain.kernel.ports import Clock, EventPublisher, HealthProbe, IdGenerator, OutboxStore
 from server.composition.closers import Closers
 from server.settings import Settings
@@ -69,6 +73,7 @@ class Ports:
     events: EventPublisher
     message_ids: MessageIdFactory
     fanout_scope: Callable[[], AbstractContextManager[None]]
+    resolver: HostResolver  # where webhooks point (domain.campaigns.webhooks)
 
 
 async def build_ports(settings: Settings, closers: Closers) -> Ports:
@@ -89,12 +94,13 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
         suppressions=suppressions,
         audience=audience_source(settings, store, segments, suppressions, closers),
         templates=template_source(settings, closers),
-        limiter=rate_limiter(settings, closers),
+        limiter=rate_limiter(settings, closers, store.reservation_log()),
         delivery=delivery_publisher(settings, closers),
         events=events,
         # Faster id hashing and GC tuning for the executor's fan-out (adapters.runtime).
         message_ids=FastMessageIds,
         fanout_scope=older_objects_left_alone,
+        resolver=SystemResolver(),
     )
 
 
@@ -164,12 +170,14 @@ def template_source(settings: Settings, closers: Closers) -> TemplateSource | No
     return HttpTemplateSource(client)
 
 
-def rate_limiter(settings: Settings, closers: Closers) -> RateLimiter:
+def rate_limiter(settings: Settings, closers: Closers, log: ReservationLog) -> RateLimiter:
+    """In process or in Redis, re-seeded from the database's reservation log whenever it lost
+    its state (a restart or flush), so a restart never lets more through than the limit."""
     if not settings.redis_url:
-        return MemoryRateLimiter()
-    limiter = RedisRateLimiter(settings.redis_url)
+        return ReseedingRateLimiter(MemoryRateLimiter(require_seed=True), log)
+    limiter = RedisRateLimiter(settings.redis_url, require_seed=True)
     closers.register(limiter.close)
-    return limiter
+    return ReseedingRateLimiter(limiter, log)
 
 
 def delivery_publisher(settings: Settings, closers: Closers) -> DeliveryPublisher:

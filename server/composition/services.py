@@ -58,6 +58,7 @@ def build_services(settings: Settings, ports: Ports) -> Services:
             ports.clock,
             ports.ids,
             min_schedule_lead=timedelta(seconds=settings.schedule_min_lead_seconds),
+            min_cron_interval=timedelta(seconds=settings.cron_min_interval_seconds),
             templates=ports.templates,
             audience=ports.audience,
         ),
@@ -75,7 +76,12 @@ def build_services(settings: Settings, ports: Ports) -> Services:
             organization_limits=limits,
         ),
         executions=ExecutionService(
-            ports.unit_of_work, ports.contacts, ports.clock, ports.ids, ports.templates
+            ports.unit_of_work,
+            ports.contacts,
+            ports.clock,
+            ports.ids,
+            ports.templates,
+            resolver=ports.resolver,
         ),
         relay=OutboxRelayWorker(
             ports.event_outbox, ports.events, poll_interval=settings.outbox_poll_interval
@@ -101,6 +107,7 @@ def execution_workers(
         lease=timedelta(seconds=settings.executor_lease_seconds),
         message_ids=ports.message_ids,
         fanout_scope=ports.fanout_scope,
+        resolver=ports.resolver,
     )
 
     async def schedule() -> int:

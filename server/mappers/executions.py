@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from campaign.v1 import execution_pb2 as xpb
 
+from domain.campaigns.webhooks import split_headers
 from domain.execution.model import Execution, ExecutionStatus, Message, MessageStatus
 from domain.kernel.channels import Channel
 from server.mappers import enums
@@ -76,8 +77,9 @@ def message_to_proto(m: Message) -> xpb.Message:
 
 
 def rendered_to_proto(channel: Channel, content: dict[str, str]) -> xpb.RenderedContent:
-    out = xpb.RenderedContent(channel=enums.CHANNELS_OUT[channel])
-    for name, text in content.items():
+    texts, headers = split_headers(content)
+    out = xpb.RenderedContent(channel=enums.CHANNELS_OUT[channel], headers=headers)
+    for name, text in texts.items():
         if name in xpb.RenderedContent.DESCRIPTOR.fields_by_name and name != "headers":
             setattr(out, name, text)
     return out

@@ -234,3 +234,43 @@ async def test_memory_limiter_forgets_arrivals_that_have_passed() -> None:
 
     assert limiter.arrival("old") is None
     assert limiter.arrival("busy") is not None
+
+
+@pytest.mark.parametrize(
+    ("intruder", "victim"),
+    [
+        # the intruder's organization-wide key was the victim's email key: `org:victim:email`
+        (("victim:email", Channel.SMS), ("victim", Channel.EMAIL)),
+        (("a:b", Channel.EMAIL), ("a", Channel.EMAIL)),
+        (("a%3Ab", Channel.EMAIL), ("a:b", Channel.EMAIL)),  # an escape is not a way in either
+    ],
+)
+async def test_an_organization_id_cannot_reach_another_organizations_limits(
+    limiter: RateLimiter,
+    intruder: tuple[str, Channel],
+    victim: tuple[str, Channel],
+) -> None:
+    (bad_org, bad_channel), (org, channel) = intruder, victim
+    await limiter.reserve(limits(bad_channel, organization=bad_org, campaign="c1"), 1_000, NOW)
+
+    untouched = await limiter.reserve(limits(channel, organization=org, campaign="c2"), 1, NOW)
+
+    assert untouched.start == NOW
+
+
+async def test_a_campaign_id_cannot_reach_another_campaigns_limit(limiter: RateLimiter) -> None:
+    slow = Throttle(per_hour=10)
+    await limiter.reserve(limits(throttle=slow, organization="o1", campaign="x:y"), 5, NOW)
+
+    other_limits = limits(throttle=slow, organization="o2", campaign="x%3Ay")
+    other = await limiter.reserve(other_limits, 1, NOW)
+
+    assert other.start == NOW
+
+
+def test_limit_keys_of_plain_ids_read_as_before() -> None:
+    assert [limit.key for limit in limits(Channel.SMS, Throttle(per_hour=5))] == [
+        "org:org-1",
+        "org:org-1:sms",
+        "campaign:camp-1",
+    ]

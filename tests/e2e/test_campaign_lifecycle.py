@@ -74,6 +74,24 @@ def test_scheduling_less_than_five_minutes_ahead_is_invalid_argument(api: Campai
     assert api.get(created.campaign_id).status == pb.CAMPAIGN_STATUS_DRAFT
 
 
+@pytest.mark.parametrize("expression", ["* * * * * *", "* * * * *", "0,1 * * * *"])
+def test_a_cron_with_seconds_or_firing_within_the_hour_is_invalid_argument(
+    api: CampaignApi, expression: str
+):
+    """Issue #10 item 6: six fields (seconds) or firings closer than CAMPAIGN_CRON_MIN_INTERVAL_
+    SECONDS (an hour) would send the same message to every recipient again and again."""
+    created = api.create(scheduled_request("Ticker"))
+    request = svc.ScheduleCampaignRequest(
+        campaign_id=created.campaign_id, cron=pb.CronSchedule(expression=expression)
+    )
+
+    failure = api.fails("ScheduleCampaign", request)
+
+    assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert failure.fields == ["cron.expression"]
+    assert api.get(created.campaign_id).status == pb.CAMPAIGN_STATUS_DRAFT
+
+
 def test_scheduling_without_a_time_is_invalid_argument(api: CampaignApi):
     created = api.create(scheduled_request("No time"))
 

@@ -95,10 +95,62 @@ def test_cron_in_a_time_zone_fires_at_local_wall_clock_time() -> None:
 
 @pytest.mark.parametrize(
     "expression",
-    ["61 * * * *", "* * * *", "not a cron at all", "", "*/0 * * * *", "0 0 1 1 * 2030 extra"],
+    [
+        "61 * * * *",
+        "* * * *",
+        "not a cron at all",
+        "",
+        "*/0 * * * *",
+        "0 0 1 1 * 2030 extra",
+        "* * * * * *",  # croniter reads a sixth field as seconds: every second
+        "*/5 * * * * *",
+        "0 9 * * * 0",
+        "@hourly",
+    ],
 )
 def test_invalid_cron_expression_is_rejected(expression: str) -> None:
     assert violated_fields(Schedule(cron=CronSchedule(expression))) == ["cron.expression"]
+
+
+def test_a_six_field_expression_is_rejected_with_the_field_count_in_the_message() -> None:
+    with pytest.raises(ValidationError) as caught:
+        validate_schedule(Schedule(cron=CronSchedule("* * * * * *")), NOW)
+
+    assert "5 fields" in caught.value.violations[0].description
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "* * * * *",  # every minute
+        "*/30 * * * *",
+        "0,1 * * * *",  # hourly, but twice a minute apart
+        "0,59 9 * * *",  # daily, 59 minutes apart
+        "0,30 23 * * 1",  # weekly, 30 minutes apart
+    ],
+)
+def test_cron_firing_closer_than_an_hour_is_rejected(expression: str) -> None:
+    assert violated_fields(Schedule(cron=CronSchedule(expression))) == ["cron.expression"]
+
+
+@pytest.mark.parametrize(
+    "expression", ["0 * * * *", "30 8,9 * * *", "0 */2 * * *", "0 9 * * MON", "0 0 1 1 *"]
+)
+def test_cron_firing_at_least_an_hour_apart_is_accepted(expression: str) -> None:
+    assert validate_schedule(Schedule(cron=CronSchedule(expression)), NOW) > NOW
+
+
+def test_the_minimum_interval_is_configurable() -> None:
+    daily = timedelta(days=1)
+    hourly = Schedule(cron=CronSchedule("0 * * * *"))
+    close_across_midnight = Schedule(cron=CronSchedule("0 0,23 1,31 * *"))
+
+    assert validate_schedule(hourly, NOW, min_interval=timedelta(minutes=1)) > NOW
+    for schedule in (hourly, close_across_midnight):
+        with pytest.raises(ValidationError) as caught:
+            validate_schedule(schedule, NOW, min_interval=daily)
+        assert [v.field for v in caught.value.violations] == ["cron.expression"]
+        assert "at least 24 hours apart" in caught.value.violations[0].description
 
 
 @pytest.mark.parametrize("timezone", ["Mars/Olympus_Mons", "", "../../etc/passwd"])
@@ -130,7 +182,7 @@ def test_cron_that_does_not_fire_before_its_end_is_rejected() -> None:
 
 
 def test_cron_ending_inside_the_five_minute_lead_is_rejected() -> None:
-    cron = CronSchedule("* * * * *", end_at=NOW + timedelta(minutes=2))
+    cron = CronSchedule("0 * * * *", end_at=NOW + timedelta(minutes=2))
 
     assert violated_fields(Schedule(cron=cron)) == ["cron.expression"]
 

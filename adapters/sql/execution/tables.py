@@ -102,3 +102,12 @@ handovers = Table(
     Column("handed_over_at", UtcDateTime()),
     Index(None, "execution_id", "status"),
 )
+
+# The latest arrival time of every rate limit (domain.execution.reseeding): what re-seeds the
+# limiter (Redis or in-process) after it lost its state.
+rate_limit_arrivals = Table(
+    "rate_limit_arrivals",
+    metadata,
+    Column("limit_key", CodePointText, primary_key=True),
+    Column("arrival", UtcDateTime(), nullable=False),
+)
