@@ -251,7 +251,7 @@ def _check_content_limits(v: ViolationCollector, where: str, c: ChannelContent) 
     _check_text(v, f"{where}.template_id", c.template_id or "", MAX_ID)
     if c.channel is Channel.EMAIL and not c.template_id and not c.subject.strip():
         v.add(f"{where}.email.subject", "an email needs a subject")
-    if c.channel is Channel.WEBHOOK:
+    if c.channel is Channel.WEBHOOK and within:
         check_webhook(v, f"{where}.webhook", c)  # URL and header policy (docs/webhooks.md)
     return within
 
