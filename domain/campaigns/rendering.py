@@ -75,6 +75,11 @@ class TemplateSyntaxProblem(ValueError):
     """The text is not a valid template; raised at validation time, never at send time."""
 
 
+class TemplateRenderError(ValueError):
+    """A template failed while rendering for one recipient (an error in the template, a
+    sandbox violation or an exhausted budget); that recipient's message fails with the reason."""
+
+
 @lru_cache(maxsize=4096)
 def compile_text(source: str) -> CompiledText:
     try:
@@ -92,6 +97,8 @@ def compile_text(source: str) -> CompiledText:
         _MissingRecorder.missing = missing
         try:
             text = template.render(profile)
+        except Exception as exc:
+            raise TemplateRenderError(str(exc)) from exc
         finally:
             _MissingRecorder.missing = None
         return Rendered(text, frozenset(missing))
