@@ -11,11 +11,12 @@ from domain.audience.lookup import load_contact
 from domain.audience.ports import ContactDirectory
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import CampaignStatus, CampaignType
+from domain.campaigns.rendering import TemplateRenderError
 from domain.campaigns.store import load_campaign
 from domain.campaigns.templates import TemplateSource, templates_of
 from domain.execution.lookup import load_execution, load_message
 from domain.execution.model import Execution, Message, MessageStatus, content_digest, message_id
-from domain.execution.planning import CampaignPlan
+from domain.execution.planning import CampaignPlan, ContentRenderFailedError
 from domain.execution.ports import ExecutionUnitOfWork, ExecutionUnitOfWorkFactory
 from domain.kernel.channels import Channel
 from domain.kernel.errors import (
@@ -170,7 +171,13 @@ class ExecutionService:
                 f"contact {contact.user_id!r} cannot be reached on any channel of this campaign"
             )
         channel = channels[0]
-        content, _missing = arm.contents[channel].render({**contact.profile(), **context})
+        try:
+            content, _missing = arm.contents[channel].render({**contact.profile(), **context})
+        except TemplateRenderError as exc:  # nothing is stored: the caller may fix the context
+            raise ContentRenderFailedError(
+                f"the content fails to render for contact {contact.user_id!r}: {exc}",
+                metadata={"channel": channel.value},
+            ) from exc
         now = self._clock.now()
         scope = f"{TRANSACTIONAL_EXECUTION}:{campaign.campaign_id}:{key or self._ids.new_id()}"
         return Message(
