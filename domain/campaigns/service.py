@@ -8,6 +8,7 @@ outside it (templates, the clock, the etag) and save through domain.campaigns.st
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -259,7 +260,8 @@ class CampaignService:
                         PreconditionViolation("TEMPLATE", template_id, p) for p in problems
                     ],
                 )
-        ensure_content_renders(campaign, found)
+        # Rendering is CPU work, bounded by the render budget: off the event loop.
+        await asyncio.to_thread(ensure_content_renders, campaign, found)
         if self._audience is None or not renders_from_profiles_alone(campaign):
             return  # (a transactional activation must not wait on the data service for nothing)
         known = await self._audience.profile_fields(campaign.organization_id)
