@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     executor_lease_seconds: float = Field(
         30.0, gt=0, description="how long a crashed executor's lease blocks a takeover"
     )
+    executor_retry_base_seconds: float = Field(
+        5.0, gt=0, description="delay before retrying a failed run; doubles per failure"
+    )
+    executor_retry_max_seconds: float = Field(
+        300.0, gt=0, description="the longest delay between retries of a failed run"
+    )
+    executor_max_attempts: int = Field(
+        8, ge=1, description="consecutive failed attempts after which a run fails for good"
+    )
     executor_enabled: bool = Field(True, description="run scheduler, executor and delivery")
     worker_interval: float = Field(0.5, gt=0, description="seconds between idle worker polls")
     delivery_batch_size: int = Field(5_000, gt=0, description="messages per hand-over")

@@ -53,7 +53,7 @@ def ensure_known_variables(
 def _unknown_variables(
     campaign: Campaign, templates: Mapping[str, Template], known: frozenset[str]
 ) -> Iterator[tuple[str, PreconditionViolation]]:
-    for where, content, template_id in _placed_contents(campaign, templates):
+    for where, content, template_id in placed_contents(campaign, templates):
         origin = f" (template {shown(template_id)})" if template_id else ""
         for name in TEXT_FIELDS:
             text = getattr(content, name)
@@ -75,7 +75,7 @@ def _unknown_variables(
                 )
 
 
-def _placed_contents(
+def placed_contents(
     campaign: Campaign, templates: Mapping[str, Template]
 ) -> Iterator[tuple[str, ChannelContent, str]]:
     """(field path, the content that is sent, its template id or "")."""

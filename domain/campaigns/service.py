@@ -21,6 +21,7 @@ from domain.campaigns.listing import CampaignPage, CampaignQuery
 from domain.campaigns.model import MUTABLE_SPEC_FIELDS, CampaignSpec, Schedule
 from domain.campaigns.ports import UnitOfWork, UnitOfWorkFactory
 from domain.campaigns.profile_fields import ensure_known_variables, renders_from_profiles_alone
+from domain.campaigns.sample_render import ensure_content_renders
 from domain.campaigns.store import add_campaign, load_campaign, save_campaign
 from domain.campaigns.templates import TemplateSource, templates_of
 from domain.kernel.errors import (
@@ -246,8 +247,9 @@ class CampaignService:
     # --- helpers -----------------------------------------------------------------------------
 
     async def _ensure_content(self, campaign: Campaign) -> None:
-        """BR-CAM-008.1/2: every referenced template exists, its texts are valid templates, and
-        every variable is a profile field: checked at launch rather than found by the executor."""
+        """BR-CAM-008.1/2: every referenced template exists, its texts are valid templates and
+        render with a sample profile, and every variable is a profile field: checked at launch
+        rather than found by the executor."""
         try:
             found = await templates_of(campaign, self._templates)
         except NotFoundError as exc:
@@ -264,6 +266,8 @@ class CampaignService:
                         PreconditionViolation("TEMPLATE", template_id, p) for p in problems
                     ],
                 )
+        # Rendering is CPU work, bounded by the render budget: off the event loop.
+        await asyncio.to_thread(ensure_content_renders, campaign, found)
         if self._audience is None or not renders_from_profiles_alone(campaign):
             return  # (a transactional activation must not wait on the data service for nothing)
         known = await self._audience.profile_fields(campaign.organization_id)

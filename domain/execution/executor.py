@@ -8,10 +8,17 @@ The messages table is the delivery outbox. Messages due at once are handed over 
 executor itself right after their batch commits (domain.execution.dispatch); deferred ones, and
 any whose direct hand-over failed, by the relay (domain.execution.delivery). Pause and cancel take
 effect at the next batch boundary.
+
+A recipient whose content fails to render gets a FAILED message with the reason and the run goes
+on (domain.execution.planning); an attempt that raises is retried later with a growing delay and
+failed for good after a number of attempts (domain.execution.retries), so one broken run never
+holds the executors. Planning a batch (rendering every recipient's content) is CPU work done on
+a worker thread, so the event loop keeps answering while a big batch renders.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections import defaultdict
@@ -38,17 +45,26 @@ from domain.execution.model import (
     Message,
     MessageIdFactory,
     MessageIds,
+    MessageStatus,
     content_digest,
     derived_message_ids,
 )
 from domain.execution.pipeline import OneInFlight
-from domain.execution.planning import BatchPlan, CampaignPlan, Draft, plan_batch, sent_contents
+from domain.execution.planning import (
+    BatchPlan,
+    CampaignPlan,
+    ContentRenderFailedError,
+    Draft,
+    plan_batch,
+    sent_contents,
+)
 from domain.execution.ports import (
     DeliveryPublisher,
     ExecutionUnitOfWork,
     ExecutionUnitOfWorkFactory,
     RateLimiter,
 )
+from domain.execution.retries import RetryPolicy, describe
 from domain.execution.throttling import OrganizationLimits, limits_for
 from domain.execution.timing import next_allowed_instant
 from domain.kernel import time_zones
@@ -59,6 +75,7 @@ from domain.kernel.ports import Clock, IdGenerator
 
 DEFAULT_BATCH = 10_000
 DEFAULT_LEASE = timedelta(seconds=30)
+DEFAULT_RETRIES = RetryPolicy()
 DELIVERY_POLL = timedelta(seconds=1)
 # Messages whose throttle slot is this close are handed over with their batch: publishing a
 # batch takes about as long, so the rate still holds over any window longer than this. Later
@@ -72,6 +89,17 @@ UNRUNNABLE = (UpstreamFailedError, NotFoundError, FailedPreconditionError)
 
 class LeaseLostError(Exception):
     """Another executor took the execution over; this one must stop without writing."""
+
+
+# Told of every failed attempt: the execution, the error, the consecutive failures so far, and
+# when the run is tried again (None: it failed for good). The server logs it.
+FailureReport = Callable[[Execution, Exception, int, datetime | None], None]
+
+
+def _no_report(
+    _execution: Execution, _error: Exception, _attempts: int, _at: datetime | None
+) -> None:
+    return None
 
 
 class Executor:
@@ -94,11 +122,14 @@ class Executor:
         message_ids: MessageIdFactory = derived_message_ids,
         fanout_scope: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext,
         resolver: HostResolver | None = None,
+        retries: RetryPolicy = DEFAULT_RETRIES,
+        on_failure: FailureReport = _no_report,
     ) -> None:
         """`message_ids` and `fanout_scope` are the run's machinery, not its rules: the server
         passes faster id hashing and garbage-collector tuning (adapters.runtime), which change
         how fast a fan-out goes, never what it writes. `resolver` checks, before a run fans
-        out, where its webhooks point (domain.campaigns.webhooks)."""
+        out, where its webhooks point (domain.campaigns.webhooks). `retries` says when a failed
+        attempt is tried again; `on_failure` hears of each one."""
         self._resolver = resolver
         self._uow = uow
         self._audience = audience
@@ -113,6 +144,8 @@ class Executor:
         self._lease = lease
         self._message_ids = message_ids
         self._fanout_scope = fanout_scope
+        self._retries = retries
+        self._on_failure = on_failure
 
     async def run_once(self) -> bool:
         """Lease one execution and drive it as far as it can go now; False if none was waiting."""
@@ -126,13 +159,31 @@ class Executor:
         if execution is None:
             return False
         retry_at: datetime | None = None
+        attempts, last_error = 0, ""
         try:
             retry_at = await self._drive(execution)
         except LeaseLostError:
             return True  # the new owner carries on; nothing of ours was committed
+        except Exception as exc:  # any failure of the attempt: it is retried later
+            attempts, last_error = execution.attempts + 1, describe(exc)
+            retry_at = self._clock.now() + self._retries.delay(attempts)
+            gives_up = self._retries.gives_up(attempts, exc)
+            self._on_failure(execution, exc, attempts, None if gives_up else retry_at)
+            if gives_up:
+                await self._finish(
+                    execution,
+                    ExecutionStatus.FAILED,
+                    reason=f"failed {attempts} attempts in a row; the last: {last_error}",
+                )
         finally:
             async with self._uow() as uow:
-                await uow.executions.release(execution.execution_id, self._owner, retry_at=retry_at)
+                await uow.executions.release(
+                    execution.execution_id,
+                    self._owner,
+                    retry_at=retry_at or self._clock.now(),
+                    attempts=attempts,
+                    last_error=last_error,
+                )
                 await uow.commit()
         return True
 
@@ -257,14 +308,20 @@ class Executor:
         dispatch: DirectDispatch | None,
     ) -> None:
         """Plan a batch, then start writing it once the previous batch's write is done."""
-        batch = plan_batch(plan, recipients)
+        batch = await asyncio.to_thread(plan_batch, plan, recipients)
+        if _broken_for_everyone(execution, batch):
+            # The content fails for every recipient so far: fail the run with the reason rather
+            # than write a failed message per recipient of the whole audience.
+            first = next(d.error for d in batch.drafts if d.error)
+            raise ContentRenderFailedError(f"every recipient of the first batch failed: {first}")
         messages = await self._messages(execution, campaign, batch.drafts)
         due: list[Message] = []
         later: list[Message] = []
         if dispatch is not None and dispatch.enabled:
             horizon = self._clock.now() + DISPATCH_HORIZON
             for m in messages:
-                (due if m.send_after <= horizon else later).append(m)
+                sendable = m.status is MessageStatus.QUEUED and m.send_after <= horizon
+                (due if sendable else later).append(m)
         else:
             later = messages
         await writes.settle()  # the checkpoint moves on from the previous batch's
@@ -307,7 +364,14 @@ class Executor:
         zones: dict[str, ZoneInfo] = {}
         ids = self._message_ids(execution.execution_id)
         out: list[Message] = []
-        for channel, group in by_channel.items():
+        for channel, drafts_of_channel in by_channel.items():
+            group = [d for d in drafts_of_channel if not d.error]
+            if len(group) < len(drafts_of_channel):  # failed to render: nothing to throttle
+                out += [
+                    _failed_message(execution, d, now, ids) for d in drafts_of_channel if d.error
+                ]
+            if not group:
+                continue
             limits = limits_for(
                 execution.organization_id,
                 campaign.campaign_id,
@@ -365,6 +429,27 @@ class Executor:
 def _add_counts(total: ExecutionCounts, batch: BatchPlan) -> None:
     for field in dataclasses.fields(ExecutionCounts):
         setattr(total, field.name, getattr(total, field.name) + getattr(batch.counts, field.name))
+
+
+def _broken_for_everyone(execution: Execution, batch: BatchPlan) -> bool:
+    """Nothing of the run was written yet, and every message of this batch failed to render."""
+    done = execution.counts
+    return (
+        done.queued == 0
+        and done.failed == 0
+        and batch.counts.failed > 0
+        and batch.counts.queued == 0
+    )
+
+
+def _failed_message(execution: Execution, draft: Draft, now: datetime, ids: MessageIds) -> Message:
+    """Stored as FAILED with the reason: never throttled, handed over or retried."""
+    return dataclasses.replace(
+        _message(execution, draft, now, now, ids),
+        status=MessageStatus.FAILED,
+        failed_at=now,
+        error=draft.error,
+    )
 
 
 def _message(

@@ -67,6 +67,7 @@ class ExecutionCounts:
     suppressed: int = 0
     unreachable: int = 0
     queued: int = 0
+    failed: int = 0  # messages that failed before queueing: their content did not render
 
 
 @dataclass(slots=True)
@@ -85,6 +86,12 @@ class Execution:
     started_at: datetime | None = None
     completed_at: datetime | None = None
     failure_reason: str = ""
+    # Retries (domain.execution.retries): consecutive failed attempts, the latest one's reason,
+    # and when the run is next offered to an executor (None: at its due_at). Written by
+    # ExecutionRepository.release only.
+    attempts: int = 0
+    last_error: str = ""
+    next_attempt_at: datetime | None = None
 
 
 @dataclass(slots=True)

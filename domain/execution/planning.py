@@ -2,7 +2,10 @@
 
 Per recipient: holdout and variant by hash (domain.execution.assignment), control arms send nothing,
 channels by eligibility in the campaign's order (fallback or all), content rendered from the
-variant's (or the campaign's) channel content with the recipient's profile.
+variant's (or the campaign's) channel content with the recipient's profile. A content that
+fails to render for a recipient (TemplateRenderError: an error in the template, a sandbox
+violation, an exhausted budget) makes that recipient's draft a failed one carrying the reason;
+the other recipients are not affected (docs/lifecycle.md).
 """
 
 from __future__ import annotations
@@ -21,8 +24,22 @@ from domain.campaigns.webhooks import with_headers
 from domain.execution.assignment import Allocation, bucket
 from domain.execution.model import ExecutionCounts
 from domain.kernel.channels import Channel
+from domain.kernel.errors import FailedPreconditionError
 
 _NONE_MISSING: frozenset[str] = frozenset()
+RENDER_FAILED = "template failed to render"
+
+
+def render_failure(exc: TemplateRenderError) -> str:
+    """The reason a message (or a run) records for a render error."""
+    return f"{RENDER_FAILED}: {exc}"
+
+
+class ContentRenderFailedError(FailedPreconditionError):
+    """The content fails to render for every recipient: the run (or a transactional send)
+    fails with the reason instead of producing failed messages."""
+
+    reason = "TEMPLATE_RENDER_FAILED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +160,7 @@ class Draft:
     address: str
     content: dict[str, str]
     missing_variables: frozenset[str] = frozenset()
+    error: str = ""  # set when the content failed to render: the message fails with it
 
 
 @dataclass(slots=True)
@@ -157,7 +175,7 @@ def plan_batch(plan: CampaignPlan, recipients: Sequence[Recipient]) -> BatchPlan
     drafts = out.drafts
     assign, campaign_id = plan.allocation.assign, plan.campaign_id
     arms, all_channels = plan.arms, plan.all_channels
-    holdout = control = unreachable = 0
+    holdout = control = unreachable = failed = 0
     # Per recipient: the hot loop of an execution (docs/performance.md): locals, no helper objects.
     for recipient in recipients:
         contact = recipient.contact
@@ -177,7 +195,21 @@ def plan_batch(plan: CampaignPlan, recipients: Sequence[Recipient]) -> BatchPlan
             continue
         profile = contact.profile()
         for channel in channels:
-            content, missing = arm.contents[channel].render(profile)
+            try:
+                content, missing = arm.contents[channel].render(profile)
+            except TemplateRenderError as exc:
+                failed += 1
+                drafts.append(
+                    Draft(
+                        recipient,
+                        variant_id,
+                        channel,
+                        address_for(contact, channel),
+                        {},
+                        error=render_failure(exc),
+                    )
+                )
+                continue
             drafts.append(
                 Draft(
                     recipient, variant_id, channel, address_for(contact, channel), content, missing
@@ -188,7 +220,8 @@ def plan_batch(plan: CampaignPlan, recipients: Sequence[Recipient]) -> BatchPlan
     counts.holdout += holdout
     counts.control += control
     counts.unreachable += unreachable
-    counts.queued = len(drafts)
+    counts.failed = failed
+    counts.queued = len(drafts) - failed
     if recipients:
         out.last_user_id = recipients[-1].contact.user_id
     return out

@@ -53,7 +53,9 @@ class ExecutionRepository(Protocol):
 
     async def lease(self, owner: str, now: datetime, until: datetime) -> Execution | None:
         """Take one execution that needs an executor (its campaign running or cancelled, nobody
-        holding a live lease), skipping rows other replicas are taking right now."""
+        holding a live lease, its next attempt due), skipping rows other replicas are taking
+        right now. Fair: an organization none of whose runs is leased right now goes first,
+        then the earliest next attempt (a released run goes to the back of the queue)."""
 
     async def save(
         self,
@@ -68,10 +70,17 @@ class ExecutionRepository(Protocol):
         this execution now."""
 
     async def release(
-        self, execution_id: str, owner: str, *, retry_at: datetime | None = None
+        self,
+        execution_id: str,
+        owner: str,
+        *,
+        retry_at: datetime,
+        attempts: int = 0,
+        last_error: str = "",
     ) -> None:
-        """Give the execution up; `retry_at` keeps every executor away until then (used while
-        an execution waits for its deferred messages to be delivered)."""
+        """Give the execution up until `retry_at` (its next attempt: now for a run that yields
+        its turn, later while deferred messages wait or after a failure), recording the
+        consecutive failed `attempts` so far and the latest failure's reason."""
 
 
 class MessageRepository(Protocol):

@@ -19,7 +19,7 @@ from domain.campaigns.templates import Template, TemplateSource, templates_of
 from domain.campaigns.webhooks import check_destinations
 from domain.execution.lookup import load_execution, load_message
 from domain.execution.model import Execution, Message, MessageStatus, content_digest, message_id
-from domain.execution.planning import Arm, CampaignPlan, sent_contents
+from domain.execution.planning import Arm, CampaignPlan, ContentRenderFailedError, sent_contents
 from domain.execution.ports import ExecutionUnitOfWork, ExecutionUnitOfWorkFactory
 from domain.kernel.channels import Channel
 from domain.kernel.errors import (
@@ -261,13 +261,15 @@ def _render(
     arm: Arm, channel: Channel, profile: Mapping[str, Any]
 ) -> tuple[dict[str, str], frozenset[str]]:
     """The arm's content for this profile; a template that fails for it (an error in the
-    template, a sandbox violation, the render budget) is FAILED_PRECONDITION with the reason."""
+    template, a sandbox violation, the render budget) is FAILED_PRECONDITION with the reason,
+    and nothing is stored: the caller may fix the profile or the context."""
     try:
         return arm.contents[channel].render(profile)
     except TemplateRenderError as exc:
-        raise FailedPreconditionError(
+        raise ContentRenderFailedError(
             f"the content does not render for this profile: {exc}",
             violations=[PreconditionViolation("TEMPLATE", channel.value, str(exc))],
+            metadata={"channel": channel.value},
         ) from exc
 
 

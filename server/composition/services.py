@@ -6,7 +6,9 @@ from __future__ import annotations
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+import structlog
 
 from domain.audience.service import AudienceService
 from domain.campaigns.rendering import RenderBudget, configure_budget
@@ -14,6 +16,8 @@ from domain.campaigns.service import CampaignService
 from domain.execution.delivery import deliver_once
 from domain.execution.estimate import AudienceEstimator
 from domain.execution.executor import Executor
+from domain.execution.model import Execution
+from domain.execution.retries import RetryPolicy, describe
 from domain.execution.scheduler import fire_due
 from domain.execution.service import ExecutionService
 from domain.execution.throttling import DEFAULT_CHANNEL_PER_HOUR, OrganizationLimits
@@ -22,6 +26,8 @@ from server.composition.factories import Ports
 from server.settings import Settings
 from server.workers.loop import WorkerLoop
 from server.workers.outbox_relay import OutboxRelayWorker
+
+log = structlog.get_logger("campaign.executor")
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,29 @@ def build_services(settings: Settings, ports: Ports) -> Services:
     )
 
 
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        base_delay=timedelta(seconds=settings.executor_retry_base_seconds),
+        max_delay=timedelta(seconds=settings.executor_retry_max_seconds),
+        max_attempts=settings.executor_max_attempts,
+    )
+
+
+def log_failed_attempt(
+    execution: Execution, error: Exception, attempts: int, retry_at: datetime | None
+) -> None:
+    log.warning(
+        "execution attempt failed" if retry_at else "execution failed for good",
+        execution_id=execution.execution_id,
+        campaign_id=execution.campaign_id,
+        organization_id=execution.organization_id,
+        attempts=attempts,
+        retry_at=retry_at.isoformat() if retry_at else None,
+        error=describe(error),
+        exc_info=error,
+    )
+
+
 def execution_workers(
     settings: Settings, ports: Ports, limits: OrganizationLimits
 ) -> list[WorkerLoop]:
@@ -108,6 +137,8 @@ def execution_workers(
         message_ids=ports.message_ids,
         fanout_scope=ports.fanout_scope,
         resolver=ports.resolver,
+        retries=retry_policy(settings),
+        on_failure=log_failed_attempt,
     )
 
     async def schedule() -> int:

@@ -13,6 +13,7 @@ from campaign.v1 import campaign_service_pb2 as svc
 from tests.e2e.helpers import (
     CampaignApi,
     draft_request,
+    email,
     in_minutes,
     scheduled_request,
     timestamp,
@@ -118,6 +119,23 @@ def test_scheduling_an_incomplete_campaign_fails_its_preconditions(api: Campaign
     current = api.get(created.campaign_id)
     assert current.status == pb.CAMPAIGN_STATUS_DRAFT
     assert current.etag == created.etag
+
+
+def test_a_content_that_fails_to_render_is_refused_at_launch(api: CampaignApi):
+    created = api.create(scheduled_request("Broken body", channels=[email(html_body="{{ 1/0 }}")]))
+    request = svc.ScheduleCampaignRequest(
+        campaign_id=created.campaign_id, scheduled_at=timestamp(in_minutes(30))
+    )
+
+    failure = api.fails("ScheduleCampaign", request)
+
+    assert failure.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert failure.reason == "CAMPAIGN_INCOMPLETE"
+    assert failure.subjects == ["channels[0].email.html_body"]
+    [violation] = failure.precondition_violations
+    assert violation.type == "TEMPLATE_RENDER"
+    assert violation.description == "fails to render: division by zero"
+    assert api.get(created.campaign_id).status == pb.CAMPAIGN_STATUS_DRAFT
 
 
 def test_a_triggered_campaign_activates_pauses_resumes_and_cancels(api: CampaignApi):

@@ -213,6 +213,23 @@ def test_sending_to_a_user_reachable_on_no_channel_of_the_campaign_is_failed_pre
     assert "carl" in failure.message
 
 
+def test_a_context_that_makes_the_content_fail_to_render_is_failed_precondition(
+    api: CampaignApi, audience: AudienceApi
+):
+    created = api.create(
+        receipt_request(channels=[email("Your share", "<p>{{ 100 // parts }} each</p>")])
+    )
+    campaign = api.transition("ActivateCampaign", created.campaign_id)  # renders for a sample
+
+    failure = send_fails(api, campaign.campaign_id, "ann", parts=0)
+
+    assert failure.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert failure.reason == "TEMPLATE_RENDER_FAILED"
+    assert "division by zero" in failure.message  # context numbers are floats
+    assert messages_of(api, campaign.campaign_id) == []
+    assert send(api, campaign.campaign_id, "ann", parts=4).status == xpb.MESSAGE_STATUS_QUEUED
+
+
 MISSING_ID = "00000000-0000-4000-8000-000000000000"
 
 

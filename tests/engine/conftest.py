@@ -24,8 +24,9 @@ from adapters.sql.audience.suppressions import SqlSuppressionStore
 from adapters.system import UuidGenerator
 from domain.audience.ports import AudienceSource
 from domain.campaigns.service import CampaignService
-from domain.execution.executor import Executor
+from domain.execution.executor import DEFAULT_RETRIES, Executor
 from domain.execution.ports import DeliveryPublisher, RateLimiter
+from domain.execution.retries import RetryPolicy
 from domain.execution.throttling import OrganizationLimits
 from domain.kernel.channels import Channel
 from domain.kernel.principal import Principal, Role
@@ -74,6 +75,7 @@ class EngineRig:
         limits: OrganizationLimits = HIGH_LIMITS,
         direct: bool = True,
         publisher: DeliveryPublisher | None = None,
+        retries: RetryPolicy = DEFAULT_RETRIES,
     ) -> Executor:
         """`direct`: hand due messages over itself (the production wiring), to `publisher` or
         else the sandbox; without it every message goes through the relay."""
@@ -89,6 +91,7 @@ class EngineRig:
             batch_size=batch_size,
             message_ids=FastMessageIds,
             fanout_scope=older_objects_left_alone,
+            retries=retries,
         )
 
 

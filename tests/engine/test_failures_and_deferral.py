@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 
 from domain.campaigns.model import CampaignStatus
+from domain.execution.executor import DEFAULT_RETRIES
 from domain.execution.model import ExecutionStatus
 from domain.execution.throttling import Limit, Reservation
 from domain.kernel.errors import DependencyUnavailableError
@@ -50,11 +50,17 @@ async def test_a_limiter_outage_defers_sending_and_loses_nothing(engine: EngineR
     campaign = await launch(engine)
     down = DownLimiter()
 
-    for _ in range(3):  # the worker would log, back off and retry
-        with contextlib.suppress(DependencyUnavailableError):
-            await engine.executor("a", limiter=down).run_once()
+    for attempt in range(1, 4):  # each failed attempt waits longer before the next
+        assert await engine.executor("a", limiter=down).run_once()
+        assert not await engine.executor("a", limiter=down).run_once()  # backing off
+        engine.clock.advance(DEFAULT_RETRIES.delay(attempt))
     assert down.calls == 3
     assert await all_messages(engine, campaign.campaign_id) == []  # nothing sent unthrottled
+    async with engine.store.unit_of_work(read_only=True) as uow:
+        [execution], _ = await uow.executions.list(ORG, campaign.campaign_id)
+    assert execution.status is ExecutionStatus.RUNNING  # an outage never fails the run
+    assert execution.attempts == 3
+    assert "redis unreachable" in execution.last_error
 
     await run_until_idle(engine, "a")  # the limiter is back
 

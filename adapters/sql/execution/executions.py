@@ -1,6 +1,11 @@
 """ExecutionRepository on SQL. Leases make one executor own an execution at a time; progress is
 written only while the lease is held and the cursor is where the writer left it, so an executor
 that lost its lease (a long GC pause, a network split) can never commit a second copy of a batch.
+
+The queue is fair (docs/lifecycle.md): a run is offered no earlier than its `next_attempt_at`,
+which a release moves to the back of the queue (or later, after a failure); and a run of an
+organization that has none leased right now goes before the runs of one that has, so the
+executors of every replica are not all taken by one organization's runs.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, insert, literal, or_, select, tuple_, update
+from sqlalchemy import Text, and_, case, exists, insert, literal, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -43,7 +48,14 @@ def _row(e: Execution) -> dict[str, Any]:
         "fanned_out": e.fanned_out,
         "counts": dataclasses.asdict(e.counts),
         "failure_reason": e.failure_reason,
+        "attempts": e.attempts,
+        "last_error": e.last_error,
+        "next_attempt_at": e.next_attempt_at or e.due_at,
     }
+
+
+# Written only by lease and release: a progress save must not move the run in the queue.
+_QUEUE_COLUMNS = ("attempts", "last_error", "next_attempt_at")
 
 
 def _execution(row: Mapping[Any, Any]) -> Execution:
@@ -62,6 +74,9 @@ def _execution(row: Mapping[Any, Any]) -> Execution:
         started_at=row["started_at"],
         completed_at=row["completed_at"],
         failure_reason=row["failure_reason"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        next_attempt_at=row["next_attempt_at"],
     )
 
 
@@ -136,6 +151,12 @@ class SqlExecutionRepository:
         return page, encode_page_token(last, _list_query(campaign_id))
 
     async def lease(self, owner: str, now: datetime, until: datetime) -> Execution | None:
+        leased = executions.alias("leased")
+        organization_busy = exists().where(
+            leased.c.organization_id == executions.c.organization_id,
+            leased.c.lease_owner.is_not(None),
+            leased.c.lease_expires_at >= now,
+        )
         statement = (
             select(executions.c.execution_id)
             .join(campaigns, campaigns.c.campaign_id == executions.c.campaign_id)
@@ -143,8 +164,13 @@ class SqlExecutionRepository:
                 executions.c.status.in_([s.value for s in NEEDS_EXECUTOR]),
                 campaigns.c.status.in_([s.value for s in CAMPAIGN_STATES_TO_ACT_ON]),
                 or_(executions.c.lease_expires_at.is_(None), executions.c.lease_expires_at < now),
+                executions.c.next_attempt_at <= now,
             )
-            .order_by(executions.c.due_at)
+            .order_by(
+                case((organization_busy, 1), else_=0),
+                executions.c.next_attempt_at,
+                executions.c.execution_id,
+            )
             .limit(1)
         )
         if is_postgres(self._c):
@@ -177,7 +203,14 @@ class SqlExecutionRepository:
         lease_until: datetime | None = None,
     ) -> bool:
         values = _row(execution)
-        for key in ("execution_id", "organization_id", "campaign_id", "due_at", "created_at"):
+        for key in (
+            "execution_id",
+            "organization_id",
+            "campaign_id",
+            "due_at",
+            "created_at",
+            *_QUEUE_COLUMNS,
+        ):
             values.pop(key)
         if lease_until is not None:
             values["lease_expires_at"] = lease_until
@@ -195,10 +228,22 @@ class SqlExecutionRepository:
         return result.rowcount == 1
 
     async def release(
-        self, execution_id: str, owner: str, *, retry_at: datetime | None = None
+        self,
+        execution_id: str,
+        owner: str,
+        *,
+        retry_at: datetime,
+        attempts: int = 0,
+        last_error: str = "",
     ) -> None:
         await self._c.execute(
             update(executions)
             .where(executions.c.execution_id == execution_id, executions.c.lease_owner == owner)
-            .values(lease_owner=None, lease_expires_at=retry_at)
+            .values(
+                lease_owner=None,
+                lease_expires_at=None,
+                next_attempt_at=retry_at,
+                attempts=attempts,
+                last_error=last_error,
+            )
         )

@@ -60,6 +60,7 @@ COLUMNS = (
     "status",
     "send_after",
     "queued_at",
+    "failed_at",
     "error",
     "idempotency_key",
     "handover_id",
@@ -98,7 +99,8 @@ def message_row(
         "status": DISPATCHING if handover_id else m.status.value,
         "send_after": m.send_after,
         "queued_at": m.queued_at,
-        "error": "",
+        "failed_at": m.failed_at,
+        "error": m.error,
         IDEMPOTENCY_KEY: idempotency_key,
         "handover_id": handover_id,
     }
@@ -308,7 +310,8 @@ class SqlMessageRepository:
                 status or m.status.value,
                 m.send_after,
                 m.queued_at,
-                "",
+                m.failed_at,
+                m.error,
                 None,
                 handover_id,
             )

@@ -45,9 +45,16 @@ executions = Table(
     Column("failure_reason", Text, nullable=False),
     Column("lease_owner", Text),
     Column("lease_expires_at", UtcDateTime()),
+    # Retries (domain.execution.retries): consecutive failed attempts, the latest reason, and
+    # when the run is next offered to an executor, which is also its place in the queue.
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=False, server_default=""),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
     # One execution per firing: two schedulers ticking together cannot start it twice.
     UniqueConstraint("campaign_id", "due_at"),
     Index(None, "status", "lease_expires_at"),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "organization_id", "lease_owner"),
     Index(None, "organization_id", "campaign_id", "created_at"),
 )
 
