@@ -106,6 +106,15 @@ class RedisRateLimiter:
             start = await self._redis.eval(RESERVE_LUA, len(keys), *keys, *args)
         return start
 
+    async def ping(self) -> None:
+        """DependencyUnavailableError unless Redis answers now (a start-up report, not a gate)."""
+        try:
+            await self._redis.ping()
+        except UNAVAILABLE as exc:
+            raise DependencyUnavailableError(
+                f"rate limiter unavailable: {exc}", metadata={"dependency": "redis"}
+            ) from exc
+
     async def close(self) -> None:
         if self._owned:
             await self._redis.aclose()

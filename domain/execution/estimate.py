@@ -26,7 +26,7 @@ from domain.kernel.errors import (
     ViolationCollector,
 )
 from domain.kernel.ports import Clock
-from domain.kernel.principal import Principal
+from domain.kernel.principal import PLANNERS, Principal
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ class AudienceEstimator:
         audiences: Sequence[Audience] = (),
         holdout_percentage: float = 0.0,
     ) -> AudienceEstimate:
-        principal.require_read()
+        principal.require_any(PLANNERS, "estimating an audience")
         channels: list[Channel] = []
         per_minute = per_hour = None
         if campaign_id:
