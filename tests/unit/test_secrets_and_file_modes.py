@@ -4,6 +4,7 @@ the files holding them and the embedded database (server.data_dir, adapters.sql.
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,3 +127,19 @@ def test_an_existing_database_and_its_wal_and_shm_files_are_tightened(tmp_path: 
     assert {file.name: mode(file) for file in files} == dict.fromkeys(
         (f.name for f in files), 0o600
     )
+
+
+def test_sqlite_gives_its_wal_and_shm_files_the_databases_owner_only_mode(tmp_path: Path) -> None:
+    database = tmp_path / "campaign.db"
+    owner_only_database(database)
+    connection = sqlite3.connect(database)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("CREATE TABLE contacts (email TEXT)")
+        connection.commit()
+        side = [tmp_path / "campaign.db-wal", tmp_path / "campaign.db-shm"]
+        modes = {file.name: mode(file) for file in side}  # while open, both exist
+    finally:
+        connection.close()
+
+    assert modes == {"campaign.db-wal": 0o600, "campaign.db-shm": 0o600}
