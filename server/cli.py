@@ -11,12 +11,13 @@ from collections.abc import Coroutine
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 
-from domain.kernel.errors import DependencyUnavailableError
 from domain.kernel.principal import Role
 from server.composition import SchemaOutOfDateError, build_application, migrate_database
 from server.logging_setup import configure_logging
 from server.settings import Settings
+from server.startup import StartupError
 from server.tokens import issue_token, load_keys
 from server.tracing import shutdown_tracing
 
@@ -34,10 +35,16 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
 
 
 def banner(settings: Settings, address: str) -> str:
+    """What the server prints once listening. A development token only with the embedded
+    default's local secret: a token signed with a configured secret would hand admin rights to
+    everyone who reads the output (logs), so production and configured keys get none."""
     keys = load_keys(settings)
     lines = [f"campaign-service listening on {address}", f"mode: {settings.describe_mode()}"]
-    if keys.signing_key is None:
-        lines.append("auth: RS256 (no private key configured, so no development token)")
+    if not keys.local_default:
+        lines.append(
+            f"auth: {keys.algorithm} with the configured key "
+            "(mint tokens with `campaign-service token`)"
+        )
         return "\n".join(lines)
     token = issue_token(
         keys,
@@ -56,15 +63,18 @@ def banner(settings: Settings, address: str) -> str:
     return "\n".join(lines)
 
 
+def refuse(reason: object) -> int:
+    """Why a command cannot run, as one line on stderr; exit code 2."""
+    text = " ".join(str(reason).split())  # one line, whatever the cause's text held
+    print(f"error: {text}", file=sys.stderr)
+    return 2
+
+
 async def serve(settings: Settings) -> int:
     try:
         app = await build_application(settings)
-    except SchemaOutOfDateError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except DependencyUnavailableError as exc:
-        print(f"error: cannot start, {exc.message}: check CAMPAIGN_DATABASE_URL", file=sys.stderr)
-        return 2
+    except (StartupError, SchemaOutOfDateError) as exc:
+        return refuse(exc)
     await app.start()
     print(banner(settings, app.address), flush=True)
     stop = asyncio.Event()
@@ -80,18 +90,23 @@ async def serve(settings: Settings) -> int:
 
 
 async def migrate(settings: Settings) -> int:
-    print(f"schema at revision {await migrate_database(settings)}")
+    try:
+        revision = await migrate_database(settings)
+    except StartupError as exc:
+        return refuse(exc)
+    print(f"schema at revision {revision}")
     return 0
 
 
 def token(settings: Settings, args: argparse.Namespace) -> int:
-    keys = load_keys(settings)
+    try:
+        keys = load_keys(settings)
+    except StartupError as exc:
+        return refuse(exc)
     if keys.signing_key is None:
-        print(
-            "error: RS256 is configured; set CAMPAIGN_JWT_PRIVATE_KEY to issue tokens",
-            file=sys.stderr,
-        )
-        return 2
+        return refuse("RS256 is configured; set CAMPAIGN_JWT_PRIVATE_KEY to issue tokens")
+    if args.ttl <= 0:
+        return refuse("--ttl must be a positive number of seconds")
     print(
         issue_token(
             keys,
@@ -119,13 +134,27 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        return refuse(configuration_problems(exc))
     configure_logging(settings.log_level, settings.log_format)
     if args.command == "token":
         return token(settings, args)
     with contextlib.suppress(KeyboardInterrupt):
         return _run(serve(settings) if args.command == "serve" else migrate(settings))
     return 130
+
+
+def configuration_problems(error: ValidationError) -> str:
+    """`invalid configuration: CAMPAIGN_X: why; ...`, naming each variable but never its value
+    (it may be a URL with a password in it)."""
+    problems = [
+        f"CAMPAIGN_{'_'.join(str(part) for part in e['loc']).upper()}: "
+        + e["msg"].removeprefix("Value error, ")
+        for e in error.errors(include_url=False, include_input=False)
+    ]
+    return "invalid configuration: " + "; ".join(problems)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+URL_SCHEMES = {"redis_url": ("redis", "rediss", "unix"), "nats_url": ("nats", "tls", "ws", "wss")}
 
 
 class Settings(BaseSettings):
@@ -88,6 +91,10 @@ class Settings(BaseSettings):
     )
     jwt_issuer: str | None = Field(None, description="required `iss` claim, if set")
     jwt_audience: str | None = Field(None, description="required `aud` claim, if set")
+    page_token_secret: SecretStr | None = Field(
+        None,
+        description="key material for page tokens (default: the JWT secret or private key)",
+    )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR")
     log_format: Literal["json", "console"] = Field("console", description="log renderer")
     otel_exporter: Literal["none", "console", "otlp"] = Field("none", description="tracing")
@@ -95,6 +102,25 @@ class Settings(BaseSettings):
     outbox_poll_interval: float = Field(0.5, gt=0, description="seconds between outbox polls")
     health_probe_interval: float = Field(2.0, gt=0, description="seconds between DB probes")
     shutdown_grace: float = Field(10.0, ge=0, description="seconds in-flight RPCs get on stop")
+
+    @field_validator("redis_url", "nats_url")
+    @classmethod
+    def _broker_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A mistyped URL never fixes itself: refuse it at start, before anything connects."""
+        if not value:
+            return value
+        schemes = URL_SCHEMES[info.field_name or ""]
+        for url in value.split(",") if info.field_name == "nats_url" else [value]:
+            try:
+                parts = urlsplit(url.strip())
+                parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+            except ValueError as exc:
+                raise ValueError(f"not a URL ({exc})") from None
+            if parts.scheme not in schemes:
+                raise ValueError("must start with " + " or ".join(f"{s}://" for s in schemes))
+            if parts.scheme != "unix" and not parts.hostname:
+                raise ValueError("names no host")
+        return value
 
     @property
     def effective_database_url(self) -> str:
@@ -110,6 +136,23 @@ class Settings(BaseSettings):
     def migrate_on_start(self) -> bool:
         return self.is_embedded_database if self.auto_migrate is None else self.auto_migrate
 
+    @property
+    def shared_settings(self) -> list[str]:
+        """The settings naming something shared with other replicas (a database server, a
+        broker, a rate-limit store, the data service): any of them means production mode."""
+        shared = {
+            "CAMPAIGN_DATABASE_URL": not self.is_embedded_database,
+            "CAMPAIGN_NATS_URL": bool(self.nats_url),
+            "CAMPAIGN_REDIS_URL": bool(self.redis_url),
+            "CAMPAIGN_DATA_SERVICE_URL": bool(self.data_service_url),
+        }
+        return [name for name, is_set in shared.items() if is_set]
+
+    @property
+    def is_production(self) -> bool:
+        """Replicas share state, so they must all verify tokens with one configured key."""
+        return bool(self.shared_settings)
+
     def describe_mode(self) -> str:
         parts = [
             "database=" + ("sqlite (embedded)" if self.is_embedded_database else "postgres"),
@@ -118,7 +161,4 @@ class Settings(BaseSettings):
             "rate limits=" + ("redis" if self.redis_url else "in-process"),
             "audiences=" + ("data service" if self.data_service_url else "built-in directory"),
         ]
-        embedded = self.is_embedded_database and not (
-            self.nats_url or self.redis_url or self.data_service_url
-        )
-        return ("embedded" if embedded else "production") + " (" + ", ".join(parts) + ")"
+        return ("production" if self.is_production else "embedded") + " (" + ", ".join(parts) + ")"

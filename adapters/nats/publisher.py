@@ -62,6 +62,11 @@ class NatsEventPublisher:
     def subject_for(self, event: DomainEvent) -> str:
         return self._prefix + event.event_type
 
+    async def ping(self) -> None:
+        """Connect and make sure of the stream now (DependencyUnavailableError if not): a
+        start-up report, not a gate; the connection is kept for the first publish."""
+        await self._link.jetstream()
+
     async def publish(self, events: Sequence[DomainEvent]) -> None:
         """Publish every event and wait for JetStream's acks (all pipelined, sent in order)."""
         if not events:

@@ -130,6 +130,15 @@ class RedisRateLimiter:
             result = await self._redis.eval(script, len(keys), *keys, *args)
         return result
 
+    async def ping(self) -> None:
+        """DependencyUnavailableError unless Redis answers now (a start-up report, not a gate)."""
+        try:
+            await self._redis.ping()
+        except UNAVAILABLE as exc:
+            raise DependencyUnavailableError(
+                f"rate limiter unavailable: {exc}", metadata={"dependency": "redis"}
+            ) from exc
+
     async def close(self) -> None:
         if self._owned:
             await self._redis.aclose()

@@ -9,7 +9,9 @@ and the optimistic version check stays the only source of conflicts, exactly as 
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,8 @@ from domain.audience.model import address_key
 
 SQLITE_FILE = "campaign.db"
 SQLITE_BUSY_TIMEOUT_MS = 5_000
+SQLITE_FILE_MODE = 0o600
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 FOLD_ADDRESS = "fold_address"  # a SQL function on SQLite connections:
 # domain.audience.model.address_key
 POSTGRES_CONNECT_TIMEOUT_S = 10  # asyncpg waits 60 s by default: far too long to say UNAVAILABLE
@@ -95,7 +99,7 @@ def is_postgres(engine: AsyncEngine | AsyncConnection | Engine | Connection) -> 
 def _sqlite_engine(url: str, database: str | None, statement_timeout_ms: int) -> AsyncEngine:
     in_memory = not database or database == ":memory:"
     if not in_memory:
-        Path(database or "").parent.mkdir(parents=True, exist_ok=True)
+        owner_only_database(Path(database or ""))
     # A file database needs no pool: opening it is cheap and a fresh connection never carries a
     # stale transaction. An in-memory database exists only inside its one connection.
     engine = create_async_engine(
@@ -160,6 +164,17 @@ def _stop_budget(conn: Connection, *_args: Any) -> None:
 def _stop_budget_on_error(context: Any) -> None:
     if context.connection is not None and not context.connection.closed:
         _stop_budget(context.connection)
+
+
+def owner_only_database(path: Path) -> None:
+    """Create the database file readable by its owner only (0600), and tighten one an older
+    version left world-readable, with its -wal and -shm files (SQLite gives those the database
+    file's mode when it creates them). It holds contacts: personal data."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, SQLITE_FILE_MODE))
+    for file in (path, *(path.with_name(path.name + suffix) for suffix in SQLITE_SIDE_FILES)):
+        with contextlib.suppress(FileNotFoundError):
+            file.chmod(SQLITE_FILE_MODE)
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:

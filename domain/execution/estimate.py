@@ -25,7 +25,7 @@ from domain.kernel.errors import (
     ViolationCollector,
 )
 from domain.kernel.ports import Clock
-from domain.kernel.principal import Principal
+from domain.kernel.principal import PLANNERS, Principal
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ class AudienceEstimator:
         audiences: Sequence[Audience] = (),
         holdout_percentage: float = 0.0,
     ) -> AudienceEstimate:
-        principal.require_read()
+        principal.require_any(PLANNERS, "estimating an audience")
         _check_audiences(audiences)  # before any query, even when a campaign_id replaces them
         channels: list[Channel] = []
         per_minute = per_hour = None

@@ -32,7 +32,7 @@ from domain.kernel.errors import (
 )
 from domain.kernel.paging import clamp_page_size
 from domain.kernel.ports import Clock, IdGenerator
-from domain.kernel.principal import Principal
+from domain.kernel.principal import PLANNERS, Principal
 
 # Page sizes as documented in campaign_service.proto: (default for 0, most per page).
 DEFAULT_EXECUTION_PAGE, MAX_EXECUTION_PAGE = 20, 100
@@ -214,7 +214,7 @@ class ExecutionService:
         sample_user_id: str = "",
         sample_profile: Mapping[str, Any] | None = None,
     ) -> Preview:
-        principal.require_read()
+        principal.require_any(PLANNERS, "previewing a message")
         async with self._uow(read_only=True) as uow:
             campaign = await _campaign(uow, principal, campaign_id)
         profile: dict[str, Any] = dict(sample_profile or {})

@@ -3,9 +3,12 @@ and stopped as one Application."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import grpc
+import structlog
 from campaign.v1 import (
     audience_service_pb2,
     audience_service_pb2_grpc,
@@ -20,19 +23,23 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from server.composition.closers import Closers
-from server.composition.factories import build_ports
+from server.composition.factories import DependencyCheck, build_ports
 from server.composition.services import Services, build_services
 from server.health import HealthReporter
 from server.interceptors.access_log import AccessLogInterceptor
 from server.interceptors.authentication import AuthenticationInterceptor
 from server.interceptors.errors import ErrorMappingInterceptor
 from server.interceptors.request_limits import RequestLimitsInterceptor
+from server.page_tokens import PageTokenSealer, page_token_sealer
 from server.servicers.audience import AudienceServicer
 from server.servicers.campaigns import CampaignServicer
 from server.servicers.unimplemented import with_unimplemented
 from server.settings import Settings
-from server.tokens import TokenVerifier, load_keys
+from server.tokens import JwtKeys, TokenVerifier, load_keys
 from server.tracing import tracing_interceptor
+
+DEPENDENCY_CHECK_SECONDS = 10.0  # above the NATS adapter's own connect timeout (5 s)
+log = structlog.get_logger("campaign")
 
 SERVICE_NAMES = (
     campaign_service_pb2.DESCRIPTOR.services_by_name["CampaignService"].full_name,
@@ -50,6 +57,8 @@ class Application:
     health: HealthReporter
     services: Services
     closers: Closers
+    dependency_checks: tuple[DependencyCheck, ...] = ()
+    _reporting: asyncio.Task[None] | None = None
 
     @property
     def address(self) -> str:
@@ -63,9 +72,14 @@ class Application:
         self.health.start()
         for worker in self.services.workers:
             worker.start()
+        self._reporting = asyncio.create_task(
+            report_unreachable(self.dependency_checks), name="dependency-report"
+        )
 
     async def stop(self) -> None:
         """Stop taking calls, let in-flight ones finish, then stop workers and connections."""
+        if self._reporting is not None:
+            self._reporting.cancel()
         await self.health.stop()
         await self.server.stop(self.settings.shutdown_grace)
         for worker in self.services.workers:
@@ -74,10 +88,34 @@ class Application:
         await self.closers.close_all()
 
 
+async def report_unreachable(checks: Sequence[DependencyCheck]) -> None:
+    """Log each shared dependency that does not answer right after the start. The service keeps
+    serving (and health stays SERVING): the outbox holds events until NATS is back and sends
+    wait for Redis, and a replica that refused to start would crash-loop through a broker's
+    restart."""
+
+    async def one(dependency: DependencyCheck) -> None:
+        try:
+            await asyncio.wait_for(dependency.check(), DEPENDENCY_CHECK_SECONDS)
+        except Exception as exc:  # an outage, whatever form it takes: a report, not a crash
+            log.warning(
+                "dependency unreachable at start; serving anyway, its work waits for it",
+                setting=dependency.setting,
+                address=dependency.address,
+                cause=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            )
+
+    await asyncio.gather(*(one(d) for d in checks))
+
+
 def make_server(
-    settings: Settings, services: Services, health: HealthReporter
+    settings: Settings,
+    services: Services,
+    health: HealthReporter,
+    keys: JwtKeys,
+    page_tokens: PageTokenSealer,
 ) -> tuple[grpc.aio.Server, int]:
-    verifier = TokenVerifier(load_keys(settings))
+    verifier = TokenVerifier(keys)
     interceptors = [
         AccessLogInterceptor(),
         ErrorMappingInterceptor(),
@@ -87,10 +125,10 @@ def make_server(
     tracing = tracing_interceptor(settings)
     server = grpc.aio.server(interceptors=[tracing, *interceptors] if tracing else interceptors)
     campaign_service_pb2_grpc.add_CampaignServiceServicer_to_server(
-        CampaignServicer(services.campaigns, services.executions), server
+        CampaignServicer(services.campaigns, services.executions, page_tokens), server
     )
     audience_service_pb2_grpc.add_AudienceServiceServicer_to_server(
-        AudienceServicer(services.audiences, services.estimator), server
+        AudienceServicer(services.audiences, services.estimator, page_tokens), server
     )
     for module, pb2, name in (
         (metrics_service_pb2_grpc, metrics_service_pb2, "MetricsService"),
@@ -114,9 +152,13 @@ def make_server(
 
 
 async def build_application(settings: Settings) -> Application:
+    """The service, not yet started. StartupError (before anything connects) when production
+    mode lacks its secret, or when the database cannot be opened."""
+    keys = load_keys(settings)
+    page_tokens = page_token_sealer(settings, keys)
     closers = Closers()
     ports = await build_ports(settings, closers)
     services = build_services(settings, ports)
     health = HealthReporter(ports.health_probe, SERVICE_NAMES, settings.health_probe_interval)
-    server, port = make_server(settings, services, health)
-    return Application(settings, server, port, health, services, closers)
+    server, port = make_server(settings, services, health, keys, page_tokens)
+    return Application(settings, server, port, health, services, closers, ports.dependency_checks)

@@ -4,9 +4,10 @@ shutdown list. The only module in server/ that imports adapters."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -32,6 +33,7 @@ from adapters.sql.migrate import (
     ensure_schema_current,
     upgrade_to_head,
 )
+from adapters.sql.startup import DatabaseStartupError, explained_failures
 from adapters.sql.unit_of_work import SqlStore
 from adapters.system import SystemClock, UuidGenerator
 from domain.audience.ports import AudienceSource, ContactDirectory, SegmentStore, SuppressionStore
@@ -48,9 +50,22 @@ from domain.execution.ports import (
 from domain.execution.reseeding import ReseedingRateLimiter
 from domain.kernel.ports import Clock, EventPublisher, HealthProbe, IdGenerator, OutboxStore
 from server.composition.closers import Closers
+from server.data_dir import private_data_dir
 from server.settings import Settings
+from server.startup import StartupError
 
 __all__ = ["Ports", "SchemaOutOfDateError", "build_ports", "migrate_database"]
+
+
+@dataclass(frozen=True)
+class DependencyCheck:
+    """A shared dependency the service runs on without (events wait in the outbox, sends wait
+    for the rate limiter), so it does not gate the start; checked once after it, to report an
+    unreachable one at once rather than at the first event or send."""
+
+    setting: str
+    address: str  # host:port, never the URL (it may carry a password)
+    check: Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,7 @@ class Ports:
     message_ids: MessageIdFactory
     fanout_scope: Callable[[], AbstractContextManager[None]]
     resolver: HostResolver  # where webhooks point (domain.campaigns.webhooks)
+    dependency_checks: tuple[DependencyCheck, ...] = ()
 
 
 async def build_ports(settings: Settings, closers: Closers) -> Ports:
@@ -82,6 +98,12 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
     clock = SystemClock()
     segments = SqlSegmentStore(store.engine, clock=clock)
     suppressions = SqlSuppressionStore(store.engine, clock=clock)
+    checks: list[DependencyCheck] = []
+    limiter = rate_limiter(settings, closers, store.reservation_log(), checks)
+    if isinstance(events, NatsEventPublisher) and settings.nats_url:
+        checks.append(
+            DependencyCheck("CAMPAIGN_NATS_URL", _address(settings.nats_url), events.ping)
+        )
     return Ports(
         clock=clock,
         ids=UuidGenerator(),
@@ -94,40 +116,65 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
         suppressions=suppressions,
         audience=audience_source(settings, store, segments, suppressions, closers),
         templates=template_source(settings, closers),
-        limiter=rate_limiter(settings, closers, store.reservation_log()),
+        limiter=limiter,
         delivery=delivery_publisher(settings, closers),
         events=events,
         # Faster id hashing and GC tuning for the executor's fan-out (adapters.runtime).
         message_ids=FastMessageIds,
         fanout_scope=older_objects_left_alone,
         resolver=SystemResolver(),
+        dependency_checks=tuple(checks),
     )
 
 
 async def open_store(settings: Settings, closers: Closers) -> SqlStore:
     """SQLite in the data directory by default, else CAMPAIGN_DATABASE_URL. The embedded
-    database is migrated on start; any other must already be at the current revision."""
-    engine = make_engine(
-        settings.effective_database_url, statement_timeout_ms=settings.statement_timeout_ms
-    )
-    if settings.migrate_on_start:
-        await upgrade_to_head(engine)
-    else:
-        await ensure_schema_current(engine)
+    database is migrated on start; any other must already be at the current revision.
+    StartupError when it cannot be opened (SchemaOutOfDateError when it is behind)."""
+    url = database_url(settings)
+    with startup_failures(url, "open"):
+        engine = make_engine(url, statement_timeout_ms=settings.statement_timeout_ms)
+        try:
+            if settings.migrate_on_start:
+                await upgrade_to_head(engine)
+            else:
+                await ensure_schema_current(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
     store = SqlStore(engine)
     closers.register(store.close)
     return store
 
 
 async def migrate_database(settings: Settings) -> str | None:
-    """Bring the schema to the latest revision; returns that revision."""
-    # No statement timeout for migrations: building an index on a large table may take long.
-    engine = make_engine(settings.effective_database_url, statement_timeout_ms=0)
+    """Bring the schema to the latest revision; returns that revision. StartupError when the
+    database cannot be opened."""
+    url = database_url(settings)
+    with startup_failures(url, "migrate"):
+        # No statement timeout for migrations: building an index on a large table may take long.
+        engine = make_engine(url, statement_timeout_ms=0)
+        try:
+            await upgrade_to_head(engine)
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+
+def database_url(settings: Settings) -> str:
+    """The configured URL; for the default SQLite file, its owner-only data directory made."""
+    if not settings.database_url:
+        private_data_dir(settings.data_dir)
+    return settings.effective_database_url
+
+
+@contextmanager
+def startup_failures(url: str, doing: str) -> Iterator[None]:
     try:
-        await upgrade_to_head(engine)
-        return await current_revision(engine)
-    finally:
-        await engine.dispose()
+        with explained_failures(url, doing):
+            yield
+    except DatabaseStartupError as exc:
+        raise StartupError(str(exc)) from exc
 
 
 def event_publisher(settings: Settings, closers: Closers) -> EventPublisher:
@@ -170,13 +217,17 @@ def template_source(settings: Settings, closers: Closers) -> TemplateSource | No
     return HttpTemplateSource(client)
 
 
-def rate_limiter(settings: Settings, closers: Closers, log: ReservationLog) -> RateLimiter:
+def rate_limiter(
+    settings: Settings, closers: Closers, log: ReservationLog, checks: list[DependencyCheck]
+) -> RateLimiter:
     """In process or in Redis, re-seeded from the database's reservation log whenever it lost
-    its state (a restart or flush), so a restart never lets more through than the limit."""
+    its state (a restart or flush), so a restart never lets more through than the limit. Redis
+    joins the start-up dependency `checks`."""
     if not settings.redis_url:
         return ReseedingRateLimiter(MemoryRateLimiter(require_seed=True), log)
     limiter = RedisRateLimiter(settings.redis_url, require_seed=True)
     closers.register(limiter.close)
+    checks.append(DependencyCheck("CAMPAIGN_REDIS_URL", _address(settings.redis_url), limiter.ping))
     return ReseedingRateLimiter(limiter, log)
 
 
@@ -190,6 +241,11 @@ def delivery_publisher(settings: Settings, closers: Closers) -> DeliveryPublishe
     )
     closers.register(publisher.close)
     return publisher
+
+
+def _address(url: str) -> str:
+    parts = urlsplit(url.split(",", maxsplit=1)[0].strip())
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname or url)
 
 
 def _secret(value: SecretStr | None) -> str | None:

@@ -1,5 +1,6 @@
-"""Bearer-JWT authentication. The verified Principal is put in a context variable for the
-servicers; health and reflection stay open so probes and grpcurl `list` need no token."""
+"""Bearer-JWT authentication and the role check of server.authorization. The verified Principal
+is put in a context variable for the servicers; health and reflection stay open so probes and
+grpcurl `list` need no token."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import grpc
 
 from domain.kernel.errors import UnauthenticatedError
 from domain.kernel.principal import Principal
+from server.authorization import authorize
 from server.interceptors.wrapping import ScopeInterceptor
 from server.tokens import TokenVerifier
 
@@ -45,7 +47,9 @@ class AuthenticationInterceptor(ScopeInterceptor):
 
     @asynccontextmanager
     async def scope(self, context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[None]:
-        token = _principal.set(self._verifier.verify(bearer_token(context)))
+        principal = self._verifier.verify(bearer_token(context))
+        authorize(principal, method)
+        token = _principal.set(principal)
         try:
             yield
         finally:

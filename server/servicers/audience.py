@@ -26,12 +26,16 @@ from server.mappers.audience import (
 )
 from server.mappers.campaign_in import audience_list_from_proto
 from server.mappers.common import enum_in
+from server.page_tokens import PageTokenSealer
 
 
 class AudienceServicer(asvc_grpc.AudienceServiceServicer):
-    def __init__(self, service: AudienceService, estimator: AudienceEstimator) -> None:
+    def __init__(
+        self, service: AudienceService, estimator: AudienceEstimator, pages: PageTokenSealer
+    ) -> None:
         self._service = service
         self._estimator = estimator
+        self._pages = pages
 
     async def UpsertContacts(
         self,
@@ -93,15 +97,18 @@ class AudienceServicer(asvc_grpc.AudienceServiceServicer):
         channel = enum_in(v, "channel", enums.CHANNELS, request.channel, required=False)
         reason = enum_in(v, "reason", REASONS, request.reason, required=False)
         v.raise_if_any()
+        principal = current_principal()
+        bound = {"organization_id": principal.organization_id, "rpc": "ListSuppressions"}
         entries, next_token = await self._service.list_suppressions(
-            current_principal(),
+            principal,
             channel=channel,
             reason=reason,
             page_size=request.page_size,
-            page_token=request.page_token,
+            page_token=self._pages.open(request.page_token, **bound),
         )
         return asvc.ListSuppressionsResponse(
-            entries=[suppression_to_proto(e) for e in entries], next_page_token=next_token
+            entries=[suppression_to_proto(e) for e in entries],
+            next_page_token=self._pages.seal(next_token, **bound),
         )
 
     async def CreateSegment(

@@ -18,10 +18,12 @@ from server.mappers.executions import (
     message_to_proto,
     rendered_to_proto,
 )
+from server.page_tokens import PageTokenSealer
 
 
 class ExecutionRpcs:
     _executions: ExecutionService
+    _pages: PageTokenSealer
 
     async def GetExecution(
         self,
@@ -38,15 +40,17 @@ class ExecutionRpcs:
         request: svc.ListExecutionsRequest,
         context: grpc.aio.ServicerContext,
     ) -> svc.ListExecutionsResponse:
+        principal = current_principal()
+        bound = {"organization_id": principal.organization_id, "rpc": "ListExecutions"}
         found, next_token = await self._executions.list_executions(
-            current_principal(),
+            principal,
             request.campaign_id,
-            after=request.page_token,
+            after=self._pages.open(request.page_token, **bound),
             limit=request.page_size,
         )
         return svc.ListExecutionsResponse(
             executions=[execution_to_proto(e, by_status) for e, by_status in found],
-            next_page_token=next_token,
+            next_page_token=self._pages.seal(next_token, **bound),
         )
 
     async def GetMessage(
@@ -71,17 +75,20 @@ class ExecutionRpcs:
             if (s := enum_in(v, f"statuses[{i}]", MESSAGE_STATUSES, n)) is not None
         ]
         v.raise_if_any()
+        principal = current_principal()
+        bound = {"organization_id": principal.organization_id, "rpc": "ListMessages"}
         found, next_token = await self._executions.list_messages(
-            current_principal(),
+            principal,
             request.campaign_id,
             execution_id=request.execution_id,
             user_id=request.user_id,
             statuses=statuses,
-            after=request.page_token,
+            after=self._pages.open(request.page_token, **bound),
             limit=request.page_size,
         )
         return svc.ListMessagesResponse(
-            messages=[message_to_proto(m) for m in found], next_page_token=next_token
+            messages=[message_to_proto(m) for m in found],
+            next_page_token=self._pages.seal(next_token, **bound),
         )
 
     async def SendTransactional(

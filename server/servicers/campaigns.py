@@ -28,6 +28,7 @@ from server.mappers import enums
 from server.mappers.campaign_in import schedule_from_proto, spec_from_proto
 from server.mappers.campaign_out import campaign_to_proto
 from server.mappers.common import enum_in, optional_datetime
+from server.page_tokens import PageTokenSealer
 from server.servicers.campaign_executions import ExecutionRpcs
 from server.servicers.unimplemented import with_unimplemented
 
@@ -76,9 +77,12 @@ def _fields_under(prefix: str) -> Iterator[None]:
 
 
 class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
-    def __init__(self, service: CampaignService, executions: ExecutionService) -> None:
+    def __init__(
+        self, service: CampaignService, executions: ExecutionService, pages: PageTokenSealer
+    ) -> None:
         self._service = service
         self._executions = executions
+        self._pages = pages
 
     async def CreateCampaign(
         self,
@@ -106,11 +110,14 @@ class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
         request: svc.ListCampaignsRequest,
         context: grpc.aio.ServicerContext,
     ) -> svc.ListCampaignsResponse:
-        query = _list_query(request)
-        page = await self._service.list_campaigns(current_principal(), query)
+        principal = current_principal()
+        bound = {"organization_id": principal.organization_id, "rpc": "ListCampaigns"}
+        query = _list_query(request, self._pages.open(request.page_token, **bound))
+        page = await self._service.list_campaigns(principal, query)
+        next_token = listing.encode_page_token(page.next_cursor, query)
         return svc.ListCampaignsResponse(
             campaigns=[campaign_to_proto(c) for c in page.campaigns],
-            next_page_token=listing.encode_page_token(page.next_cursor, query),
+            next_page_token=self._pages.seal(next_token, **bound),
             total_size=page.total_size,
         )
 
@@ -214,7 +221,9 @@ class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
         return svc.CancelCampaignResponse(campaign=campaign_to_proto(campaign))
 
 
-def _list_query(request: svc.ListCampaignsRequest) -> listing.CampaignQuery:
+def _list_query(request: svc.ListCampaignsRequest, page_token: str) -> listing.CampaignQuery:
+    """The query of `request`, resuming after the position in `page_token` (the codec's token,
+    already opened by the servicer)."""
     v = ViolationCollector(error=ValidationError)
     statuses = tuple(
         s
@@ -242,5 +251,5 @@ def _list_query(request: svc.ListCampaignsRequest) -> listing.CampaignQuery:
         page_size=clamp_page_size(
             request.page_size, default=listing.DEFAULT_PAGE_SIZE, maximum=listing.MAX_PAGE_SIZE
         ),
-        after=listing.decode_page_token(request.page_token, filters, ordering),
+        after=listing.decode_page_token(page_token, filters, ordering),
     )

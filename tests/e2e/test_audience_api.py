@@ -554,7 +554,12 @@ def test_the_user_role_can_read_the_directory(
     segment = reader.call("GetSegment", asvc.GetSegmentRequest(segment_id="pro")).segment
     assert list(segment.conditions) == [plan_is("pro")]
     assert len(reader.call("ListSegments", asvc.ListSegmentsRequest()).segments) == 1
-    assert reader.estimate(audiences=[saved("pro")]).after_suppression == 5
+    # Estimates are for admin, service and system (tests/e2e/test_roles_and_page_tokens.py).
+    refused = reader.fails(
+        "EstimateAudience", asvc.EstimateAudienceRequest(audiences=[saved("pro")])
+    )
+    assert refused.code == grpc.StatusCode.PERMISSION_DENIED
+    assert directory.estimate(audiences=[saved("pro")]).after_suppression == 5
 
 
 def test_a_call_without_a_token_is_unauthenticated(channel: grpc.Channel):

@@ -154,3 +154,24 @@ def test_reflection_answers_without_a_token(grpcurl: Grpcurl):
 
     assert result.returncode == 0, result.output
     assert "string campaign_id = 1;" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"roles": {"admin": False}},  # an object's keys once read as roles: admin
+        {"roles": 7},  # once INTERNAL
+        {"roles": [["admin"]]},  # once INTERNAL
+        {"org_id": 123},  # once the tenant "123"
+        {"org_id": ["org"]},
+        {"org_id": {"id": "org"}},
+        {"exp": str(int(time.time()) + 600)},  # once accepted
+    ],
+    ids=repr,
+)
+def test_a_claim_of_the_wrong_type_is_unauthenticated(
+    channel: grpc.Channel, org: str, claims: dict[str, object]
+):
+    failure = unauthenticated(channel, mint_token(org, **claims))
+
+    assert "invalid token" in failure.message
