@@ -26,6 +26,7 @@ from server.health import HealthReporter
 from server.interceptors.access_log import AccessLogInterceptor
 from server.interceptors.authentication import AuthenticationInterceptor
 from server.interceptors.errors import ErrorMappingInterceptor
+from server.interceptors.requests import RequestCheckInterceptor
 from server.servicers.audience import AudienceServicer
 from server.servicers.campaigns import CampaignServicer
 from server.servicers.unimplemented import with_unimplemented
@@ -81,6 +82,7 @@ def make_server(
         AccessLogInterceptor(),
         ErrorMappingInterceptor(),
         AuthenticationInterceptor(verifier),
+        RequestCheckInterceptor(),  # innermost: checks the request after authentication
     ]
     tracing = tracing_interceptor(settings)
     server = grpc.aio.server(interceptors=[tracing, *interceptors] if tracing else interceptors)
