@@ -14,8 +14,9 @@ validated per message by the use case, so one bad contact is reported with its i
 others are stored.
 
 Cost on the hot read paths: a message type that holds no Timestamp, Duration or Struct is walked
-only when its bytes contain a 0x00 byte at all (`needs_walk`); a GetCampaignRequest pays one byte
-search.
+only when its bytes contain a 0x00 byte at all (`needs_walk`), and strings are only looked at
+then: a GetCampaignRequest pays one byte search (about 1 us in all). The walk is bounded
+(request_checks.MAX_VISITS).
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ class RejectedRequest:
 def checked_deserializer(
     deserialize: Callable[[bytes], Message], *, check_content: bool
 ) -> Callable[[bytes], Message | RejectedRequest]:
-    message_type = getattr(deserialize, "__self__", None)
-    name = getattr(getattr(message_type, "DESCRIPTOR", None), "full_name", "request message")
+    descriptor = getattr(getattr(deserialize, "__self__", None), "DESCRIPTOR", None)
+    name = getattr(descriptor, "full_name", "request message")
+    always = descriptor is None or needs_walk(descriptor)  # decided once per method
 
     def run(data: bytes) -> Message | RejectedRequest:
         try:
@@ -59,9 +61,10 @@ def checked_deserializer(
             )
         except Exception as exc:  # a bug: re-raised in the call, so it is logged as one
             return RejectedRequest(exc)
-        if check_content and (b"\x00" in data or needs_walk(message.DESCRIPTOR)):
+        strings = b"\x00" in data
+        if check_content and (always or strings):
             try:
-                violations = request_violations(message)
+                violations = request_violations(message, strings=strings)
             except Exception as exc:
                 return RejectedRequest(exc)
             if violations:
