@@ -5,6 +5,7 @@ Structs nested too deep, forged page tokens and bytes that are no request at all
 from __future__ import annotations
 
 import base64
+import time
 from typing import Any
 
 import grpc
@@ -229,3 +230,21 @@ def test_bytes_that_are_no_request_need_a_token_first(channel: grpc.Channel):
         call(b"\x0f", timeout=RPC_TIMEOUT)
 
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_a_translated_failure_is_logged_with_its_cause(
+    api: CampaignApi, live_server: ServerProcess
+):
+    token = forged_token(["0001-01-01T00:00:00+05:00", "c-1"])
+
+    api.fails("ListCampaigns", svc.ListCampaignsRequest(page_token=token))
+
+    def logged() -> list[str]:
+        return [line for line in live_server.log.splitlines() if '"rpc failed"' in line]
+
+    deadline = time.monotonic() + 10  # the log is read from the process by another thread
+    while not any("OverflowError" in line for line in logged()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert any("OverflowError" in line and "ListCampaigns" in line for line in logged()), logged()[
+        -3:
+    ]
