@@ -17,7 +17,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.engine import SQLITE_BEGIN_OPTION
-from adapters.sql.failures import unavailable_as_domain_error
+from adapters.sql.failures import database_errors_as_domain_errors
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Arbitrary but fixed: concurrent `migrate` runs against one Postgres take turns on this key.
@@ -45,7 +45,7 @@ def head_revision() -> str:
 
 async def current_revision(engine: AsyncEngine) -> str | None:
     connection = engine.connect()
-    with unavailable_as_domain_error():  # an unreachable database is an outage, not a bug
+    with database_errors_as_domain_errors():  # an unreachable database is an outage, not a bug
         await connection.start()
     try:
         await connection.execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN"})  # a read

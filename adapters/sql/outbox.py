@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.engine import is_postgres
-from adapters.sql.failures import unavailable_as_domain_error
+from adapters.sql.failures import database_errors_as_domain_errors
 from adapters.sql.schema import outbox_events
 from domain.kernel.events import DomainEvent
 
@@ -55,7 +55,7 @@ class SqlOutboxBatch:
         """Takes effect when the claim block exits normally (same transaction as the claim)."""
         if not self._seqs:
             return
-        with unavailable_as_domain_error():
+        with database_errors_as_domain_errors():
             await self._session.execute(
                 update(outbox_events)
                 .where(outbox_events.c.seq.in_(self._seqs))
@@ -83,11 +83,11 @@ class SqlOutboxStore:
                 .order_by(outbox_events.c.seq)
                 .limit(limit)
             )
-            with unavailable_as_domain_error():
+            with database_errors_as_domain_errors():
                 if is_postgres(session):
                     statement = statement.with_for_update(skip_locked=True)
                 rows = (await session.execute(statement)).all()
             events = [DomainEvent.from_envelope(row.payload) for row in rows]
             yield SqlOutboxBatch(events, session, tuple(row.seq for row in rows))
-            with unavailable_as_domain_error():
+            with database_errors_as_domain_errors():
                 await session.commit()

@@ -2,7 +2,8 @@
 
 The connection is taken when the block is entered, so a database outage surfaces as one
 DependencyUnavailableError (gRPC UNAVAILABLE, retried by clients) before any work is done,
-instead of a driver exception from the middle of a use case (INTERNAL).
+instead of a driver exception from the middle of a use case (INTERNAL). A failure inside the
+block is translated by adapters/sql/failures.py (outage, statement timeout, request too big).
 """
 
 from __future__ import annotations
@@ -27,13 +28,11 @@ from adapters.sql.execution.executions import SqlExecutionRepository
 from adapters.sql.execution.messages import SqlMessageRepository
 from adapters.sql.execution.reservation_log import SqlReservationLog
 from adapters.sql.failures import (
-    MESSAGE,
     connect_failure,
-    is_unavailable,
-    unavailable_as_domain_error,
+    database_errors_as_domain_errors,
+    domain_error_for,
 )
 from adapters.sql.outbox import SqlOutbox, SqlOutboxStore
-from domain.kernel.errors import DependencyUnavailableError
 
 HEALTH_TIMEOUT_S = 2.0
 
@@ -67,7 +66,7 @@ class SqlUnitOfWork:
         return SqlMessageRepository(self._active())
 
     async def commit(self) -> None:
-        with unavailable_as_domain_error():
+        with database_errors_as_domain_errors():
             await self._active().commit()  # a later statement autobegins a new transaction
 
     async def __aenter__(self) -> SqlUnitOfWork:
@@ -99,12 +98,13 @@ class SqlUnitOfWork:
     ) -> None:
         connection, self._connection = self._active(), None
         if exc is None:
-            with unavailable_as_domain_error():
+            with database_errors_as_domain_errors():
                 await connection.close()  # rolls back whatever was not committed
             return
         await _close_quietly(connection)  # the block's own error is the one worth reporting
-        if is_unavailable(exc):
-            raise DependencyUnavailableError(MESSAGE) from exc
+        translated = domain_error_for(exc)
+        if translated is not None:  # an outage, a timeout, a request too big: see failures.py
+            raise translated from exc
 
     def _active(self) -> AsyncConnection:
         if self._connection is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -69,7 +69,11 @@ OWN_PROFILE_FIELDS = frozenset({"user_id", "email", "phone", "timezone", "locale
 
 def contact_problems(contact: Contact) -> list[str]:
     """Why a contact cannot be stored; empty when it can."""
-    problems = []
+    problems = [
+        f"{name}: NUL characters are not allowed"
+        for name in _TEXT_FIELDS
+        if "\x00" in getattr(contact, name)
+    ]
     if not contact.user_id.strip() or len(contact.user_id) > MAX_USER_ID:
         problems.append(f"user_id: required, at most {MAX_USER_ID} characters")
     if contact.email and (len(contact.email) > MAX_EMAIL or not EMAIL.match(contact.email)):
@@ -86,6 +90,11 @@ def contact_problems(contact: Contact) -> list[str]:
         problems.append("sms_opted_in/whatsapp_opted_in: set without a phone number")
     problems += _attribute_problems(contact.attributes)
     return problems
+
+
+# Every text field of a contact: none may hold a NUL character, which Postgres cannot store (SQLite
+# can), so both backends reject the contact alike instead of Postgres failing its whole batch.
+_TEXT_FIELDS = tuple(f.name for f in fields(Contact) if f.type in ("str", str))
 
 
 def _attribute_problems(attributes: Mapping[str, Any]) -> list[str]:

@@ -156,6 +156,15 @@ class StaleEtagError(ConflictError):
     reason = "ETAG_MISMATCH"
 
 
+class TransactionAbortedError(ConflictError):
+    """The database aborted the transaction (serialization failure, deadlock): retry it."""
+
+    reason = "TRANSACTION_ABORTED"
+
+    def __init__(self) -> None:
+        super().__init__("the transaction was aborted by a concurrent one; retry")
+
+
 class AlreadyExistsError(ConflictError):
     reason = "ALREADY_EXISTS"
 
@@ -176,6 +185,45 @@ class UnauthenticatedError(DomainError):
 
 class QuotaExceededError(DomainError):
     reason = "QUOTA_EXCEEDED"
+
+
+class QueryBudgetExceededError(QuotaExceededError):
+    """A database statement ran past its time budget (the statement timeout) and was cancelled:
+    the request asks for more work than one call may do. Retrying the same request will most
+    likely fail again; narrow it (fewer filters or items, a smaller page)."""
+
+    reason = "QUERY_BUDGET_EXCEEDED"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the request needed more database time than one call may use; narrow it and retry"
+        )
+
+
+class RequestTooComplexError(InvalidArgumentError):
+    """The request is too large or complex for the database to run as one query (too many
+    bind arguments, an expression nested too deep): it fails the same way on every retry."""
+
+    reason = "REQUEST_TOO_COMPLEX"
+
+    def __init__(self) -> None:
+        super().__init__(
+            [FieldViolation("request", "is too large or complex for one query")],
+            "the request is too large or complex for one database query; send fewer items",
+        )
+
+
+class UnstorableValueError(InvalidArgumentError):
+    """A request value the database cannot store (a NUL character, a number out of range) that
+    request validation did not stop first."""
+
+    reason = "VALUE_NOT_STORABLE"
+
+    def __init__(self) -> None:
+        super().__init__(
+            [FieldViolation("request", "holds a value the database cannot store")],
+            "the request holds a value the database cannot store",
+        )
 
 
 class DependencyUnavailableError(DomainError):

@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from domain.kernel.errors import FieldViolation, InvalidArgumentError
 
@@ -53,16 +54,29 @@ def decode_page_token(token: str, query: object, *, size: int) -> tuple[str, ...
         padded = token + "=" * (-len(token) % 4)
         body = json.loads(base64.urlsafe_b64decode(padded.encode()))
         position, digest = body["p"], body["q"]
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+    except (ValueError, KeyError, TypeError, binascii.Error, RecursionError) as exc:
         raise bad from exc
     if (
         digest != _digest(query)
         or not isinstance(position, list)
         or len(position) != size
-        or not all(isinstance(value, str) for value in position)
+        or not all(isinstance(value, str) and "\x00" not in value for value in position)
     ):
         raise bad
     return tuple(position)
+
+
+def decode_instant(text: str) -> datetime:
+    """A position value that is an instant (written by `isoformat()`), as an aware UTC datetime.
+
+    InvalidArgumentError on `page_token` for anything else: a forged token may carry any text,
+    and a date that does not parse, has no zone or lies out of range must not reach a query."""
+    try:
+        moment = datetime.fromisoformat(text)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise InvalidArgumentError([FieldViolation("page_token", _NOT_OURS)]) from exc
 
 
 def _digest(query: object) -> str:

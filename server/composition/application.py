@@ -29,7 +29,7 @@ from server.health import HealthReporter
 from server.interceptors.access_log import AccessLogInterceptor
 from server.interceptors.authentication import AuthenticationInterceptor
 from server.interceptors.errors import ErrorMappingInterceptor
-from server.interceptors.request_limits import RequestLimitsInterceptor
+from server.interceptors.requests import RequestCheckInterceptor
 from server.page_tokens import PageTokenSealer, page_token_sealer
 from server.servicers.audience import AudienceServicer
 from server.servicers.campaigns import CampaignServicer
@@ -120,7 +120,7 @@ def make_server(
         AccessLogInterceptor(),
         ErrorMappingInterceptor(),
         AuthenticationInterceptor(verifier),
-        RequestLimitsInterceptor(),
+        RequestCheckInterceptor(),  # innermost: decoding, caps and content, after authentication
     ]
     tracing = tracing_interceptor(settings)
     server = grpc.aio.server(interceptors=[tracing, *interceptors] if tracing else interceptors)

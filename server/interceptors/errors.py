@@ -2,7 +2,8 @@
 
 Lookup walks the exception's MRO so a new specific error inherits its category's code. Anything
 that is not a DomainError is a bug: the client gets INTERNAL with a generic message, the log gets
-the traceback.
+the traceback. A DomainError translated from another exception (a database failure, see
+adapters/sql/failures.py) is logged with that cause, which the client never sees.
 """
 
 from __future__ import annotations
@@ -95,6 +96,15 @@ class ErrorMappingInterceptor(ScopeInterceptor):
         except grpc.aio.AbortError:
             raise  # already a status (e.g. UNIMPLEMENTED): keep it
         except e.DomainError as error:
+            cause = error.__cause__
+            if cause is not None and not isinstance(cause, e.DomainError):
+                # a translated failure (database, upstream, a forged token): say what it was
+                log.warning(
+                    "rpc failed",
+                    method=method,
+                    reason=error.reason,
+                    cause=f"{type(cause).__module__}.{type(cause).__name__}: {cause}"[:500],
+                )
             status = to_status(error)
             await context.abort(status.code, status.details, status.trailing_metadata)
         except Exception:

@@ -18,7 +18,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.engine import SQLITE_BEGIN_OPTION, is_postgres
-from adapters.sql.failures import connect_failure, unavailable_as_domain_error
+from adapters.sql.failures import connect_failure, database_errors_as_domain_errors
 
 T = TypeVar("T")
 
@@ -31,7 +31,7 @@ CHUNK = 1_000
 async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A write transaction, committed when the block exits normally (BEGIN IMMEDIATE on SQLite)."""
     async with _connected(engine) as connection:
-        with unavailable_as_domain_error():
+        with database_errors_as_domain_errors():
             async with connection.begin():
                 yield connection
 
@@ -40,7 +40,7 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A read: a deferred BEGIN on SQLite, so it never queues behind (or blocks) a writer."""
     async with _connected(engine) as connection:
-        with unavailable_as_domain_error():
+        with database_errors_as_domain_errors():
             if not is_postgres(connection):
                 await connection.execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN"})
             yield connection
@@ -58,7 +58,7 @@ async def _connected(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         with contextlib.suppress(Exception):  # probably broken; the block's error says why
             await connection.close()
         raise
-    with unavailable_as_domain_error():
+    with database_errors_as_domain_errors():
         await connection.close()  # rolls back whatever was not committed
 
 

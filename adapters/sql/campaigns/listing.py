@@ -7,7 +7,7 @@ order for the same query.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Text, exists, func, literal, select, tuple_
@@ -18,7 +18,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from adapters.sql.campaigns.tables import campaign_channels, campaign_tags, campaigns
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.listing import CampaignFilter, CampaignQuery, Cursor, Ordering
-from domain.kernel.errors import FieldViolation, InvalidArgumentError
+from domain.kernel.paging import decode_instant
 
 _SORT_COLUMNS = {
     "created_at": campaigns.c.created_at,
@@ -112,17 +112,7 @@ def _after(ordering: Ordering, cursor: Cursor) -> ColumnElement[bool]:
     column = _SORT_COLUMNS[ordering.key]
     value: str | datetime = cursor.sort_value
     if ordering.key != "name":
-        value = _parse_instant(cursor.sort_value)
+        value = decode_instant(cursor.sort_value)
     position = tuple_(column, campaigns.c.campaign_id)
     bound = tuple_(literal(value, column.type), literal(cursor.campaign_id, Text()))
     return position < bound if ordering.descending else position > bound
-
-
-def _parse_instant(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise InvalidArgumentError(
-            [FieldViolation("page_token", "not a page token of this query")]
-        ) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -20,7 +20,7 @@ from adapters.sql.campaigns.tables import campaigns
 from adapters.sql.engine import is_postgres
 from adapters.sql.execution.messages import content_text_columns, messages_from_rows
 from adapters.sql.execution.tables import messages
-from adapters.sql.failures import unavailable_as_domain_error
+from adapters.sql.failures import database_errors_as_domain_errors
 from domain.campaigns.model import CampaignStatus
 from domain.execution.model import Message, MessageStatus
 
@@ -65,7 +65,7 @@ class SqlDeliveryBatch:
             )
         else:
             match = messages.c.message_id.in_([m.message_id for m in self.messages])
-        with unavailable_as_domain_error():
+        with database_errors_as_domain_errors():
             await self._connection.execute(update(messages).where(match).values(values))
         self.marked = True
 
@@ -94,7 +94,7 @@ class SqlDeliveryOutbox:
                 statement = statement.add_columns(ROW_ID).with_for_update(
                     of=messages, skip_locked=True
                 )
-            with unavailable_as_domain_error():
+            with database_errors_as_domain_errors():
                 if postgres:
                     await connection.execute(ORDERED_SCAN)
                 result = await connection.execute(statement)
@@ -102,5 +102,5 @@ class SqlDeliveryOutbox:
             row_ids = [row[-1] for row in rows] if postgres else None
             batch = SqlDeliveryBatch(messages_from_rows(keys, rows), connection, _row_ids=row_ids)
             yield batch
-            with unavailable_as_domain_error():
+            with database_errors_as_domain_errors():
                 await connection.commit()

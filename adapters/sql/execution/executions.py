@@ -25,8 +25,7 @@ from adapters.sql.execution.tables import executions
 from adapters.sql.schema import UtcDateTime
 from domain.campaigns.model import CampaignStatus
 from domain.execution.model import Execution, ExecutionCounts, ExecutionStatus
-from domain.kernel.errors import FieldViolation, InvalidArgumentError
-from domain.kernel.paging import decode_page_token, encode_page_token
+from domain.kernel.paging import decode_instant, decode_page_token, encode_page_token
 
 NEEDS_EXECUTOR = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING, ExecutionStatus.PAUSED)
 CAMPAIGN_STATES_TO_ACT_ON = (CampaignStatus.RUNNING, CampaignStatus.CANCELLED)
@@ -85,12 +84,7 @@ def _after(token: str, campaign_id: str) -> tuple[datetime, str] | None:
     if position is None:
         return None
     created_at, execution_id = position
-    try:
-        return datetime.fromisoformat(created_at), execution_id
-    except ValueError as exc:
-        raise InvalidArgumentError(
-            [FieldViolation("page_token", "not a page token of this query")]
-        ) from exc
+    return decode_instant(created_at), execution_id
 
 
 def _list_query(campaign_id: str) -> object:
