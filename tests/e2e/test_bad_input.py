@@ -18,6 +18,7 @@ from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
 
 from domain.campaigns import listing
 from domain.kernel import paging
+from server.page_tokens import PageTokenSealer, derive_key
 from tests.e2e.engine_helpers import AudienceApi, contact
 from tests.e2e.helpers import (
     RPC_TIMEOUT,
@@ -28,7 +29,7 @@ from tests.e2e.helpers import (
     mint_token,
     sms,
 )
-from tests.support.server_process import ServerProcess
+from tests.support.server_process import TEST_SECRET, ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -164,10 +165,13 @@ def test_a_struct_nested_too_deep_is_invalid_argument(api: CampaignApi):
     assert "nested more than 10 levels" in failure.message
 
 
-def forged_token(position: list[str]) -> str:
-    """A token for the unfiltered campaign list, written by the server's own code, with a
-    position of our choosing (what someone who knows the format can do)."""
-    return paging.encode_page_token(position, (listing.CampaignFilter(), listing.Ordering()))
+def forged_token(position: list[str], org: str) -> str:
+    """A token for the unfiltered campaign list, written and sealed by the server's own code with
+    its key, with a position of our choosing (what someone holding the key could do): the
+    server must still refuse what is inside."""
+    token = paging.encode_page_token(position, (listing.CampaignFilter(), listing.Ordering()))
+    sealer = PageTokenSealer(derive_key(TEST_SECRET.encode()))
+    return sealer.seal(token, organization_id=org, rpc="ListCampaigns")
 
 
 @pytest.mark.parametrize(
@@ -181,10 +185,10 @@ def forged_token(position: list[str]) -> str:
     ids=["before year 1", "after year 9999", "not a date", "nul in id"],
 )
 def test_a_forged_page_token_is_invalid_argument_on_page_token(
-    api: CampaignApi, position: list[str]
+    api: CampaignApi, org: str, position: list[str]
 ):
     api.create(draft_request())
-    token = forged_token(position)
+    token = forged_token(position, org)
 
     failure = api.fails("ListCampaigns", svc.ListCampaignsRequest(page_token=token))
 
@@ -233,9 +237,9 @@ def test_bytes_that_are_no_request_need_a_token_first(channel: grpc.Channel):
 
 
 def test_a_translated_failure_is_logged_with_its_cause(
-    api: CampaignApi, live_server: ServerProcess
+    api: CampaignApi, org: str, live_server: ServerProcess
 ):
-    token = forged_token(["0001-01-01T00:00:00+05:00", "c-1"])
+    token = forged_token(["0001-01-01T00:00:00+05:00", "c-1"], org)
 
     api.fails("ListCampaigns", svc.ListCampaignsRequest(page_token=token))
 

@@ -134,7 +134,7 @@ def test_a_content_that_fails_to_render_is_refused_at_launch(api: CampaignApi):
     assert failure.subjects == ["channels[0].email.html_body"]
     [violation] = failure.precondition_violations
     assert violation.type == "TEMPLATE_RENDER"
-    assert violation.description == "fails to render: division by zero"
+    assert violation.description == "fails to render: ZeroDivisionError: division by zero"
     assert api.get(created.campaign_id).status == pb.CAMPAIGN_STATUS_DRAFT
 
 

@@ -18,14 +18,15 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+# Only the embedded server keeps a database in its data directory: run on that backend alone.
+@pytest.mark.parametrize("server", ["sqlite"], indirect=True)
 def test_a_running_embedded_server_keeps_its_files_owner_only(
     server: ServerProcess, api: CampaignApi
 ):
     api.create(draft_request("Written to the embedded database"))
     data_dir = Path(server.env["CAMPAIGN_DATA_DIR"])
     database = data_dir / "campaign.db"
-    if "CAMPAIGN_DATABASE_URL" in server.env:
-        pytest.skip("the Postgres server keeps no database in its data directory")
+    assert "CAMPAIGN_DATABASE_URL" not in server.env
 
     # -wal and -shm exist only while a connection is open; whichever exist must be 0600 too
     # (tests/unit/test_secrets_and_file_modes.py holds one open to check them every time).

@@ -58,7 +58,7 @@ def test_preview_of_nested_loops_fails_with_the_budget_reason(
     request = svc.PreviewMessageRequest(
         campaign_id=campaign.campaign_id,
         channel=pb.CHANNEL_EMAIL,
-        sample_profile=struct({"items": list(range(5000))}),
+        sample_profile=struct({"items": list(range(1000))}),  # the most a Struct list may hold
     )
     outcome = health_answers_while(
         channel, lambda: api.stub.PreviewMessage.future(request, metadata=api.metadata)
