@@ -23,21 +23,19 @@ from typing import Any
 from jinja2 import TemplateError, Undefined, meta
 from markupsafe import escape
 
+from domain.campaigns.template_budget import (
+    BudgetExceeded,
+    RenderBudget,
+    metered,
+    record_missing,
+)
 from domain.campaigns.template_json import (
     encode_json_outputs,
     json_in_string,
     json_string_state,
     json_value,
 )
-from domain.campaigns.template_sandbox import (
-    BudgetedSandbox,
-    BudgetExceeded,
-    RenderBudget,
-    check_constants,
-    count_loops,
-    metered,
-    record_missing,
-)
+from domain.campaigns.template_sandbox import BudgetedSandbox, check_constants, count_loops
 from domain.kernel.channels import Channel
 
 __all__ = [
