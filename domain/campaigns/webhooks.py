@@ -134,11 +134,8 @@ def webhook_host(url: str) -> str:
 def host_problem(host: str) -> str | None:
     """Why a host (a name or an IP literal, lower-case, IPv6 without brackets) is not public."""
     host = host.rstrip(".")
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
+    address = _literal_address(host)
+    if address is not None:
         return address_problem(address)
     labels = host.split(".")
     if _NUMERIC_LABEL.match(labels[-1]):
@@ -249,11 +246,8 @@ async def check_destinations(
 
 async def resolved_problem(host: str, resolver: HostResolver) -> str | None:
     """Why a host that passed the static checks is not a destination once resolved."""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
+    address = _literal_address(host)
+    if address is not None:
         return address_problem(address)
     addresses = await resolver.resolve(host)
     if not addresses:
@@ -297,3 +291,11 @@ def delivery_content(content: Mapping[str, str]) -> dict[str, object]:
     (if any) as one `headers` object."""
     texts, headers = split_headers(content)
     return {**texts, "headers": headers} if headers else dict(texts)
+
+
+def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host names literally (`10.0.0.1`, `::1`), or None for a name."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None

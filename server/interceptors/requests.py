@@ -30,6 +30,7 @@ import grpc
 from google.protobuf.message import DecodeError, Message
 
 from domain.kernel.errors import FieldViolation, InvalidArgumentError
+from server.interceptors.wrapping import HandlerWrappingInterceptor
 from server.mappers.request_checks import needs_walk, request_violations
 from server.request_limits import check_request
 
@@ -145,24 +146,11 @@ def checked_handler(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
     return grpc.stream_stream_rpc_method_handler(_bidi_streaming(handler.stream_stream), **common)
 
 
-class RequestCheckInterceptor(grpc.aio.ServerInterceptor):
-    """Innermost interceptor: see the module docstring. Handlers are wrapped once per method."""
+class RequestCheckInterceptor(HandlerWrappingInterceptor):
+    """Innermost interceptor: see the module docstring."""
 
-    def __init__(self) -> None:
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+    def applies_to(self, method: str) -> bool:
+        return method.startswith(CHECKED_SERVICES)
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or not method.startswith(CHECKED_SERVICES):
-            return handler
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = checked_handler(handler)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
+    def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        return checked_handler(handler)

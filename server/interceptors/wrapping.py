@@ -60,8 +60,8 @@ def _stream(
     return run
 
 
-class ScopeInterceptor(grpc.aio.ServerInterceptor):
-    """Base: subclasses define `scope`, an async context manager around each call.
+class HandlerWrappingInterceptor(grpc.aio.ServerInterceptor):
+    """Base: subclasses define `wrap`, which builds a new handler around gRPC's.
 
     The wrapped handler is built once per (method, inner handler) and reused: gRPC asks the
     interceptor on every call, and rebuilding three layers of handlers each time was measurable.
@@ -70,9 +70,7 @@ class ScopeInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self) -> None:
         self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
-    def scope(
-        self, context: grpc.aio.ServicerContext, method: str
-    ) -> AbstractAsyncContextManager[None]:
+    def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         raise NotImplementedError
 
     def applies_to(self, method: str) -> bool:
@@ -90,6 +88,18 @@ class ScopeInterceptor(grpc.aio.ServerInterceptor):
         cached = self._wrapped.get(method)
         if cached is not None and cached[0] is handler:
             return cached[1]
-        wrapped = wrap_handler(handler, method, self.scope)
+        wrapped = self.wrap(handler, method)
         self._wrapped[method] = (handler, wrapped)
         return wrapped
+
+
+class ScopeInterceptor(HandlerWrappingInterceptor):
+    """Base: subclasses define `scope`, an async context manager around each call."""
+
+    def scope(
+        self, context: grpc.aio.ServicerContext, method: str
+    ) -> AbstractAsyncContextManager[None]:
+        raise NotImplementedError
+
+    def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        return wrap_handler(handler, method, self.scope)
