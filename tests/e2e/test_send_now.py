@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
+import grpc
 import pytest
 from campaign.v1 import campaign_pb2 as pb
 from campaign.v1 import campaign_service_pb2 as svc
@@ -252,3 +254,23 @@ def test_scheduling_keeps_its_lead_and_the_error_names_the_setting(
     assert "CAMPAIGN_SCHEDULE_MIN_LEAD_SECONDS" in violation.description
     assert "SendCampaignNow" in violation.description
     assert api.get(campaign.campaign_id).status == pb.CAMPAIGN_STATUS_DRAFT
+
+
+def test_two_concurrent_send_nows_start_one_run(api: CampaignApi, audience: AudienceApi) -> None:
+    seed(audience)
+    campaign = api.create(ab_request())
+    request = svc.SendCampaignNowRequest(campaign_id=campaign.campaign_id)
+
+    def attempt(_: int) -> str:
+        try:
+            api.call("SendCampaignNow", request)
+        except grpc.RpcError as exc:
+            return str(exc.code().name)
+        return "OK"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = Counter(pool.map(attempt, range(4)))
+
+    assert outcomes["OK"] == 1, outcomes
+    assert set(outcomes) <= {"OK", "FAILED_PRECONDITION", "ABORTED"}, outcomes
+    assert len(executions(api, campaign.campaign_id)) == 1
