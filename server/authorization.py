@@ -41,6 +41,7 @@ RPC_ROLES: Mapping[str, frozenset[Role]] = {
     _CAMPAIGNS + "ListExecutions": READERS,
     _CAMPAIGNS + "GetMessage": READERS,
     _CAMPAIGNS + "ListMessages": READERS,
+    _CAMPAIGNS + "SendCampaignNow": WRITERS,
     # AudienceService
     _AUDIENCES + "EstimateAudience": PLANNERS,
     _AUDIENCES + "UpsertContacts": WRITERS,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
+import shutil
 import signal
 import sys
 from collections.abc import Coroutine
@@ -57,10 +59,23 @@ def banner(settings: Settings, address: str) -> str:
         f"development token (org {DEV_ORG}, role admin, 24h):",
         f"  {token}",
         "try:",
-        f"  grpcurl -plaintext -H 'authorization: Bearer {token}' \\",
+        f"  {grpcurl_command()} -plaintext -H 'authorization: Bearer {token}' \\",
         f"    -d '{{\"page_size\": 10}}' {address} campaign.v1.CampaignService/ListCampaigns",
+        "a first campaign in two minutes: README.md, 'A first campaign in two minutes'",
     ]
     return "\n".join(lines)
+
+
+def grpcurl_command() -> str:
+    """`grpcurl` when it is on PATH; else the one the dev tools put beside this interpreter (as
+    `.venv/bin/grpcurl` when run from the checkout), so the banner's command works as pasted."""
+    if shutil.which("grpcurl"):
+        return "grpcurl"
+    beside = os.path.join(sys.prefix, "bin", "grpcurl")
+    if not os.path.exists(beside):
+        return "grpcurl"
+    relative = os.path.relpath(beside)
+    return beside if relative.startswith("..") else relative
 
 
 def refuse(reason: object) -> int:

@@ -212,6 +212,22 @@ class Campaign:
         self._touch(by, at)
         self._changed(ev.CAMPAIGN_CANCELLED, cancelled_by=by, reason=reason)
 
+    def send_now(self, *, by: str, at: datetime) -> None:
+        """SendCampaignNow: a draft one-time campaign starts its run at once, without a schedule
+        (and so without the scheduling lead time); when the run ends it completes. Records no
+        event: the run tells `campaign.started` (trigger `manual`) once it knows its audience."""
+        if self.spec.campaign_type is not CampaignType.SCHEDULED:
+            raise FailedPreconditionError(
+                "only scheduled (one-time) campaigns can be sent now; a "
+                f"{self.spec.campaign_type.value} campaign is activated instead",
+                metadata={"campaign_type": self.spec.campaign_type.value},
+            )
+        self._move(CampaignStatus.RUNNING, Action.SEND_NOW)
+        self.schedule = None
+        self.next_run_at = None
+        self._touch(by, at)
+        self._changed()
+
     def start_execution(self, *, at: datetime) -> None:
         """Records no event: the run tells `campaign.started` itself once it knows its audience
         (domain.execution.executor)."""

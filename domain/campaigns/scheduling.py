@@ -21,6 +21,12 @@ from domain.kernel.errors import ValidationError, ViolationCollector, shown
 from domain.kernel.time_zones import zone
 
 MIN_LEAD_TIME = timedelta(minutes=5)  # BR-CAM-001.3
+# Named in the lead-time error, so whoever meets it learns how to change it (server/settings.py),
+# and that sending now (domain.execution.send_now) is a different action with no lead at all.
+LEAD_TIME_HINT = (
+    "the lead is the operator setting CAMPAIGN_SCHEDULE_MIN_LEAD_SECONDS;"
+    " to start a run at once, call SendCampaignNow"
+)
 MIN_CRON_INTERVAL = timedelta(hours=1)
 CRON_FIELDS = 5
 # Firings inspected for the minimum interval, and how far ahead at most: a year of firings covers
@@ -59,7 +65,10 @@ def validate_schedule(
         if schedule.scheduled_at.tzinfo is None:
             v.add("scheduled_at", "must carry a time zone (use UTC)")
         elif schedule.scheduled_at < now + min_lead:
-            v.add("scheduled_at", f"must be at least {_minutes(min_lead)} in the future")
+            v.add(
+                "scheduled_at",
+                f"must be at least {_minutes(min_lead)} in the future ({LEAD_TIME_HINT})",
+            )
         first = schedule.scheduled_at
     elif schedule.cron is not None:
         first = _validate_cron(v.nested("cron"), schedule.cron, now, min_lead, min_interval)

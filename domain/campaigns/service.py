@@ -199,8 +199,7 @@ class CampaignService:
             first = scheduling.validate_schedule(
                 schedule, now, self._min_lead, self._min_cron_interval
             )
-            _ensure_ready(campaign)
-            await self._ensure_content(campaign)
+            await self.check_launch(campaign)
             campaign.schedule_for(schedule, first, by=principal.subject, at=now)
             await self._save(uow, campaign)
             return campaign
@@ -238,11 +237,17 @@ class CampaignService:
             campaign = await _load(uow, principal, campaign_id)
             now = self._clock.now()
             if launch:
-                _ensure_ready(campaign)
-                await self._ensure_content(campaign)
+                await self.check_launch(campaign)
             change(campaign, by=principal.subject, at=now)
             await self._save(uow, campaign)
             return campaign
+
+    async def check_launch(self, campaign: Campaign) -> None:
+        """The launch checks (docs/lifecycle.md) every way of starting a campaign goes through:
+        ScheduleCampaign, ActivateCampaign and SendCampaignNow (domain.execution.send_now), so
+        a check added here holds for all three. Raises; changes nothing."""
+        _ensure_ready(campaign)
+        await self._ensure_content(campaign)
 
     # --- helpers -----------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 Two moves are taken only when a run ends: a recurring campaign returns
 to `scheduled` between firings (running -> scheduled) and a triggered campaign returns to `active`
-when a batch execution ends (running -> active).
+when a batch execution ends (running -> active). One is taken only by SendCampaignNow: a draft
+one-time campaign starts its run at once (draft -> running), without a schedule.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from domain.campaigns.model import CampaignStatus as S
 from domain.kernel.errors import InvalidTransitionError
 
 TRANSITIONS: Mapping[S, frozenset[S]] = {
-    S.DRAFT: frozenset({S.SCHEDULED, S.ACTIVE, S.CANCELLED}),
+    S.DRAFT: frozenset({S.SCHEDULED, S.ACTIVE, S.RUNNING, S.CANCELLED}),
     S.SCHEDULED: frozenset({S.RUNNING, S.DRAFT, S.CANCELLED}),
     S.ACTIVE: frozenset({S.RUNNING, S.DRAFT, S.PAUSED, S.CANCELLED}),
     S.RUNNING: frozenset({S.PAUSED, S.COMPLETED, S.CANCELLED, S.SCHEDULED, S.ACTIVE}),
@@ -35,6 +36,7 @@ class Action(enum.StrEnum):
     RESUME = "resume"
     CANCEL = "cancel"
     START = "start"
+    SEND_NOW = "send now"  # SendCampaignNow: a draft starts its run at once
     FINISH = "finish"
 
 
@@ -49,6 +51,7 @@ ACTION_SOURCES: Mapping[str, frozenset[S]] = {
     Action.RESUME: frozenset({S.PAUSED}),
     Action.CANCEL: frozenset({S.DRAFT, S.SCHEDULED, S.ACTIVE, S.RUNNING, S.PAUSED}),
     Action.START: frozenset({S.SCHEDULED, S.ACTIVE}),
+    Action.SEND_NOW: frozenset({S.DRAFT}),
     Action.FINISH: frozenset({S.RUNNING}),
 }
 

@@ -34,6 +34,7 @@ def started(execution: Execution, audience_size: int, holdout_percentage: float)
             "audience_size": audience_size,
             "holdout_size": round(audience_size * (holdout_percentage / 100)),
             "missed_firing": execution.missed_firing,
+            "trigger": execution.trigger,
         },
     )
 

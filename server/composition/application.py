@@ -125,7 +125,10 @@ def make_server(
     tracing = tracing_interceptor(settings)
     server = grpc.aio.server(interceptors=[tracing, *interceptors] if tracing else interceptors)
     campaign_service_pb2_grpc.add_CampaignServiceServicer_to_server(
-        CampaignServicer(services.campaigns, services.executions, page_tokens), server
+        CampaignServicer(
+            services.campaigns, services.executions, page_tokens, send_now=services.send_now
+        ),
+        server,
     )
     audience_service_pb2_grpc.add_AudienceServiceServicer_to_server(
         AudienceServicer(services.audiences, services.estimator, page_tokens), server

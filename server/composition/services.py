@@ -19,6 +19,7 @@ from domain.execution.executor import Executor
 from domain.execution.model import Execution
 from domain.execution.retries import RetryPolicy, describe
 from domain.execution.scheduler import fire_due
+from domain.execution.send_now import SendNow
 from domain.execution.service import ExecutionService
 from domain.execution.throttling import DEFAULT_CHANNEL_PER_HOUR, OrganizationLimits
 from domain.kernel.channels import Channel
@@ -36,6 +37,7 @@ class Services:
     audiences: AudienceService
     estimator: AudienceEstimator
     executions: ExecutionService
+    send_now: SendNow
     relay: OutboxRelayWorker
     workers: list[WorkerLoop]  # scheduler, executor, delivery; none when the executor is off
 
@@ -58,16 +60,17 @@ def render_budget(settings: Settings) -> RenderBudget:
 def build_services(settings: Settings, ports: Ports) -> Services:
     limits = organization_limits(settings)
     configure_budget(render_budget(settings))
+    campaigns = CampaignService(
+        ports.unit_of_work,
+        ports.clock,
+        ports.ids,
+        min_schedule_lead=timedelta(seconds=settings.schedule_min_lead_seconds),
+        min_cron_interval=timedelta(seconds=settings.cron_min_interval_seconds),
+        templates=ports.templates,
+        audience=ports.audience,
+    )
     return Services(
-        campaigns=CampaignService(
-            ports.unit_of_work,
-            ports.clock,
-            ports.ids,
-            min_schedule_lead=timedelta(seconds=settings.schedule_min_lead_seconds),
-            min_cron_interval=timedelta(seconds=settings.cron_min_interval_seconds),
-            templates=ports.templates,
-            audience=ports.audience,
-        ),
+        campaigns=campaigns,
         audiences=AudienceService(
             contacts=ports.contacts,
             segments=ports.segments,
@@ -89,6 +92,7 @@ def build_services(settings: Settings, ports: Ports) -> Services:
             ports.templates,
             resolver=ports.resolver,
         ),
+        send_now=SendNow(ports.unit_of_work, campaigns, ports.clock, ports.ids),
         relay=OutboxRelayWorker(
             ports.event_outbox, ports.events, poll_interval=settings.outbox_poll_interval
         ),

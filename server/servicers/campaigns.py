@@ -15,6 +15,7 @@ from campaign.v1 import campaign_service_pb2_grpc as svc_grpc
 
 from domain.campaigns import listing
 from domain.campaigns.service import CampaignService
+from domain.execution.send_now import SendNow
 from domain.execution.service import ExecutionService
 from domain.kernel.errors import (
     FieldViolation,
@@ -28,6 +29,7 @@ from server.mappers import enums
 from server.mappers.campaign_in import schedule_from_proto, spec_from_proto
 from server.mappers.campaign_out import campaign_to_proto
 from server.mappers.common import enum_in, optional_datetime
+from server.mappers.executions import execution_to_proto
 from server.page_tokens import PageTokenSealer
 from server.servicers.campaign_executions import ExecutionRpcs
 from server.servicers.unimplemented import with_unimplemented
@@ -51,6 +53,7 @@ IMPLEMENTED = {
     "ListMessages",
     "SendTransactional",
     "PreviewMessage",
+    "SendCampaignNow",
 }
 _Base = with_unimplemented(
     svc_grpc.CampaignServiceServicer,
@@ -78,11 +81,17 @@ def _fields_under(prefix: str) -> Iterator[None]:
 
 class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
     def __init__(
-        self, service: CampaignService, executions: ExecutionService, pages: PageTokenSealer
+        self,
+        service: CampaignService,
+        executions: ExecutionService,
+        pages: PageTokenSealer,
+        *,
+        send_now: SendNow,
     ) -> None:
         self._service = service
         self._executions = executions
         self._pages = pages
+        self._send_now = send_now
 
     async def CreateCampaign(
         self,
@@ -219,6 +228,18 @@ class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
             current_principal(), request.campaign_id, request.reason
         )
         return svc.CancelCampaignResponse(campaign=campaign_to_proto(campaign))
+
+    async def SendCampaignNow(
+        self,
+        request: svc.SendCampaignNowRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> svc.SendCampaignNowResponse:
+        campaign, execution = await self._send_now.send_campaign_now(
+            current_principal(), request.campaign_id
+        )
+        return svc.SendCampaignNowResponse(
+            campaign=campaign_to_proto(campaign), execution=execution_to_proto(execution)
+        )
 
 
 def _list_query(request: svc.ListCampaignsRequest, page_token: str) -> listing.CampaignQuery:

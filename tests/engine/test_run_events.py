@@ -58,6 +58,7 @@ async def test_a_run_publishes_started_and_completed_with_its_audience_holdout_a
         "audience_size": len(audience),
         "holdout_size": round(len(audience) * HOLDOUT_BP / 10_000),  # expected, before hashing
         "missed_firing": False,
+        "trigger": "schedule",
     }
     assert completed == {
         "campaign_id": campaign.campaign_id,

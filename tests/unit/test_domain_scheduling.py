@@ -39,6 +39,21 @@ def test_scheduled_at_one_second_short_of_five_minutes_is_rejected() -> None:
     assert violated_fields(Schedule(scheduled_at=at)) == ["scheduled_at"]
 
 
+@pytest.mark.parametrize(
+    ("lead", "shown"), [(timedelta(minutes=5), "5 minutes"), (timedelta(seconds=90), "90 seconds")]
+)
+def test_the_lead_time_error_names_the_lead_the_setting_and_send_now(
+    lead: timedelta, shown: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        validate_schedule(Schedule(scheduled_at=NOW + timedelta(seconds=30)), NOW, lead)
+
+    [violation] = caught.value.violations
+    assert violation.description.startswith(f"must be at least {shown} in the future")
+    assert "CAMPAIGN_SCHEDULE_MIN_LEAD_SECONDS" in violation.description
+    assert "SendCampaignNow" in violation.description
+
+
 def test_scheduled_at_in_the_past_is_rejected() -> None:
     assert violated_fields(Schedule(scheduled_at=NOW - timedelta(days=1))) == ["scheduled_at"]
 

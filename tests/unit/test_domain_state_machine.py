@@ -13,7 +13,8 @@ from domain.kernel.errors import FailedPreconditionError, InvalidTransitionError
 # docs/lifecycle.md: draft->scheduled|active|cancelled; scheduled->running|draft|cancelled;
 # active->running|draft|paused|cancelled; running->paused|completed|cancelled;
 # paused->running|active|cancelled. The module docstring adds running->scheduled (recurring
-# campaigns between firings) and running->active (triggered campaigns after a batch).
+# campaigns between firings), running->active (triggered campaigns after a batch) and
+# draft->running (SendCampaignNow).
 DESIGN_TABLE: dict[S, set[S]] = {
     S.DRAFT: {S.SCHEDULED, S.ACTIVE, S.CANCELLED},
     S.SCHEDULED: {S.RUNNING, S.DRAFT, S.CANCELLED},
@@ -23,14 +24,14 @@ DESIGN_TABLE: dict[S, set[S]] = {
     S.COMPLETED: set(),
     S.CANCELLED: set(),
 }
-DOCUMENTED_EXTRAS = {(S.RUNNING, S.SCHEDULED), (S.RUNNING, S.ACTIVE)}
+DOCUMENTED_EXTRAS = {(S.RUNNING, S.SCHEDULED), (S.RUNNING, S.ACTIVE), (S.DRAFT, S.RUNNING)}
 
 ALLOWED = {(a, b) for a, targets in DESIGN_TABLE.items() for b in targets} | DOCUMENTED_EXTRAS
 ALL_PAIRS = list(itertools.product(S, S))
 REFUSED = [pair for pair in ALL_PAIRS if pair not in ALLOWED]
 
 
-def test_the_table_is_the_design_table_plus_the_two_documented_moves() -> None:
+def test_the_table_is_the_design_table_plus_the_three_documented_moves() -> None:
     actual = {(a, b) for a, targets in state_machine.TRANSITIONS.items() for b in targets}
 
     assert set(state_machine.TRANSITIONS) == set(S)
@@ -91,3 +92,20 @@ def test_completed_and_cancelled_are_final() -> None:
 
 def test_only_draft_and_paused_are_editable() -> None:
     assert set(state_machine.EDITABLE) == {S.DRAFT, S.PAUSED}
+
+
+def test_only_send_now_moves_a_draft_to_running() -> None:
+    """The engine's start must not borrow SendCampaignNow's move: a draft is never started by
+    the scheduler, only by an operator's explicit send-now."""
+    state_machine.ensure_move(S.DRAFT, S.RUNNING, action=state_machine.Action.SEND_NOW)
+
+    with pytest.raises(InvalidTransitionError):
+        state_machine.ensure_move(S.DRAFT, S.RUNNING, action=state_machine.Action.START)
+
+
+@pytest.mark.parametrize("current", [s for s in S if s is not S.DRAFT], ids=lambda s: s.value)
+def test_send_now_starts_from_draft_only(current: S) -> None:
+    with pytest.raises(InvalidTransitionError) as caught:
+        state_machine.ensure_move(current, S.RUNNING, action=state_machine.Action.SEND_NOW)
+
+    assert caught.value.message.startswith(f"cannot send now a campaign that is {current.value}")

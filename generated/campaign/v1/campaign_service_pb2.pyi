@@ -355,3 +355,17 @@ class ListMessagesResponse(_message.Message):
     messages: _containers.RepeatedCompositeFieldContainer[_execution_pb2.Message]
     next_page_token: str
     def __init__(self, messages: _Optional[_Iterable[_Union[_execution_pb2.Message, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class SendCampaignNowRequest(_message.Message):
+    __slots__ = ("campaign_id",)
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    def __init__(self, campaign_id: _Optional[str] = ...) -> None: ...
+
+class SendCampaignNowResponse(_message.Message):
+    __slots__ = ("campaign", "execution")
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    campaign: _campaign_pb2.Campaign
+    execution: _execution_pb2.Execution
+    def __init__(self, campaign: _Optional[_Union[_campaign_pb2.Campaign, _Mapping]] = ..., execution: _Optional[_Union[_execution_pb2.Execution, _Mapping]] = ...) -> None: ...

@@ -130,6 +130,11 @@ class CampaignServiceStub:
                 request_serializer=campaign_dot_v1_dot_campaign__service__pb2.ListMessagesRequest.SerializeToString,
                 response_deserializer=campaign_dot_v1_dot_campaign__service__pb2.ListMessagesResponse.FromString,
                 _registered_method=True)
+        self.SendCampaignNow = channel.unary_unary(
+                '/campaign.v1.CampaignService/SendCampaignNow',
+                request_serializer=campaign_dot_v1_dot_campaign__service__pb2.SendCampaignNowRequest.SerializeToString,
+                response_deserializer=campaign_dot_v1_dot_campaign__service__pb2.SendCampaignNowResponse.FromString,
+                _registered_method=True)
 
 
 class CampaignServiceServicer:
@@ -269,6 +274,13 @@ class CampaignServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendCampaignNow(self, request, context):
+        """Starts a run of a draft one-time (scheduled-type) campaign at once, without a schedule and so without the scheduling lead time; the execution's trigger is "manual" and the campaign completes when the run ends.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CampaignServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -366,6 +378,11 @@ def add_CampaignServiceServicer_to_server(servicer, server):
                     servicer.ListMessages,
                     request_deserializer=campaign_dot_v1_dot_campaign__service__pb2.ListMessagesRequest.FromString,
                     response_serializer=campaign_dot_v1_dot_campaign__service__pb2.ListMessagesResponse.SerializeToString,
+            ),
+            'SendCampaignNow': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendCampaignNow,
+                    request_deserializer=campaign_dot_v1_dot_campaign__service__pb2.SendCampaignNowRequest.FromString,
+                    response_serializer=campaign_dot_v1_dot_campaign__service__pb2.SendCampaignNowResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -882,6 +899,33 @@ class CampaignService:
             '/campaign.v1.CampaignService/ListMessages',
             campaign_dot_v1_dot_campaign__service__pb2.ListMessagesRequest.SerializeToString,
             campaign_dot_v1_dot_campaign__service__pb2.ListMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendCampaignNow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/campaign.v1.CampaignService/SendCampaignNow',
+            campaign_dot_v1_dot_campaign__service__pb2.SendCampaignNowRequest.SerializeToString,
+            campaign_dot_v1_dot_campaign__service__pb2.SendCampaignNowResponse.FromString,
             options,
             channel_credentials,
             insecure,
