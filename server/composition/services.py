@@ -88,6 +88,7 @@ def build_services(settings: Settings, ports: Ports) -> Services:
             ports.ids,
             ports.templates,
             resolver=ports.resolver,
+            suppressions=ports.suppressions,
         ),
         relay=OutboxRelayWorker(
             ports.event_outbox, ports.events, poll_interval=settings.outbox_poll_interval
