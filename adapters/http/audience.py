@@ -5,7 +5,9 @@ Pipeline per batch: merged member ids (includes AND, excludes OR, streamed in as
 address, hence after the profiles) -> Recipients. Memory is one page per audience plus one batch.
 When the data service fails, the last good member lists and profiles (at most `stale_ttl` old)
 stand in, with a warning (EC-CAM-002); with nothing usable cached the call raises
-DependencyUnavailableError and the executor fails the run with that reason.
+DependencyUnavailableError and the executor fails the run with that reason. A segment the data
+service does not know (404) is answered as the built-in directory answers it: a
+FailedPrecondition naming `audiences[i].segment_id` (domain.audience.segments).
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from typing import TypeVar
 from adapters.http.cache import TtlCache, stale_copy
 from adapters.http.client import UpstreamClient
 from adapters.http.data_service import MAX_MEMBERS_PAGE, MAX_PROFILES_BATCH, DataServiceApi
-from adapters.http.errors import UpstreamUnavailableError
+from adapters.http.errors import SegmentNotFoundError, UpstreamUnavailableError
 from adapters.http.id_streams import IdCursor, merged_ids
 from adapters.http.member_pages import MemberPages, MemberSnapshot, snapshot_key
 from domain.audience.contacts import OWN_PROFILE_FIELDS, Contact, reachable
 from domain.audience.model import Audience, AudienceCounts, Recipient, SegmentType
 from domain.audience.ports import SuppressionStore
+from domain.audience.segments import unknown_segment
 from domain.kernel.channels import Channel
+from domain.kernel.errors import FailedPreconditionError
 
 log = logging.getLogger("campaign.http")
 T = TypeVar("T")
@@ -90,7 +94,31 @@ class HttpAudienceSource:
             self._schemas.put(organization_id, fields)
         return None if fields is None else OWN_PROFILE_FIELDS | fields
 
+    async def missing_segments(
+        self, organization_id: str, audiences: Sequence[Audience]
+    ) -> Sequence[int]:
+        """Asks `count` of each named segment (the data service has no plain lookup): a 404 is
+        a missing segment; a recent count stands in while the service is down."""
+        named = [(i, a) for i, a in enumerate(audiences) if a.segment_id]
+        found = await _gather_all([self._exists(organization_id, a) for _, a in named])
+        return [i for (i, _), exists in zip(named, found, strict=True) if not exists]
+
+    async def _exists(self, organization_id: str, audience: Audience) -> bool:
+        try:
+            await self._count(organization_id, audience)
+        except SegmentNotFoundError:
+            return False
+        return True
+
     async def counts(self, organization_id: str, audiences: Sequence[Audience]) -> AudienceCounts:
+        try:
+            return await self._counts_of(organization_id, audiences)
+        except SegmentNotFoundError as exc:
+            raise _unknown(audiences, exc) from exc
+
+    async def _counts_of(
+        self, organization_id: str, audiences: Sequence[Audience]
+    ) -> AudienceCounts:
         by_segment = await _gather_all([self._count(organization_id, a) for a in audiences])
         after_exclusions = after_suppression = 0
         reach = dict.fromkeys(Channel, 0)
@@ -115,12 +143,15 @@ class HttpAudienceSource:
     ) -> AsyncGenerator[Sequence[Recipient], None]:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
-        async for ids in self._member_batches(
-            organization_id, audiences, after_user_id, batch_size
-        ):
-            batch = await self._resolve(organization_id, ids)
-            if batch:
-                yield batch
+        try:
+            async for ids in self._member_batches(
+                organization_id, audiences, after_user_id, batch_size
+            ):
+                batch = await self._resolve(organization_id, ids)
+                if batch:
+                    yield batch
+        except SegmentNotFoundError as exc:
+            raise _unknown(audiences, exc) from exc
 
     async def _member_batches(
         self, organization_id: str, audiences: Sequence[Audience], after: str, size: int
@@ -228,6 +259,12 @@ class HttpAudienceSource:
             return stale_copy(self._counts, key, exc, self._api.name, what)
         self._counts.put(key, count)
         return count
+
+
+def _unknown(audiences: Sequence[Audience], exc: SegmentNotFoundError) -> FailedPreconditionError:
+    """The data service's 404 as every audience source reports a missing segment."""
+    index = next(i for i, a in enumerate(audiences) if a.segment_id == exc.segment_id)
+    return unknown_segment(index, audiences[index])
 
 
 async def _gather_all(calls: Sequence[Awaitable[T]]) -> list[T]:

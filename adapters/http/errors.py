@@ -71,7 +71,9 @@ class TemplateNotFoundError(NotFoundError):
 
 
 class SegmentNotFoundError(NotFoundError):
-    """The data service has no such segment for this organization (HTTP 404)."""
+    """The data service has no such segment for this organization (HTTP 404). Internal to the
+    adapter: HttpAudienceSource answers it as every audience source does, a FailedPrecondition
+    naming the audience (domain.audience.segments.unknown_segment)."""
 
     reason = "SEGMENT_NOT_FOUND"
 
@@ -79,3 +81,4 @@ class SegmentNotFoundError(NotFoundError):
         super().__init__(
             f"segment {shown(segment_id)} not found", metadata={"segment_id": segment_id}
         )
+        self.segment_id = segment_id

@@ -18,6 +18,8 @@ from adapters.system import SystemClock
 from domain.audience.conditions import CONTACT_FIELDS, matches_all
 from domain.audience.contacts import OWN_PROFILE_FIELDS, Contact, reachable
 from domain.audience.model import (
+    ADDRESS,
+    USER,
     Audience,
     AudienceCounts,
     Recipient,
@@ -33,7 +35,7 @@ from domain.audience.model import (
     suppression_key,
 )
 from domain.audience.ports import SegmentStore, SuppressionStore
-from domain.audience.segments import ResolvedAudience, resolve_audiences
+from domain.audience.segments import ResolvedAudience, missing_segments, resolve_audiences
 from domain.kernel.channels import Channel
 from domain.kernel.ports import Clock
 
@@ -176,6 +178,14 @@ class MemorySuppressionStore:
                 result[contact.user_id] = channels
         return result
 
+    async def entries_for(self, organization_id: str, contact: Contact) -> Sequence[Suppression]:
+        targets = {
+            (USER, contact.user_id),
+            *((ADDRESS, address_key(a)) for a in (contact.email, contact.phone) if a),
+        }
+        entries = self._entries.get(organization_id, {})
+        return [entry for key, entry in sorted(entries.items()) if key[:2] in targets]
+
 
 class MemoryAudienceSource:
     """Resolves audiences over a MemoryContactDirectory, with any segment and suppression store."""
@@ -194,6 +204,11 @@ class MemoryAudienceSource:
         """None until a contact with attributes was imported (see SqlAudienceSource)."""
         names = self._contacts.attribute_names(organization_id)
         return OWN_PROFILE_FIELDS | names if names else None
+
+    async def missing_segments(
+        self, organization_id: str, audiences: Sequence[Audience]
+    ) -> Sequence[int]:
+        return await missing_segments(self._segments, organization_id, audiences)
 
     async def counts(self, organization_id: str, audiences: Sequence[Audience]) -> AudienceCounts:
         resolved = await resolve_audiences(self._segments, organization_id, audiences)

@@ -146,6 +146,36 @@ def suppressed_channels(
     return None if covered == EVERY_CHANNEL else frozenset(covered)
 
 
+# Transactional sends (receipts, password resets) may ignore a marketing unsubscribe, never a
+# bounce, a complaint or an operator's entry (a GDPR erasure request, a legal hold).
+TRANSACTIONAL_EXEMPT = frozenset({SuppressionReason.UNSUBSCRIBED})
+# Which reason a channel covered by several entries reports: the most serious one.
+_SEVERITY = {
+    SuppressionReason.COMPLAINED: 0,
+    SuppressionReason.BOUNCED: 1,
+    SuppressionReason.MANUAL: 2,
+    SuppressionReason.UNSUBSCRIBED: 3,
+}
+
+
+def suppression_reasons(
+    contact: Contact, entries: Iterable[Suppression], *, ignoring: frozenset[SuppressionReason]
+) -> dict[Channel, SuppressionReason]:
+    """Per channel `entries` suppress for `contact` (by the rule of suppressed_channels), the
+    reason, leaving out entries whose reason is in `ignoring`."""
+    reasons: dict[Channel, SuppressionReason] = {}
+    binding = (e for e in entries if e.reason not in ignoring)
+    for entry in sorted(binding, key=lambda e: _SEVERITY[e.reason]):
+        kind, target, channel = suppression_key(entry)
+        applies = _applies_to(contact, kind, target)
+        if not applies:
+            continue
+        covered = EVERY_CHANNEL if channel == ALL_CHANNELS else applies & {Channel(channel)}
+        for covered_channel in covered:
+            reasons.setdefault(covered_channel, entry.reason)
+    return reasons
+
+
 def _applies_to(contact: Contact, kind: str, target: str) -> frozenset[Channel]:
     if kind == USER:
         return EVERY_CHANNEL if target == contact.user_id else frozenset()

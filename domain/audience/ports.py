@@ -69,6 +69,11 @@ class SuppressionStore(Protocol):
         """Per user_id, the suppressed channels; None means every channel. Users without any
         suppression are absent."""
 
+    async def entries_for(self, organization_id: str, contact: Contact) -> Sequence[Suppression]:
+        """The entries naming the contact's user_id, email or phone (addresses compared by
+        address_key), with their reasons: what a transactional send weighs one by one
+        (domain.audience.model.suppression_reasons)."""
+
 
 class AudienceSource(Protocol):
     """Resolves campaign audiences at run time (BR-CAM-002.1): includes intersect (AND),
@@ -88,6 +93,14 @@ class AudienceSource(Protocol):
     ) -> AsyncGenerator[Sequence[Recipient], None]:
         """Batches in ascending user_id order, starting after `after_user_id`, so a run can
         resume from its checkpoint; never the whole audience in memory."""
+
+    async def missing_segments(
+        self, organization_id: str, audiences: Sequence[Audience]
+    ) -> Sequence[int]:
+        """The indexes of the audiences (include and exclude) that name a saved segment the
+        source does not have; the launch checks ask it (domain.campaigns.service), so a campaign
+        whose segment is gone fails at ScheduleCampaign, not at run time. counts() and
+        recipients() raise domain.audience.segments.unknown_segment for the first one."""
 
     async def profile_fields(self, organization_id: str) -> frozenset[str] | None:
         """What a template may name for the organization's recipients (BR-CAM-008.2, checked

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from domain.audience.ports import AudienceSource
+from domain.audience.segments import segment_violation
 from domain.campaigns import rules, scheduling
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.identity import assign_child_ids, fingerprint
@@ -242,14 +243,32 @@ class CampaignService:
             await self._save(uow, campaign)
             return campaign
 
+    # --- helpers -----------------------------------------------------------------------------
+
     async def check_launch(self, campaign: Campaign) -> None:
-        """The launch checks (docs/lifecycle.md) every way of starting a campaign goes through:
-        ScheduleCampaign, ActivateCampaign and SendCampaignNow (domain.execution.send_now), so
-        a check added here holds for all three. Raises; changes nothing."""
+        """Everything a campaign needs before it may run (BR-CAM-008, docs/lifecycle.md): it is
+        complete, every referenced segment exists, and its content is valid. Every way of
+        starting a campaign goes through it (ScheduleCampaign, ActivateCampaign and
+        SendCampaignNow in domain.execution.send_now), so what would fail at run time is
+        answered to the operator who launches instead. Raises; changes nothing."""
         _ensure_ready(campaign)
+        await self._ensure_segments(campaign)
         await self._ensure_content(campaign)
 
-    # --- helpers -----------------------------------------------------------------------------
+    async def _ensure_segments(self, campaign: Campaign) -> None:
+        """Every include and exclude audience naming a saved segment finds it: one
+        PreconditionViolation per missing one, subject `audiences[i].segment_id`."""
+        audiences = campaign.spec.audiences
+        if self._audience is None or not any(a.segment_id for a in audiences):
+            return
+        missing = await self._audience.missing_segments(campaign.organization_id, audiences)
+        if missing:
+            names = ", ".join(shown(audiences[i].segment_id) for i in missing)
+            raise CampaignIncompleteError(
+                f"the campaign references segments that do not exist: {names}",
+                violations=[segment_violation(i, audiences[i]) for i in missing],
+                metadata={"segment_id": audiences[missing[0]].segment_id or ""},
+            )
 
     async def _ensure_content(self, campaign: Campaign) -> None:
         """BR-CAM-008.1/2: every referenced template exists, its texts are valid templates and

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from domain.audience.contacts import Contact, address_for, choose_channels
 from domain.audience.lookup import load_contact
-from domain.audience.ports import ContactDirectory
+from domain.audience.model import TRANSACTIONAL_EXEMPT, SuppressionReason, suppression_reasons
+from domain.audience.ports import ContactDirectory, SuppressionStore
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import CampaignStatus, CampaignType
 from domain.campaigns.ports import HostResolver
@@ -21,6 +23,7 @@ from domain.execution.lookup import load_execution, load_message
 from domain.execution.model import Execution, Message, MessageStatus, content_digest, message_id
 from domain.execution.planning import Arm, CampaignPlan, ContentRenderFailedError, sent_contents
 from domain.execution.ports import ExecutionUnitOfWork, ExecutionUnitOfWorkFactory
+from domain.execution.suppression_notes import suppressed_note
 from domain.kernel.channels import Channel
 from domain.kernel.errors import (
     AlreadyExistsError,
@@ -56,9 +59,12 @@ class ExecutionService:
         templates: TemplateSource | None = None,
         *,
         resolver: HostResolver | None = None,
+        suppressions: SuppressionStore,
     ) -> None:
-        """`resolver` checks where webhooks point (domain.campaigns.webhooks)."""
+        """`resolver` checks where webhooks point (domain.campaigns.webhooks); `suppressions`
+        is the list a transactional send honours (all but marketing unsubscribes)."""
         self._resolver = resolver
+        self._suppressions = suppressions
         self._uow = uow
         self._contacts = contacts
         self._clock = clock
@@ -137,9 +143,14 @@ class ExecutionService:
         idempotency_key: str = "",
     ) -> Message:
         """One message now, on the first eligible channel. Transactional messages (receipts,
-        password resets) are not held by quiet hours or campaign throttles."""
+        password resets) are not held by quiet hours or campaign throttles, and may ignore a
+        marketing unsubscribe, never a bounce, a complaint or an operator's suppression: a
+        recipient blocked by one on every channel of the campaign gets a SUPPRESSED message
+        carrying the reason, which is stored and never handed to delivery."""
         principal.require_write()
         contact = await load_contact(self._contacts, principal.organization_id, user_id)
+        entries = await self._suppressions.entries_for(principal.organization_id, contact)
+        blocked = suppression_reasons(contact, entries, ignoring=TRANSACTIONAL_EXEMPT)
         async with self._uow() as uow:
             campaign = await _campaign(uow, principal, campaign_id)
             if (
@@ -157,7 +168,12 @@ class ExecutionService:
             await check_destinations(sent_contents(campaign, templates), self._resolver)
             # Compiling and rendering run within the render budget, off the event loop.
             message = await asyncio.to_thread(
-                self._compose, campaign, templates, contact, context, idempotency_key
+                functools.partial(self._compose, blocked=blocked),
+                campaign,
+                templates,
+                contact,
+                context,
+                idempotency_key,
             )
             if idempotency_key:
                 original = await uow.messages.by_idempotency_key(
@@ -176,20 +192,24 @@ class ExecutionService:
         contact: Contact,
         context: Mapping[str, Any],
         key: str,
+        *,
+        blocked: Mapping[Channel, SuppressionReason],
     ) -> Message:
         plan = CampaignPlan.of(campaign, templates)
         arm = next(a for a in plan.arms.values() if not a.is_control)
-        channels = choose_channels(contact, arm.channels, set(), all_channels=False)
-        if not channels:
+        channels = choose_channels(contact, arm.channels, set(blocked), all_channels=False)
+        # Reachable, but suppressed on each channel it could use: answered, not sent.
+        wanted = channels or choose_channels(contact, arm.channels, set(), all_channels=False)
+        if not wanted:
             raise FailedPreconditionError(
                 f"contact {shown(contact.user_id)} cannot be reached on any channel "
                 "of this campaign"
             )
-        channel = channels[0]
+        channel = wanted[0]
         content, _missing = _render(arm, channel, {**contact.profile(), **context})
         now = self._clock.now()
         scope = f"{TRANSACTIONAL_EXECUTION}:{campaign.campaign_id}:{key or self._ids.new_id()}"
-        return Message(
+        message = Message(
             message_id=message_id(scope, contact.user_id, channel),
             execution_id=TRANSACTIONAL_EXECUTION,
             campaign_id=campaign.campaign_id,
@@ -202,6 +222,13 @@ class ExecutionService:
             send_after=now,
             queued_at=now,
             content_digest=content_digest(content),
+        )
+        if channels:
+            return message
+        return replace(
+            message,
+            status=MessageStatus.SUPPRESSED,
+            error=suppressed_note(blocked[channel], channel),
         )
 
     async def preview_message(

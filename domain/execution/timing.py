@@ -68,3 +68,27 @@ def next_allowed_instant(
             continue
         return candidate.astimezone(UTC)
     return candidate.astimezone(UTC)
+
+
+def window_end(
+    at: datetime, tz: ZoneInfo, quiet: QuietHours, exclude_weekends: bool
+) -> datetime | None:
+    """For an instant `at` at which a message may be sent (next_allowed_instant(at) == at), the
+    first instant after it at which none may: the next start of quiet hours or of a weekend,
+    whichever comes first; None when neither rule applies. The two functions together tile time
+    into the windows a run sends in (EstimateAudience walks them, domain.execution.eta)."""
+    local = at.astimezone(tz).replace(tzinfo=None)
+    ends: list[datetime] = []
+    if quiet.enabled:
+        start = local.replace(
+            hour=quiet.start.hour, minute=quiet.start.minute, second=0, microsecond=0
+        )
+        ends.append(start if start > local else start + timedelta(days=1))
+    if exclude_weekends:
+        saturday = (local + timedelta(days=SATURDAY - local.weekday())).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        ends.append(saturday if saturday > local else saturday + timedelta(days=7))
+    if not ends:
+        return None
+    return _localize(min(ends), tz).astimezone(UTC)

@@ -91,6 +91,7 @@ def build_services(settings: Settings, ports: Ports) -> Services:
             ports.ids,
             ports.templates,
             resolver=ports.resolver,
+            suppressions=ports.suppressions,
         ),
         send_now=SendNow(ports.unit_of_work, campaigns, ports.clock, ports.ids),
         relay=OutboxRelayWorker(

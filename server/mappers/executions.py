@@ -6,8 +6,10 @@ from campaign.v1 import execution_pb2 as xpb
 
 from domain.campaigns.webhooks import split_headers
 from domain.execution.model import Execution, ExecutionStatus, Message, MessageStatus
+from domain.execution.suppression_notes import suppression_reason_of
 from domain.kernel.channels import Channel
 from server.mappers import enums
+from server.mappers.audience import REASONS_OUT
 from server.mappers.common import invert, set_timestamp
 
 EXECUTION_STATUSES: dict[int, ExecutionStatus] = {
@@ -71,6 +73,9 @@ def message_to_proto(m: Message) -> xpb.Message:
         error=m.error,
         content_digest=m.content_digest,
     )
+    reason = suppression_reason_of(m)
+    if reason is not None:
+        out.suppression_reason = REASONS_OUT[reason]
     for name in ("send_after", "queued_at", "sent_at", "delivered_at", "failed_at"):
         set_timestamp(getattr(out, name), getattr(m, name))
     return out

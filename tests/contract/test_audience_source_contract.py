@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pytest
 
+from adapters.http import HttpAudienceSource, RetryPolicy, UpstreamClient
+from adapters.memory.audience import MemorySuppressionStore
 from domain.audience.contacts import Contact, reachable
 from domain.audience.model import Audience, Segment, SegmentType, Suppression
+from domain.audience.ports import AudienceSource
 from domain.kernel.channels import Channel
 from domain.kernel.errors import FailedPreconditionError
 from tests.contract.audience_conftest import (
@@ -19,8 +24,11 @@ from tests.contract.audience_conftest import (
     exclude,
     include,
     member_ids,
+    open_audience_backend,
 )
 from tests.contract.builders import ORG, OTHER_ORG
+from tests.contract.conftest import ALL
+from tests.support.fake_upstreams import FakeUpstreams
 
 
 def person(user_id: str, plan: str, country: str, **fields: object) -> Contact:
@@ -101,6 +109,72 @@ async def test_an_unknown_segment_is_a_failed_precondition_naming_it(
 
     assert streamed.value.metadata["segment_id"] == "seg-de"
     assert counted.value.violations[0].subject == "audiences[1].segment_id"
+
+
+# --- a missing segment: every source, the data service's included, answers alike -----------
+
+
+@dataclass
+class SegmentWorld:
+    """A source and a way to save a segment in it: the built-in directory's (memory, SQLite,
+    Postgres) or the data service's (a real HTTP server playing isA_Data)."""
+
+    source: AudienceSource
+    save: Callable[[str, str, list[Contact]], Awaitable[None]]
+
+
+@pytest.fixture(params=[*ALL, "http"])
+async def segment_world(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[SegmentWorld]:
+    if request.param != "http":
+        async with open_audience_backend(request.param, tmp_path) as opened:
+
+            async def save(org: str, segment_id: str, people: list[Contact]) -> None:
+                await opened.contacts.upsert(org, people)
+                ids = [cond("user_id", "equals", p.user_id) for p in people[:1]]
+                await opened.segments.create(org, Segment(segment_id, segment_id, tuple(ids)))
+
+            yield SegmentWorld(opened.source, save)
+        return
+    with FakeUpstreams().running() as fake:
+        async with UpstreamClient(
+            "data service", fake.base_url, retry=RetryPolicy(attempts=1)
+        ) as client:
+
+            async def save_upstream(org: str, segment_id: str, people: list[Contact]) -> None:
+                fake.add_profiles(org, [{"user_id": p.user_id} for p in people])
+                fake.add_segment(org, segment_id, [p.user_id for p in people[:1]])
+
+            source = HttpAudienceSource(client, MemorySuppressionStore())
+            yield SegmentWorld(source, save_upstream)
+
+
+async def test_every_source_answers_a_missing_segment_as_a_failed_precondition(
+    segment_world: SegmentWorld,
+) -> None:
+    await segment_world.save(OTHER_ORG, "seg-de", [contact("p1")])
+    await segment_world.save(ORG, "seg-kept", [contact("p1")])
+    audiences = [
+        Audience("a0", SegmentType.INCLUDE, segment_id="seg-kept"),
+        Audience("a1", SegmentType.INCLUDE, segment_id="seg-gone"),
+        Audience("a2", SegmentType.EXCLUDE, segment_id="seg-de"),
+    ]
+    source = segment_world.source
+
+    with pytest.raises(FailedPreconditionError, match="seg-gone") as streamed:
+        await batches(source, audiences)
+    with pytest.raises(FailedPreconditionError, match="seg-gone") as counted:
+        await source.counts(ORG, audiences)
+    missing = await source.missing_segments(ORG, audiences)
+
+    for raised in (streamed.value, counted.value):
+        assert [v.subject for v in raised.violations] == ["audiences[1].segment_id"]
+        assert raised.violations[0].type == "SEGMENT_NOT_FOUND"
+        assert raised.metadata["segment_id"] == "seg-gone"
+    assert list(missing) == [1, 2]  # the include and the exclude (another org's) alike
+    assert await source.missing_segments(ORG, audiences[:1]) == []
+    assert await member_ids(source, audiences[:1]) == ["p1"]
 
 
 async def test_members_of_other_organizations_never_appear(audience: AudienceBackend) -> None:

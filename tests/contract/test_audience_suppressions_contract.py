@@ -273,3 +273,32 @@ async def test_non_ascii_letters_are_compared_exactly(audience: AudienceBackend)
     assert await member_ids(audience.source, [everyone()]) == ["u-up"]
     await audience.suppressions.add(ORG, [Suppression(address="ÜNAL@EXAMPLE.COM")])
     assert await member_ids(audience.source, [everyone()]) == []
+
+
+async def test_entries_for_a_contact_are_those_naming_its_user_id_email_or_phone(
+    audience: AudienceBackend,
+) -> None:
+    await audience.suppressions.add(
+        ORG,
+        [
+            Suppression(user_id="u-ann", reason=SuppressionReason.UNSUBSCRIBED),
+            Suppression(
+                address="ANN@Example.com", channel=Channel.EMAIL, reason=SuppressionReason.BOUNCED
+            ),
+            Suppression(address="+14155550100", reason=SuppressionReason.COMPLAINED),
+            Suppression(user_id="u-bob", reason=SuppressionReason.MANUAL),
+            Suppression(address="bob@example.com", reason=SuppressionReason.BOUNCED),
+        ],
+    )
+    await audience.suppressions.add(OTHER_ORG, [Suppression(user_id="u-ann")])
+
+    found = await audience.suppressions.entries_for(ORG, ANN)
+
+    assert sorted((e.user_id, e.address, e.channel, e.reason) for e in found) == sorted(
+        [
+            ("u-ann", "", None, SuppressionReason.UNSUBSCRIBED),
+            ("", "ann@example.com", Channel.EMAIL, SuppressionReason.BOUNCED),
+            ("", "+14155550100", None, SuppressionReason.COMPLAINED),
+        ]
+    )
+    assert await audience.suppressions.entries_for(ORG, NOBODY) == []

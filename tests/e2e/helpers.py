@@ -265,7 +265,18 @@ def webhook(url: str) -> pb.ChannelContent:
 
 
 def segment(segment_id: str = "seg-active-users") -> pb.Audience:
+    """An include audience naming a saved segment: launching it needs the segment to exist."""
     return pb.Audience(segment_type=pb.SEGMENT_TYPE_INCLUDE, segment_id=segment_id)
+
+
+def active_users() -> pb.Audience:
+    """An include audience by inline query: launchable in a fresh organization (a campaign
+    naming a segment that does not exist fails the launch checks)."""
+    active = pb.Condition(field="active", operator=pb.CONDITION_OPERATOR_EQUALS)
+    active.value.bool_value = True
+    return pb.Audience(
+        segment_type=pb.SEGMENT_TYPE_INCLUDE, query=pb.SegmentQuery(conditions=[active])
+    )
 
 
 def _request(defaults: dict[str, Any], fields: dict[str, Any]) -> svc.CreateCampaignRequest:
@@ -283,7 +294,7 @@ def scheduled_request(name: str = "Spring sale", **fields: Any) -> svc.CreateCam
         {
             "name": name,
             "campaign_type": pb.CAMPAIGN_TYPE_SCHEDULED,
-            "audiences": [segment()],
+            "audiences": [active_users()],
             "channels": [email()],
         },
         fields,
@@ -296,7 +307,7 @@ def triggered_request(name: str = "Thank you", **fields: Any) -> svc.CreateCampa
         {
             "name": name,
             "campaign_type": pb.CAMPAIGN_TYPE_TRIGGERED,
-            "audiences": [segment()],
+            "audiences": [active_users()],
             "channels": [sms()],
             "triggers": [pb.Trigger(event_type="order.completed")],
         },

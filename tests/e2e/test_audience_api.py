@@ -433,10 +433,14 @@ def test_a_campaign_audience_by_segment_id_resolves_through_estimate_audience(
     assert by_campaign.after_exclusions == 4  # u2-u5
     assert by_campaign.after_suppression == 4
     assert by_campaign.after_holdout == by_campaign.estimated_size == 3  # 4 - round(0.8)
-    assert reach(by_campaign)[pb.CHANNEL_EMAIL] == 3
+    assert reach(by_campaign) == {pb.CHANNEL_EMAIL: 3}  # the campaign's one channel
+    assert set(reach(by_audiences)) == set(pb.Channel.values()) - {pb.CHANNEL_UNSPECIFIED}
+    assert reach(by_audiences)[pb.CHANNEL_EMAIL] == 3
     assert by_campaign.estimated_at.seconds > 0
-    by_campaign.ClearField("estimated_at")
-    by_audiences.ClearField("estimated_at")
+    for estimate in (by_campaign, by_audiences):
+        # reach and the ETA follow the campaign's channels and bucketing; the funnel does not
+        for name in ("estimated_at", "reachable_by_channel", "estimated_completion"):
+            estimate.ClearField(name)
     for segment in by_campaign.by_segment:
         segment.audience.ClearField("audience_id")
     assert by_audiences == by_campaign

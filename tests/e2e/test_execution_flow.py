@@ -95,19 +95,13 @@ def expected_estimate(seed: Seed) -> dict[str, Any]:
     members = seed.members
     not_excluded = [i for i in seed.users if not seed.excluded(i)]
     email = sum(1 for i in members if seed.email_reachable(i))
-    sms = sum(1 for i in members if seed.sms_reachable(i))
     return {
         "by_segment": [seed.size, sum(1 for i in seed.users if seed.excluded(i))],
         "after_exclusions": len(not_excluded),
         "after_suppression": len(members),
         "after_holdout": without_holdout(len(members), HOLDOUT),
-        "reachable": {
-            "CHANNEL_EMAIL": without_holdout(email, HOLDOUT),
-            "CHANNEL_SMS": without_holdout(sms, HOLDOUT),
-            "CHANNEL_WHATSAPP": 0,  # nobody is WhatsApp-verified
-            "CHANNEL_IN_APP": 0,  # nobody opted in to in-app
-            "CHANNEL_WEBHOOK": without_holdout(len(members), HOLDOUT),  # the org's endpoint
-        },
+        # the campaign's channels only: its variants send email, nothing else
+        "reachable": {"CHANNEL_EMAIL": without_holdout(email, HOLDOUT)},
     }
 
 

@@ -30,7 +30,7 @@ from domain.audience.model import (
     SuppressionReason,
 )
 from domain.kernel.channels import Channel
-from domain.kernel.errors import DependencyUnavailableError
+from domain.kernel.errors import DependencyUnavailableError, FailedPreconditionError
 from tests.support.fake_upstreams import (
     ANY_ROUTE,
     MEMBERS,
@@ -310,9 +310,14 @@ async def test_suppressions_drop_fully_suppressed_and_mark_per_channel_ones(
     ]
 
 
-async def test_an_unknown_segment_is_not_found(client: UpstreamClient, world: World) -> None:
-    with pytest.raises(SegmentNotFoundError):
+async def test_an_unknown_segment_is_a_failed_precondition_like_the_built_in_directory_s(
+    client: UpstreamClient, world: World
+) -> None:
+    with pytest.raises(FailedPreconditionError) as raised:
         await collect(source(client), [Audience("a", INCLUDE, segment_id="nope")])
+
+    assert [v.subject for v in raised.value.violations] == ["audiences[0].segment_id"]
+    assert isinstance(raised.value.__cause__, SegmentNotFoundError)
 
 
 # --- counts --------------------------------------------------------------------------------

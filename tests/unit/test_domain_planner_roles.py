@@ -28,7 +28,7 @@ async def test_a_user_may_not_estimate_an_audience() -> None:
 
 
 async def test_a_user_may_not_preview_a_message() -> None:
-    service = ExecutionService(UNUSED, UNUSED, UNUSED, UNUSED, UNUSED)
+    service = ExecutionService(UNUSED, UNUSED, UNUSED, UNUSED, UNUSED, suppressions=UNUSED)
 
     with pytest.raises(PermissionDeniedError, match="admin, service or system"):
         await service.preview_message(user(), "c-1", sample_user_id="u-1")

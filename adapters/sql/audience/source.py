@@ -22,7 +22,7 @@ from adapters.sql.documents import decode_document
 from domain.audience.contacts import OWN_PROFILE_FIELDS, Contact
 from domain.audience.model import Audience, AudienceCounts, Recipient, SegmentType
 from domain.audience.ports import SegmentStore
-from domain.audience.segments import resolve_audiences
+from domain.audience.segments import missing_segments, resolve_audiences
 from domain.kernel.channels import Channel
 
 
@@ -33,6 +33,11 @@ class SqlAudienceSource:
         self._engine = engine
         self._segments = segments
         self._dialect = engine.dialect.name
+
+    async def missing_segments(
+        self, organization_id: str, audiences: Sequence[Audience]
+    ) -> Sequence[int]:
+        return await missing_segments(self._segments, organization_id, audiences)
 
     async def counts(self, organization_id: str, audiences: Sequence[Audience]) -> AudienceCounts:
         resolved = await resolve_audiences(self._segments, organization_id, audiences)

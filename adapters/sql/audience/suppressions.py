@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import and_, delete, select, tuple_
+from sqlalchemy import and_, delete, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.audience.connections import chunked, reading, writing
@@ -119,6 +119,23 @@ class SqlSuppressionStore:
             (last["kind"], last["target"], last["channel"]), channel=channel, reason=reason
         )
         return [suppression_from_row(row) for row in page], next_token
+
+    async def entries_for(self, organization_id: str, contact: Contact) -> Sequence[Suppression]:
+        addresses = sorted({address_key(a) for a in (contact.email, contact.phone) if a})
+        statement = (
+            select(suppressions)
+            .where(
+                suppressions.c.organization_id == organization_id,
+                or_(
+                    and_(suppressions.c.kind == USER, suppressions.c.target == contact.user_id),
+                    and_(suppressions.c.kind == ADDRESS, suppressions.c.target.in_(addresses)),
+                ),
+            )
+            .order_by(*_entry_key.clauses)
+        )
+        async with reading(self._engine) as connection:
+            rows = [row._mapping for row in await connection.execute(statement)]
+        return [suppression_from_row(row) for row in rows]
 
     async def suppressed_channels(
         self, organization_id: str, contacts: Sequence[Contact]
