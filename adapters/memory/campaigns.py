@@ -159,6 +159,13 @@ class MemoryOutbox:
         self._changes.events.extend(events)
 
 
+class MemoryRunProgress:
+    """The in-memory store keeps campaigns only: no run has sent anything."""
+
+    async def messages_sent(self, organization_id: str, campaign_id: str) -> int:
+        return 0
+
+
 class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
@@ -176,6 +183,10 @@ class MemoryUnitOfWork:
     @property
     def outbox(self) -> MemoryOutbox:
         return self._outbox
+
+    @property
+    def runs(self) -> MemoryRunProgress:
+        return MemoryRunProgress()
 
     async def commit(self) -> None:
         self._store.apply(self._changes)

@@ -27,6 +27,7 @@ from adapters.sql.execution.delivery_outbox import SqlDeliveryOutbox
 from adapters.sql.execution.executions import SqlExecutionRepository
 from adapters.sql.execution.messages import SqlMessageRepository
 from adapters.sql.execution.reservation_log import SqlReservationLog
+from adapters.sql.execution.runs import SqlRunProgress
 from adapters.sql.failures import (
     connect_failure,
     database_errors_as_domain_errors,
@@ -64,6 +65,10 @@ class SqlUnitOfWork:
     @property
     def messages(self) -> SqlMessageRepository:
         return SqlMessageRepository(self._active())
+
+    @property
+    def runs(self) -> SqlRunProgress:
+        return SqlRunProgress(self._active())
 
     async def commit(self) -> None:
         with database_errors_as_domain_errors():

@@ -187,13 +187,14 @@ class Campaign:
         self._touch(by, at)
         self._changed(ev.CAMPAIGN_ACTIVATED, activated_at=at.isoformat())
 
-    def pause(self, *, by: str, at: datetime) -> None:
+    def pause(self, *, by: str, at: datetime, messages_sent: int = 0) -> None:
+        """`messages_sent`: what the runs being paused have handed to delivery so far."""
         previous = self.status
         self._move(CampaignStatus.PAUSED, Action.PAUSE)
         self.paused_from = previous
         self.paused_at = at
         self._touch(by, at)
-        self._changed(ev.CAMPAIGN_PAUSED, paused_by=by, messages_sent=0)
+        self._changed(ev.CAMPAIGN_PAUSED, paused_by=by, messages_sent=messages_sent)
 
     def resume(self, *, by: str, at: datetime) -> None:
         self._move(self.paused_from or CampaignStatus.ACTIVE, Action.RESUME)

@@ -35,11 +35,22 @@ class CampaignRepository(Protocol):
         the system, not a tenant), locked so replicas ticking together split them."""
 
 
+class RunProgress(Protocol):
+    """What a campaign's lifecycle reads of its runs, which the execution context keeps."""
+
+    async def messages_sent(self, organization_id: str, campaign_id: str) -> int:
+        """Messages the campaign's unfinished runs have handed to delivery so far (what
+        `campaign.paused` reports)."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls everything back."""
 
     @property
     def campaigns(self) -> CampaignRepository: ...
+
+    @property
+    def runs(self) -> RunProgress: ...
 
     @property
     def outbox(self) -> Outbox: ...

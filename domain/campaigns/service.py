@@ -212,7 +212,15 @@ class CampaignService:
         return await self._change(principal, campaign_id, Campaign.activate, launch=True)
 
     async def pause_campaign(self, principal: Principal, campaign_id: str) -> Campaign:
-        return await self._change(principal, campaign_id, Campaign.pause)
+        """`campaign.paused` carries the messages its runs sent so far, counted in the same
+        transaction as the pause."""
+        principal.require_write()
+        async with self._uow() as uow:
+            campaign = await _load(uow, principal, campaign_id)
+            sent = await uow.runs.messages_sent(campaign.organization_id, campaign_id)
+            campaign.pause(by=principal.subject, at=self._clock.now(), messages_sent=sent)
+            await self._save(uow, campaign)
+            return campaign
 
     async def resume_campaign(self, principal: Principal, campaign_id: str) -> Campaign:
         return await self._change(principal, campaign_id, Campaign.resume)

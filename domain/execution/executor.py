@@ -6,8 +6,11 @@ at the cursor it started from. So after a crash (kill -9 included) the next exec
 the last committed batch: every recipient gets their messages once, never twice, never zero.
 The messages table is the delivery outbox. Messages due at once are handed over by the
 executor itself right after their batch commits (domain.execution.dispatch); deferred ones, and
-any whose direct hand-over failed, by the relay (domain.execution.delivery). Pause and cancel take
-effect at the next batch boundary.
+any whose direct hand-over failed, by the relay (domain.execution.delivery). Messages held by
+quiet hours or weekends reserve no rate slot until their window ends; the executor then gives
+them slots through the throttle (domain.execution.slots). Pause and cancel take effect at the
+next batch boundary: the run then says PAUSED (RUNNING again once resumed, after the slots
+missed meanwhile got new ones), or CANCELLED with its unsent messages cancelled.
 
 A recipient whose content fails to render gets a FAILED message with the reason and the run goes
 on (domain.execution.planning); an attempt that raises is retried later with a growing delay and
@@ -24,8 +27,7 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from domain.audience.model import Recipient
 from domain.audience.ports import AudienceSource
@@ -42,6 +44,7 @@ from domain.execution.model import (
     Execution,
     ExecutionCounts,
     ExecutionStatus,
+    Held,
     Message,
     MessageIdFactory,
     MessageIds,
@@ -65,9 +68,8 @@ from domain.execution.ports import (
     RateLimiter,
 )
 from domain.execution.retries import RetryPolicy, describe
+from domain.execution.slots import LocalRules, place
 from domain.execution.throttling import OrganizationLimits, limits_for
-from domain.execution.timing import next_allowed_instant
-from domain.kernel import time_zones
 from domain.kernel.channels import Channel
 from domain.kernel.errors import FailedPreconditionError, NotFoundError, UpstreamFailedError
 from domain.kernel.outbox import record
@@ -81,6 +83,7 @@ DELIVERY_POLL = timedelta(seconds=1)
 # batch takes about as long, so the rate still holds over any window longer than this. Later
 # slots are left to the relay, which publishes them when they are due.
 DISPATCH_HORIZON = timedelta(milliseconds=100)
+CANCELLED_BEFORE_SENDING = "campaign cancelled before this message was sent"
 
 
 # Errors that make a run impossible rather than late: fail the execution, do not retry it.
@@ -192,6 +195,9 @@ class Executor:
         if campaign.status is CampaignStatus.CANCELLED:
             await self._finish(execution, ExecutionStatus.CANCELLED)
             return None
+        if campaign.status is CampaignStatus.PAUSED:
+            await self._pause(execution)  # paused while waiting for its deferred messages
+            return None
         if campaign.status is not CampaignStatus.RUNNING:
             return None
         try:
@@ -204,6 +210,7 @@ class Executor:
             # why on the execution instead of retrying a run that cannot succeed.
             await self._finish(execution, ExecutionStatus.FAILED, reason=f"{exc.reason}: {exc}")
             return None
+        await self._release_held(execution, campaign)
         async with self._uow(read_only=True) as uow:
             pending = await uow.messages.any_pending(execution.execution_id)
         if pending:
@@ -219,12 +226,18 @@ class Executor:
         return campaign
 
     async def _start(self, execution: Execution, campaign: Campaign) -> None:
+        """Start the run, or resume it: a resumed run's messages whose slots passed while it was
+        paused are held for new slots from now on, instead of going out at once (the relay
+        leaves a paused run alone until this commits)."""
         previous_cursor = execution.cursor
         first_start = execution.started_at is None
+        resumed = execution.status is ExecutionStatus.PAUSED
         execution.status = ExecutionStatus.RUNNING
         execution.started_at = execution.started_at or self._clock.now()
         counts = await self._audience.counts(execution.organization_id, campaign.spec.audiences)
         async with self._uow() as uow:
+            if resumed:
+                await uow.messages.hold_missed(execution.execution_id, self._clock.now())
             await self._save(uow, execution, previous_cursor)
             if first_start:
                 started = run_events.started(
@@ -289,13 +302,53 @@ class Executor:
             await self._finish(execution, ExecutionStatus.CANCELLED)
             return True
         if campaign.status is CampaignStatus.PAUSED:
-            previous = execution.cursor
-            execution.status = ExecutionStatus.PAUSED
-            async with self._uow() as uow:
-                await self._save(uow, execution, previous)
-                await uow.commit()
+            await self._pause(execution)
             return True
         return False
+
+    async def _pause(self, execution: Execution) -> None:
+        """The run stopped for its campaign's pause: it says so until it is resumed."""
+        execution.status = ExecutionStatus.PAUSED
+        async with self._uow() as uow:
+            await self._save(uow, execution, execution.cursor)
+            await uow.commit()
+
+    async def _release_held(self, execution: Execution, campaign: Campaign) -> None:
+        """Held messages whose window has ended get their throttle slots now, batch by batch, as
+        a fan-out's would: spread at the rate from the window's end, not sent as a burst. A slot
+        that falls into the recipient's next window holds the message again until it ends."""
+        local = LocalRules.of(campaign.spec.throttle)
+        organization = self._limits(execution.organization_id)
+        while True:
+            now = self._clock.now()
+            async with self._uow(read_only=True) as uow:
+                due = await uow.messages.held_due(execution.execution_id, now, self._batch)
+            if not due:
+                return
+            by_channel: dict[Channel, list[Held]] = defaultdict(list)
+            for held in due:
+                by_channel[held.channel].append(held)
+            released: list[Held] = []
+            for channel, group in by_channel.items():
+                limits = limits_for(
+                    execution.organization_id,
+                    campaign.campaign_id,
+                    channel,
+                    organization,
+                    campaign.spec.throttle,
+                )
+                reservation = await self._limiter.reserve(limits, len(group), now)
+                for index, held in enumerate(group):
+                    send_after, _, again = place(
+                        reservation.slot(index), local, held.timezone, None
+                    )
+                    released.append(dataclasses.replace(held, send_after=send_after, held=again))
+            async with self._uow() as uow:
+                await self._save(uow, execution, execution.cursor)  # only while it is ours
+                await uow.messages.release_held(released)
+                await uow.commit()
+            if len(due) < self._batch:
+                return
 
     async def _commit_batch(
         self,
@@ -318,10 +371,8 @@ class Executor:
         due: list[Message] = []
         later: list[Message] = []
         if dispatch is not None and dispatch.enabled:
-            horizon = self._clock.now() + DISPATCH_HORIZON
-            for m in messages:
-                sendable = m.status is MessageStatus.QUEUED and m.send_after <= horizon
-                (due if sendable else later).append(m)
+            for m in messages:  # QUEUED: its slot is within DISPATCH_HORIZON
+                (due if m.status is MessageStatus.QUEUED else later).append(m)
         else:
             later = messages
         await writes.settle()  # the checkpoint moves on from the previous batch's
@@ -356,12 +407,9 @@ class Executor:
         for draft in drafts:
             by_channel[draft.channel].append(draft)
         now = self._clock.now()
+        horizon = now + DISPATCH_HORIZON
         throttle = campaign.spec.throttle
-        quiet, weekends = throttle.quiet_hours, throttle.exclude_weekends
-        # Without quiet hours and weekend rules local time defers nothing: next_allowed_instant
-        # would return the slot itself, in UTC, whatever the recipient's zone.
-        local_rules = quiet.enabled or weekends
-        zones: dict[str, ZoneInfo] = {}
+        local = LocalRules.of(throttle)  # None: local time defers nothing
         ids = self._message_ids(execution.execution_id)
         out: list[Message] = []
         for channel, drafts_of_channel in by_channel.items():
@@ -370,6 +418,17 @@ class Executor:
                 out += [
                     _failed_message(execution, d, now, ids) for d in drafts_of_channel if d.error
                 ]
+            if local is not None:
+                # Recipients in quiet hours or a weekend now are held until it ends, without a
+                # slot: the others get the whole rate meanwhile.
+                sendable = []
+                for draft in group:
+                    until = local.held_until(draft.recipient.contact.timezone, now)
+                    if until is None:
+                        sendable.append(draft)
+                    else:
+                        out.append(_held_message(execution, draft, until, now, ids))
+                group = sendable
             if not group:
                 continue
             limits = limits_for(
@@ -381,18 +440,12 @@ class Executor:
             )
             reservation = await self._limiter.reserve(limits, len(group), now)
             for index, draft in enumerate(group):
-                send_after = reservation.slot(index)
-                if local_rules:
-                    name = draft.recipient.contact.timezone
-                    zone = zones.get(name)
-                    if zone is None:
-                        zone = time_zones.zone(name) or time_zones.zone("UTC")
-                        assert zone is not None
-                        zones[name] = zone
-                    send_after = next_allowed_instant(send_after, zone, quiet, weekends)
-                elif send_after.tzinfo is not UTC:
-                    send_after = send_after.astimezone(UTC)
-                out.append(_message(execution, draft, send_after, now, ids))
+                send_after, status, held = place(
+                    reservation.slot(index), local, draft.recipient.contact.timezone, horizon
+                )
+                out.append(
+                    _message(execution, draft, send_after, now, ids, status=status, held=held)
+                )
         return out
 
     async def _finish(
@@ -402,6 +455,7 @@ class Executor:
         previous = execution.cursor
         async with self._uow() as uow:
             campaign = await uow.campaigns.get(execution.organization_id, execution.campaign_id)
+            await _close_unsent(uow, execution, status, campaign=campaign, reason=reason, now=now)
             totals = await uow.messages.status_counts(execution.execution_id)
             execution.status = status
             execution.completed_at = now
@@ -424,6 +478,34 @@ class Executor:
             execution, owner=self._owner, expected_cursor=expected_cursor, lease_until=until
         ):
             raise LeaseLostError(execution.execution_id)
+
+
+async def _close_unsent(
+    uow: ExecutionUnitOfWork,
+    execution: Execution,
+    status: ExecutionStatus,
+    *,
+    campaign: Campaign | None,
+    reason: str,
+    now: datetime,
+) -> None:
+    """A cancelled run's unsent messages are cancelled, with the campaign's reason: none of them
+    is handed over after. A failed run's held messages fail (nobody would release them); its
+    queued and deferred ones keep their slots and go out, as before."""
+    if status is ExecutionStatus.CANCELLED:
+        why = campaign.cancel_reason if campaign is not None else ""
+        error = f"{CANCELLED_BEFORE_SENDING}: {why}" if why else CANCELLED_BEFORE_SENDING
+        await uow.messages.close_unsent(
+            execution.execution_id, MessageStatus.CANCELLED, error, now, held_only=False
+        )
+    elif status is ExecutionStatus.FAILED:
+        await uow.messages.close_unsent(
+            execution.execution_id,
+            MessageStatus.FAILED,
+            f"the run failed before this message was released: {reason}",
+            now,
+            held_only=True,
+        )
 
 
 def _add_counts(total: ExecutionCounts, batch: BatchPlan) -> None:
@@ -452,10 +534,25 @@ def _failed_message(execution: Execution, draft: Draft, now: datetime, ids: Mess
     )
 
 
-def _message(
-    execution: Execution, draft: Draft, send_after: datetime, now: datetime, ids: MessageIds
+def _held_message(
+    execution: Execution, draft: Draft, until: datetime, now: datetime, ids: MessageIds
 ) -> Message:
-    user_id = draft.recipient.contact.user_id
+    """DEFERRED until its recipient's window ends, with no throttle slot yet."""
+    return _message(execution, draft, until, now, ids, status=MessageStatus.DEFERRED, held=True)
+
+
+def _message(
+    execution: Execution,
+    draft: Draft,
+    send_after: datetime,
+    now: datetime,
+    ids: MessageIds,
+    *,
+    status: MessageStatus = MessageStatus.QUEUED,
+    held: bool = False,
+) -> Message:
+    contact = draft.recipient.contact
+    user_id = contact.user_id
     return Message(
         message_id=ids(user_id, draft.channel),
         execution_id=execution.execution_id,
@@ -468,7 +565,10 @@ def _message(
         content=draft.content,
         send_after=send_after,
         queued_at=now,
+        status=status,
         content_digest=content_digest(draft.content),
+        held=held,
+        timezone=contact.timezone,
     )
 
 

@@ -39,6 +39,7 @@ class MessageStatus(enum.StrEnum):
     FAILED = "failed"
     UNSUBSCRIBED = "unsubscribed"
     SUPPRESSED = "suppressed"
+    CANCELLED = "cancelled"  # never sent: the run was cancelled first (final, `error` says why)
 
 
 FINISHED_EXECUTIONS = frozenset(
@@ -120,6 +121,25 @@ class Message:
     delivered_at: datetime | None = None
     failed_at: datetime | None = None
     error: str = ""
+    # DEFERRED without a throttle slot yet (quiet hours, weekends, slots missed during a pause):
+    # the executor reserves its slot when send_after comes (domain.execution.slots), so a held
+    # message spends none of the rate while it waits.
+    held: bool = False
+    # The recipient's time zone when the message was planned: quiet hours and weekends are
+    # checked in it again when a held message gets its slot.
+    timezone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A held message as its release needs it: no content. After the release `send_after` is
+    its slot (`held` False), or the end of the window that slot fell into (`held` True)."""
+
+    message_id: str
+    channel: Channel
+    timezone: str
+    send_after: datetime
+    held: bool = True
 
 
 MessageIds = Callable[[str, Channel], str]  # (user_id, channel) -> message id, for one execution

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from domain.campaigns.ports import UnitOfWork
-from domain.execution.model import Execution, Message, MessageStatus
+from domain.execution.model import Execution, Held, Message, MessageStatus
 from domain.execution.throttling import Limit, Reservation
 
 
@@ -52,8 +52,9 @@ class ExecutionRepository(Protocol):
     ) -> tuple[Sequence[Execution], str]: ...
 
     async def lease(self, owner: str, now: datetime, until: datetime) -> Execution | None:
-        """Take one execution that needs an executor (its campaign running or cancelled, nobody
-        holding a live lease, its next attempt due), skipping rows other replicas are taking
+        """Take one execution that needs an executor (its campaign running or cancelled, or
+        paused while the run does not say so yet; nobody holding a live lease, its next attempt
+        due), skipping rows other replicas are taking
         right now. Fair: an organization none of whose runs is leased right now goes first,
         then the earliest next attempt (a released run goes to the back of the queue)."""
 
@@ -128,7 +129,27 @@ class MessageRepository(Protocol):
     ) -> tuple[Sequence[Message], str]: ...
 
     async def any_pending(self, execution_id: str) -> bool:
-        """Whether messages of the execution still wait to be handed to delivery."""
+        """Whether messages of the execution still wait to be handed to delivery (queued,
+        deferred or held)."""
+
+    async def held_due(self, execution_id: str, now: datetime, limit: int) -> Sequence[Held]:
+        """The execution's held messages whose window has ended by `now`, earliest first."""
+
+    async def release_held(self, released: Sequence[Held]) -> None:
+        """Write each held message's new `send_after`: its slot (it is deferred from then on),
+        or the end of the next window when `held` is still set. A message no longer held is
+        left alone."""
+
+    async def hold_missed(self, execution_id: str, now: datetime) -> int:
+        """Hold (until `now`) the execution's queued and deferred messages whose slot has passed
+        unsent (a resumed run's slots missed while paused): they get new slots on release."""
+
+    async def close_unsent(
+        self, execution_id: str, status: MessageStatus, error: str, at: datetime, *, held_only: bool
+    ) -> int:
+        """Give the execution's messages that were not handed over (queued, deferred, held; only
+        the held ones with `held_only`) the final `status` (cancelled, failed) and `error`;
+        `at` is their failed_at when `status` is failed. How many were closed."""
 
     async def status_counts(self, execution_id: str) -> dict[MessageStatus, int]: ...
 
@@ -159,7 +180,9 @@ class DeliveryBatch(Protocol):
 
 class DeliveryOutbox(Protocol):
     def claim_due(self, now: datetime, limit: int) -> AbstractAsyncContextManager[DeliveryBatch]:
-        """Queued messages whose send_after has come, of campaigns not paused or cancelled."""
+        """Queued and deferred (never held) messages whose send_after has come, of campaigns not
+        paused or cancelled and of runs not paused (a resumed run's executor gives the slots
+        missed while paused new ones first)."""
 
 
 class DeliveryPublisher(Protocol):

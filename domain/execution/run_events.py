@@ -7,11 +7,21 @@ numbers are worked out here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from domain.campaigns.campaign import RunOutcome
 from domain.execution.model import Execution, ExecutionStatus, MessageStatus
 from domain.kernel import events as ev
 
-HANDED_OVER_NOT = frozenset({MessageStatus.QUEUED, MessageStatus.FAILED})
+HANDED_OVER_NOT = frozenset(
+    {
+        MessageStatus.QUEUED,
+        MessageStatus.DEFERRED,
+        MessageStatus.FAILED,
+        MessageStatus.CANCELLED,
+        MessageStatus.SUPPRESSED,
+    }
+)
 DELIVERED = frozenset(
     {
         MessageStatus.DELIVERED,
@@ -48,10 +58,16 @@ def outcome(
     """A failed one-time run completes its campaign too; `execution_status` says so."""
     return RunOutcome(
         execution_id=execution.execution_id,
-        total_sent=sum(n for s, n in totals.items() if s not in HANDED_OVER_NOT),
+        total_sent=handed_over(totals),
         total_delivered=sum(n for s, n in totals.items() if s in DELIVERED),
         holdout=execution.counts.holdout,
         audience_size=execution.counts.audience,
         execution_status=status.value,
         failure_reason=reason,
     )
+
+
+def handed_over(totals: Mapping[MessageStatus, int]) -> int:
+    """Messages handed to delivery, of a run's messages per status (what `total_sent` and
+    `campaign.paused`'s `messages_sent` report)."""
+    return sum(n for s, n in totals.items() if s not in HANDED_OVER_NOT)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.campaigns.model import CampaignStatus, CronSchedule, QuietHours, Schedule
-from domain.execution.model import ExecutionStatus
+from domain.execution.model import ExecutionStatus, MessageStatus
 from domain.execution.scheduler import fire_due
 from tests.engine.conftest import ADMIN, ORG, EngineRig
 from tests.engine.scenario import _Ids, drain, launch, run_until_idle, seed, spec
@@ -30,7 +30,12 @@ async def test_quiet_hours_hold_messages_until_the_recipients_morning(engine: En
     assert all(m.send_after.astimezone(TOKYO) >= morning for m in page)
     assert min(m.send_after for m in page).astimezone(TOKYO).time() == time(8, 0)
 
+    assert {m.status for m in page} == {MessageStatus.DEFERRED}
+
     engine.clock.current = morning.astimezone(UTC)
+    assert await drain(engine) == 0  # held messages get their slots from the executor first
+    await engine.executor("a").run_once()
+    engine.clock.advance(timedelta(seconds=1))  # the slots are a microsecond apart here
     assert await drain(engine) == len(page)
 
 

@@ -1,4 +1,5 @@
-"""The delivery side of the messages outbox: claim due queued messages, hand them over, mark.
+"""The delivery side of the messages outbox: claim due messages (queued, or deferred to a throttle
+slot that has come), hand them over, mark.
 
 Claims lock their rows (SKIP LOCKED on Postgres) for the time of the hand-over, so replicas
 relaying together split the work; a crash before the mark leaves the rows queued, and the
@@ -13,19 +14,29 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, TextClause, literal_column, select, text, update
+from sqlalchemy import ColumnElement, TextClause, exists, literal_column, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.campaigns.tables import campaigns
 from adapters.sql.engine import is_postgres
 from adapters.sql.execution.messages import content_text_columns, messages_from_rows
-from adapters.sql.execution.tables import messages
+from adapters.sql.execution.tables import RELAYED, executions, messages
 from adapters.sql.failures import database_errors_as_domain_errors
 from domain.campaigns.model import CampaignStatus
-from domain.execution.model import Message, MessageStatus
+from domain.execution.model import ExecutionStatus, Message, MessageStatus
 
 HELD = (CampaignStatus.PAUSED.value, CampaignStatus.CANCELLED.value)
-# For this claim's transaction only: walk ix_messages_queued in send_after order and stop at the
+# A run stays paused after its campaign resumed until an executor took it up again and gave the
+# slots missed meanwhile new ones (domain.execution.executor): relaying them before would burst.
+PAUSED_RUN = (
+    exists()
+    .where(
+        executions.c.execution_id == messages.c.execution_id,
+        executions.c.status == ExecutionStatus.PAUSED.value,
+    )
+    .correlate(messages)
+)
+# For this claim's transaction only: walk ix_messages_due in send_after order and stop at the
 # limit. On a big run's lagging statistics the planner picked a bitmap scan plus a sort, reading
 # the whole table per claim (docs/performance.md). Same rows either way; only the plan changes.
 ORDERED_SCAN = text(
@@ -83,9 +94,10 @@ class SqlDeliveryOutbox:
                 .select_from(messages)
                 .join(campaigns, campaigns.c.campaign_id == messages.c.campaign_id)
                 .where(
-                    messages.c.status == MessageStatus.QUEUED.value,
+                    messages.c.status.in_(RELAYED),
                     messages.c.send_after <= now,
                     campaigns.c.status.not_in(HELD),
+                    ~PAUSED_RUN,
                 )
                 .order_by(messages.c.send_after)
                 .limit(limit)

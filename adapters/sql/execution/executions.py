@@ -156,7 +156,14 @@ class SqlExecutionRepository:
             .join(campaigns, campaigns.c.campaign_id == executions.c.campaign_id)
             .where(
                 executions.c.status.in_([s.value for s in NEEDS_EXECUTOR]),
-                campaigns.c.status.in_([s.value for s in CAMPAIGN_STATES_TO_ACT_ON]),
+                or_(
+                    campaigns.c.status.in_([s.value for s in CAMPAIGN_STATES_TO_ACT_ON]),
+                    # paused while the run still says it runs: the executor marks it paused
+                    and_(
+                        campaigns.c.status == CampaignStatus.PAUSED.value,
+                        executions.c.status != ExecutionStatus.PAUSED.value,
+                    ),
+                ),
                 or_(executions.c.lease_expires_at.is_(None), executions.c.lease_expires_at < now),
                 executions.c.next_attempt_at <= now,
             )

@@ -10,6 +10,12 @@ with the batch's hand-over instant as their `sent_at`. Marking message rows one 
 a wide row and all its index entries per message (docs/performance.md). Everywhere outside this
 module a claimed row reads as `queued`, which is what it is to a client, and a handed-over one
 as its batch's status.
+
+A message deferred by a rate limit is stored `deferred` (it holds its throttle slot: the relay
+hands it over when the slot comes); one held by quiet hours, a weekend or a pause is stored
+`held` (no slot yet: the executor reserves one when the window ends, domain.execution.slots)
+and reads as `deferred`. The relay's partial index covers queued and deferred rows; held rows
+have their own, per execution.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from sqlalchemy import (
     Row,
     Select,
     Text,
+    bindparam,
     case,
     cast,
     delete,
@@ -42,7 +49,7 @@ from adapters.sql.documents import decode_document
 from adapters.sql.engine import is_postgres
 from adapters.sql.execution.tables import handovers, messages
 from adapters.sql.schema import UtcDateTime
-from domain.execution.model import Message, MessageStatus
+from domain.execution.model import Held, Message, MessageStatus
 from domain.kernel.channels import Channel
 from domain.kernel.paging import decode_page_token, encode_page_token
 
@@ -64,13 +71,17 @@ COLUMNS = (
     "error",
     "idempotency_key",
     "handover_id",
+    "timezone",
 )
 IDEMPOTENCY_KEY = "idempotency_key"
 DISPATCHING = "dispatching"  # claimed by the executor that wrote it: see its handovers row
 CLAIMED = "claimed"  # a handovers row not handed over yet: its messages read as queued
+HELD = "held"  # deferred without a throttle slot yet: reads as deferred
+UNSENT = (MessageStatus.QUEUED.value, MessageStatus.DEFERRED.value, HELD)
 
 # A message's status as clients see it, for filters.
 VISIBLE_STATUS: ColumnElement[str] = case(
+    (messages.c.status == HELD, literal(MessageStatus.DEFERRED.value)),
     (messages.c.status != DISPATCHING, messages.c.status),
     (handovers.c.status != CLAIMED, handovers.c.status),
     else_=literal(MessageStatus.QUEUED.value),
@@ -96,14 +107,19 @@ def message_row(
         "recipient": m.recipient,
         "content": m.content,
         "content_digest": m.content_digest,
-        "status": DISPATCHING if handover_id else m.status.value,
+        "status": DISPATCHING if handover_id else _stored_status(m),
         "send_after": m.send_after,
         "queued_at": m.queued_at,
         "failed_at": m.failed_at,
         "error": m.error,
         IDEMPOTENCY_KEY: idempotency_key,
         "handover_id": handover_id,
+        "timezone": m.timezone,
     }
+
+
+def _stored_status(m: Message) -> str:
+    return HELD if m.held else m.status.value
 
 
 def message_from_row(row: Mapping[Any, Any]) -> Message:
@@ -132,11 +148,16 @@ def message_from_row(row: Mapping[Any, Any]) -> Message:
         delivered_at=delivered_at,
         failed_at=row["failed_at"],
         error=row["error"],
+        held=row["status"] == HELD,
+        timezone=row["timezone"],
     )
 
 
 _CHANNELS = {c.value: c for c in Channel}
-_STATUSES = {s.value: s for s in MessageStatus} | {DISPATCHING: MessageStatus.QUEUED}
+_STATUSES = {s.value: s for s in MessageStatus} | {
+    DISPATCHING: MessageStatus.QUEUED,
+    HELD: MessageStatus.DEFERRED,
+}
 
 
 def content_text_columns(*, postgres: bool = False) -> list[ColumnElement[Any]]:
@@ -177,7 +198,7 @@ def messages_from_rows(keys: Sequence[str], rows: Sequence[Row[Any]]) -> list[Me
             "send_after",
         )
     )
-    (queued_at, status, digest, sent_at, delivered_at, failed_at, error) = (
+    (queued_at, status, digest, sent_at, delivered_at, failed_at, error, zone) = (
         at[name]
         for name in (
             "queued_at",
@@ -187,6 +208,7 @@ def messages_from_rows(keys: Sequence[str], rows: Sequence[Row[Any]]) -> list[Me
             "delivered_at",
             "failed_at",
             "error",
+            "timezone",
         )
     )
     return [
@@ -208,6 +230,8 @@ def messages_from_rows(keys: Sequence[str], rows: Sequence[Row[Any]]) -> list[Me
             delivered_at=row[delivered_at],
             failed_at=row[failed_at],
             error=row[error],
+            held=row[status] == HELD,
+            timezone=row[zone],
         )
         for row in rows
     ]
@@ -307,13 +331,14 @@ class SqlMessageRepository:
                 m.recipient,
                 orjson.dumps(m.content).decode(),
                 m.content_digest,
-                status or m.status.value,
+                status or (HELD if m.held else m.status.value),
                 m.send_after,
                 m.queued_at,
                 m.failed_at,
                 m.error,
                 None,
                 handover_id,
+                m.timezone,
             )
             for m in batch
         ]
@@ -395,7 +420,7 @@ class SqlMessageRepository:
         # An "any left?" probe, polled while deferred messages wait: never a count over a
         # million-row execution.
         queued = select(messages.c.message_id).where(
-            messages.c.status == MessageStatus.QUEUED.value,
+            messages.c.status.in_(UNSENT),
             messages.c.execution_id == execution_id,
         )
         claimed = select(handovers.c.handover_id).where(
@@ -403,6 +428,75 @@ class SqlMessageRepository:
         )
         found = await self._c.execute(select(exists(queued.limit(1)) | exists(claimed.limit(1))))
         return bool(found.scalar_one())
+
+    async def held_due(self, execution_id: str, now: datetime, limit: int) -> Sequence[Held]:
+        statement = (
+            select(
+                messages.c.message_id,
+                messages.c.channel,
+                messages.c.timezone,
+                messages.c.send_after,
+            )
+            .where(
+                messages.c.execution_id == execution_id,
+                messages.c.status == HELD,
+                messages.c.send_after <= now,
+            )
+            .order_by(messages.c.send_after, messages.c.message_id)
+            .limit(limit)
+        )
+        rows = (await self._c.execute(statement)).all()
+        return [
+            Held(message_id, _CHANNELS.get(channel) or Channel(channel), zone, send_after)
+            for message_id, channel, zone, send_after in rows
+        ]
+
+    async def release_held(self, released: Sequence[Held]) -> None:
+        if not released:
+            return
+        # One statement for the whole batch (executemany): a release of thousands of messages
+        # is not thousands of round trips.
+        await self._c.execute(
+            update(messages)
+            .where(messages.c.message_id == bindparam("b_message_id"), messages.c.status == HELD)
+            .values(status=bindparam("b_status"), send_after=bindparam("b_send_after")),
+            [
+                {
+                    "b_message_id": h.message_id,
+                    "b_status": HELD if h.held else MessageStatus.DEFERRED.value,
+                    "b_send_after": h.send_after,
+                }
+                for h in released
+            ],
+        )
+
+    async def hold_missed(self, execution_id: str, now: datetime) -> int:
+        result = await self._c.execute(
+            update(messages)
+            .where(
+                messages.c.execution_id == execution_id,
+                messages.c.status.in_((MessageStatus.QUEUED.value, MessageStatus.DEFERRED.value)),
+                messages.c.send_after < now,
+            )
+            .values(status=HELD, send_after=now)
+        )
+        return int(result.rowcount)
+
+    async def close_unsent(
+        self, execution_id: str, status: MessageStatus, error: str, at: datetime, *, held_only: bool
+    ) -> int:
+        values: dict[str, object] = {"status": status.value, "error": error}
+        if status is MessageStatus.FAILED:
+            values["failed_at"] = at
+        result = await self._c.execute(
+            update(messages)
+            .where(
+                messages.c.execution_id == execution_id,
+                messages.c.status == HELD if held_only else messages.c.status.in_(UNSENT),
+            )
+            .values(values)
+        )
+        return int(result.rowcount)
 
     async def status_counts(self, execution_id: str) -> dict[MessageStatus, int]:
         visible = VISIBLE_STATUS.label("visible_status")

@@ -80,17 +80,29 @@ messages = Table(
     Column("error", Text, nullable=False),
     Column("idempotency_key", Text),  # SendTransactional only
     Column("handover_id", Text),  # status `dispatching` only: the batch it was claimed in
+    # The recipient's zone when planned: a held message's slot is checked against it on release.
+    Column("timezone", Text, nullable=False, server_default=""),
     UniqueConstraint("organization_id", "campaign_id", "idempotency_key"),
     Index(None, "execution_id", "user_id"),
     Index(None, "organization_id", "campaign_id", "queued_at"),
 )
 
-# Partial: the delivery relay only looks for queued rows that are due.
+# Partial: the delivery relay only looks for queued and deferred rows that are due (a deferred
+# row holds a throttle slot; a held one does not have one yet and waits for the executor).
+RELAYED = ("queued", "deferred")
 Index(
-    "ix_messages_queued",
+    "ix_messages_due",
     messages.c.send_after,
-    postgresql_where=messages.c.status == "queued",
-    sqlite_where=messages.c.status == "queued",
+    postgresql_where=messages.c.status.in_(RELAYED),
+    sqlite_where=messages.c.status.in_(RELAYED),
+)
+# Partial: a run's held messages whose window has ended, for the executor that releases them.
+Index(
+    "ix_messages_held",
+    messages.c.execution_id,
+    messages.c.send_after,
+    postgresql_where=messages.c.status == "held",
+    sqlite_where=messages.c.status == "held",
 )
 
 # One batch of messages claimed by the executor that wrote them, and handed over (or not yet)

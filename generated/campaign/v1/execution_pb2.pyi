@@ -36,6 +36,7 @@ class MessageStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MESSAGE_STATUS_FAILED: _ClassVar[MessageStatus]
     MESSAGE_STATUS_UNSUBSCRIBED: _ClassVar[MessageStatus]
     MESSAGE_STATUS_SUPPRESSED: _ClassVar[MessageStatus]
+    MESSAGE_STATUS_CANCELLED: _ClassVar[MessageStatus]
 EXECUTION_STATUS_UNSPECIFIED: ExecutionStatus
 EXECUTION_STATUS_PENDING: ExecutionStatus
 EXECUTION_STATUS_RUNNING: ExecutionStatus
@@ -55,9 +56,10 @@ MESSAGE_STATUS_BOUNCED: MessageStatus
 MESSAGE_STATUS_FAILED: MessageStatus
 MESSAGE_STATUS_UNSUBSCRIBED: MessageStatus
 MESSAGE_STATUS_SUPPRESSED: MessageStatus
+MESSAGE_STATUS_CANCELLED: MessageStatus
 
 class MessageCounts(_message.Message):
-    __slots__ = ("queued", "deferred", "sent", "delivered", "opened", "clicked", "converted", "bounced", "failed", "unsubscribed", "suppressed")
+    __slots__ = ("queued", "deferred", "sent", "delivered", "opened", "clicked", "converted", "bounced", "failed", "unsubscribed", "suppressed", "cancelled")
     QUEUED_FIELD_NUMBER: _ClassVar[int]
     DEFERRED_FIELD_NUMBER: _ClassVar[int]
     SENT_FIELD_NUMBER: _ClassVar[int]
@@ -69,6 +71,7 @@ class MessageCounts(_message.Message):
     FAILED_FIELD_NUMBER: _ClassVar[int]
     UNSUBSCRIBED_FIELD_NUMBER: _ClassVar[int]
     SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
     queued: int
     deferred: int
     sent: int
@@ -80,7 +83,8 @@ class MessageCounts(_message.Message):
     failed: int
     unsubscribed: int
     suppressed: int
-    def __init__(self, queued: _Optional[int] = ..., deferred: _Optional[int] = ..., sent: _Optional[int] = ..., delivered: _Optional[int] = ..., opened: _Optional[int] = ..., clicked: _Optional[int] = ..., converted: _Optional[int] = ..., bounced: _Optional[int] = ..., failed: _Optional[int] = ..., unsubscribed: _Optional[int] = ..., suppressed: _Optional[int] = ...) -> None: ...
+    cancelled: int
+    def __init__(self, queued: _Optional[int] = ..., deferred: _Optional[int] = ..., sent: _Optional[int] = ..., delivered: _Optional[int] = ..., opened: _Optional[int] = ..., clicked: _Optional[int] = ..., converted: _Optional[int] = ..., bounced: _Optional[int] = ..., failed: _Optional[int] = ..., unsubscribed: _Optional[int] = ..., suppressed: _Optional[int] = ..., cancelled: _Optional[int] = ...) -> None: ...
 
 class Execution(_message.Message):
     __slots__ = ("execution_id", "campaign_id", "status", "trigger", "audience_size", "holdout_size", "suppressed_count", "counts", "started_at", "completed_at", "failure_reason", "missed_firing")
