@@ -164,7 +164,8 @@ class Progress:
 
     @property
     def queued(self) -> int:
-        return self.by_status.get("queued", 0)
+        """Written and not handed over yet: queued, or deferred to a throttle slot."""
+        return self.by_status.get("queued", 0) + self.by_status.get("deferred", 0)
 
     def __str__(self) -> str:
         if not self.executions:
@@ -399,8 +400,10 @@ class Rig:
                 campaign_id,
             )
             rows = await db.fetch(
-                # As clients see it: a claimed row is queued until its batch is handed over.
-                "SELECT CASE WHEN m.status <> 'dispatching' THEN m.status"
+                # As clients see it: a claimed row is queued until its batch is handed over, a
+                # held one (no throttle slot yet) is deferred.
+                "SELECT CASE WHEN m.status = 'held' THEN 'deferred'"
+                " WHEN m.status <> 'dispatching' THEN m.status"
                 " WHEN h.status <> 'claimed' THEN h.status ELSE 'queued' END AS status,"
                 " count(*) AS n"
                 " FROM messages m LEFT JOIN handovers h ON h.handover_id = m.handover_id"

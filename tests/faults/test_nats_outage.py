@@ -1,5 +1,6 @@
-"""NATS killed mid-run: the service keeps running, messages wait `queued` in the database (none
-lost, none marked sent without an ack), and go out once the broker is back, each exactly once.
+"""NATS killed mid-run: the service keeps running, messages wait in the database, queued or
+deferred to their slots (none lost, none marked sent without an ack), and go out once the
+broker is back, each exactly once.
 
 The broker is this test's own nats-server, killed with SIGKILL and started again on the same
 port and store directory; the shared one is never touched.
