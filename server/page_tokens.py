@@ -68,7 +68,10 @@ class PageTokenSealer:
         except (ValueError, binascii.Error) as exc:
             raise bad from exc
         version, nonce, sealed = raw[:1], raw[1 : 1 + NONCE_BYTES], raw[1 + NONCE_BYTES :]
-        if version != VERSION or len(nonce) != NONCE_BYTES:
+        # Only the one spelling seal() writes: base64 leaves spare bits in a last character, and a
+        # token differing there would otherwise open as the same page.
+        canonical = base64.urlsafe_b64encode(raw).decode().rstrip("=") == token
+        if version != VERSION or len(nonce) != NONCE_BYTES or not canonical:
             raise bad
         try:
             plain = self._aead.decrypt(nonce, sealed, _bound_to(organization_id, rpc))
