@@ -65,6 +65,13 @@ class MemoryCampaignRepository:
                 return copy.deepcopy(campaign)
         return None
 
+    async def names_starting_with(self, organization_id: str, prefix: str) -> set[str]:
+        return {
+            c.spec.name
+            for c in self._visible().values()
+            if c.organization_id == organization_id and c.spec.name.startswith(prefix)
+        }
+
     async def add(self, campaign: Campaign) -> None:
         if campaign.request_id and await self.get_by_request_id(
             campaign.organization_id, campaign.request_id

@@ -171,7 +171,10 @@ class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
         context: grpc.aio.ServicerContext,
     ) -> svc.CloneCampaignResponse:
         campaign = await self._service.clone_campaign(
-            current_principal(), request.campaign_id, name=request.name
+            current_principal(),
+            request.campaign_id,
+            name=request.name,
+            request_id=request.request_id,
         )
         return svc.CloneCampaignResponse(campaign=campaign_to_proto(campaign))
 
