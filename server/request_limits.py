@@ -191,6 +191,7 @@ LIMITS: dict[str, Cap] = {
     "campaign.v1.Segment.conditions": _domain(_COND, items=conditions.MAX_CONDITIONS),
     "campaign.v1.GetSegmentRequest.segment_id": Cap(chars=128),
     "campaign.v1.DeleteSegmentRequest.segment_id": Cap(chars=128),
+    "campaign.v1.ListSegmentsRequest.page_token": Cap(chars=PAGE_TOKEN),
     # --- MetricsService, EventService ----------------------------------------------------------
     "campaign.v1.GetCampaignMetricsRequest.campaign_id": Cap(chars=ID),
     "campaign.v1.GetCampaignMetricsRequest.execution_id": Cap(chars=ID),

@@ -111,9 +111,12 @@ class MemorySegmentStore:
     async def get(self, organization_id: str, segment_id: str) -> Segment | None:
         return self._segments.get(organization_id, {}).get(segment_id)
 
-    async def list(self, organization_id: str) -> Sequence[Segment]:
+    async def list(
+        self, organization_id: str, *, after: str = "", limit: int = 100
+    ) -> Sequence[Segment]:
         stored = self._segments.get(organization_id, {})
-        return [stored[segment_id] for segment_id in sorted(stored)]
+        following = [segment_id for segment_id in sorted(stored) if segment_id > after]
+        return [stored[segment_id] for segment_id in following[: max(limit, 0)]]
 
     async def delete(self, organization_id: str, segment_id: str) -> bool:
         return self._segments.get(organization_id, {}).pop(segment_id, None) is not None

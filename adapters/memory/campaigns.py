@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 
 from domain.campaigns.campaign import Campaign
-from domain.campaigns.listing import CampaignPage, CampaignQuery, Cursor
+from domain.campaigns.listing import NO_SORT_VALUE, CampaignPage, CampaignQuery, Cursor
 from domain.campaigns.model import CampaignStatus
 from domain.kernel.errors import DuplicateRequestError, StaleEtagError
 from domain.kernel.events import DomainEvent
@@ -65,6 +65,13 @@ class MemoryCampaignRepository:
                 return copy.deepcopy(campaign)
         return None
 
+    async def names_starting_with(self, organization_id: str, prefix: str) -> set[str]:
+        return {
+            c.spec.name
+            for c in self._visible().values()
+            if c.organization_id == organization_id and c.spec.name.startswith(prefix)
+        }
+
     async def add(self, campaign: Campaign) -> None:
         if campaign.request_id and await self.get_by_request_id(
             campaign.organization_id, campaign.request_id
@@ -109,14 +116,13 @@ class MemoryCampaignRepository:
         ]
         key, desc = query.ordering.key, query.ordering.descending
         matching.sort(key=lambda c: (_sort_value(c, key), c.campaign_id), reverse=desc)
+        # Rows without a sort value (no next run) come last in either direction.
+        matching.sort(key=lambda c: _sort_value(c, key) == NO_SORT_VALUE)
         total = len(matching)
         if query.after is not None:
             after = (query.after.sort_value, query.after.campaign_id)
             matching = [
-                c
-                for c in matching
-                if ((_sort_value(c, key), c.campaign_id) < after) == desc
-                and (_sort_value(c, key), c.campaign_id) != after
+                c for c in matching if _follows((_sort_value(c, key), c.campaign_id), after, desc)
             ]
         page = matching[: query.page_size]
         more = len(matching) > query.page_size
@@ -128,8 +134,19 @@ class MemoryCampaignRepository:
 def _sort_value(campaign: Campaign, key: str) -> str:
     if key == "name":
         return campaign.spec.name
+    if key == "scheduled_at":
+        moment = campaign.next_run_at
+        return NO_SORT_VALUE if moment is None else moment.astimezone(UTC).isoformat()
     moment = campaign.updated_at if key == "updated_at" else campaign.created_at
     return moment.astimezone(UTC).isoformat()  # one offset, so text order is time order
+
+
+def _follows(position: tuple[str, str], after: tuple[str, str], desc: bool) -> bool:
+    """Whether `position` comes after `after` in the listing's order (no sort value: last)."""
+    missing, missing_after = position[0] == NO_SORT_VALUE, after[0] == NO_SORT_VALUE
+    if missing != missing_after:
+        return missing
+    return position < after if desc else position > after
 
 
 def _matches(c: Campaign, query: CampaignQuery) -> bool:

@@ -25,7 +25,7 @@ from nats.js.errors import APIError, NoStreamResponseError
 
 from adapters.nats.jetstream import JetStreamLink
 from domain.campaigns.webhooks import delivery_content
-from domain.execution.model import Message, MessageStatus
+from domain.execution.model import Message, MessageStatus, reported_execution_id
 
 # Long enough to cover a relay that died mid-batch and a restart; the notification service
 # still deduplicates by message_id beyond it (the documented limit of exactly-once).
@@ -196,7 +196,7 @@ def _payload(m: Message) -> bytes:
             "message_id": m.message_id,
             "organization_id": m.organization_id,
             "campaign_id": m.campaign_id,
-            "execution_id": m.execution_id,
+            "execution_id": reported_execution_id(m),
             "user_id": m.user_id,
             "variant_id": m.variant_id,
             "channel": m.channel.value,

@@ -38,7 +38,11 @@ class SegmentStore(Protocol):
 
     async def get(self, organization_id: str, segment_id: str) -> Segment | None: ...
 
-    async def list(self, organization_id: str) -> Sequence[Segment]: ...
+    async def list(
+        self, organization_id: str, *, after: str = "", limit: int = 100
+    ) -> Sequence[Segment]:
+        """At most `limit` segments whose segment_id follows `after` (code point order), in
+        that order: one keyset page ("" starts at the first segment)."""
 
     async def delete(self, organization_id: str, segment_id: str) -> bool: ...
 

@@ -30,6 +30,7 @@ from domain.audience.lookup import (
 )
 from domain.audience.model import Segment, Suppression, SuppressionReason
 from domain.audience.ports import ContactDirectory, SegmentStore, SuppressionStore
+from domain.kernel import paging
 from domain.kernel.channels import Channel
 from domain.kernel.errors import (
     AlreadyExistsError,
@@ -47,6 +48,9 @@ UPSERT_CHUNK = 1_000
 MAX_SUPPRESSIONS_PER_CALL = 10_000
 DEFAULT_SUPPRESSION_PAGE = 100
 MAX_SUPPRESSION_PAGE = 1_000
+DEFAULT_SEGMENT_PAGE = 100
+MAX_SEGMENT_PAGE = 500
+SEGMENT_PAGES = ("segments",)  # the query a ListSegments page token is cut for
 
 
 class AudienceService:
@@ -170,9 +174,20 @@ class AudienceService:
         principal.require_read()
         return await load_segment(self._segments, principal.organization_id, segment_id)
 
-    async def list_segments(self, principal: Principal) -> Sequence[Segment]:
+    async def list_segments(
+        self, principal: Principal, *, page_size: int = 0, page_token: str = ""
+    ) -> tuple[Sequence[Segment], str]:
+        """A page of the organization's segments by segment_id and the token of the next page
+        ("" at the end)."""
         principal.require_read()
-        return await self._segments.list(principal.organization_id)
+        limit = clamp_page_size(page_size, default=DEFAULT_SEGMENT_PAGE, maximum=MAX_SEGMENT_PAGE)
+        position = paging.decode_page_token(page_token, SEGMENT_PAGES, size=1)
+        found = await self._segments.list(
+            principal.organization_id, after=position[0] if position else "", limit=limit + 1
+        )
+        page = found[:limit]
+        last = (page[-1].segment_id,) if page and len(found) > limit else None
+        return page, paging.encode_page_token(last, SEGMENT_PAGES)
 
     async def delete_segment(self, principal: Principal, segment_id: str) -> None:
         principal.require_write()

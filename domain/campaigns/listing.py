@@ -18,7 +18,11 @@ from domain.kernel.errors import FieldViolation, InvalidArgumentError
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
-SORT_KEYS = ("created_at", "updated_at", "name")
+# `scheduled_at` sorts by the next run (the instant the scheduled_after/before filters use):
+# campaigns without one come last in either direction, by id, and their cursor's sort value is
+# NO_SORT_VALUE.
+SORT_KEYS = ("created_at", "updated_at", "name", "scheduled_at")
+NO_SORT_VALUE = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +46,8 @@ class Ordering:
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """Position after the last row of the previous page."""
+    """Position after the last row of the previous page (sort_value NO_SORT_VALUE: a row
+    without a value for the sort key, which sorts after every row that has one)."""
 
     sort_value: str
     campaign_id: str

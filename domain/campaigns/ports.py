@@ -22,6 +22,11 @@ class CampaignRepository(Protocol):
     async def add(self, campaign: Campaign) -> None:
         """Insert; raises DuplicateRequestError when the (organization, request_id) is taken."""
 
+    async def names_starting_with(self, organization_id: str, prefix: str) -> set[str]:
+        """The names of the organization's campaigns that start with `prefix`, case included.
+        May hold other names too (a store whose LIKE ignores case), never fewer: callers
+        compare exactly."""
+
     async def save(self, campaign: Campaign, *, expected_version: int) -> None:
         """Write back `campaign` (whose version the caller already advanced) if the stored
         version is still `expected_version`; StaleEtagError if someone else won."""

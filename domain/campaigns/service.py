@@ -17,6 +17,7 @@ from domain.audience.ports import AudienceSource
 from domain.audience.segments import segment_violation
 from domain.campaigns import rules, scheduling
 from domain.campaigns.campaign import Campaign
+from domain.campaigns.clones import base_name, clone_fingerprint, lookup_prefix, unique_name
 from domain.campaigns.identity import assign_child_ids, fingerprint
 from domain.campaigns.listing import CampaignPage, CampaignQuery
 from domain.campaigns.model import MUTABLE_SPEC_FIELDS, CampaignSpec, Schedule
@@ -41,6 +42,7 @@ from domain.kernel.principal import Principal
 
 MAX_REQUEST_ID = 128
 MAX_REASON = 500  # characters of a cancel reason
+_CLONE_REQUEST = "request (a create, or a clone of another campaign or under another name)"
 
 
 class Change(Protocol):
@@ -162,14 +164,37 @@ class CampaignService:
             await uow.commit()
 
     async def clone_campaign(
-        self, principal: Principal, campaign_id: str, *, name: str = ""
+        self, principal: Principal, campaign_id: str, *, name: str = "", request_id: str = ""
     ) -> Campaign:
+        """A new draft with the definition of `campaign_id`, named after docs/lifecycle.md
+        (domain.campaigns.clones). `request_id` makes it idempotent as for create: a retry with
+        the same key, campaign and name returns the same copy."""
         principal.require_write()
+        _check_request_id(request_id)
+        digest = clone_fingerprint(campaign_id, name)
+        try:
+            return await self._clone(principal, campaign_id, name, request_id, digest)
+        except DuplicateRequestError:
+            # A concurrent call with the same request_id committed first: answer as a replay.
+            async with self._uow() as uow:
+                return await _replay(uow, principal, request_id, digest, what=_CLONE_REQUEST)
+
+    async def _clone(
+        self, principal: Principal, campaign_id: str, name: str, request_id: str, digest: str
+    ) -> Campaign:
+        organization_id = principal.organization_id
         async with self._uow() as uow:
+            if (
+                request_id
+                and (await uow.campaigns.get_by_request_id(organization_id, request_id)) is not None
+            ):
+                return await _replay(uow, principal, request_id, digest, what=_CLONE_REQUEST)
             source = await _load(uow, principal, campaign_id)
+            base = base_name(source.spec.name, name)
+            taken = await uow.campaigns.names_starting_with(organization_id, lookup_prefix(base))
             spec = replace(
                 source.spec,
-                name=name.strip() or f"Copy of {source.spec.name}"[: rules.MAX_NAME],
+                name=unique_name(base, taken),
                 audiences=tuple(replace(a, audience_id="") for a in source.spec.audiences),
                 variants=tuple(replace(v, variant_id="") for v in source.spec.variants),
                 triggers=tuple(replace(t, trigger_id="") for t in source.spec.triggers),
@@ -178,11 +203,13 @@ class CampaignService:
             now = self._clock.now()
             clone = Campaign.new(
                 self._ids.new_id(),
-                principal.organization_id,
+                organization_id,
                 assign_child_ids(spec, self._ids),
                 by=principal.subject,
                 at=now,
                 cloned_from_id=source.campaign_id,
+                request_id=request_id or None,
+                request_fingerprint=digest if request_id else None,
             )
             await add_campaign(uow, clone, self._ids, self._clock)
             await uow.commit()
@@ -321,13 +348,22 @@ async def _load(uow: UnitOfWork, principal: Principal, campaign_id: str) -> Camp
     return await load_campaign(uow.campaigns, principal.organization_id, campaign_id)
 
 
-async def _replay(uow: UnitOfWork, principal: Principal, request_id: str, digest: str) -> Campaign:
+async def _replay(
+    uow: UnitOfWork,
+    principal: Principal,
+    request_id: str,
+    digest: str,
+    *,
+    what: str = "campaign definition",
+) -> Campaign:
+    """The campaign a request_id made, for a retry asking the same (`digest`): create and
+    clone share the organization's request_ids, so a key used by one is reused by the other."""
     original = await uow.campaigns.get_by_request_id(principal.organization_id, request_id)
     if original is None:  # the original was deleted since; the key is free again
         raise RequestIdReusedError("request_id belonged to a campaign that was deleted")
     if original.request_fingerprint != digest:
         raise RequestIdReusedError(
-            "request_id was already used for a different campaign definition",
+            f"request_id was already used for a different {what}",
             metadata={"request_id": request_id, "campaign_id": original.campaign_id},
         )
     return original

@@ -48,6 +48,10 @@ FINISHED_EXECUTIONS = frozenset(
 
 
 MESSAGE_NAMESPACE = uuid.UUID("6f1c2a9e-4b1d-5c3e-9a57-1d2c3b4a5e6f")
+# The execution_id a SendTransactional message is stored under. Such a message belongs to no
+# execution; the stored value only groups them in the store's (execution_id, ...) indexes, and
+# clients and the delivery payload see "" (`reported_execution_id`), as the contract says.
+TRANSACTIONAL_EXECUTION = "transactional"
 
 
 def content_digest(content: dict[str, str]) -> str:
@@ -140,6 +144,11 @@ class Held:
     timezone: str
     send_after: datetime
     held: bool = True
+
+
+def reported_execution_id(message: Message) -> str:
+    """The execution a message is reported under: "" for a transactional send."""
+    return "" if message.execution_id == TRANSACTIONAL_EXECUTION else message.execution_id
 
 
 MessageIds = Callable[[str, Channel], str]  # (user_id, channel) -> message id, for one execution

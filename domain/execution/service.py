@@ -20,7 +20,14 @@ from domain.campaigns.store import load_campaign
 from domain.campaigns.templates import Template, TemplateSource, templates_of
 from domain.campaigns.webhooks import check_destinations
 from domain.execution.lookup import load_execution, load_message
-from domain.execution.model import Execution, Message, MessageStatus, content_digest, message_id
+from domain.execution.model import (
+    TRANSACTIONAL_EXECUTION,
+    Execution,
+    Message,
+    MessageStatus,
+    content_digest,
+    message_id,
+)
 from domain.execution.planning import Arm, CampaignPlan, ContentRenderFailedError, sent_contents
 from domain.execution.ports import ExecutionUnitOfWork, ExecutionUnitOfWorkFactory
 from domain.execution.suppression_notes import suppressed_note
@@ -40,7 +47,6 @@ from domain.kernel.principal import PLANNERS, Principal
 # Page sizes as documented in campaign_service.proto: (default for 0, most per page).
 DEFAULT_EXECUTION_PAGE, MAX_EXECUTION_PAGE = 20, 100
 DEFAULT_MESSAGE_PAGE, MAX_MESSAGE_PAGE = 100, 1_000
-TRANSACTIONAL_EXECUTION = "transactional"
 
 
 @dataclass(frozen=True, slots=True)

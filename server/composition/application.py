@@ -30,11 +30,13 @@ from server.interceptors.access_log import AccessLogInterceptor
 from server.interceptors.authentication import AuthenticationInterceptor
 from server.interceptors.errors import ErrorMappingInterceptor
 from server.interceptors.requests import RequestCheckInterceptor
+from server.listen_address import GRPC_OPTIONS, bind, ensure_bindable
 from server.page_tokens import PageTokenSealer, page_token_sealer
 from server.servicers.audience import AudienceServicer
 from server.servicers.campaigns import CampaignServicer
 from server.servicers.unimplemented import with_unimplemented
 from server.settings import Settings
+from server.startup import StartupError
 from server.tokens import JwtKeys, TokenVerifier, load_keys
 from server.tracing import tracing_interceptor
 
@@ -123,7 +125,13 @@ def make_server(
         RequestCheckInterceptor(),  # innermost: decoding, caps and content, after authentication
     ]
     tracing = tracing_interceptor(settings)
-    server = grpc.aio.server(interceptors=[tracing, *interceptors] if tracing else interceptors)
+    server = grpc.aio.server(
+        interceptors=[tracing, *interceptors] if tracing else interceptors,
+        # so_reuseport off: a second server on a port in use fails its start instead of
+        # sharing the callers (server/listen_address.py; worker processes sharing a port on
+        # purpose are a later performance decision).
+        options=GRPC_OPTIONS,
+    )
     campaign_service_pb2_grpc.add_CampaignServiceServicer_to_server(
         CampaignServicer(
             services.campaigns, services.executions, page_tokens, send_now=services.send_now
@@ -150,18 +158,22 @@ def make_server(
         ),
         server,
     )
-    port = server.add_insecure_port(settings.grpc_address)
-    return server, port
+    return server, bind(server, settings.grpc_address)
 
 
 async def build_application(settings: Settings) -> Application:
     """The service, not yet started. StartupError (before anything connects) when production
-    mode lacks its secret, or when the database cannot be opened."""
+    mode lacks its secret or the gRPC address is taken, or when the database cannot be opened."""
     keys = load_keys(settings)
+    ensure_bindable(settings.grpc_address)
     page_tokens = page_token_sealer(settings, keys)
     closers = Closers()
     ports = await build_ports(settings, closers)
     services = build_services(settings, ports)
     health = HealthReporter(ports.health_probe, SERVICE_NAMES, settings.health_probe_interval)
-    server, port = make_server(settings, services, health, keys, page_tokens)
+    try:
+        server, port = make_server(settings, services, health, keys, page_tokens)
+    except StartupError:  # the port was taken after ensure_bindable looked
+        await closers.close_all()
+        raise
     return Application(settings, server, port, health, services, closers, ports.dependency_checks)

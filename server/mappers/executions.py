@@ -5,7 +5,13 @@ from __future__ import annotations
 from campaign.v1 import execution_pb2 as xpb
 
 from domain.campaigns.webhooks import split_headers
-from domain.execution.model import Execution, ExecutionStatus, Message, MessageStatus
+from domain.execution.model import (
+    Execution,
+    ExecutionStatus,
+    Message,
+    MessageStatus,
+    reported_execution_id,
+)
 from domain.execution.suppression_notes import suppression_reason_of
 from domain.kernel.channels import Channel
 from server.mappers import enums
@@ -65,7 +71,7 @@ def message_to_proto(m: Message) -> xpb.Message:
     out = xpb.Message(
         message_id=m.message_id,
         campaign_id=m.campaign_id,
-        execution_id=m.execution_id,
+        execution_id=reported_execution_id(m),
         user_id=m.user_id,
         variant_id=m.variant_id,
         channel=enums.CHANNELS_OUT[m.channel],

@@ -134,8 +134,17 @@ class AudienceServicer(asvc_grpc.AudienceServiceServicer):
         request: asvc.ListSegmentsRequest,
         context: grpc.aio.ServicerContext,
     ) -> asvc.ListSegmentsResponse:
-        found = await self._service.list_segments(current_principal())
-        return asvc.ListSegmentsResponse(segments=[segment_to_proto(s) for s in found])
+        principal = current_principal()
+        bound = {"organization_id": principal.organization_id, "rpc": "ListSegments"}
+        found, next_token = await self._service.list_segments(
+            principal,
+            page_size=request.page_size,
+            page_token=self._pages.open(request.page_token, **bound),
+        )
+        return asvc.ListSegmentsResponse(
+            segments=[segment_to_proto(s) for s in found],
+            next_page_token=self._pages.seal(next_token, **bound),
+        )
 
     async def DeleteSegment(
         self,

@@ -15,6 +15,7 @@ from campaign.v1 import campaign_service_pb2_grpc as svc_grpc
 
 from domain.campaigns import listing
 from domain.campaigns.service import CampaignService
+from domain.campaigns.unbuilt import activation_warnings
 from domain.execution.send_now import SendNow
 from domain.execution.service import ExecutionService
 from domain.kernel.errors import (
@@ -170,7 +171,10 @@ class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
         context: grpc.aio.ServicerContext,
     ) -> svc.CloneCampaignResponse:
         campaign = await self._service.clone_campaign(
-            current_principal(), request.campaign_id, name=request.name
+            current_principal(),
+            request.campaign_id,
+            name=request.name,
+            request_id=request.request_id,
         )
         return svc.CloneCampaignResponse(campaign=campaign_to_proto(campaign))
 
@@ -201,7 +205,9 @@ class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
         context: grpc.aio.ServicerContext,
     ) -> svc.ActivateCampaignResponse:
         campaign = await self._service.activate_campaign(current_principal(), request.campaign_id)
-        return svc.ActivateCampaignResponse(campaign=campaign_to_proto(campaign))
+        return svc.ActivateCampaignResponse(
+            campaign=campaign_to_proto(campaign), warnings=activation_warnings(campaign)
+        )
 
     async def PauseCampaign(
         self,

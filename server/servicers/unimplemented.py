@@ -12,11 +12,28 @@ from typing import Any
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 
-PLANNED = "arrives with the execution engine"
+# What is missing, in the caller's words, by "Service.Method" or by service. Each entry says what
+# this version does not do, never when it will: a promise in an error message goes stale.
+MISSING = {
+    "MetricsService": (
+        "campaign metrics (engagement counters, rates, A/B results) are not built: they need "
+        "delivery and engagement events, which this version does not consume; a run's message "
+        "counts are in CampaignService.GetExecution and ListMessages"
+    ),
+    "EventService": (
+        "inbound events (triggers, conversions, delivery status) are not consumed by this "
+        "version, neither here nor over NATS, so triggered campaigns cannot fire yet"
+    ),
+    "CampaignService.SelectWinner": (
+        "choosing an A/B winner is not built: runs send every variant by its allocation"
+    ),
+}
+NOT_BUILT = "it is not built in this version"
 
 
 def _message(service: str, method: str) -> str:
-    return f"{service}.{method} is declared in campaign.v1 but not implemented yet ({PLANNED})"
+    reason = MISSING.get(f"{service}.{method}") or MISSING.get(service) or NOT_BUILT
+    return f"{service}.{method} is declared in campaign.v1 but not implemented: {reason}"
 
 
 def unary_stub(service: str, method: str) -> Callable[..., Any]:

@@ -196,6 +196,21 @@ async def test_segments_are_listed_by_id_and_deleted(audience: AudienceBackend) 
     assert [s.segment_id for s in await audience.segments.list(ORG)] == ["seg-A", "seg-_", "seg-b"]
 
 
+async def test_segments_are_listed_in_keyset_pages(audience: AudienceBackend) -> None:
+    for segment_id in ("seg-b", "seg-A", "seg-a", "seg-_", "seg-c"):
+        await audience.segments.create(ORG, Segment(segment_id, segment_id.upper(), ()))
+
+    async def page(after: str, limit: int) -> list[str]:
+        return [s.segment_id for s in await audience.segments.list(ORG, after=after, limit=limit)]
+
+    assert await page("", 2) == ["seg-A", "seg-_"]
+    assert await page("seg-_", 2) == ["seg-a", "seg-b"]
+    assert await page("seg-b", 2) == ["seg-c"]
+    assert await page("seg-c", 2) == []
+    assert await page("seg-B", 1) == ["seg-_"]  # a position between ids: the next one
+    assert await page("", 0) == []
+
+
 async def test_segments_are_scoped_by_organization(audience: AudienceBackend) -> None:
     await audience.segments.create(ORG, SEGMENT)
 

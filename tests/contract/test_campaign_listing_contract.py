@@ -83,6 +83,12 @@ ORDERS = {
     "updated_at": ["c08", "c02", "c04", "c03", "c06", "c07", "c09", "c05", "c01"],
     # Code point order: upper case, then "_", then lower case, then accented letters.
     "name": ["c01", "c03", "c07", "c09", "c08", "c02", "c04", "c05", "c06"],
+    # The next run; campaigns without one last, by id.
+    "scheduled_at": ["c05", "c08", "c02", "c01", "c03", "c04", "c06", "c07", "c09"],
+}
+# Where descending is not ascending reversed: campaigns without a next run stay last.
+DESCENDING = {
+    "scheduled_at": ["c02", "c08", "c05", "c09", "c07", "c06", "c04", "c03", "c01"],
 }
 ORDERINGS = [
     pytest.param(Ordering(key, descending), id=f"{key}-{'desc' if descending else 'asc'}")
@@ -93,7 +99,9 @@ ORDERINGS = [
 
 def expected_order(ordering: Ordering) -> list[str]:
     ids = ORDERS[ordering.key]
-    return list(reversed(ids)) if ordering.descending else ids
+    if ordering.descending:
+        return DESCENDING.get(ordering.key, list(reversed(ids)))
+    return ids
 
 
 def ids(campaigns: list[Campaign]) -> list[str]:

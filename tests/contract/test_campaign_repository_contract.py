@@ -273,3 +273,26 @@ async def test_concurrent_read_modify_write_loses_no_update(backend: Backend) ->
     final = await load(backend.unit_of_work, ORG, "c-1")
     assert final is not None
     assert (sorted(final.spec.tags), final.version) == (tags, 1 + len(tags))
+
+
+async def test_names_starting_with_a_prefix_are_found_literally(backend: Backend) -> None:
+    names = ["Copy of A", "Copy of A (2)", "Copy of A_b", "Copy of AB", "Copy of 100%", "copy"]
+    await store(
+        backend.unit_of_work,
+        *(campaign(f"c-{i}", name=name) for i, name in enumerate(names)),
+        campaign("x-1", organization_id=OTHER_ORG, name="Copy of A (3)"),
+    )
+
+    async with backend.unit_of_work(read_only=True) as uow:
+        found = await uow.campaigns.names_starting_with(ORG, "Copy of A")
+        wildcard = await uow.campaigns.names_starting_with(ORG, "Copy of A_")
+        percent = await uow.campaigns.names_starting_with(ORG, "Copy of 100%")
+        nothing = await uow.campaigns.names_starting_with(ORG, "Copy of Z")
+
+    # Exact-case matches are all there; a store may add names differing in case only.
+    assert {"Copy of A", "Copy of A (2)", "Copy of A_b", "Copy of AB"} <= found
+    assert all(n.lower().startswith("copy of a") for n in found)
+    assert "Copy of A (3)" not in found  # another organization's
+    assert wildcard == {"Copy of A_b"}  # "_" is not a wildcard
+    assert percent == {"Copy of 100%"}
+    assert nothing == set()

@@ -327,6 +327,40 @@ def test_a_saved_segment_reads_back_through_get_and_list_and_is_gone_after_delet
     assert [s.segment_id for s in remaining] == ["a-first"]
 
 
+def test_segments_are_listed_in_pages_with_sealed_tokens(
+    audience: AudienceApi, audience_as: Callable[..., AudienceApi]
+):
+    ids = [f"seg-{i}" for i in range(5)]
+    for segment_id in reversed(ids):
+        create_segment(audience, segment_id, plan_is("pro"))
+
+    listed: list[str] = []
+    tokens: list[str] = []
+    token = ""
+    for _ in range(10):
+        page = audience.call(
+            "ListSegments", asvc.ListSegmentsRequest(page_size=2, page_token=token)
+        )
+        listed += [s.segment_id for s in page.segments]
+        token = page.next_page_token
+        if not token:
+            break
+        tokens.append(token)
+    everything = audience.call("ListSegments", asvc.ListSegmentsRequest(page_size=10**6))
+    elsewhere = audience_as(new_org()).fails(
+        "ListSegments", asvc.ListSegmentsRequest(page_token=tokens[0])
+    )
+    negative = audience.fails("ListSegments", asvc.ListSegmentsRequest(page_size=-1))
+
+    assert listed == ids
+    assert len(tokens) == 2  # pages of 2, 2 and 1
+    assert not any(segment_id in t for t in tokens for segment_id in ids)  # opaque
+    assert [s.segment_id for s in everything.segments] == ids  # clamped, not refused
+    assert everything.next_page_token == ""
+    assert (elsewhere.code, elsewhere.fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["page_token"])
+    assert (negative.code, negative.fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["page_size"])
+
+
 def test_a_segment_id_is_created_once_and_can_be_reused_after_a_delete(
     audience: AudienceApi,
 ):

@@ -220,3 +220,48 @@ def test_request_ids_are_scoped_to_the_organization(api_as):
 
     assert first.campaign_id != second.campaign_id
     assert second.organization_id != first.organization_id
+
+
+def test_clone_with_the_same_request_id_twice_returns_the_same_copy(api: CampaignApi):
+    source = api.create(draft_request("Black Friday"))
+    request = svc.CloneCampaignRequest(campaign_id=source.campaign_id, request_id="clone-42")
+
+    first = api.call("CloneCampaign", request).campaign
+    second = api.call("CloneCampaign", request).campaign
+
+    assert second == first
+    assert api.total() == 2
+
+
+def test_clone_request_id_reused_for_another_clone_is_already_exists(api: CampaignApi):
+    source = api.create(draft_request("Black Friday"))
+    first = api.call(
+        "CloneCampaign",
+        svc.CloneCampaignRequest(campaign_id=source.campaign_id, request_id="clone-7"),
+    ).campaign
+
+    failure = api.fails(
+        "CloneCampaign",
+        svc.CloneCampaignRequest(
+            campaign_id=source.campaign_id, name="Other", request_id="clone-7"
+        ),
+    )
+
+    assert failure.code == grpc.StatusCode.ALREADY_EXISTS
+    assert failure.reason == "REQUEST_ID_REUSED"
+    assert failure.error_metadata.get("campaign_id") == first.campaign_id
+    assert api.total() == 2
+
+
+def test_clones_with_a_taken_name_get_a_unique_suffix(api: CampaignApi):
+    source = api.create(draft_request("Black Friday"))
+    api.create(draft_request("Second try"))
+
+    copies = [api.transition("CloneCampaign", source.campaign_id).name for _ in range(3)]
+    named = api.transition("CloneCampaign", source.campaign_id, name="Second try")
+
+    base = "Copy of Black Friday"
+    assert copies == [base, f"{base} (2)", f"{base} (3)"]
+    assert named.name == "Second try (2)"
+    names = [c.name for c in api.list_all(page_size=10)]
+    assert len(names) == len(set(names)) == 6

@@ -228,3 +228,26 @@ def test_scheduled_range_selects_by_next_run(api: CampaignApi):
     assert names(api, scheduled_after=timestamp(soon)) == {"Soon", "Later"}
     assert names(api, scheduled_before=timestamp(later)) == {"Soon"}
     assert names(api, scheduled_after=timestamp(in_minutes(60))) == {"Later"}
+
+
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+def test_order_by_scheduled_at_sorts_by_next_run_with_unscheduled_last(
+    api: CampaignApi, direction: str
+):
+    for name, minutes in (("Later", 300), ("Soon", 30), ("Middle", 120)):
+        created = api.create(scheduled_request(name))
+        api.transition(
+            "ScheduleCampaign", created.campaign_id, scheduled_at=timestamp(in_minutes(minutes))
+        )
+    unscheduled = sorted(
+        (api.create(draft_request(f"Draft {i}")) for i in range(3)), key=lambda c: c.campaign_id
+    )
+    scheduled = ["Soon", "Middle", "Later"]
+    drafts = [c.name for c in unscheduled]
+    if direction == "desc":
+        scheduled.reverse()
+        drafts.reverse()
+
+    listed = api.list_all(page_size=2, order_by=f"scheduled_at {direction}")
+
+    assert [c.name for c in listed] == scheduled + drafts

@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.server_process import ServerProcess, run_cli, server_env, start_server
+from tests.support.server_process import (
+    CLI_TIMEOUT,
+    ServerProcess,
+    executable,
+    run_cli,
+    server_env,
+    start_listening,
+    start_server,
+    wait_until_serving,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -150,3 +159,27 @@ def wait_for_log(server: ServerProcess, text: str, timeout: float = 15.0) -> str
                 return line
         time.sleep(0.1)
     raise AssertionError(f"no report naming {text}:\n{server.log}")
+
+
+def test_a_second_server_on_a_port_in_use_refuses_to_start(live_server: ServerProcess):
+    # A second `make run` beside the first: same configuration (same data dir or database), the
+    # port the first one listens on. It must not bind beside it (SO_REUSEPORT) and split the
+    # callers between the two; it says so in one line and exits with code 2.
+    env = dict(live_server.env, CAMPAIGN_GRPC_ADDRESS=live_server.address)
+
+    process, address, output, reader = start_listening([executable(), "serve"], env)
+    if address is not None:
+        process.kill()
+        process.wait(10)
+        pytest.fail(f"a second server started on {address} beside the first")
+    code = process.wait(CLI_TIMEOUT)
+    reader.join(5)  # its last lines
+
+    assert code == 2, "".join(output)
+    assert len(output) == 1, "".join(output)
+    line = output[0]
+    assert line.startswith("error: cannot listen on " + live_server.address)
+    assert "CAMPAIGN_GRPC_ADDRESS" in line
+    assert "in use" in line
+    assert "Traceback" not in line
+    wait_until_serving(live_server.address, timeout=5)  # the first one is untouched

@@ -443,3 +443,16 @@ def test_previewing_another_orgs_campaign_is_campaign_not_found(
 
     assert failure.code == grpc.StatusCode.NOT_FOUND
     assert failure.reason == "CAMPAIGN_NOT_FOUND"
+
+
+def test_a_transactional_message_belongs_to_no_execution(api: CampaignApi, receipts: pb.Campaign):
+    # The contract: Message.execution_id is empty for a transactional send, wherever it is read.
+    sent = send(api, receipts.campaign_id, "ann", "order-x", order_id="A-9")
+    read = api.call(
+        "GetMessage",
+        svc.GetMessageRequest(campaign_id=receipts.campaign_id, message_id=sent.message_id),
+    ).message
+
+    assert sent.execution_id == ""
+    assert read.execution_id == ""
+    assert [m.execution_id for m in messages_of(api, receipts.campaign_id)] == [""]

@@ -86,6 +86,27 @@ def test_an_unbuilt_rpc_answers_unimplemented_naming_itself(
     assert rpc in (caught.value.details() or "")
 
 
+# What each unbuilt RPC's answer names as missing (no promise of when it arrives).
+MISSING = {
+    "MetricsService.GetCampaignMetrics": "metrics",
+    "MetricsService.StreamCampaignMetrics": "metrics",
+    "MetricsService.GetExperimentResults": "metrics",
+    "CampaignService.SelectWinner": "A/B winner",
+    "EventService.TrackEvents": "inbound events",
+}
+
+
+@pytest.mark.parametrize("rpc", list(UNBUILT))
+def test_an_unbuilt_rpc_says_truthfully_what_is_missing(channel: grpc.Channel, org: str, rpc: str):
+    with pytest.raises(grpc.RpcError) as caught:
+        UNBUILT[rpc](channel, bearer(mint_token(org)))
+
+    details = caught.value.details() or ""
+    assert MISSING[rpc] in details
+    assert "execution engine" not in details  # it exists; the old text had it arriving later
+    assert len(details.splitlines()) == 1
+
+
 def test_an_unbuilt_rpc_still_requires_a_token(channel: grpc.Channel):
     with pytest.raises(grpc.RpcError) as caught:
         UNBUILT["MetricsService.GetCampaignMetrics"](channel, ())

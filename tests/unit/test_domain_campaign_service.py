@@ -635,6 +635,95 @@ async def test_clone_records_campaign_created_naming_its_source(
     assert last_event(store).data["cloned_from_id"] == source.campaign_id
 
 
+async def test_clones_whose_name_is_taken_get_the_first_free_suffix(
+    service: CampaignService, admin: Principal, scheduled_spec: CampaignSpec
+) -> None:
+    source = await service.create_campaign(admin, replace(scheduled_spec, name="Spring"))
+
+    names = [(await service.clone_campaign(admin, source.campaign_id)).spec.name for _ in range(3)]
+    await service.create_campaign(admin, replace(scheduled_spec, name="Autumn"))
+    chosen = await service.clone_campaign(admin, source.campaign_id, name="Autumn")
+    other_case = await service.create_campaign(admin, replace(scheduled_spec, name="copy of x"))
+    exact = await service.clone_campaign(admin, other_case.campaign_id, name="Copy of X")
+
+    assert names == ["Copy of Spring", "Copy of Spring (2)", "Copy of Spring (3)"]
+    assert chosen.spec.name == "Autumn (2)"
+    assert exact.spec.name == "Copy of X"  # names differ by case: no collision
+
+
+async def test_a_suffix_fills_the_first_gap_and_fits_the_name_limit(
+    service: CampaignService, admin: Principal, scheduled_spec: CampaignSpec
+) -> None:
+    for name in ("Copy of A", "Copy of A (3)", "Copy of " + "n" * 247):
+        await service.create_campaign(admin, replace(scheduled_spec, name=name))
+    short = await service.create_campaign(admin, replace(scheduled_spec, name="A"))
+    long = await service.create_campaign(admin, replace(scheduled_spec, name="n" * 255))
+
+    gap = await service.clone_campaign(admin, short.campaign_id)
+    cut = await service.clone_campaign(admin, long.campaign_id)
+
+    assert gap.spec.name == "Copy of A (2)"
+    assert cut.spec.name == ("Copy of " + "n" * 255)[: 255 - 4] + " (2)"
+    assert len(cut.spec.name) == 255
+
+
+async def test_clone_with_a_request_id_twice_returns_the_same_copy(
+    service: CampaignService, store: MemoryStore, admin: Principal, scheduled_spec: CampaignSpec
+) -> None:
+    source = await service.create_campaign(admin, scheduled_spec)
+
+    first = await service.clone_campaign(admin, source.campaign_id, request_id="clone-1")
+    second = await service.clone_campaign(admin, source.campaign_id, request_id="clone-1")
+
+    assert second == first
+    assert first.request_id == "clone-1"
+    assert len(store.state.campaigns) == 2
+    assert event_types(store) == ["campaign.created", "campaign.created"]
+
+
+async def test_clone_request_id_reused_for_another_request_is_refused(
+    service: CampaignService, store: MemoryStore, admin: Principal, scheduled_spec: CampaignSpec
+) -> None:
+    source = await service.create_campaign(admin, scheduled_spec, request_id="create-1")
+    other = await service.create_campaign(admin, replace(scheduled_spec, name="Other"))
+    first = await service.clone_campaign(admin, source.campaign_id, request_id="clone-1")
+
+    with pytest.raises(RequestIdReusedError) as renamed:
+        await service.clone_campaign(admin, source.campaign_id, name="X", request_id="clone-1")
+    with pytest.raises(RequestIdReusedError):
+        await service.clone_campaign(admin, other.campaign_id, request_id="clone-1")
+    with pytest.raises(RequestIdReusedError):  # the organization's keys are shared with create
+        await service.clone_campaign(admin, source.campaign_id, request_id="create-1")
+    with pytest.raises(RequestIdReusedError):
+        await service.create_campaign(admin, scheduled_spec, request_id="clone-1")
+
+    assert renamed.value.metadata["campaign_id"] == first.campaign_id
+    assert len(store.state.campaigns) == 3
+
+
+async def test_a_clone_replay_outlives_its_deleted_source(
+    service: CampaignService, admin: Principal, scheduled_spec: CampaignSpec
+) -> None:
+    source = await service.create_campaign(admin, scheduled_spec)
+    first = await service.clone_campaign(admin, source.campaign_id, request_id="clone-1")
+    await service.delete_campaign(admin, source.campaign_id)
+
+    again = await service.clone_campaign(admin, source.campaign_id, request_id="clone-1")
+
+    assert again.campaign_id == first.campaign_id
+
+
+async def test_a_too_long_clone_request_id_is_invalid(
+    service: CampaignService, admin: Principal, scheduled_spec: CampaignSpec
+) -> None:
+    source = await service.create_campaign(admin, scheduled_spec)
+
+    with pytest.raises(InvalidArgumentError) as caught:
+        await service.clone_campaign(admin, source.campaign_id, request_id="k" * 129)
+
+    assert [v.field for v in caught.value.violations] == ["request_id"]
+
+
 # --- schedule ------------------------------------------------------------------------------------
 
 

@@ -52,6 +52,8 @@ def violated_fields(error: InvalidArgumentError) -> list[str]:
         ("name DESC", Ordering("name", descending=True)),
         ("created_at desc", Ordering("created_at", descending=True)),
         ("updated_at   asc", Ordering("updated_at", descending=False)),
+        ("scheduled_at", Ordering("scheduled_at", descending=False)),
+        ("scheduled_at desc", Ordering("scheduled_at", descending=True)),
     ],
 )
 def test_order_by_accepts_a_sort_key_and_an_optional_direction(

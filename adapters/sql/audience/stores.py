@@ -136,13 +136,17 @@ class SqlSegmentStore:
         row = await _get_row(self._engine, segments.c.segment_id, organization_id, segment_id)
         return None if row is None else segment_from_row(row)
 
-    async def list(self, organization_id: str) -> Sequence[Segment]:
-        """Every segment of the organization, by segment_id (code point order)."""
+    async def list(
+        self, organization_id: str, *, after: str = "", limit: int = 100
+    ) -> Sequence[Segment]:
+        """A keyset page of the organization's segments, by segment_id (code point order)."""
         async with reading(self._engine) as connection:
             rows = await connection.execute(
                 select(segments)
                 .where(segments.c.organization_id == organization_id)
+                .where(segments.c.segment_id > after)
                 .order_by(segments.c.segment_id)
+                .limit(max(limit, 0))
             )
             return [segment_from_row(row._mapping) for row in rows]
 

@@ -10,20 +10,38 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, exists, func, literal, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    and_,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from adapters.sql.campaigns.tables import campaign_channels, campaign_tags, campaigns
 from domain.campaigns.campaign import Campaign
-from domain.campaigns.listing import CampaignFilter, CampaignQuery, Cursor, Ordering
+from domain.campaigns.listing import (
+    NO_SORT_VALUE,
+    CampaignFilter,
+    CampaignQuery,
+    Cursor,
+    Ordering,
+)
 from domain.kernel.paging import decode_instant
 
 _SORT_COLUMNS = {
     "created_at": campaigns.c.created_at,
     "updated_at": campaigns.c.updated_at,
     "name": campaigns.c.name,
+    "scheduled_at": campaigns.c.next_run_at,  # NULL (no next run) last in either direction
 }
 
 
@@ -91,11 +109,16 @@ def page_statement(organization_id: str, query: CampaignQuery) -> Select[Any]:
     if query.after is not None:
         clauses.append(_after(query.ordering, query.after))
     column = _SORT_COLUMNS[query.ordering.key]
-    order = [column, campaigns.c.campaign_id]
+    desc = query.ordering.descending
+    by_value = column.desc() if desc else column.asc()
+    if column.nullable:  # only there: NULLS LAST on a NOT NULL column could cost its index
+        by_value = by_value.nulls_last()
     return (
         select(campaigns)
         .where(*clauses)
-        .order_by(*(o.desc() if query.ordering.descending else o.asc() for o in order))
+        .order_by(
+            by_value, campaigns.c.campaign_id.desc() if desc else campaigns.c.campaign_id.asc()
+        )
         .limit(max(query.page_size, 0) + 1)
     )
 
@@ -104,15 +127,26 @@ def cursor_for(campaign: Campaign, key: str) -> Cursor:
     """The same sort value the in-memory adapter puts in its cursors, so tokens are portable."""
     if key == "name":
         return Cursor(campaign.spec.name, campaign.campaign_id)
+    if key == "scheduled_at":
+        moment = campaign.next_run_at
+        value = NO_SORT_VALUE if moment is None else moment.isoformat()
+        return Cursor(value, campaign.campaign_id)
     moment = campaign.updated_at if key == "updated_at" else campaign.created_at
     return Cursor(moment.isoformat(), campaign.campaign_id)
 
 
 def _after(ordering: Ordering, cursor: Cursor) -> ColumnElement[bool]:
     column = _SORT_COLUMNS[ordering.key]
+    after_id = literal(cursor.campaign_id, Text())
+    nullable = bool(column.nullable)
+    if nullable and cursor.sort_value == NO_SORT_VALUE:
+        # Among the rows without a value, which come last: only the id orders them.
+        ids = campaigns.c.campaign_id
+        return and_(column.is_(None), ids < after_id if ordering.descending else ids > after_id)
     value: str | datetime = cursor.sort_value
     if ordering.key != "name":
         value = decode_instant(cursor.sort_value)
     position = tuple_(column, campaigns.c.campaign_id)
-    bound = tuple_(literal(value, column.type), literal(cursor.campaign_id, Text()))
-    return position < bound if ordering.descending else position > bound
+    bound = tuple_(literal(value, column.type), after_id)
+    later = position < bound if ordering.descending else position > bound
+    return or_(later, column.is_(None)) if nullable else later

@@ -44,6 +44,17 @@ class SqlCampaignRepository:
     async def get_by_request_id(self, organization_id: str, request_id: str) -> Campaign | None:
         return await self._one(_BY_REQUEST_ID, organization_id, request_id)
 
+    async def names_starting_with(self, organization_id: str, prefix: str) -> set[str]:
+        """LIKE 'prefix%' (wildcards escaped); SQLite's LIKE ignores ASCII case, so it may
+        return more names than asked, which the port allows."""
+        rows = await self._session.execute(
+            select(campaigns.c.name).where(
+                campaigns.c.organization_id == organization_id,
+                campaigns.c.name.startswith(prefix, autoescape=True),
+            )
+        )
+        return {name for (name,) in rows}
+
     async def add(self, campaign: Campaign) -> None:
         """Insert; DuplicateRequestError when a concurrent create took the request_id first.
 

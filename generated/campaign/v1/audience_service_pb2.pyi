@@ -149,14 +149,20 @@ class GetSegmentResponse(_message.Message):
     def __init__(self, segment: _Optional[_Union[_audience_pb2.Segment, _Mapping]] = ...) -> None: ...
 
 class ListSegmentsRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListSegmentsResponse(_message.Message):
-    __slots__ = ("segments",)
+    __slots__ = ("segments", "next_page_token")
     SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     segments: _containers.RepeatedCompositeFieldContainer[_audience_pb2.Segment]
-    def __init__(self, segments: _Optional[_Iterable[_Union[_audience_pb2.Segment, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, segments: _Optional[_Iterable[_Union[_audience_pb2.Segment, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class DeleteSegmentRequest(_message.Message):
     __slots__ = ("segment_id",)

@@ -161,7 +161,7 @@ class AudienceServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListSegments(self, request, context):
-        """Lists the saved segments of the caller's organization.
+        """Lists the saved segments of the caller's organization, by segment_id, in pages.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -189,10 +189,12 @@ class ActivateCampaignRequest(_message.Message):
     def __init__(self, campaign_id: _Optional[str] = ...) -> None: ...
 
 class ActivateCampaignResponse(_message.Message):
-    __slots__ = ("campaign",)
+    __slots__ = ("campaign", "warnings")
     CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     campaign: _campaign_pb2.Campaign
-    def __init__(self, campaign: _Optional[_Union[_campaign_pb2.Campaign, _Mapping]] = ...) -> None: ...
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, campaign: _Optional[_Union[_campaign_pb2.Campaign, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PauseCampaignRequest(_message.Message):
     __slots__ = ("campaign_id",)
