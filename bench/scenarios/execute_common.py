@@ -35,6 +35,7 @@ from google.protobuf import struct_pb2, timestamp_pb2
 
 from adapters.sql.audience.tables import contact_attribute_names, contacts, suppressions
 from bench.processes import peak_rss_mb, production_env
+from domain.audience.contacts import DEFAULT_TIMEZONE
 from domain.execution.model import message_id
 from domain.kernel.channels import Channel
 from tests.support.server_process import ServerProcess, start_server
@@ -301,9 +302,11 @@ def message_record(
         "queued",
         now,
         now,
+        None,  # failed_at
         "",  # error
         None,  # idempotency_key
         None,  # handover_id
+        DEFAULT_TIMEZONE,  # the contacts' time zone, as the engine records it
     )
 
 
