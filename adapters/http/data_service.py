@@ -19,7 +19,7 @@ from adapters.http.errors import (
 )
 from adapters.http.id_streams import IdPage
 from domain.audience.contacts import DEFAULT_TIMEZONE, Contact
-from domain.audience.model import Audience
+from domain.audience.model import Audience, Condition
 from domain.kernel.time_zones import zone
 
 MEMBERS_PATH = "/v1/intelligent_query/members"
@@ -34,12 +34,16 @@ def selector(audience: Audience) -> dict[str, Any]:
     """A saved segment by id, else the inline conditions (AND; none means everyone)."""
     if audience.segment_id:
         return {"segment_id": audience.segment_id}
-    return {
-        "conditions": [
-            {"field": c.field, "operator": c.operator.value, "value": c.value}
-            for c in audience.query
-        ]
-    }
+    return {"conditions": [condition_json(c) for c in audience.query]}
+
+
+def condition_json(c: Condition) -> dict[str, Any]:
+    """A condition on the wire (docs/upstream-http.md): lists for in/not_in, no `value` for
+    exists/not_exists."""
+    out: dict[str, Any] = {"field": c.field, "operator": c.operator.value}
+    if c.value is not None:
+        out["value"] = list(c.value) if isinstance(c.value, tuple) else c.value
+    return out
 
 
 class DataServiceApi:

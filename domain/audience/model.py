@@ -25,9 +25,19 @@ class ConditionOperator(enum.StrEnum):
     CONTAINS = "contains"
     GREATER_THAN = "greater_than"
     LESS_THAN = "less_than"
+    NOT_CONTAINS = "not_contains"
+    GREATER_THAN_OR_EQUAL = "greater_than_or_equal"
+    LESS_THAN_OR_EQUAL = "less_than_or_equal"
+    IN = "in"
+    NOT_IN = "not_in"
+    EXISTS = "exists"
+    NOT_EXISTS = "not_exists"
 
 
-ConditionValue = str | float | bool
+ConditionScalar = str | float | bool
+# A scalar for most operators, a tuple of scalars for in/not_in, None for exists/not_exists
+# (docs/conditions.md); domain.audience.conditions.check_conditions enforces which.
+ConditionValue = ConditionScalar | tuple[ConditionScalar, ...] | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,9 +63,7 @@ def conditions_from_proto(
     for i, c in enumerate(items):
         where = f"{path}[{i}]"
         operator = enum_in(v, f"{where}.operator", enums.OPERATORS, c.operator)
-        if not c.HasField("value"):
-            v.add(f"{where}.value", "is required")
-        value = from_value(v, f"{where}.value", c.value) if c.HasField("value") else ""
+        value = from_value(v, f"{where}.value", c.value) if c.HasField("value") else None
         out.append(Condition(c.field, operator or ConditionOperator.EQUALS, value))
     return tuple(out)
 

@@ -59,12 +59,14 @@ def campaign_to_proto(c: Campaign) -> pb.Campaign:
 
 
 def conditions_to_proto(items: Iterable[Condition]) -> list[pb.Condition]:
-    return [
-        pb.Condition(
-            field=c.field, operator=enums.OPERATORS_OUT[c.operator], value=to_value(c.value)
-        )
-        for c in items
-    ]
+    out = []
+    for c in items:
+        condition = pb.Condition(field=c.field, operator=enums.OPERATORS_OUT[c.operator])
+        value = to_value(c.value)
+        if value is not None:
+            condition.value.CopyFrom(value)
+        out.append(condition)
+    return out
 
 
 def audience_to_proto(a: Audience) -> pb.Audience:

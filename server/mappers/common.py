@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
 
-from domain.audience.model import ConditionValue
+from domain.audience.model import ConditionScalar, ConditionValue
 from domain.kernel.errors import ViolationCollector
 
 E = TypeVar("E", bound=Enum)
@@ -42,6 +42,28 @@ def set_duration(target: duration_pb2.Duration, value: timedelta) -> None:
 
 
 def from_value(v: ViolationCollector, path: str, value: struct_pb2.Value) -> ConditionValue:
+    """A condition's value: a scalar, a list of scalars (in/not_in), or None when unset or null
+    (exists/not_exists); the domain checks which one the operator takes."""
+    kind = value.WhichOneof("kind")
+    if kind is None or kind == "null_value":
+        return None
+    if kind == "list_value":
+        items = []
+        for i, item in enumerate(value.list_value.values):
+            scalar = _scalar(item)
+            if scalar is None:
+                v.add(f"{path}[{i}]", "must be a string, number or boolean")
+            else:
+                items.append(scalar)
+        return tuple(items)
+    scalar = _scalar(value)
+    if scalar is None:
+        v.add(path, "must be a string, number, boolean or a list of them")
+        return None
+    return scalar
+
+
+def _scalar(value: struct_pb2.Value) -> ConditionScalar | None:
     kind = value.WhichOneof("kind")
     if kind == "string_value":
         return value.string_value
@@ -49,11 +71,21 @@ def from_value(v: ViolationCollector, path: str, value: struct_pb2.Value) -> Con
         return value.number_value
     if kind == "bool_value":
         return value.bool_value
-    v.add(path, "must be a string, number or boolean")
-    return ""
+    return None
 
 
-def to_value(value: ConditionValue) -> struct_pb2.Value:
+def to_value(value: ConditionValue) -> struct_pb2.Value | None:
+    """None (no value) stays unset on the wire."""
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        out = struct_pb2.Value()
+        out.list_value.values.extend(_scalar_value(e) for e in value)
+        return out
+    return _scalar_value(value)
+
+
+def _scalar_value(value: ConditionScalar) -> struct_pb2.Value:
     if isinstance(value, bool):
         return struct_pb2.Value(bool_value=value)
     if isinstance(value, int | float):

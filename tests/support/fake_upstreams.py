@@ -198,13 +198,13 @@ class FakeUpstreams:
 
     def _query(self, organization_id: str, raw_conditions: list[dict[str, Any]]) -> list[str]:
         conditions = [
-            Condition(c["field"], ConditionOperator(c["operator"]), c["value"])
+            Condition(c["field"], ConditionOperator(c["operator"]), _value(c.get("value")))
             for c in raw_conditions
         ]
         return sorted(
             user_id
             for user_id, profile in self.profiles[organization_id].items()
-            if matches_all(conditions, {**profile.get("attributes", {}), **profile})
+            if matches_all(conditions, _condition_view(profile))
         )
 
     def _page(self, members: list[str], body: dict[str, Any]) -> tuple[int, Any]:
@@ -327,3 +327,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         with suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _value(raw: Any) -> Any:
+    """A wire value as the domain holds it: a list is an in/not_in tuple, absent is None."""
+    return tuple(raw) if isinstance(raw, list) else raw
+
+
+def _condition_view(profile: dict[str, Any]) -> dict[str, Any]:
+    """What conditions see (docs/upstream-http.md): the attributes, overridden by the profile's
+    own fields; `attributes` itself is not a field."""
+    own = {k: v for k, v in profile.items() if k != "attributes"}
+    return {**profile.get("attributes", {}), **own}

@@ -1,17 +1,21 @@
 """Attribute conditions compiled to SQL over the contacts table, with domain.audience.conditions'
-meaning.
+meaning (docs/conditions.md).
 
 Each field is first described as a typed value (is it present, is it text / a number / a
-boolean, and what it is as such), from a contact column or from a key of the `attributes`
-document; the operators are then written once against that description:
-- missing or JSON null matches nothing, not even not_equals;
-- numbers compare only with JSON numbers, both as doubles (domain: `float(a) == float(b)`), so
-  the text "5" is not the number 5, and true is not 1;
+boolean, and what it is as such), from a contact column or from the `attributes` document (a key,
+or a dot path through nested objects); the operators are then written once against that
+description:
+- missing or JSON null: only not_exists matches;
+- numbers compare as doubles (domain: `float(a) == float(b)`), JSON numbers and numeric text
+  alike when the other side is a number; text compares with text exactly, booleans with
+  booleans; any other pairing is false, negated operators included;
 - contains is a case-sensitive substring test via strpos/instr, which have no wildcards, so a
-  "%" or "_" in the value is just that character (SQLite's LIKE would also ignore case).
+  "%" or "_" in the value is just that character (SQLite's LIKE would also ignore case);
+- in/not_in are an OR of equals / an AND of not_equals over the (capped) list.
 
 The predicates may be NULL where the domain says False (a missing key); that reads as no match
-wherever they are used positively, and `negatable` makes them safe under NOT.
+wherever they are used positively, and `negatable` makes them safe under NOT. Nothing here can
+raise at run time: casts happen under CASE only for text already known to be numeric.
 """
 
 from __future__ import annotations
@@ -24,34 +28,51 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Float,
+    Text,
     and_,
     case,
     cast,
     false,
     func,
     literal,
+    literal_column,
     not_,
+    or_,
     select,
     true,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 from adapters.sql.audience.tables import contacts
-from domain.audience.conditions import CONTACT_FIELDS
-from domain.audience.model import Condition, ConditionOperator, ConditionValue
+from domain.audience.conditions import (
+    CONTACT_FIELDS,
+    NUMERIC_TEXT_MAX,
+    ORDERED,
+    is_number,
+    numeric_text,
+)
+from domain.audience.model import Condition, ConditionOperator, ConditionScalar, ConditionValue
 
 Clause = ColumnElement[bool]
+OP = ConditionOperator
 _SQLITE_NUMBER = ("integer", "real")
+# domain.audience.conditions.NUMERIC_TEXT as a Postgres regex, and as SQLite GLOBs: only digits,
+# "." and "-"; "-" only first; at most one "."; a digit last; no "." first or right after "-".
+_PG_NUMERIC = r"^-?[0-9]+(\.[0-9]+)?$"
+_SQLITE_NOT_NUMERIC = ("*[^0-9.-]*", "?*-*", "*.*.*", ".*", "-.*")
 
 
 @dataclass(frozen=True, slots=True)
 class _Value:
-    """What a field is for the operators; `text`/`number` are NULL unless it is of that type."""
+    """What a field is for the operators; `text`/`number` are NULL unless it is of that type,
+    `numeric_text` unless it is text that reads as a number."""
 
     present: Clause
     is_text: Clause
     text: ColumnElement[Any] | None
     number: ColumnElement[Any] | None
-    equals_boolean: Callable[[bool], Clause] | None
+    numeric_text: ColumnElement[Any] | None
+    is_boolean: Callable[[bool], Clause] | None
 
 
 def conditions_clause(conditions: Iterable[Condition], dialect: str) -> Clause:
@@ -61,7 +82,7 @@ def conditions_clause(conditions: Iterable[Condition], dialect: str) -> Clause:
 
 def condition_clause(condition: Condition, dialect: str) -> Clause:
     if condition.field in CONTACT_FIELDS:
-        value = _column(condition.field)
+        value = _column(condition.field, dialect)
     elif dialect == "postgresql":
         value = _jsonb_attribute(condition.field)
     else:
@@ -77,84 +98,178 @@ def negatable(clause: Clause) -> Clause:
 def _operator(
     value: _Value, op: ConditionOperator, expected: ConditionValue, dialect: str
 ) -> Clause:
-    if op is ConditionOperator.EQUALS:
-        return _equals(value, expected)
-    if op is ConditionOperator.NOT_EQUALS:
-        return and_(value.present, not_(negatable(_equals(value, expected))))
-    if op is ConditionOperator.CONTAINS:
+    if op is OP.EXISTS:
+        return negatable(value.present)
+    if op is OP.NOT_EXISTS:
+        return not_(negatable(value.present))
+    if op is OP.IN or op is OP.NOT_IN:
+        if not isinstance(expected, tuple) or not expected:
+            return false()
+        if op is OP.IN:
+            return or_(*(_compare(value, e, equal=True) for e in expected))
+        return and_(*(_compare(value, e, equal=False) for e in expected))
+    if expected is None or isinstance(expected, tuple):
+        return false()
+    if op is OP.EQUALS or op is OP.NOT_EQUALS:
+        return _compare(value, expected, equal=op is OP.EQUALS)
+    if op is OP.CONTAINS or op is OP.NOT_CONTAINS:
         if not isinstance(expected, str) or value.text is None:
             return false()
-        position = func.strpos if dialect == "postgresql" else func.instr
-        return and_(value.is_text, position(value.text, literal(expected)) > 0)
-    number = _number(expected)
-    if number is None or value.number is None:
+        position = (func.strpos if dialect == "postgresql" else func.instr)(
+            value.text, literal(expected)
+        )
+        return and_(value.is_text, position > 0 if op is OP.CONTAINS else position == 0)
+    assert op in ORDERED, op
+    number = _coerced(value)
+    if not is_number(expected) or number is None:
         return false()
-    bound = literal(number, Float)
-    return value.number > bound if op is ConditionOperator.GREATER_THAN else value.number < bound
+    bound = literal(float(expected), Float)
+    if op is OP.GREATER_THAN:
+        return number > bound
+    if op is OP.LESS_THAN:
+        return number < bound
+    if op is OP.GREATER_THAN_OR_EQUAL:
+        return number >= bound
+    return number <= bound
 
 
-def _equals(value: _Value, expected: ConditionValue) -> Clause:
+def _compare(value: _Value, expected: ConditionScalar, *, equal: bool) -> Clause:
+    """equals (equal=True) or not_equals under the type rule; false on a type mismatch."""
     if isinstance(expected, bool):
-        return value.equals_boolean(expected) if value.equals_boolean else false()
-    number = _number(expected)
-    if number is not None:
-        return false() if value.number is None else value.number == literal(number, Float)
-    if isinstance(expected, str) and value.text is not None:
-        return and_(value.is_text, value.text == literal(expected))
-    return false()
+        return value.is_boolean(expected is equal) if value.is_boolean else false()
+    if is_number(expected):
+        number = _coerced(value)
+        if number is None:
+            return false()
+        bound = literal(float(expected), Float)
+        return number == bound if equal else number != bound
+    assert isinstance(expected, str)
+    clauses = []
+    if value.text is not None:
+        same = value.text == literal(expected) if equal else value.text != literal(expected)
+        clauses.append(and_(value.is_text, same))
+    as_number = numeric_text(expected)
+    if as_number is not None and value.number is not None:
+        bound = literal(as_number, Float)
+        clauses.append(value.number == bound if equal else value.number != bound)
+    return or_(*clauses) if clauses else false()
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None
+def _coerced(value: _Value) -> ColumnElement[Any] | None:
+    """The field as a number when it is one or is numeric text (compared with a number)."""
+    parts = [p for p in (value.number, value.numeric_text) if p is not None]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else func.coalesce(*parts, type_=Float)
 
 
-def _column(name: str) -> _Value:
+def _numeric_text(is_text: Clause, text: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
+    shape: Clause
+    if dialect == "postgresql":
+        shape = text.op("~", is_comparison=True)(literal(_PG_NUMERIC))
+    else:
+        shape = and_(
+            text.op("GLOB", is_comparison=True)(literal("*[0-9]")),
+            *(not_(text.op("GLOB", is_comparison=True)(literal(p))) for p in _SQLITE_NOT_NUMERIC),
+        )
+    # CASE, not AND: the cast must never see text that is not a number.
+    return case((and_(is_text, func.length(text) <= NUMERIC_TEXT_MAX, shape), cast(text, Float)))
+
+
+def _column(name: str, dialect: str) -> _Value:
     """A contact column: never missing ("" is a value), either text or boolean."""
     column = contacts.c[name]
     if isinstance(column.type, Boolean):
-        return _Value(true(), false(), None, None, lambda expected: column == expected)
-    return _Value(true(), true(), column, None, None)
+        return _Value(
+            true(), false(), None, None, None, lambda expected: column == literal(expected)
+        )
+    return _Value(true(), true(), column, None, _numeric_text(true(), column, dialect), None)
 
 
-def _jsonb_attribute(key: str) -> _Value:
-    document = contacts.c.attributes
-    kind = func.jsonb_typeof(func.jsonb_extract_path(document, literal(key)))
-    text = func.jsonb_extract_path_text(document, literal(key))
-    # CASE, not AND: Postgres may evaluate the cast before the type test, and "abc" would fail.
+def _jsonb_attribute(field: str) -> _Value:
+    """The key `field` when the document has it (even as null), else the dot path through
+    objects: `->` with a text key, which (unlike jsonb_extract_path) never indexes a list."""
+    document: ColumnElement[Any] = contacts.c.attributes
+    node = _arrow(document, field)
+    if "." in field and field.split(".", 1)[0] not in CONTACT_FIELDS:
+        walked = document
+        for part in field.split("."):
+            walked = _arrow(walked, part)
+        node = func.coalesce(node, walked, type_=JSONB)
+    kind = func.jsonb_typeof(node)
+    text = node.op("#>>", return_type=Text)(literal_column("'{}'::text[]"))
     number = case((kind == "number", cast(text, Float)))
     return _Value(
         kind != "null",
         kind == "string",
         text,
         number,
+        _numeric_text(kind == "string", text, "postgresql"),
         lambda expected: and_(kind == "boolean", text == ("true" if expected else "false")),
     )
 
 
-def _sqlite_attribute(key: str) -> _Value:
-    kind, value = _sqlite_lookup(key)
+def _arrow(document: ColumnElement[Any], key: str) -> ColumnElement[Any]:
+    return document.op("->", return_type=JSONB)(cast(literal(key), Text))
+
+
+def _sqlite_attribute(field: str) -> _Value:
+    kind, value = _sqlite_lookup(field)
     return _Value(
         kind != "null",
         kind == "text",
         value,
         case((kind.in_(_SQLITE_NUMBER), cast(value, Float))),
+        _numeric_text(kind == "text", value, "sqlite"),
         lambda expected: kind == ("true" if expected else "false"),
     )
 
 
-def _sqlite_lookup(key: str) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
-    """json_type/json_extract by path where the key can be spelled in one; json_each otherwise.
+def _sqlite_lookup(field: str) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """(json_type, value) of the key `field`, else of the dot path (see _jsonb_attribute)."""
+    document: ColumnElement[Any] = contacts.c.attributes
+    kind, value = _sqlite_key(document, "$", field)
+    if "." not in field or field.split(".", 1)[0] in CONTACT_FIELDS:
+        return kind, value
+    node: ColumnElement[Any] = document
+    path = "$"
+    *parents, last = field.split(".")
+    for part in parents:
+        if _spellable(part):
+            path += f'."{part}"'
+        else:  # step into the object by json_each; anything but an object ends the walk
+            each = func.json_each(node, literal(path)).table_valued("key", "value", "type")
+            node = (
+                select(case((each.c.type == "object", each.c.value)))
+                .where(each.c.key == part)
+                .scalar_subquery()
+            )
+            path = "$"
+    walked_kind, walked_value = _sqlite_key(node, path, last)
+    literal_found = kind.is_not(None)
+    return (
+        case((literal_found, kind), else_=walked_kind),
+        case((literal_found, value), else_=walked_value),
+    )
+
+
+def _sqlite_key(
+    document: ColumnElement[Any], path: str, key: str
+) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """json_type/json_extract of `key` in the object at `path`, by path where the key can be
+    spelled in one, by json_each otherwise.
 
     A path names a key by its stored spelling, and the stored document escapes '"', '\\',
     control and non-ASCII characters, so such keys would never be found by path.
     """
-    document = contacts.c.attributes
-    if all(" " <= ch <= "~" and ch not in '"\\' for ch in key):
-        path = literal(f'$."{key}"')
-        return func.json_type(document, path), func.json_extract(document, path)
-    each = func.json_each(document).table_valued("key", "value", "type")
+    if _spellable(key):
+        full = literal(f'{path}."{key}"')
+        return func.json_type(document, full), func.json_extract(document, full)
+    each = func.json_each(document, literal(path)).table_valued("key", "value", "type")
     kind = select(each.c.type).where(each.c.key == key).scalar_subquery()
     value = select(each.c.value).where(each.c.key == key).scalar_subquery()
     return kind, value
+
+
+def _spellable(key: str) -> bool:
+    return all(" " <= ch <= "~" and ch not in '"\\' for ch in key)

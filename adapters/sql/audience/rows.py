@@ -17,6 +17,7 @@ from domain.audience.contacts import Contact
 from domain.audience.model import (
     Condition,
     ConditionOperator,
+    ConditionValue,
     Segment,
     Suppression,
     SuppressionReason,
@@ -68,12 +69,17 @@ def conditions_to_json(conditions: Iterable[Condition]) -> list[dict[str, Any]]:
     return [{"field": c.field, "operator": c.operator.value, "value": c.value} for c in conditions]
 
 
+def condition_value(stored: Any) -> ConditionValue:
+    """A stored value back as the domain holds it: a JSON list is an in/not_in tuple."""
+    return tuple(stored) if isinstance(stored, list) else stored
+
+
 def segment_from_row(row: RowMapping) -> Segment:
     return Segment(
         segment_id=row["segment_id"],
         name=row["name"],
         conditions=tuple(
-            Condition(c["field"], ConditionOperator(c["operator"]), c["value"])
+            Condition(c["field"], ConditionOperator(c["operator"]), condition_value(c["value"]))
             for c in row["conditions"]
         ),
         created_at=row["created_at"],

@@ -53,6 +53,13 @@ class ConditionOperator(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CONDITION_OPERATOR_CONTAINS: _ClassVar[ConditionOperator]
     CONDITION_OPERATOR_GREATER_THAN: _ClassVar[ConditionOperator]
     CONDITION_OPERATOR_LESS_THAN: _ClassVar[ConditionOperator]
+    CONDITION_OPERATOR_NOT_CONTAINS: _ClassVar[ConditionOperator]
+    CONDITION_OPERATOR_GREATER_THAN_OR_EQUAL: _ClassVar[ConditionOperator]
+    CONDITION_OPERATOR_LESS_THAN_OR_EQUAL: _ClassVar[ConditionOperator]
+    CONDITION_OPERATOR_IN: _ClassVar[ConditionOperator]
+    CONDITION_OPERATOR_NOT_IN: _ClassVar[ConditionOperator]
+    CONDITION_OPERATOR_EXISTS: _ClassVar[ConditionOperator]
+    CONDITION_OPERATOR_NOT_EXISTS: _ClassVar[ConditionOperator]
 
 class ChannelStrategy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -99,6 +106,13 @@ CONDITION_OPERATOR_NOT_EQUALS: ConditionOperator
 CONDITION_OPERATOR_CONTAINS: ConditionOperator
 CONDITION_OPERATOR_GREATER_THAN: ConditionOperator
 CONDITION_OPERATOR_LESS_THAN: ConditionOperator
+CONDITION_OPERATOR_NOT_CONTAINS: ConditionOperator
+CONDITION_OPERATOR_GREATER_THAN_OR_EQUAL: ConditionOperator
+CONDITION_OPERATOR_LESS_THAN_OR_EQUAL: ConditionOperator
+CONDITION_OPERATOR_IN: ConditionOperator
+CONDITION_OPERATOR_NOT_IN: ConditionOperator
+CONDITION_OPERATOR_EXISTS: ConditionOperator
+CONDITION_OPERATOR_NOT_EXISTS: ConditionOperator
 CHANNEL_STRATEGY_UNSPECIFIED: ChannelStrategy
 CHANNEL_STRATEGY_FALLBACK: ChannelStrategy
 CHANNEL_STRATEGY_ALL: ChannelStrategy
