@@ -18,6 +18,7 @@ apply them; the contract suite checks every audience source agrees.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -176,6 +177,9 @@ def _check_value(
     if value is None:
         v.add(where, "is required")
         return
+    if any(is_number(e) and not math.isfinite(e) for e in _values(value)):  # type: ignore[arg-type]
+        v.add(where, "numbers must be finite")
+        return
     if op in LIST_OPERATORS:
         if not isinstance(value, tuple):
             v.add(where, f"{op.value} takes a list of strings, numbers or booleans")
@@ -194,3 +198,7 @@ def _check_value(
         v.add(where, f"{op.value} looks for text; give a string")
     elif isinstance(value, str) and len(value) > MAX_CONDITION_VALUE:
         v.add(where, f"text values are at most {MAX_CONDITION_VALUE} characters")
+
+
+def _values(value: ConditionValue) -> tuple[object, ...]:
+    return value if isinstance(value, tuple) else (value,)

@@ -23,8 +23,10 @@ from tests.contract.builders import ORG
 NUMBERS: list[Any] = [0, 1, -1, 2.5, 3, 3.0, 1e3, 0.1, -0.0, 2**53, 2**53 + 1, 1e20]
 TEXTS: list[Any] = ["", "gold", "Gold", "go", "50%", "5_0", "a%b", "3", "3.0", "true", "é", "%"]
 BOOLEANS: list[Any] = [True, False]
-OTHERS: list[Any] = [None, {"k": 1}, [1, "a"]]
-KEYS = ["n", "s", "b", "mixed", "email", "café"]  # "email" is shadowed by the field
+NUMERIC_TEXTS: list[Any] = ["-3", "007", "2.50", "1e3", "3.", "-", "1000"]
+OTHERS: list[Any] = [None, {"k": 1, "n": "3"}, [1, "a"], {"k": {"n": 3}}]
+# "email" is shadowed by the field; "o" holds objects for the dot paths "o.k" and "o.k.n"
+KEYS = ["n", "s", "b", "mixed", "email", "café", "o"]
 EMAILS = ["", "a@x.io", "B@x.io", "c_d@x.io", "50%@x.io", "gold@x.io"]
 PHONES = ["", "+4915112345678", "+14155550100"]
 
@@ -34,7 +36,8 @@ def _contacts(rng: random.Random, count: int) -> list[Contact]:
         "n": NUMBERS,
         "s": TEXTS,
         "b": BOOLEANS,
-        "mixed": NUMBERS + TEXTS + BOOLEANS + OTHERS,
+        "mixed": NUMBERS + TEXTS + NUMERIC_TEXTS + BOOLEANS + OTHERS,
+        "o": [{"k": rng.choice(NUMBERS + TEXTS + NUMERIC_TEXTS + OTHERS)}, "o", None],
         "email": TEXTS,
         "café": TEXTS + NUMBERS,
     }
@@ -55,7 +58,7 @@ def _contacts(rng: random.Random, count: int) -> list[Contact]:
     ]
 
 
-ANY_VALUE = NUMBERS + TEXTS + BOOLEANS + EMAILS
+ANY_VALUE = NUMBERS + TEXTS + NUMERIC_TEXTS + BOOLEANS + EMAILS
 LIKELY_VALUES: dict[str, list[Any]] = {
     "n": NUMBERS,
     "s": TEXTS,
@@ -72,10 +75,20 @@ LIKELY_VALUES: dict[str, list[Any]] = {
 
 def _condition(rng: random.Random) -> Condition:
     """Mostly a value of the field's own kind (so conditions match someone), sometimes any."""
-    field = rng.choice([*KEYS, "absent", *sorted(CONTACT_FIELDS)])
+    fields = [*KEYS, "absent", "o.k", "o.k.n", "absent.k", "email.k", *sorted(CONTACT_FIELDS)]
+    field = rng.choice(fields)
     likely = LIKELY_VALUES.get(field, ANY_VALUE)
-    value = rng.choice(likely if rng.random() < 0.75 else ANY_VALUE)
-    return Condition(field, rng.choice(list(ConditionOperator)), value)
+
+    def pick() -> Any:
+        return rng.choice(likely if rng.random() < 0.75 else ANY_VALUE)
+
+    operator = rng.choice(list(ConditionOperator))
+    value: Any = pick()
+    if operator in (ConditionOperator.IN, ConditionOperator.NOT_IN):
+        value = tuple(pick() for _ in range(rng.randint(1, 4)))
+    elif operator in (ConditionOperator.EXISTS, ConditionOperator.NOT_EXISTS):
+        value = None
+    return Condition(field, operator, value)
 
 
 def _audiences(rng: random.Random) -> list[Audience]:

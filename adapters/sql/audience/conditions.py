@@ -105,9 +105,7 @@ def _operator(
     if op is OP.IN or op is OP.NOT_IN:
         if not isinstance(expected, tuple) or not expected:
             return false()
-        if op is OP.IN:
-            return or_(*(_compare(value, e, equal=True) for e in expected))
-        return and_(*(_compare(value, e, equal=False) for e in expected))
+        return _listed(value, expected, inside=op is OP.IN)
     if expected is None or isinstance(expected, tuple):
         return false()
     if op is OP.EQUALS or op is OP.NOT_EQUALS:
@@ -153,6 +151,38 @@ def _compare(value: _Value, expected: ConditionScalar, *, equal: bool) -> Clause
         bound = literal(as_number, Float)
         clauses.append(value.number == bound if equal else value.number != bound)
     return or_(*clauses) if clauses else false()
+
+
+def _listed(value: _Value, expected: tuple[ConditionScalar, ...], *, inside: bool) -> Clause:
+    """in: equals for some value (OR); not_in: not_equals for every value (AND). Written as one
+    SQL IN list per kind of value, so a capped list is a handful of clauses, not hundreds."""
+    numbers = sorted({float(e) for e in expected if is_number(e)})
+    texts = sorted({e for e in expected if isinstance(e, str)})
+    as_numbers = sorted({n for n in map(numeric_text, texts) if n is not None})
+    plain_texts = [t for t in texts if numeric_text(t) is None]
+    booleans = {e for e in expected if isinstance(e, bool)}
+    parts: list[Clause] = [_compare(value, b, equal=inside) for b in sorted(booleans)]
+    coerced = _coerced(value)
+    if numbers:
+        parts.append(_among(coerced, numbers, inside))
+    if plain_texts:
+        parts.append(and_(value.is_text, _among(value.text, plain_texts, inside)))
+    if as_numbers:  # numeric text: text against text, or a JSON number against the number
+        numeric = [t for t in texts if numeric_text(t) is not None]
+        parts.append(
+            or_(
+                and_(value.is_text, _among(value.text, numeric, inside)),
+                _among(value.number, as_numbers, inside),
+            )
+        )
+    return or_(*parts) if inside else and_(*parts)
+
+
+def _among(column: ColumnElement[Any] | None, values: list[Any], inside: bool) -> Clause:
+    if column is None:
+        return false()
+    bound = [literal(v, Float) if isinstance(v, float) else literal(v) for v in values]
+    return column.in_(bound) if inside else and_(column.is_not(None), column.not_in(bound))
 
 
 def _coerced(value: _Value) -> ColumnElement[Any] | None:
