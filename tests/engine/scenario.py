@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncGenerator, Sequence
+from dataclasses import replace
 from datetime import timedelta
 
 from domain.audience.contacts import Contact
@@ -84,19 +85,33 @@ def spec(*, quiet: QuietHours | None = None) -> CampaignSpec:
     )
 
 
-async def launch(engine: EngineRig, *, quiet: QuietHours | None = None) -> Campaign:
-    """Create and schedule a campaign, let time reach it, and fire the scheduler once."""
-    campaign = await engine.campaigns.create_campaign(ADMIN, spec(quiet=quiet))
+def spec_sending(content: ChannelContent) -> CampaignSpec:
+    """`spec()` with `content` as every variant's only channel."""
+    base = spec()
+    return replace(base, variants=tuple(replace(v, channels=(content,)) for v in base.variants))
+
+
+async def launch(
+    engine: EngineRig,
+    *,
+    quiet: QuietHours | None = None,
+    definition: CampaignSpec | None = None,
+) -> Campaign:
+    """Create and schedule a campaign (`definition`, else `spec(quiet=quiet)`), let time reach
+    it, and fire the scheduler once."""
+    campaign = await engine.campaigns.create_campaign(ADMIN, definition or spec(quiet=quiet))
     due = engine.clock.now() + timedelta(minutes=6)
     await engine.campaigns.schedule_campaign(
         ADMIN, campaign.campaign_id, Schedule(scheduled_at=due)
     )
     engine.clock.advance(timedelta(minutes=6))
-    assert await fire_due(engine.store.unit_of_work, engine.clock, _Ids()) == 1
+    assert await fire_due(engine.store.unit_of_work, engine.clock, ExecutionIds()) == 1
     return campaign
 
 
-class _Ids:
+class ExecutionIds:
+    """Readable execution ids (`exec-1`, ...) for the scheduler in tests."""
+
     def __init__(self) -> None:
         self._n = 0
 

@@ -20,7 +20,7 @@ from domain.kernel.principal import Principal, Role
 from tests.engine.conftest import ADMIN, ORG, EngineRig
 from tests.engine.scenario import (
     SUPPRESSED_ALL,
-    _Ids,
+    ExecutionIds,
     all_messages,
     directory,
     drain,
@@ -28,6 +28,7 @@ from tests.engine.scenario import (
     run_until_idle,
     seed,
     spec,
+    spec_sending,
 )
 
 OTHER_ORG = "org-engine-other"
@@ -40,8 +41,7 @@ MODULO_BY_ZERO = "ZeroDivisionError: integer division or modulo by zero"
 
 
 def dividing_spec() -> CampaignSpec:
-    base = spec()
-    return replace(base, variants=tuple(replace(v, channels=(DIVIDES,)) for v in base.variants))
+    return spec_sending(DIVIDES)
 
 
 async def launch_as(engine: EngineRig, principal: Principal, definition: CampaignSpec) -> Campaign:
@@ -56,7 +56,7 @@ async def launch_as(engine: EngineRig, principal: Principal, definition: Campaig
 
 async def fire(engine: EngineRig) -> None:
     engine.clock.advance(timedelta(minutes=6))
-    assert await fire_due(engine.store.unit_of_work, engine.clock, _Ids()) >= 1
+    assert await fire_due(engine.store.unit_of_work, engine.clock, ExecutionIds()) >= 1
 
 
 def with_count(contacts: Sequence[Contact], count: dict[str, int], default: int) -> list[Contact]:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import timedelta
-
 from adapters.memory.templates import MemoryTemplateSource
 from adapters.system import UuidGenerator
-from domain.campaigns.model import ChannelContent, Schedule
+from domain.campaigns.model import ChannelContent
 from domain.campaigns.templates import Template
 from domain.execution.executor import Executor
-from domain.execution.scheduler import fire_due
 from domain.kernel.channels import Channel
-from tests.engine.conftest import ADMIN, HIGH_LIMITS, ORG, EngineRig
-from tests.engine.scenario import _Ids, drain, seed, spec
+from tests.engine.conftest import HIGH_LIMITS, ORG, EngineRig
+from tests.engine.scenario import drain, launch, seed, spec_sending
 
 
 async def test_template_content_is_rendered_into_every_message(engine: EngineRig):
@@ -29,18 +25,7 @@ async def test_template_content_is_rendered_into_every_message(engine: EngineRig
         ),
     )
     by_template = ChannelContent(Channel.EMAIL, template_id="promo")
-    base = spec()
-    campaign = await engine.campaigns.create_campaign(
-        ADMIN,
-        replace(base, variants=tuple(replace(v, channels=(by_template,)) for v in base.variants)),
-    )
-    await engine.campaigns.schedule_campaign(
-        ADMIN,
-        campaign.campaign_id,
-        Schedule(scheduled_at=engine.clock.now() + timedelta(minutes=6)),
-    )
-    engine.clock.advance(timedelta(minutes=6))
-    await fire_due(engine.store.unit_of_work, engine.clock, _Ids())
+    campaign = await launch(engine, definition=spec_sending(by_template))
     executor = Executor(
         engine.store.unit_of_work,
         engine.audience,

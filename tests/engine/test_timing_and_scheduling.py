@@ -9,7 +9,7 @@ from domain.campaigns.model import CampaignStatus, CronSchedule, QuietHours, Sch
 from domain.execution.model import ExecutionStatus, MessageStatus
 from domain.execution.scheduler import fire_due
 from tests.engine.conftest import ADMIN, ORG, EngineRig
-from tests.engine.scenario import _Ids, drain, launch, run_until_idle, seed, spec
+from tests.engine.scenario import ExecutionIds, drain, launch, run_until_idle, seed, spec
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -47,7 +47,7 @@ async def test_two_schedulers_ticking_together_start_one_execution(engine: Engin
     )
     engine.clock.advance(timedelta(minutes=6))
 
-    first = await fire_due(engine.store.unit_of_work, engine.clock, _Ids())
+    first = await fire_due(engine.store.unit_of_work, engine.clock, ExecutionIds())
     second = await fire_due(engine.store.unit_of_work, engine.clock, _IdsFrom(100))
 
     assert (first, second) == (1, 0)
@@ -56,7 +56,7 @@ async def test_two_schedulers_ticking_together_start_one_execution(engine: Engin
     assert len(found) == 1
 
 
-class _IdsFrom(_Ids):
+class _IdsFrom(ExecutionIds):
     def __init__(self, start: int) -> None:
         super().__init__()
         self._n = start
@@ -72,7 +72,7 @@ async def test_a_cron_campaign_runs_each_firing_once_and_returns_to_scheduled(en
     assert first_due is not None
 
     engine.clock.current = first_due
-    assert await fire_due(engine.store.unit_of_work, engine.clock, _Ids()) == 1
+    assert await fire_due(engine.store.unit_of_work, engine.clock, ExecutionIds()) == 1
     await run_until_idle(engine)
     after_first = await engine.campaigns.get_campaign(ADMIN, campaign.campaign_id)
 
@@ -92,7 +92,7 @@ async def test_a_firing_missed_during_an_outage_runs_once_and_is_flagged(engine:
     assert due is not None
 
     engine.clock.current = due + timedelta(hours=3)  # down for three hours: 3 firings missed
-    started = await fire_due(engine.store.unit_of_work, engine.clock, _Ids())
+    started = await fire_due(engine.store.unit_of_work, engine.clock, ExecutionIds())
     await run_until_idle(engine)
     again = await fire_due(engine.store.unit_of_work, engine.clock, _IdsFrom(50))
 

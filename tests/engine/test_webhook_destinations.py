@@ -6,23 +6,20 @@ reach the delivery request."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import timedelta
 
 import orjson
 
 from adapters.memory.templates import MemoryTemplateSource
 from adapters.nats.delivery import _payload
 from adapters.system import UuidGenerator
-from domain.campaigns.model import ChannelContent, Schedule
+from domain.campaigns.model import ChannelContent
 from domain.campaigns.ports import HostResolver
 from domain.campaigns.templates import Template
 from domain.execution.executor import Executor
 from domain.execution.model import Execution, ExecutionStatus
-from domain.execution.scheduler import fire_due
 from domain.kernel.channels import Channel
-from tests.engine.conftest import ADMIN, HIGH_LIMITS, ORG, EngineRig
-from tests.engine.scenario import _Ids, drain, seed, spec
+from tests.engine.conftest import HIGH_LIMITS, ORG, EngineRig
+from tests.engine.scenario import drain, launch, seed, spec_sending
 
 HOOK = ChannelContent(
     Channel.WEBHOOK,
@@ -49,17 +46,7 @@ async def run(
     templates: MemoryTemplateSource | None = None,
 ) -> tuple[str, Execution]:
     await seed(engine, 40)
-    base = spec()
-    campaign = await engine.campaigns.create_campaign(
-        ADMIN, replace(base, variants=tuple(replace(v, channels=(content,)) for v in base.variants))
-    )
-    await engine.campaigns.schedule_campaign(
-        ADMIN,
-        campaign.campaign_id,
-        Schedule(scheduled_at=engine.clock.now() + timedelta(minutes=6)),
-    )
-    engine.clock.advance(timedelta(minutes=6))
-    await fire_due(engine.store.unit_of_work, engine.clock, _Ids())
+    campaign = await launch(engine, definition=spec_sending(content))
     executor = Executor(
         engine.store.unit_of_work,
         engine.audience,
