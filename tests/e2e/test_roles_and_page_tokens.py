@@ -26,6 +26,7 @@ from tests.e2e.helpers import (
     mint_token,
     new_org,
 )
+from tests.support.roles import USER_MAY_CALL
 
 pytestmark = pytest.mark.e2e
 
@@ -35,23 +36,6 @@ SERVICES = (
     metrics_service_pb2.DESCRIPTOR.services_by_name["MetricsService"],
     event_service_pb2.DESCRIPTOR.services_by_name["EventService"],
 )
-# The spec's role table: users read; everything else (writes, estimates, previews) is for the
-# admin, service and system roles.
-USER_MAY_CALL = {
-    "GetCampaign",
-    "ListCampaigns",
-    "GetExecution",
-    "ListExecutions",
-    "GetMessage",
-    "ListMessages",
-    "GetContact",
-    "ListSuppressions",
-    "GetSegment",
-    "ListSegments",
-    "GetCampaignMetrics",
-    "StreamCampaignMetrics",
-    "GetExperimentResults",
-}
 EMAIL = "page-token-victim@example.com"
 
 

@@ -10,23 +10,7 @@ from domain.kernel.errors import PermissionDeniedError
 from domain.kernel.principal import Principal, Role
 from server.authorization import RPC_ROLES, authorize
 from server.composition.application import SERVICE_NAMES
-
-# What the user role may call, written out here rather than read from the table under test.
-USER_RPCS = {
-    "GetCampaign",
-    "ListCampaigns",
-    "GetExecution",
-    "ListExecutions",
-    "GetMessage",
-    "ListMessages",
-    "GetContact",
-    "ListSuppressions",
-    "GetSegment",
-    "ListSegments",
-    "GetCampaignMetrics",
-    "StreamCampaignMetrics",
-    "GetExperimentResults",
-}
+from tests.support.roles import USER_MAY_CALL
 
 
 def every_rpc() -> list[str]:
@@ -48,7 +32,7 @@ def test_the_table_names_exactly_the_rpcs_the_server_offers() -> None:
 
 @pytest.mark.parametrize("method", every_rpc())
 def test_users_may_call_the_reads_only(method: str) -> None:
-    if method.rsplit("/", 1)[-1] in USER_RPCS:
+    if method.rsplit("/", 1)[-1] in USER_MAY_CALL:
         authorize(caller(Role.USER), method)
     else:
         with pytest.raises(PermissionDeniedError):
