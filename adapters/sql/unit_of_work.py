@@ -23,6 +23,7 @@ from adapters.sql.engine import (
     make_engine,
     statement_timeout_of,
 )
+from adapters.sql.events.ledger import SqlEventLedger
 from adapters.sql.execution.delivery_outbox import SqlDeliveryOutbox
 from adapters.sql.execution.executions import SqlExecutionRepository
 from adapters.sql.execution.messages import SqlMessageRepository
@@ -69,6 +70,10 @@ class SqlUnitOfWork:
     @property
     def runs(self) -> SqlRunProgress:
         return SqlRunProgress(self._active())
+
+    @property
+    def ledger(self) -> SqlEventLedger:
+        return SqlEventLedger(self._active())
 
     async def commit(self) -> None:
         with database_errors_as_domain_errors():

@@ -1,0 +1,1 @@
+"""SQL adapters of the inbound events context."""

@@ -1,0 +1,56 @@
+"""The one intake both doors feed: record the event's id, run every handler that accepts its
+type, commit; or find the id taken and change nothing (a duplicate).
+
+One transaction per event: a poison event rolls back only itself, and the NATS consumer acks a
+message only once `take` returned for it (the effect is committed, or the event is known bad).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from domain.events.model import InboundEvent, Outcome, Taken
+from domain.events.ports import EventHandler, EventsUnitOfWorkFactory
+from domain.kernel.errors import InvalidArgumentError
+from domain.kernel.ports import Clock
+
+
+class RejectedEventError(InvalidArgumentError):
+    """An event no retry can make usable (a missing field, a message of another
+    organization...): reported to its sender, parked on the dead-letter subject by NATS."""
+
+    reason = "EVENT_REJECTED"
+
+    def __init__(self, message: str) -> None:
+        super().__init__([], message=message)
+
+
+class EventIntake:
+    def __init__(
+        self,
+        uow: EventsUnitOfWorkFactory,
+        handlers: Sequence[EventHandler],
+        clock: Clock,
+    ) -> None:
+        self._uow = uow
+        self._handlers = tuple(handlers)
+        self._clock = clock
+
+    async def take(self, event: InboundEvent) -> Taken:
+        """Apply one event once. Raises what the store or a handler raised when the event
+        should come again later (an outage); RejectedEventError becomes REJECTED."""
+        handlers = [h for h in self._handlers if h.accepts(event.event_type)]
+        try:
+            async with self._uow() as uow:
+                if not await uow.ledger.record(event, self._clock.now()):
+                    return Taken(Outcome.DUPLICATE)
+                for handler in handlers:
+                    await handler.handle(uow, event)
+                await uow.commit()
+        except RejectedEventError as exc:
+            return Taken(Outcome.REJECTED, str(exc))
+        return Taken(Outcome.ACCEPTED)
+
+    async def take_all(self, events: Sequence[InboundEvent]) -> list[Taken]:
+        """Each event on its own, in order: one event's rejection keeps the others."""
+        return [await self.take(event) for event in events]
