@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from domain.audience.model import Suppression
 from domain.events.model import InboundEvent
 from domain.execution.ports import ExecutionUnitOfWork
 
@@ -18,9 +20,20 @@ class EventLedger(Protocol):
         insert waits for it, so two replicas never both get True)."""
 
 
+class SuppressionList(Protocol):
+    """The organization's suppressions, written in the unit of work's transaction."""
+
+    async def add(self, organization_id: str, entries: Sequence[Suppression], at: datetime) -> int:
+        """Add the entries not present yet (created `at`); an entry present keeps its reason.
+        How many were new."""
+
+
 class EventsUnitOfWork(ExecutionUnitOfWork, Protocol):
     @property
     def ledger(self) -> EventLedger: ...
+
+    @property
+    def suppressions(self) -> SuppressionList: ...
 
     async def __aenter__(self) -> EventsUnitOfWork: ...
 
