@@ -67,6 +67,20 @@ def execution_to_proto(
     return out
 
 
+MESSAGE_TIMESTAMPS = (
+    "send_after",
+    "queued_at",
+    "sent_at",
+    "delivered_at",
+    "opened_at",
+    "clicked_at",
+    "converted_at",
+    "bounced_at",
+    "failed_at",
+    "unsubscribed_at",
+)
+
+
 def message_to_proto(m: Message) -> xpb.Message:
     out = xpb.Message(
         message_id=m.message_id,
@@ -83,7 +97,7 @@ def message_to_proto(m: Message) -> xpb.Message:
     reason = suppression_reason_of(m)
     if reason is not None:
         out.suppression_reason = REASONS_OUT[reason]
-    for name in ("send_after", "queued_at", "sent_at", "delivered_at", "failed_at"):
+    for name in MESSAGE_TIMESTAMPS:
         set_timestamp(getattr(out, name), getattr(m, name))
     return out
 
