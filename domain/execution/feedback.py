@@ -117,7 +117,7 @@ def advance(progress: Progress, report: Report) -> Progress:
     if RANK[report.status] > RANK[current]:
         changes["status"] = report.status
         changes["error"] = report.error
-    elif report.status is current and current in TERMINAL:
+    elif report.status is current:
         known = progress.at(current)
         if known is None or (report.at, report.error) < (known, progress.error):
             changes["error"] = report.error
