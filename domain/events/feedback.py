@@ -9,7 +9,7 @@ payload, when present, is when the provider saw it happen; else the event's own 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -104,20 +104,30 @@ class FeedbackHandler:
         )
 
     async def handle(self, uow: EventsUnitOfWork, event: InboundEvent) -> None:
-        notification = read_notification(event)
-        applied = await uow.messages.apply_report(
-            event.organization_id, notification.message_id, notification.report
+        await self.handle_many(uow, [event])
+
+    async def handle_many(self, uow: EventsUnitOfWork, events: Sequence[InboundEvent]) -> None:
+        """Every event's report applied in order, its suppressions and its announcements: the
+        effects of `handle` per event, in a few statements for the whole batch."""
+        read = [read_notification(event) for event in events]
+        applied = await uow.messages.apply_reports(
+            [(e.organization_id, n.message_id, n.report) for e, n in zip(events, read, strict=True)]
         )
-        if applied is None:  # unknown here, or another organization's: the same answer
-            raise RejectedEventError(f"no message {notification.message_id}")
-        reason = suppression_reason(notification)
-        if reason is not None:
-            message = applied.message
-            entry = Suppression(address=message.recipient, channel=message.channel, reason=reason)
-            await uow.suppressions.add(event.organization_id, [entry], self._clock.now())
-        await outbox.record(
-            uow.outbox, announcements(applied, notification), self._ids, self._clock
-        )
+        announced: list[PendingEvent] = []
+        suppressed: dict[str, list[Suppression]] = {}
+        for event, notification, outcome in zip(events, read, applied, strict=True):
+            if outcome is None:  # unknown here, or another organization's: the same answer
+                raise RejectedEventError(f"no message {notification.message_id}")
+            reason = suppression_reason(notification)
+            if reason is not None:
+                message = outcome.message
+                suppressed.setdefault(event.organization_id, []).append(
+                    Suppression(address=message.recipient, channel=message.channel, reason=reason)
+                )
+            announced += announcements(outcome, notification)
+        for organization_id, entries in suppressed.items():
+            await uow.suppressions.add(organization_id, entries, self._clock.now())
+        await outbox.record(uow.outbox, announced, self._ids, self._clock)
 
 
 def suppression_reason(notification: Notification) -> SuppressionReason | None:

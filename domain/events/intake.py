@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from domain.events.model import InboundEvent, Outcome, Taken
-from domain.events.ports import EventHandler, EventsUnitOfWorkFactory
+from domain.events.ports import BatchEventHandler, EventHandler, EventsUnitOfWorkFactory
 from domain.kernel.errors import InvalidArgumentError
 from domain.kernel.ports import Clock
 
@@ -58,24 +58,26 @@ class EventIntake:
     async def take_batch(self, events: Sequence[InboundEvent]) -> list[Taken]:
         """Like `take_all`, in one transaction for the whole batch (the sandbox reports a
         hand-over of thousands of messages at once: one transaction each would be most of a
-        run's cost). Every event is still recorded in the ledger and handled by the same
-        handlers, in order. A rejection rolls the batch back and takes it again one event at a
-        time, so it costs only itself, exactly as with `take_all`."""
+        run's cost). Every event is still recorded in the ledger (a duplicate changes nothing)
+        and handled by the same handlers; a handler that can take many events at once
+        (BatchEventHandler) gets the batch's new events it accepts in one call, in order, the
+        others one event at a time. A rejection rolls the batch back and takes it again one
+        event at a time, so it costs only itself, exactly as with `take_all`."""
         if not events:
             return []
-        outcomes: list[Taken] = []
         try:
             async with self._uow() as uow:
-                now = self._clock.now()
-                for event in events:
-                    if not await uow.ledger.record(event, now):
-                        outcomes.append(Taken(Outcome.DUPLICATE))
+                recorded = await uow.ledger.record_many(events, self._clock.now())
+                new = [event for event, fresh in zip(events, recorded, strict=True) if fresh]
+                for handler in self._handlers:
+                    accepted = [event for event in new if handler.accepts(event.event_type)]
+                    if isinstance(handler, BatchEventHandler):
+                        if accepted:
+                            await handler.handle_many(uow, accepted)
                         continue
-                    for handler in self._handlers:
-                        if handler.accepts(event.event_type):
-                            await handler.handle(uow, event)
-                    outcomes.append(Taken(Outcome.ACCEPTED))
+                    for event in accepted:
+                        await handler.handle(uow, event)
                 await uow.commit()
         except RejectedEventError:
             return await self.take_all(events)
-        return outcomes
+        return [Taken(Outcome.ACCEPTED if fresh else Outcome.DUPLICATE) for fresh in recorded]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from domain.audience.model import Suppression
 from domain.events.model import InboundEvent
@@ -18,6 +18,10 @@ class EventLedger(Protocol):
         """Record the event's id in the caller's transaction; False when it is taken already
         (committed by an earlier delivery, or by a concurrent one that commits first: the
         insert waits for it, so two replicas never both get True)."""
+
+    async def record_many(self, events: Sequence[InboundEvent], at: datetime) -> list[bool]:
+        """`record` for each event, in one statement per chunk; an id repeated within `events`
+        is taken by its first occurrence."""
 
 
 class SuppressionList(Protocol):
@@ -54,3 +58,13 @@ class EventHandler(Protocol):
     def accepts(self, event_type: str) -> bool: ...
 
     async def handle(self, uow: EventsUnitOfWork, event: InboundEvent) -> None: ...
+
+
+@runtime_checkable
+class BatchEventHandler(EventHandler, Protocol):
+    """A handler that can take many events in one go (EventIntake.take_batch): the sandbox's
+    delivery reports come by the thousand, and one statement per event was most of their cost."""
+
+    async def handle_many(self, uow: EventsUnitOfWork, events: Sequence[InboundEvent]) -> None:
+        """`handle` for each event, in order, with the same effects; RejectedEventError when
+        any of them is unusable."""

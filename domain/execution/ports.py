@@ -122,6 +122,12 @@ class MessageRepository(Protocol):
         organization does not have. A message still claimed by its batch (`mark_claimed`) reads
         its own status from then on."""
 
+    async def apply_reports(
+        self, reports: Sequence[tuple[str, str, Report]]
+    ) -> list[Applied | None]:
+        """`apply_report` for each (organization_id, message_id, report), in order, in a few
+        statements for the whole list (the sandbox reports a hand-over batch at once)."""
+
     async def get(self, organization_id: str, message_id: str) -> Message | None: ...
 
     async def by_idempotency_key(

@@ -166,3 +166,44 @@ async def test_a_batch_takes_every_report_in_one_go_and_a_rejected_one_costs_onl
     assert [(await get(store, m)).status for m in ("m-1", "m-2")] == [S.DELIVERED] * 2
     assert len(await pending(store.outbox_store())) == 2
     assert [t.outcome for t in await intake.take_batch(batch[:1])] == [Outcome.DUPLICATE]
+
+
+async def test_a_batch_without_rejections_records_each_id_once_and_reports_in_order(
+    store: SqlStore, intake: EventIntake
+) -> None:
+    await add(store, message(1), message(2))
+    await intake.take(notification("n-0", "delivered", "m-2", minute="1"))
+    batch = [
+        notification("n-1", "opened", "m-1", minute="4"),
+        notification("n-0", "delivered", "m-2", minute="1"),  # taken before the batch
+        notification("n-2", "delivered", "m-1", minute="2"),
+        notification("n-1", "opened", "m-1", minute="4"),  # repeated within the batch
+        notification("n-3", "bounced", "m-2", minute="3", bounce_type="hard"),
+    ]
+
+    taken = await intake.take_batch(batch)
+
+    assert [t.outcome for t in taken] == [
+        Outcome.ACCEPTED,
+        Outcome.DUPLICATE,
+        Outcome.ACCEPTED,
+        Outcome.DUPLICATE,
+        Outcome.ACCEPTED,
+    ]
+    first, second = await get(store, "m-1"), await get(store, "m-2")
+    assert (first.status, first.delivered_at, first.opened_at) == (
+        S.OPENED,
+        T0 + timedelta(minutes=2),
+        T0 + timedelta(minutes=4),
+    )
+    assert (second.status, second.bounce_type) == (S.BOUNCED, "hard")
+    assert await suppressions(store) == [
+        ("u2@example.com", Channel.EMAIL, SuppressionReason.BOUNCED)
+    ]
+    events = await pending(store.outbox_store())
+    assert sorted((e.event_type, e.data["message_id"]) for e in events) == [
+        ("campaign.message.bounced", "m-2"),
+        ("campaign.message.delivered", "m-1"),
+        ("campaign.message.delivered", "m-2"),
+        ("campaign.message.opened", "m-1"),
+    ]

@@ -228,3 +228,27 @@ def _fold(reports: tuple[Report, ...]) -> Progress:
     for sent in reports:
         progress = advance(progress, sent)
     return progress
+
+
+async def test_many_reports_apply_in_order_as_one_by_one(store: SqlStore) -> None:
+    await add(store, message(1), message(2), claimed=True)
+    await add(store, message(3, organization_id=OTHER_ORG))
+    reports = [
+        (ORG, "m-1", Report(S.OPENED, at(4))),
+        (ORG, "m-2", Report(S.DELIVERED, at(2))),
+        (ORG, "m-1", Report(S.DELIVERED, at(3))),
+        (ORG, "m-3", Report(S.DELIVERED, at(2))),  # another organization's
+        (ORG, "m-404", Report(S.DELIVERED, at(2))),
+        (ORG, "m-1", Report(S.OPENED, at(5))),
+    ]
+
+    async with store.unit_of_work() as uow:
+        applied = await uow.messages.apply_reports(reports)
+        await uow.commit()
+
+    assert [a is not None and a.changed for a in applied] == [True, True, True, False, False, False]
+    assert applied[3] is None
+    assert applied[4] is None
+    first = await get(store, "m-1")
+    assert (first.status, first.delivered_at, first.opened_at) == (S.OPENED, at(3), at(4))
+    assert (await get(store, "m-2")).status is S.DELIVERED

@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.engine import is_postgres
-from adapters.sql.execution.feedback import apply_report
+from adapters.sql.execution.feedback import apply_report, apply_reports
 from adapters.sql.execution.message_rows import (
     CLAIMED,
     COLUMNS,
@@ -187,6 +187,11 @@ class SqlMessageRepository:
         self, organization_id: str, message_id: str, report: Report
     ) -> Applied | None:
         return await apply_report(self._c, organization_id, message_id, report)
+
+    async def apply_reports(
+        self, reports: Sequence[tuple[str, str, Report]]
+    ) -> list[Applied | None]:
+        return await apply_reports(self._c, reports)
 
     async def get(self, organization_id: str, message_id: str) -> Message | None:
         row = (
