@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from campaign.v1 import execution_pb2 as xpb
 
 from domain.campaigns.webhooks import split_headers
@@ -39,6 +41,11 @@ MESSAGE_STATUSES: dict[int, MessageStatus] = {
     xpb.MESSAGE_STATUS_UNSUBSCRIBED: MessageStatus.UNSUBSCRIBED,
     xpb.MESSAGE_STATUS_SUPPRESSED: MessageStatus.SUPPRESSED,
     xpb.MESSAGE_STATUS_CANCELLED: MessageStatus.CANCELLED,
+}
+BOUNCE_TYPES_OUT: dict[str, Any] = {  # Any: each proto enum is its own int NewType
+    "": xpb.BOUNCE_TYPE_UNSPECIFIED,
+    "soft": xpb.BOUNCE_TYPE_SOFT,
+    "hard": xpb.BOUNCE_TYPE_HARD,
 }
 EXECUTION_STATUSES_OUT = invert(EXECUTION_STATUSES)
 MESSAGE_STATUSES_OUT = invert(MESSAGE_STATUSES)
@@ -93,6 +100,8 @@ def message_to_proto(m: Message) -> xpb.Message:
         recipient=m.recipient,
         error=m.error,
         content_digest=m.content_digest,
+        bounce_type=BOUNCE_TYPES_OUT[m.bounce_type],
+        provider_message_id=m.provider_message_id,
     )
     reason = suppression_reason_of(m)
     if reason is not None:
