@@ -176,14 +176,22 @@ class SubjectConsumer:
         self._subscription: JetStreamContext.PullSubscription | None = None
         self._js: JetStreamContext | None = None
 
-    async def poll(self, take: Take) -> int:
-        """Fetch one batch (waiting up to fetch_wait for its first message), settle every
-        message of it, and return how many there were."""
+    async def fetch(self) -> list[Msg]:
+        """The next batch: waits up to fetch_wait for a first message, then takes whatever
+        else is there at once. Cancelling it loses nothing: a message fetched and never
+        settled is delivered again after the ack wait."""
         subscription = await self._subscribe()
-        messages = await self._fetch(subscription)
-        if messages:
-            await self._settle_all(messages, take)
-        return len(messages)
+        options = self._inbound.options
+        try:
+            messages = await subscription.fetch(1, timeout=options.fetch_wait)
+        except (TimeoutError, NatsTimeoutError):
+            return []
+        if options.batch > 1:
+            with contextlib.suppress(TimeoutError, NatsTimeoutError):
+                messages += await subscription.fetch(
+                    options.batch - 1, timeout=BATCH_GATHER_SECONDS
+                )
+        return messages
 
     async def close(self) -> None:
         subscription, self._subscription = self._subscription, None
@@ -220,21 +228,7 @@ class SubjectConsumer:
         self._js = js
         return self._subscription
 
-    async def _fetch(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
-        """The first message as soon as there is one, then whatever else is there at once."""
-        options = self._inbound.options
-        try:
-            messages = await subscription.fetch(1, timeout=options.fetch_wait)
-        except (TimeoutError, NatsTimeoutError):
-            return []
-        if options.batch > 1:
-            with contextlib.suppress(TimeoutError, NatsTimeoutError):
-                messages += await subscription.fetch(
-                    options.batch - 1, timeout=BATCH_GATHER_SECONDS
-                )
-        return messages
-
-    async def _settle_all(self, messages: Sequence[Msg], take: Take) -> None:
+    async def settle(self, messages: Sequence[Msg], take: Take) -> None:
         """Every message settled (acked, nak'ed or parked) before returning; the events of
         one (organization, user) in their order, the rest up to `concurrency` at a time."""
         now = datetime.now(UTC)

@@ -58,12 +58,18 @@ class CountingHandler:
     attempts: Counter[str] = field(default_factory=Counter)
     # event_id -> how many times to fail first, and with what
     failures: dict[str, tuple[int, Callable[[], Exception]]] = field(default_factory=dict)
+    # event_id -> a gate the handler waits at (and the moment it got there)
+    gates: dict[str, tuple[asyncio.Event, asyncio.Event]] = field(default_factory=dict)
 
     def accepts(self, event_type: str) -> bool:
         return True
 
     async def handle(self, uow: EventsUnitOfWork, event: InboundEvent) -> None:
         self.attempts[event.event_id] += 1
+        if event.event_id in self.gates:
+            gate, arrived = self.gates[event.event_id]
+            arrived.set()
+            await gate.wait()
         times, error = self.failures.get(event.event_id, (0, RuntimeError))
         if self.attempts[event.event_id] <= times:
             raise error()
@@ -78,6 +84,7 @@ class NatsDoor:
     intake: EventIntake
     handler: CountingHandler
     js: JetStreamContext
+    workers: list[InboundEventsWorker]
 
     async def publish(
         self, subject: str, body: bytes | dict[str, object], msg_id: str | None = None
@@ -168,7 +175,7 @@ async def nats_door(
                 return True
 
             await eventually(bound, within=WAIT, what="every consumer bound")
-            yield NatsDoor(url, names, inbound_stream, intake, handler, js)
+            yield NatsDoor(url, names, inbound_stream, intake, handler, js, workers)
         finally:
             for worker in workers:
                 await worker.stop()
@@ -331,6 +338,29 @@ async def test_a_burst_is_taken_once_each_and_every_message_acknowledged(sql_sto
         await eventually(lambda: _settled(door, "order.completed"), within=WAIT, what="acks")
 
         assert door.handler.effects == Counter(dict.fromkeys(ids, 1))
+
+
+async def test_a_stop_lets_the_batch_in_hand_settle_and_leaves_no_task(sql_store: SqlStore):
+    async with nats_door(sql_store) as door:
+        gate, arrived = asyncio.Event(), asyncio.Event()
+        door.handler.gates["slow"] = (gate, arrived)
+        await door.publish("order.completed", envelope("slow"))
+        await asyncio.wait_for(arrived.wait(), WAIT)
+
+        stopping = asyncio.gather(*(w.stop() for w in door.workers))
+        await asyncio.sleep(0.3)
+        gate.set()
+        await asyncio.wait_for(stopping, WAIT)
+
+        assert door.handler.effects == Counter({"slow": 1})
+        assert await _settled(door, "order.completed")  # acked before the stop returned
+        assert all(not w.running for w in door.workers)
+        leftover = [
+            t.get_name()
+            for t in asyncio.all_tasks()
+            if t.get_name().startswith("campaign-in-") and not t.done()
+        ]
+        assert leftover == []
 
 
 async def _effects(door: NatsDoor, count: int) -> bool:
