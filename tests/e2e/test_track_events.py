@@ -128,8 +128,8 @@ def test_more_than_a_thousand_events_is_invalid_argument(channel: grpc.Channel, 
     assert failure.fields == ["events"]
 
 
-def test_a_viewer_cannot_track_events(channel: grpc.Channel, org: str):
-    failure = Events(channel, org, role="viewer").fails(event(unique("e")))
+def test_a_user_role_cannot_track_events(channel: grpc.Channel, org: str):
+    failure = Events(channel, org, role="user").fails(event(unique("e")))
 
     assert failure.code == grpc.StatusCode.PERMISSION_DENIED
 
