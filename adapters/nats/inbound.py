@@ -17,8 +17,8 @@ Parking publishes the message to `<prefix>campaign.dlq.<subject>` (captured by o
 stream, so it is kept) with the reason in a header and in the body, then terminates it. When
 the dead-letter publish fails, the message is nak'ed and parked on a later delivery.
 
-A fetched batch is processed concurrently, up to `concurrency` events at a time, but the events
-of one (organization, user) in order.
+A fetched batch is processed concurrently, up to `concurrency` events at a time over all
+subjects together, but the events of one (organization, user) in order.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ MAX_NAK_DELAY_SECONDS = 60.0
 # After the first message of a fetch, how long to wait for more of the same batch.
 BATCH_GATHER_SECONDS = 0.005
 MAX_REASON = 1_000
+CAPTURE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ class InboundOptions:
     retry_delay: float = 1.0  # the first nak's delay; doubles per delivery
     batch: int = 256
     fetch_wait: float = 1.0  # how long one fetch waits for a first message
-    concurrency: int = 16
+    concurrency: int = 8  # events in the intake at a time, all subjects together
     ack_wait: float = 30.0
 
 
@@ -89,6 +90,9 @@ class NatsInbound:
         self.prefix = prefix
         self.options = options
         self.consumers = [SubjectConsumer(self, prefix + s) for s in SUBJECTS]
+        # Every consumer's events share these: each one is a transaction, and the pool is
+        # shared with the executor and the RPCs.
+        self.slots = asyncio.Semaphore(options.concurrency)
         self._streams: dict[str, str] = {}  # filter subject -> the stream its consumer reads
         self._bound_to: JetStreamContext | None = None
         self._lock = asyncio.Lock()
@@ -110,19 +114,22 @@ class NatsInbound:
         with contextlib.suppress(NotFoundError):
             return await js.find_stream_name_by_subject(subject)
         own = self.options.stream
-        try:
-            info = await js.stream_info(own)
-        except NotFoundError:
-            config = StreamConfig(name=own, subjects=[subject], max_age=INBOUND_MAX_AGE_SECONDS)
+        for _ in range(CAPTURE_ATTEMPTS):
+            # Read, add, and read again: another replica (or a process with another prefix on
+            # the same stream) may update the subjects at the same moment and overwrite ours.
             try:
-                await js.add_stream(config)
-                return own
-            except APIError:  # a replica made it at the same moment
                 info = await js.stream_info(own)
-        subjects = list(info.config.subjects or [])
-        if not any(subject_covers(have, subject) for have in subjects):
-            await js.update_stream(info.config.evolve(subjects=[*subjects, subject]))
-        return own
+            except NotFoundError:
+                config = StreamConfig(name=own, subjects=[subject], max_age=INBOUND_MAX_AGE_SECONDS)
+                with contextlib.suppress(APIError):  # a replica made it at the same moment
+                    await js.add_stream(config)
+                continue
+            subjects = list(info.config.subjects or [])
+            if any(subject_covers(have, subject) for have in subjects):
+                return own
+            with contextlib.suppress(APIError):
+                await js.update_stream(info.config.evolve(subjects=[*subjects, subject]))
+        raise DependencyUnavailableError(f"could not add {subject} to the stream {own}")
 
     async def park(self, msg: Msg, reason: str, deliveries: int) -> None:
         """Publish the message to its dead-letter subject with the reason, then end its
@@ -230,7 +237,8 @@ class SubjectConsumer:
 
     async def settle(self, messages: Sequence[Msg], take: Take) -> None:
         """Every message settled (acked, nak'ed or parked) before returning; the events of
-        one (organization, user) in their order, the rest up to `concurrency` at a time."""
+        one (organization, user) in their order, the rest concurrently, within the slots all
+        subjects share."""
         now = datetime.now(UTC)
         lanes: dict[object, list[tuple[Msg, InboundEvent | PoisonMessageError]]] = {}
         for position, msg in enumerate(messages):
@@ -246,11 +254,11 @@ class SubjectConsumer:
                 else position
             )
             lanes.setdefault(key, []).append((msg, item))
-        limit = asyncio.Semaphore(self._inbound.options.concurrency)
+        slots = self._inbound.slots
 
         async def lane(items: list[tuple[Msg, InboundEvent | PoisonMessageError]]) -> None:
-            async with limit:
-                for msg, item in items:
+            for msg, item in items:
+                async with slots:
                     await self._settle(msg, item, take)
 
         async with asyncio.TaskGroup() as group:
