@@ -1,9 +1,10 @@
 """What a call that succeeds still cannot do in this version, told to its caller.
 
-ActivateCampaign accepts a triggered campaign (it is complete and valid), but nothing consumes
-inbound events yet, so nothing can fire it: the answer says so (ActivateCampaignResponse.warnings)
-instead of letting an active status suggest that it listens. The warning goes away with the
-work that consumes inbound events, together with this entry.
+ActivateCampaign accepts a triggered campaign (it is complete and valid), but while inbound events
+are taken (over NATS and through EventService.TrackEvents), no trigger evaluates them yet, so
+nothing can fire it: the answer says so (ActivateCampaignResponse.warnings) instead of letting an
+active status suggest that it listens. The warning goes away with the trigger handler, together
+with this entry.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import CampaignType
 
 TRIGGERS_NOT_CONSUMED = (
-    "this campaign is active but cannot fire yet: inbound events (its triggers) are not "
-    "consumed by this version, neither over NATS nor through EventService.TrackEvents, so it "
-    "sends nothing until they are"
+    "this campaign is active but cannot fire yet: inbound events are taken (over NATS and "
+    "through EventService.TrackEvents) but this version evaluates no triggers on them, so it "
+    "sends nothing"
 )
 
 

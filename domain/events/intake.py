@@ -3,6 +3,8 @@ type, commit; or find the id taken and change nothing (a duplicate).
 
 One transaction per event: a poison event rolls back only itself, and the NATS consumer acks a
 message only once `take` returned for it (the effect is committed, or the event is known bad).
+`take_batch` is the exception, for the embedded sandbox's delivery reports: one transaction for
+a batch, which falls back to one per event when any of them is rejected.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The inbound events: the handlers every event goes through and the one intake the doors (and
-the embedded sandbox's delivery reports) feed."""
+"""The inbound events: the handlers every event goes through, the one intake both doors feed
+(EventService.TrackEvents and the NATS subscriptions) and the embedded sandbox's delivery reports,
+and the NATS consumers' workers."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from domain.events.intake import EventIntake
 from domain.events.ports import EventHandler
 from server.composition.factories import Ports
 from server.settings import Settings
+from server.workers.inbound_events import InboundEventsWorker
 
 
 def event_handlers(settings: Settings, ports: Ports) -> list[EventHandler]:
@@ -18,3 +20,10 @@ def event_handlers(settings: Settings, ports: Ports) -> list[EventHandler]:
 
 def event_intake(settings: Settings, ports: Ports) -> EventIntake:
     return EventIntake(ports.unit_of_work, event_handlers(settings, ports), ports.clock)
+
+
+def inbound_workers(ports: Ports, intake: EventIntake) -> list[InboundEventsWorker]:
+    """One worker per subscribed subject when NATS is configured; none otherwise."""
+    if ports.inbound is None:
+        return []
+    return [InboundEventsWorker(consumer, intake.take) for consumer in ports.inbound.consumers]

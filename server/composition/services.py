@@ -13,6 +13,8 @@ import structlog
 from domain.audience.service import AudienceService
 from domain.campaigns.rendering import RenderBudget, configure_budget
 from domain.campaigns.service import CampaignService
+from domain.events.intake import EventIntake
+from domain.events.tracking import EventTracking
 from domain.execution.delivery import deliver_once
 from domain.execution.estimate import AudienceEstimator
 from domain.execution.executor import Executor
@@ -23,7 +25,7 @@ from domain.execution.send_now import SendNow
 from domain.execution.service import ExecutionService
 from domain.execution.throttling import DEFAULT_CHANNEL_PER_HOUR, OrganizationLimits
 from domain.kernel.channels import Channel
-from server.composition.events import event_intake
+from server.composition.events import event_intake, inbound_workers
 from server.composition.factories import Ports, report_sandbox_deliveries
 from server.settings import Settings
 from server.workers.loop import WorkerLoop
@@ -40,7 +42,10 @@ class Services:
     executions: ExecutionService
     send_now: SendNow
     relay: OutboxRelayWorker
-    workers: list[WorkerLoop]  # scheduler, executor, delivery; none when the executor is off
+    # scheduler, executor, delivery (none when the executor is off); the NATS consumers
+    workers: list[WorkerLoop]
+    intake: EventIntake
+    tracking: EventTracking
 
 
 def organization_limits(settings: Settings) -> OrganizationLimits:
@@ -100,7 +105,12 @@ def build_services(settings: Settings, ports: Ports) -> Services:
         relay=OutboxRelayWorker(
             ports.event_outbox, ports.events, poll_interval=settings.outbox_poll_interval
         ),
-        workers=execution_workers(settings, ports, limits) if settings.executor_enabled else [],
+        workers=[
+            *(execution_workers(settings, ports, limits) if settings.executor_enabled else []),
+            *inbound_workers(ports, intake),
+        ],
+        intake=intake,
+        tracking=EventTracking(intake, ports.clock),
     )
 
 
