@@ -134,6 +134,9 @@ class NatsDeliveryPublisher:
     def handed_over_status(self) -> MessageStatus:
         return MessageStatus.SENT
 
+    async def handed_over(self, messages: Sequence[Message]) -> None:
+        """Nothing: the notification service reports on its own (`notification.*`)."""
+
     def subject_for(self, message: Message) -> str:
         return f"{self._prefix}notification.send.{message.channel.value}"
 

@@ -35,6 +35,8 @@ SUBJECTS = (
     "notification.opened",
     "notification.clicked",
     "notification.bounced",
+    "notification.unsubscribed",  # an unsubscribe through the message (docs/message-states.md)
+    "notification.complained",  # a spam complaint: unsubscribed, and the address suppressed
     "task.executed",
 )
 

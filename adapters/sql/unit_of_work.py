@@ -16,6 +16,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sql.audience.suppressions import SqlSuppressionList
 from adapters.sql.campaigns.repository import SqlCampaignRepository
 from adapters.sql.engine import (
     SQLITE_BEGIN_OPTION,
@@ -74,6 +75,10 @@ class SqlUnitOfWork:
     @property
     def ledger(self) -> SqlEventLedger:
         return SqlEventLedger(self._active())
+
+    @property
+    def suppressions(self) -> SqlSuppressionList:
+        return SqlSuppressionList(self._active())
 
     async def commit(self) -> None:
         with database_errors_as_domain_errors():

@@ -26,4 +26,6 @@ async def deliver_once(
             return 0
         await publisher.publish(batch.messages)
         await batch.mark_handed_over(publisher.handed_over_status)
-        return len(batch.messages)
+        handed = batch.messages
+    await publisher.handed_over(handed)  # after the commit: the claim's locks are gone
+    return len(handed)

@@ -81,6 +81,7 @@ class DirectDispatch:
                 self._clock.now(),
             )
             await uow.commit()
+        await self._publisher.handed_over(messages)
 
     async def _release(self) -> None:
         await self._marking.settle()  # a mark still to come would find its rows released

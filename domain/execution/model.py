@@ -125,6 +125,14 @@ class Message:
     delivered_at: datetime | None = None
     failed_at: datetime | None = None
     error: str = ""
+    # Delivery feedback (domain.execution.feedback): the first instant of each later status.
+    opened_at: datetime | None = None
+    clicked_at: datetime | None = None
+    converted_at: datetime | None = None
+    bounced_at: datetime | None = None
+    unsubscribed_at: datetime | None = None
+    bounce_type: str = ""  # "hard" or "soft" once bounced
+    provider_message_id: str = ""
     # DEFERRED without a throttle slot yet (quiet hours, weekends, slots missed during a pause):
     # the executor reserves its slot when send_after comes (domain.execution.slots), so a held
     # message spends none of the rate while it waits.

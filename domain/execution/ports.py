@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from domain.campaigns.ports import UnitOfWork
+from domain.execution.feedback import Applied, Report
 from domain.execution.model import Execution, Held, Message, MessageStatus
 from domain.execution.throttling import Limit, Reservation
 
@@ -101,14 +102,31 @@ class MessageRepository(Protocol):
     async def mark_claimed(
         self, message_ids: Sequence[str], status: MessageStatus, at: datetime
     ) -> int:
-        """A claimed batch handed over (`sent`, or `delivered` by the sandbox); how many of its
-        messages were still claimed. `message_ids` are those of one `add_many(claimed=True)`,
-        whole and in order: a batch is marked as one, which is what keeps the mark cheap."""
+        """A claimed batch handed over (`sent`); how many of its messages it had. Messages a
+        report reached first read their own status already and are left as they are, so the
+        mark never moves a message back (domain.execution.feedback). `message_ids` are those
+        of one `add_many(claimed=True)`, whole and in order: a batch is marked as one, which is
+        what keeps the mark cheap."""
 
     async def release_claims(self, execution_id: str) -> int:
         """The execution's claimed messages back to the relay: after a failed hand-over, or
         left by an executor that died between its commit and its mark. Only the execution's
         lease holder may call it."""
+
+    async def apply_report(
+        self, organization_id: str, message_id: str, report: Report
+    ) -> Applied | None:
+        """Apply one delivery report (domain.execution.feedback.advance) to the organization's
+        message, in the caller's transaction, holding the row until it ends so concurrent
+        reports on other replicas apply one after the other; None for a message the
+        organization does not have. A message still claimed by its batch (`mark_claimed`) reads
+        its own status from then on."""
+
+    async def apply_reports(
+        self, reports: Sequence[tuple[str, str, Report]]
+    ) -> list[Applied | None]:
+        """`apply_report` for each (organization_id, message_id, report), in order, in a few
+        statements for the whole list (the sandbox reports a hand-over batch at once)."""
 
     async def get(self, organization_id: str, message_id: str) -> Message | None: ...
 
@@ -192,3 +210,8 @@ class DeliveryPublisher(Protocol):
     def handed_over_status(self) -> MessageStatus: ...
 
     async def publish(self, messages: Sequence[Message]) -> None: ...
+
+    async def handed_over(self, messages: Sequence[Message]) -> None:
+        """Called once the published messages' mark (`handed_over_status`) is committed. The
+        sandbox reports them delivered here, through the event intake as a provider would
+        (adapters/embedded/sandbox_delivery.py); a real broker has nothing to do."""

@@ -1,8 +1,10 @@
 """The inbound events: the handlers every event goes through, the one intake both doors feed
-(EventService.TrackEvents and the NATS subscriptions), and the NATS consumers' workers."""
+(EventService.TrackEvents and the NATS subscriptions) and the embedded sandbox's delivery reports,
+and the NATS consumers' workers."""
 
 from __future__ import annotations
 
+from domain.events.feedback import FeedbackHandler
 from domain.events.intake import EventIntake
 from domain.events.ports import EventHandler
 from server.composition.factories import Ports
@@ -13,7 +15,7 @@ from server.workers.inbound_events import InboundEventsWorker
 def event_handlers(settings: Settings, ports: Ports) -> list[EventHandler]:
     """Every effect of an inbound event (feedback, triggers, erasure...), in the order they
     run inside the event's transaction."""
-    return []
+    return [FeedbackHandler(ports.ids, ports.clock)]
 
 
 def event_intake(settings: Settings, ports: Ports) -> EventIntake:

@@ -41,6 +41,7 @@ from adapters.system import SystemClock, UuidGenerator
 from domain.audience.ports import AudienceSource, ContactDirectory, SegmentStore, SuppressionStore
 from domain.campaigns.ports import HostResolver
 from domain.campaigns.templates import TemplateSource
+from domain.events.intake import EventIntake
 from domain.events.ports import EventsUnitOfWorkFactory
 from domain.execution.model import MessageIdFactory
 from domain.execution.ports import (
@@ -262,7 +263,7 @@ def rate_limiter(
 
 def delivery_publisher(settings: Settings, closers: Closers) -> DeliveryPublisher:
     if not settings.nats_url:
-        return SandboxDelivery()
+        return SandboxDelivery()  # reporting to the intake once there is one (below)
     publisher = NatsDeliveryPublisher(
         settings.nats_url,
         stream=settings.nats_delivery_stream,
@@ -270,6 +271,13 @@ def delivery_publisher(settings: Settings, closers: Closers) -> DeliveryPublishe
     )
     closers.register(publisher.close)
     return publisher
+
+
+def report_sandbox_deliveries(delivery: DeliveryPublisher, intake: EventIntake) -> None:
+    """The sandbox reports its deliveries through the intake, as the notification service's
+    `notification.delivered` would arrive (adapters/embedded/sandbox_delivery.py)."""
+    if isinstance(delivery, SandboxDelivery):
+        delivery.report_to(intake)
 
 
 def _address(url: str) -> str:

@@ -26,7 +26,7 @@ from domain.execution.service import ExecutionService
 from domain.execution.throttling import DEFAULT_CHANNEL_PER_HOUR, OrganizationLimits
 from domain.kernel.channels import Channel
 from server.composition.events import event_intake, inbound_workers
-from server.composition.factories import Ports
+from server.composition.factories import Ports, report_sandbox_deliveries
 from server.settings import Settings
 from server.workers.loop import WorkerLoop
 from server.workers.outbox_relay import OutboxRelayWorker
@@ -67,6 +67,7 @@ def build_services(settings: Settings, ports: Ports) -> Services:
     limits = organization_limits(settings)
     configure_budget(render_budget(settings))
     intake = event_intake(settings, ports)
+    report_sandbox_deliveries(ports.delivery, intake)
     campaigns = CampaignService(
         ports.unit_of_work,
         ports.clock,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from campaign.v1 import execution_pb2 as xpb
 
 from domain.campaigns.webhooks import split_headers
@@ -40,6 +42,11 @@ MESSAGE_STATUSES: dict[int, MessageStatus] = {
     xpb.MESSAGE_STATUS_SUPPRESSED: MessageStatus.SUPPRESSED,
     xpb.MESSAGE_STATUS_CANCELLED: MessageStatus.CANCELLED,
 }
+BOUNCE_TYPES_OUT: dict[str, Any] = {  # Any: each proto enum is its own int NewType
+    "": xpb.BOUNCE_TYPE_UNSPECIFIED,
+    "soft": xpb.BOUNCE_TYPE_SOFT,
+    "hard": xpb.BOUNCE_TYPE_HARD,
+}
 EXECUTION_STATUSES_OUT = invert(EXECUTION_STATUSES)
 MESSAGE_STATUSES_OUT = invert(MESSAGE_STATUSES)
 
@@ -67,6 +74,20 @@ def execution_to_proto(
     return out
 
 
+MESSAGE_TIMESTAMPS = (
+    "send_after",
+    "queued_at",
+    "sent_at",
+    "delivered_at",
+    "opened_at",
+    "clicked_at",
+    "converted_at",
+    "bounced_at",
+    "failed_at",
+    "unsubscribed_at",
+)
+
+
 def message_to_proto(m: Message) -> xpb.Message:
     out = xpb.Message(
         message_id=m.message_id,
@@ -79,11 +100,13 @@ def message_to_proto(m: Message) -> xpb.Message:
         recipient=m.recipient,
         error=m.error,
         content_digest=m.content_digest,
+        bounce_type=BOUNCE_TYPES_OUT[m.bounce_type],
+        provider_message_id=m.provider_message_id,
     )
     reason = suppression_reason_of(m)
     if reason is not None:
         out.suppression_reason = REASONS_OUT[reason]
-    for name in ("send_after", "queued_at", "sent_at", "delivered_at", "failed_at"):
+    for name in MESSAGE_TIMESTAMPS:
         set_timestamp(getattr(out, name), getattr(m, name))
     return out
 

@@ -24,6 +24,8 @@ from adapters.sql.audience.suppressions import SqlSuppressionStore
 from adapters.system import UuidGenerator
 from domain.audience.ports import AudienceSource
 from domain.campaigns.service import CampaignService
+from domain.events.feedback import FeedbackHandler
+from domain.events.intake import EventIntake
 from domain.execution.executor import DEFAULT_RETRIES, Executor
 from domain.execution.ports import DeliveryPublisher, RateLimiter
 from domain.execution.retries import RetryPolicy
@@ -117,6 +119,9 @@ async def _engine(url: str) -> AsyncIterator[EngineRig]:
     clock = FakeClock()
     ids = UuidGenerator()
     segments = SqlSegmentStore(sql, clock=clock)
+    # The sandbox reports delivery through the event intake, as the embedded server wires it.
+    delivery = SandboxDelivery(clock=clock)
+    delivery.report_to(EventIntake(store.unit_of_work, [FeedbackHandler(ids, clock)], clock))
     try:
         yield EngineRig(
             store=store,
@@ -127,6 +132,7 @@ async def _engine(url: str) -> AsyncIterator[EngineRig]:
             suppressions=SqlSuppressionStore(sql, clock=clock),
             audience=SqlAudienceSource(sql, segments),
             limiter=MemoryRateLimiter(),
+            delivery=delivery,
         )
     finally:
         await store.close()

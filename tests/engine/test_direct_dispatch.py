@@ -52,6 +52,9 @@ class RecordingPublisher:
             raise DependencyUnavailableError("broker down")
         self.published.update(m.message_id for m in messages)
 
+    async def handed_over(self, messages: Sequence[Message]) -> None:
+        pass
+
 
 def executor_with(engine: EngineRig, publisher: RecordingPublisher, owner: str = "a") -> Executor:
     return engine.executor(owner, publisher=publisher)

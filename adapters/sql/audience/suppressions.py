@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import and_, delete, or_, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.audience.connections import chunked, reading, writing
 from adapters.sql.audience.rows import suppression_from_row
@@ -35,6 +36,52 @@ from domain.kernel.ports import Clock
 _entry_key = tuple_(suppressions.c.kind, suppressions.c.target, suppressions.c.channel)
 
 
+async def insert_suppressions(
+    connection: AsyncConnection,
+    organization_id: str,
+    entries: Sequence[Suppression],
+    now: datetime,
+) -> int:
+    """Insert the entries not present yet, created `now`, in the caller's transaction; how many
+    were new."""
+    new: dict[SuppressionKey, Suppression] = {}
+    for entry in entries:
+        new.setdefault(suppression_key(entry), entry)
+    rows = [
+        {
+            "organization_id": organization_id,
+            "kind": kind,
+            "target": target,
+            "channel": channel,
+            "reason": entry.reason.value,
+            "created_at": now,
+        }
+        for (kind, target, channel), entry in new.items()
+    ]
+    # A list of parameters with RETURNING: SQLAlchemy sends it as multi-row INSERTs
+    # ("insertmanyvalues"), cheaper than a VALUES list per chunk (docs/performance.md).
+    statement = (
+        dialect_insert(connection, suppressions)
+        .on_conflict_do_nothing()
+        .returning(suppressions.c.target)
+    )
+    added = 0
+    for chunk in chunked(rows):
+        added += len((await connection.execute(statement, list(chunk))).all())
+    return added
+
+
+class SqlSuppressionList:
+    """Suppressions added in a unit of work's transaction (the event intake's): committed with
+    the report that caused them, and no second writer waiting on SQLite's write lock."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._c = connection
+
+    async def add(self, organization_id: str, entries: Sequence[Suppression], at: datetime) -> int:
+        return await insert_suppressions(self._c, organization_id, entries, at)
+
+
 class SqlSuppressionStore:
     """The SuppressionStore port; every call is its own transaction."""
 
@@ -44,33 +91,10 @@ class SqlSuppressionStore:
 
     async def add(self, organization_id: str, entries: Sequence[Suppression]) -> int:
         """Adds the entries not present yet (the first of duplicates in `entries` counts)."""
-        new: dict[SuppressionKey, Suppression] = {}
-        for entry in entries:
-            new.setdefault(suppression_key(entry), entry)
-        now = self._clock.now()
-        rows = [
-            {
-                "organization_id": organization_id,
-                "kind": kind,
-                "target": target,
-                "channel": channel,
-                "reason": entry.reason.value,
-                "created_at": now,
-            }
-            for (kind, target, channel), entry in new.items()
-        ]
-        added = 0
         async with writing(self._engine) as connection:
-            # A list of parameters with RETURNING: SQLAlchemy sends it as multi-row INSERTs
-            # ("insertmanyvalues"), cheaper than a VALUES list per chunk (docs/performance.md).
-            statement = (
-                dialect_insert(connection, suppressions)
-                .on_conflict_do_nothing()
-                .returning(suppressions.c.target)
+            return await insert_suppressions(
+                connection, organization_id, entries, self._clock.now()
             )
-            for chunk in chunked(rows):
-                added += len((await connection.execute(statement, list(chunk))).all())
-        return added
 
     async def remove(self, organization_id: str, entries: Sequence[Suppression]) -> int:
         """Removes entries matched by target and channel (the reason is ignored)."""

@@ -46,8 +46,9 @@ ROW_ID: ColumnElement[Any] = literal_column("messages.ctid").label("row_id")
 
 
 def handed_over_values(status: MessageStatus, at: datetime) -> dict[str, object]:
-    """The columns a relay's hand-over sets: the status, `sent_at`, and `delivered_at` for the
-    sandbox, which reports messages delivered at once."""
+    """The columns a relay's hand-over sets: the status and `sent_at` (and `delivered_at` for a
+    publisher that hands over as delivered; the sandbox hands over as sent and reports delivery
+    afterwards, domain.events.feedback)."""
     values: dict[str, object] = {"status": status.value, "sent_at": at}
     if status is MessageStatus.DELIVERED:
         values["delivered_at"] = at
@@ -77,7 +78,11 @@ class SqlDeliveryBatch:
         else:
             match = messages.c.message_id.in_([m.message_id for m in self.messages])
         with database_errors_as_domain_errors():
-            await self._connection.execute(update(messages).where(match).values(values))
+            # Forward only: a row a delivery report moved on is not put back to `sent` (the
+            # claim's lock keeps reports out meanwhile; this keeps the rule local to the mark).
+            await self._connection.execute(
+                update(messages).where(match, messages.c.status.in_(RELAYED)).values(values)
+            )
         self.marked = True
 
 

@@ -82,6 +82,14 @@ messages = Table(
     Column("handover_id", Text),  # status `dispatching` only: the batch it was claimed in
     # The recipient's zone when planned: a held message's slot is checked against it on release.
     Column("timezone", Text, nullable=False, server_default=""),
+    # Delivery feedback (domain.execution.feedback): the first instant of each later status.
+    Column("opened_at", UtcDateTime()),
+    Column("clicked_at", UtcDateTime()),
+    Column("converted_at", UtcDateTime()),
+    Column("bounced_at", UtcDateTime()),
+    Column("unsubscribed_at", UtcDateTime()),
+    Column("bounce_type", Text, nullable=False, server_default=""),
+    Column("provider_message_id", Text, nullable=False, server_default=""),
     UniqueConstraint("organization_id", "campaign_id", "idempotency_key"),
     Index(None, "execution_id", "user_id"),
     Index(None, "organization_id", "campaign_id", "queued_at"),

@@ -22,6 +22,12 @@ class ExecutionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EXECUTION_STATUS_CANCELLED: _ClassVar[ExecutionStatus]
     EXECUTION_STATUS_FAILED: _ClassVar[ExecutionStatus]
 
+class BounceType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BOUNCE_TYPE_UNSPECIFIED: _ClassVar[BounceType]
+    BOUNCE_TYPE_SOFT: _ClassVar[BounceType]
+    BOUNCE_TYPE_HARD: _ClassVar[BounceType]
+
 class MessageStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     MESSAGE_STATUS_UNSPECIFIED: _ClassVar[MessageStatus]
@@ -44,6 +50,9 @@ EXECUTION_STATUS_PAUSED: ExecutionStatus
 EXECUTION_STATUS_COMPLETED: ExecutionStatus
 EXECUTION_STATUS_CANCELLED: ExecutionStatus
 EXECUTION_STATUS_FAILED: ExecutionStatus
+BOUNCE_TYPE_UNSPECIFIED: BounceType
+BOUNCE_TYPE_SOFT: BounceType
+BOUNCE_TYPE_HARD: BounceType
 MESSAGE_STATUS_UNSPECIFIED: MessageStatus
 MESSAGE_STATUS_QUEUED: MessageStatus
 MESSAGE_STATUS_DEFERRED: MessageStatus
@@ -115,7 +124,7 @@ class Execution(_message.Message):
     def __init__(self, execution_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., status: _Optional[_Union[ExecutionStatus, str]] = ..., trigger: _Optional[str] = ..., audience_size: _Optional[int] = ..., holdout_size: _Optional[int] = ..., suppressed_count: _Optional[int] = ..., counts: _Optional[_Union[MessageCounts, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failure_reason: _Optional[str] = ..., missed_firing: _Optional[bool] = ...) -> None: ...
 
 class Message(_message.Message):
-    __slots__ = ("message_id", "campaign_id", "execution_id", "user_id", "variant_id", "channel", "status", "recipient", "send_after", "queued_at", "sent_at", "delivered_at", "opened_at", "clicked_at", "converted_at", "bounced_at", "failed_at", "error", "content_digest", "unsubscribed_at", "suppression_reason")
+    __slots__ = ("message_id", "campaign_id", "execution_id", "user_id", "variant_id", "channel", "status", "recipient", "send_after", "queued_at", "sent_at", "delivered_at", "opened_at", "clicked_at", "converted_at", "bounced_at", "failed_at", "error", "content_digest", "unsubscribed_at", "suppression_reason", "bounce_type", "provider_message_id")
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -137,6 +146,8 @@ class Message(_message.Message):
     CONTENT_DIGEST_FIELD_NUMBER: _ClassVar[int]
     UNSUBSCRIBED_AT_FIELD_NUMBER: _ClassVar[int]
     SUPPRESSION_REASON_FIELD_NUMBER: _ClassVar[int]
+    BOUNCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     message_id: str
     campaign_id: str
     execution_id: str
@@ -158,7 +169,9 @@ class Message(_message.Message):
     content_digest: str
     unsubscribed_at: _timestamp_pb2.Timestamp
     suppression_reason: _audience_pb2.SuppressionReason
-    def __init__(self, message_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., execution_id: _Optional[str] = ..., user_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., channel: _Optional[_Union[_campaign_pb2.Channel, str]] = ..., status: _Optional[_Union[MessageStatus, str]] = ..., recipient: _Optional[str] = ..., send_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., queued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delivered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., clicked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., converted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bounced_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ..., content_digest: _Optional[str] = ..., unsubscribed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., suppression_reason: _Optional[_Union[_audience_pb2.SuppressionReason, str]] = ...) -> None: ...
+    bounce_type: BounceType
+    provider_message_id: str
+    def __init__(self, message_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., execution_id: _Optional[str] = ..., user_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., channel: _Optional[_Union[_campaign_pb2.Channel, str]] = ..., status: _Optional[_Union[MessageStatus, str]] = ..., recipient: _Optional[str] = ..., send_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., queued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delivered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., clicked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., converted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bounced_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ..., content_digest: _Optional[str] = ..., unsubscribed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., suppression_reason: _Optional[_Union[_audience_pb2.SuppressionReason, str]] = ..., bounce_type: _Optional[_Union[BounceType, str]] = ..., provider_message_id: _Optional[str] = ...) -> None: ...
 
 class RenderedContent(_message.Message):
     __slots__ = ("channel", "template_id", "subject", "html_body", "text_body", "from_name", "reply_to", "body", "title", "action_url", "url", "headers")
