@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         None,
         description="key material for page tokens (default: the JWT secret or private key)",
     )
+    erasure_secret: SecretStr | None = Field(
+        None,
+        description="key of the pseudonyms user.deleted leaves (default: the page-token or JWT "
+        "secret); never change it once users were erased (docs/erasure.md)",
+    )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR")
     log_format: Literal["json", "console"] = Field("console", description="log renderer")
     otel_exporter: Literal["none", "console", "otlp"] = Field("none", description="tracing")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from domain.events.lifecycle import PersonalData
 from domain.events.model import InboundEvent
 from domain.execution.ports import ExecutionUnitOfWork
 
@@ -21,6 +22,9 @@ class EventLedger(Protocol):
 class EventsUnitOfWork(ExecutionUnitOfWork, Protocol):
     @property
     def ledger(self) -> EventLedger: ...
+
+    @property
+    def personal_data(self) -> PersonalData: ...
 
     async def __aenter__(self) -> EventsUnitOfWork: ...
 

@@ -37,6 +37,7 @@ from adapters.sql.startup import DatabaseStartupError, explained_failures
 from adapters.sql.unit_of_work import SqlStore
 from adapters.system import SystemClock, UuidGenerator
 from domain.audience.ports import AudienceSource, ContactDirectory, SegmentStore, SuppressionStore
+from domain.audience.pseudonyms import Pseudonyms
 from domain.campaigns.ports import HostResolver
 from domain.campaigns.templates import TemplateSource
 from domain.execution.model import MessageIdFactory
@@ -51,6 +52,7 @@ from domain.execution.reseeding import ReseedingRateLimiter
 from domain.kernel.ports import Clock, EventPublisher, HealthProbe, IdGenerator, OutboxStore
 from server.composition.closers import Closers
 from server.data_dir import private_data_dir
+from server.pseudonym_key import erasure_pseudonyms
 from server.settings import Settings
 from server.startup import StartupError
 
@@ -89,6 +91,7 @@ class Ports:
     message_ids: MessageIdFactory
     fanout_scope: Callable[[], AbstractContextManager[None]]
     resolver: HostResolver  # where webhooks point (domain.campaigns.webhooks)
+    pseudonyms: Pseudonyms | None = None  # of erased users (docs/erasure.md)
     dependency_checks: tuple[DependencyCheck, ...] = ()
 
 
@@ -97,7 +100,8 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
     events = event_publisher(settings, closers)
     clock = SystemClock()
     segments = SqlSegmentStore(store.engine, clock=clock)
-    suppressions = SqlSuppressionStore(store.engine, clock=clock)
+    pseudonyms = erasure_pseudonyms(settings)
+    suppressions = SqlSuppressionStore(store.engine, clock=clock, pseudonyms=pseudonyms)
     checks: list[DependencyCheck] = []
     limiter = rate_limiter(settings, closers, store.reservation_log(), checks)
     if isinstance(events, NatsEventPublisher) and settings.nats_url:
@@ -111,7 +115,7 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
         health_probe=store,
         event_outbox=store.outbox_store(),
         delivery_outbox=store.delivery_outbox(),
-        contacts=SqlContactDirectory(store.engine, clock=clock),
+        contacts=SqlContactDirectory(store.engine, clock=clock, pseudonyms=pseudonyms),
         segments=segments,
         suppressions=suppressions,
         audience=audience_source(settings, store, segments, suppressions, closers),
@@ -123,6 +127,7 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
         message_ids=FastMessageIds,
         fanout_scope=older_objects_left_alone,
         resolver=SystemResolver(),
+        pseudonyms=pseudonyms,
         dependency_checks=tuple(checks),
     )
 
