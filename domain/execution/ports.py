@@ -153,6 +153,12 @@ class MessageRepository(Protocol):
 
     async def status_counts(self, execution_id: str) -> dict[MessageStatus, int]: ...
 
+    async def marketing_counts(
+        self, organization_id: str, user_ids: Sequence[str], since: datetime
+    ) -> dict[str, int]:
+        """domain.execution.frequency_cap.MarketingCounter: per user, the marketing messages
+        queued since `since` that count against the organization's cap."""
+
 
 class ExecutionUnitOfWork(UnitOfWork, Protocol):
     """A unit of work that also reaches executions and messages (the SQL adapters)."""

@@ -16,6 +16,7 @@ from domain.campaigns.service import CampaignService
 from domain.execution.delivery import deliver_once
 from domain.execution.estimate import AudienceEstimator
 from domain.execution.executor import Executor
+from domain.execution.frequency_cap import MarketingCap, MarketingCaps
 from domain.execution.model import Execution
 from domain.execution.retries import RetryPolicy, describe
 from domain.execution.scheduler import fire_due
@@ -47,6 +48,19 @@ def organization_limits(settings: Settings) -> OrganizationLimits:
     for name, per_hour in settings.channel_per_hour.items():
         channels[Channel(name)] = per_hour
     return OrganizationLimits(per_hour=settings.organization_per_hour, channel_per_hour=channels)
+
+
+def marketing_caps(settings: Settings) -> MarketingCaps:
+    """CAMPAIGN_MARKETING_CAP, or the organization's own in CAMPAIGN_MARKETING_CAP_BY_ORGANIZATION;
+    0 means no cap (and no query)."""
+    window = timedelta(hours=settings.marketing_cap_window_hours)
+    default, overrides = settings.marketing_cap, dict(settings.marketing_cap_by_organization)
+
+    def policy(organization_id: str) -> MarketingCap | None:
+        limit = overrides.get(organization_id, default)
+        return MarketingCap(limit, window) if limit > 0 else None
+
+    return MarketingCaps(policy)
 
 
 def render_budget(settings: Settings) -> RenderBudget:
@@ -144,6 +158,7 @@ def execution_workers(
         resolver=ports.resolver,
         retries=retry_policy(settings),
         on_failure=log_failed_attempt,
+        marketing_caps=marketing_caps(settings),
     )
 
     async def schedule() -> int:
