@@ -110,6 +110,10 @@ class MessageRepository(Protocol):
         left by an executor that died between its commit and its mark. Only the execution's
         lease holder may call it."""
 
+    async def add_fallback(self, message: Message) -> bool:
+        """Insert one fallback message (its `fallback_of` set) unless its id exists already;
+        whether it was new."""
+
     async def get(self, organization_id: str, message_id: str) -> Message | None: ...
 
     async def by_idempotency_key(

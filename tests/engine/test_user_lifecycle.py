@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from adapters.sql.audience.stores import SqlContactDirectory
 from adapters.sql.audience.suppressions import SqlSuppressionStore
 from adapters.sql.audience.tables import suppressions
+from adapters.sql.execution.tables import messages as messages_table
 from domain.audience.contacts import Contact
 from domain.audience.model import Suppression, SuppressionReason
 from domain.events.erasure import USER_ERASED
@@ -82,6 +83,16 @@ async def test_user_deleted_leaves_no_personal_data_in_any_column_and_the_counts
             ]
         )
         await uow.commit()
+    # A provider's error text naming her address, as message feedback stores it.
+    async with engine.store.engine.begin() as connection:
+        await connection.execute(
+            update(messages_table)
+            .where(
+                messages_table.c.user_id == ANA.user_id,
+                messages_table.c.campaign_id == sent_campaign.campaign_id,
+            )
+            .values(error=f"550 5.1.1 <{ANA.email.lower()}>: mailbox unavailable")
+        )
     assert (await take(engine, "order-1", "order.completed", user_id=ANA.user_id)).outcome is (
         Outcome.ACCEPTED
     )
@@ -109,6 +120,12 @@ async def test_user_deleted_leaves_no_personal_data_in_any_column_and_the_counts
     assert audit["suppressions_pseudonymized"] == 2
     assert audit["history_pseudonymized"] == 2  # order.completed and user.deleted themselves
     assert audit["events_rewritten"] == 1
+    [erased_sent] = [m for m in await messages(engine, sent_campaign) if m.user_id == pseudonym]
+    assert (
+        erased_sent.error
+        == f"550 5.1.1 <{PSEUDONYMS.address(ORG, ANA.email)}>: mailbox unavailable"
+    )
+    assert (erased_sent.recipient, erased_sent.content) == ("", {})
     # Once is enough: the same event again changes nothing.
     assert (await take(engine, "delete-1", "user.deleted", user_id=ANA.user_id)).outcome is (
         Outcome.DUPLICATE

@@ -78,7 +78,11 @@ class SqlPersonalData:
         addresses = await self._addresses(org, user_id)
         cancelled = await self._cancel(org, user_id, reason, None)
         await self._forget_handover_bounds(org, user_id, pseudonym)
-        messages_changed = await self._pseudonymize_messages(org, user_id, pseudonym, pseudonyms)
+        replacements = {user_id: pseudonym}
+        replacements.update({a: pseudonyms.address(org, a) for a in addresses})
+        messages_changed = await self._pseudonymize_messages(
+            org, user_id, pseudonym, pseudonyms, replacements
+        )
         await self._forget_cursors(org, user_id, pseudonym)
         suppressions_changed = await self._pseudonymize_suppressions(
             org, user_id, addresses, pseudonyms
@@ -94,8 +98,6 @@ class SqlPersonalData:
                 .values({column: pseudonym})
             )
             history += int(result.rowcount)
-        replacements = {user_id: pseudonym}
-        replacements.update({a: pseudonyms.address(org, a) for a in addresses})
         rewritten = await self._rewrite_outbox(org, replacements)
         return ErasureCounts(
             contacts_deleted=int(deleted.rowcount),
@@ -190,9 +192,27 @@ class SqlPersonalData:
                 )
 
     async def _pseudonymize_messages(
-        self, org: str, user_id: str, pseudonym: str, pseudonyms: Pseudonyms
+        self,
+        org: str,
+        user_id: str,
+        pseudonym: str,
+        pseudonyms: Pseudonyms,
+        replacements: Mapping[str, str],
     ) -> int:
-        """The rows stay (statuses, timestamps, counts); who and what they said go."""
+        """The rows stay (statuses, timestamps, counts); who and what they said go. An error
+        text (a provider's "mailbox ana@... is full") keeps its words, with pseudonyms for the
+        user's id and addresses."""
+        errors = await self._c.execute(
+            select(messages.c.message_id, messages.c.error).where(
+                self._of_user(org, user_id), messages.c.error != ""
+            )
+        )
+        for message_id, error in errors.all():
+            clean = _replaced(error, replacements)
+            if clean != error:
+                await self._c.execute(
+                    update(messages).where(messages.c.message_id == message_id).values(error=clean)
+                )
         keyed = await self._c.execute(
             select(messages.c.message_id, messages.c.idempotency_key).where(
                 self._of_user(org, user_id), messages.c.idempotency_key.is_not(None)

@@ -47,6 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.audience.connections import chunked
+from adapters.sql.audience.stores import dialect_insert
 from adapters.sql.documents import decode_document
 from adapters.sql.engine import is_postgres
 from adapters.sql.execution.tables import executions, handovers, messages
@@ -119,6 +120,7 @@ def message_row(
         IDEMPOTENCY_KEY: idempotency_key,
         "handover_id": handover_id,
         "timezone": m.timezone,
+        "fallback_of": m.fallback_of or None,
     }
 
 
@@ -154,6 +156,7 @@ def message_from_row(row: Mapping[Any, Any]) -> Message:
         error=row["error"],
         held=row["status"] == HELD,
         timezone=row["timezone"],
+        fallback_of=row["fallback_of"] or "",
     )
 
 
@@ -202,7 +205,7 @@ def messages_from_rows(keys: Sequence[str], rows: Sequence[Row[Any]]) -> list[Me
             "send_after",
         )
     )
-    (queued_at, status, digest, sent_at, delivered_at, failed_at, error, zone) = (
+    (queued_at, status, digest, sent_at, delivered_at, failed_at, error, zone, fallback) = (
         at[name]
         for name in (
             "queued_at",
@@ -213,6 +216,7 @@ def messages_from_rows(keys: Sequence[str], rows: Sequence[Row[Any]]) -> list[Me
             "failed_at",
             "error",
             "timezone",
+            "fallback_of",
         )
     )
     return [
@@ -236,6 +240,7 @@ def messages_from_rows(keys: Sequence[str], rows: Sequence[Row[Any]]) -> list[Me
             error=row[error],
             held=row[status] == HELD,
             timezone=row[zone],
+            fallback_of=row[fallback] or "",
         )
         for row in rows
     ]
@@ -347,6 +352,15 @@ class SqlMessageRepository:
             for m in batch
         ]
         await driver.copy_records_to_table("messages", records=records, columns=COLUMNS)
+
+    async def add_fallback(self, message: Message) -> bool:
+        """Insert one fallback message unless its (derived) id exists; whether it was new."""
+        statement = (
+            dialect_insert(self._c, messages)
+            .values(message_row(message))
+            .on_conflict_do_nothing(index_elements=[messages.c.message_id])
+        )
+        return bool((await self._c.execute(statement)).rowcount)
 
     async def get(self, organization_id: str, message_id: str) -> Message | None:
         row = (
@@ -534,6 +548,7 @@ class SqlMessageRepository:
                     messages.c.user_id.in_(chunk),
                     messages.c.queued_at >= since,
                     messages.c.status.not_in(NOT_COUNTED),
+                    messages.c.fallback_of.is_(None),  # the original counted already
                     or_(
                         messages.c.status != MessageStatus.FAILED.value,
                         messages.c.sent_at.is_not(None),

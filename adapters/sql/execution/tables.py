@@ -82,6 +82,9 @@ messages = Table(
     Column("handover_id", Text),  # status `dispatching` only: the batch it was claimed in
     # The recipient's zone when planned: a held message's slot is checked against it on release.
     Column("timezone", Text, nullable=False, server_default=""),
+    # The message this one stands in for after it failed or hard-bounced (channel fallback on
+    # outcome); null for every other message.
+    Column("fallback_of", Text),
     UniqueConstraint("organization_id", "campaign_id", "idempotency_key"),
     Index(None, "execution_id", "user_id"),
     Index(None, "organization_id", "campaign_id", "queued_at"),
