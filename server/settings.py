@@ -67,6 +67,19 @@ class Settings(BaseSettings):
     channel_per_hour: dict[str, int] = Field(
         default_factory=dict, description='per-channel limits per hour, e.g. {"email": 50000}'
     )
+    marketing_cap: int = Field(
+        0,
+        ge=0,
+        description="most marketing messages per user per window across all campaigns "
+        "(0 = no cap; transactional sends are exempt)",
+    )
+    marketing_cap_window_hours: float = Field(
+        24.0, gt=0, description="the rolling window of CAMPAIGN_MARKETING_CAP, in hours"
+    )
+    marketing_cap_by_organization: dict[str, int] = Field(
+        default_factory=dict,
+        description='per-organization CAMPAIGN_MARKETING_CAP, e.g. {"acme": 3} (0 = no cap)',
+    )
     schedule_min_lead_seconds: float = Field(
         300.0, ge=0, description="how far ahead a one-time schedule must be (BR-CAM-001.3)"
     )
@@ -117,6 +130,11 @@ class Settings(BaseSettings):
     page_token_secret: SecretStr | None = Field(
         None,
         description="key material for page tokens (default: the JWT secret or private key)",
+    )
+    erasure_secret: SecretStr | None = Field(
+        None,
+        description="key of the pseudonyms user.deleted leaves (default: the page-token or JWT "
+        "secret); never change it once users were erased (docs/erasure.md)",
     )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR")
     log_format: Literal["json", "console"] = Field("console", description="log renderer")

@@ -25,6 +25,7 @@ from adapters.sql.engine import (
     statement_timeout_of,
 )
 from adapters.sql.events.ledger import SqlEventLedger
+from adapters.sql.events.personal_data import SqlPersonalData
 from adapters.sql.execution.delivery_outbox import SqlDeliveryOutbox
 from adapters.sql.execution.executions import SqlExecutionRepository
 from adapters.sql.execution.messages import SqlMessageRepository
@@ -79,6 +80,10 @@ class SqlUnitOfWork:
     @property
     def suppressions(self) -> SqlSuppressionList:
         return SqlSuppressionList(self._active())
+
+    @property
+    def personal_data(self) -> SqlPersonalData:
+        return SqlPersonalData(self._active())
 
     async def commit(self) -> None:
         with database_errors_as_domain_errors():

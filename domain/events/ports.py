@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from domain.audience.model import Suppression
+from domain.events.lifecycle import PersonalData
 from domain.events.model import InboundEvent
 from domain.execution.ports import ExecutionUnitOfWork
 
@@ -38,6 +39,9 @@ class EventsUnitOfWork(ExecutionUnitOfWork, Protocol):
 
     @property
     def suppressions(self) -> SuppressionList: ...
+
+    @property
+    def personal_data(self) -> PersonalData: ...
 
     async def __aenter__(self) -> EventsUnitOfWork: ...
 

@@ -40,6 +40,7 @@ from domain.campaigns.templates import TemplateSource, templates_of
 from domain.campaigns.webhooks import check_destinations
 from domain.execution import run_events
 from domain.execution.dispatch import DirectDispatch
+from domain.execution.frequency_cap import MarketingCaps, split_by_allowance
 from domain.execution.model import (
     Execution,
     ExecutionCounts,
@@ -127,12 +128,15 @@ class Executor:
         resolver: HostResolver | None = None,
         retries: RetryPolicy = DEFAULT_RETRIES,
         on_failure: FailureReport = _no_report,
+        marketing_caps: MarketingCaps | None = None,
     ) -> None:
         """`message_ids` and `fanout_scope` are the run's machinery, not its rules: the server
         passes faster id hashing and garbage-collector tuning (adapters.runtime), which change
         how fast a fan-out goes, never what it writes. `resolver` checks, before a run fans
         out, where its webhooks point (domain.campaigns.webhooks). `retries` says when a failed
-        attempt is tried again; `on_failure` hears of each one."""
+        attempt is tried again; `on_failure` hears of each one. `marketing_caps` holds back
+        what the organization's cross-campaign frequency cap does not allow
+        (domain.execution.frequency_cap)."""
         self._resolver = resolver
         self._uow = uow
         self._audience = audience
@@ -149,6 +153,7 @@ class Executor:
         self._fanout_scope = fanout_scope
         self._retries = retries
         self._on_failure = on_failure
+        self._caps = marketing_caps or MarketingCaps()
 
     async def run_once(self) -> bool:
         """Lease one execution and drive it as far as it can go now; False if none was waiting."""
@@ -367,7 +372,9 @@ class Executor:
             # than write a failed message per recipient of the whole audience.
             first = next(d.error for d in batch.drafts if d.error)
             raise ContentRenderFailedError(f"every recipient of the first batch failed: {first}")
+        capped = await self._over_cap(execution, batch)
         messages = await self._messages(execution, campaign, batch.drafts)
+        messages += capped
         due: list[Message] = []
         later: list[Message] = []
         if dispatch is not None and dispatch.enabled:
@@ -381,6 +388,40 @@ class Executor:
         _add_counts(execution.counts, batch)
         checkpoint = dataclasses.replace(execution, counts=dataclasses.replace(execution.counts))
         writes.start(self._write_batch(checkpoint, previous, due, later, dispatch))
+
+    async def _over_cap(self, execution: Execution, batch: BatchPlan) -> list[Message]:
+        """Drafts the organization's marketing frequency cap does not allow are taken out of
+        the batch and come back as SUPPRESSED messages with the cap as their reason; one query
+        for the batch's users, none when the organization has no cap."""
+        cap = self._caps.cap_for(execution.organization_id)
+        sendable = [d for d in batch.drafts if not d.error]
+        if cap is None or not sendable:
+            return []
+        now = self._clock.now()
+        async with self._uow(read_only=True) as uow:
+            allowance = await self._caps.allowed(
+                uow.messages,
+                execution.organization_id,
+                (d.recipient.contact.user_id for d in sendable),
+                now,
+            )
+        if allowance is None:
+            return []
+        kept, over = split_by_allowance(sendable, lambda d: d.recipient.contact.user_id, allowance)
+        if not over:
+            return []
+        batch.drafts = [d for d in batch.drafts if d.error] + kept
+        batch.counts.queued -= len(over)
+        batch.counts.suppressed += len(over)
+        ids = self._message_ids(execution.execution_id)
+        return [
+            dataclasses.replace(
+                _message(execution, d, now, now, ids),
+                status=MessageStatus.SUPPRESSED,
+                error=cap.reason,
+            )
+            for d in over
+        ]
 
     async def _write_batch(
         self,

@@ -64,6 +64,14 @@ def message_id(execution_id: str, user_id: str, channel: Channel) -> str:
     return str(uuid.uuid5(MESSAGE_NAMESPACE, f"{execution_id}\x1f{user_id}\x1f{channel.value}"))
 
 
+def fallback_message_id(original_message_id: str, channel: Channel) -> str:
+    """The id of the one fallback of a message on a channel: a redelivered report, or a second
+    report of the same failure, finds it taken instead of minting another."""
+    return str(
+        uuid.uuid5(MESSAGE_NAMESPACE, f"fallback\x1f{original_message_id}\x1f{channel.value}")
+    )
+
+
 @dataclass(slots=True)
 class ExecutionCounts:
     audience: int = 0
@@ -140,6 +148,9 @@ class Message:
     # The recipient's time zone when the message was planned: quiet hours and weekends are
     # checked in it again when a held message gets its slot.
     timezone: str = ""
+    # The message this one stands in for, on the next channel, after it failed or hard-bounced
+    # (domain.events.fallback); "" for every other message.
+    fallback_of: str = ""
 
 
 @dataclass(frozen=True, slots=True)

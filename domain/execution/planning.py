@@ -225,3 +225,28 @@ def plan_batch(plan: CampaignPlan, recipients: Sequence[Recipient]) -> BatchPlan
     if recipients:
         out.last_user_id = recipients[-1].contact.user_id
     return out
+
+
+def fallback_draft(
+    plan: CampaignPlan, recipient: Recipient, variant_id: str, failed: Channel
+) -> Draft | None:
+    """The draft on the first channel after `failed` in the arm's order that the recipient is
+    eligible for (BR-CAM-003.3, on outcome), rendered as the run renders; None when there is none
+    (the arm never sent on `failed`, it is a control arm, or no later channel is eligible)."""
+    arm = plan.arms.get(variant_id)
+    if arm is None or arm.is_control or failed not in arm.channels:
+        return None
+    later = arm.channels[arm.channels.index(failed) + 1 :]
+    contact = recipient.contact
+    channels = choose_channels(
+        contact, later, set(recipient.suppressed_channels), all_channels=False
+    )
+    if not channels:
+        return None
+    channel = channels[0]
+    address = address_for(contact, channel)
+    try:
+        content, missing = arm.contents[channel].render(contact.profile())
+    except TemplateRenderError as exc:
+        return Draft(recipient, variant_id, channel, address, {}, error=render_failure(exc))
+    return Draft(recipient, variant_id, channel, address, content, missing)

@@ -128,6 +128,10 @@ class MessageRepository(Protocol):
         """`apply_report` for each (organization_id, message_id, report), in order, in a few
         statements for the whole list (the sandbox reports a hand-over batch at once)."""
 
+    async def add_fallback(self, message: Message) -> bool:
+        """Insert one fallback message (its `fallback_of` set) unless its id exists already;
+        whether it was new."""
+
     async def get(self, organization_id: str, message_id: str) -> Message | None: ...
 
     async def by_idempotency_key(
@@ -170,6 +174,12 @@ class MessageRepository(Protocol):
         `at` is their failed_at when `status` is failed. How many were closed."""
 
     async def status_counts(self, execution_id: str) -> dict[MessageStatus, int]: ...
+
+    async def marketing_counts(
+        self, organization_id: str, user_ids: Sequence[str], since: datetime
+    ) -> dict[str, int]:
+        """domain.execution.frequency_cap.MarketingCounter: per user, the marketing messages
+        queued since `since` that count against the organization's cap."""
 
 
 class ExecutionUnitOfWork(UnitOfWork, Protocol):

@@ -4,18 +4,37 @@ and the NATS consumers' workers."""
 
 from __future__ import annotations
 
+from domain.events.erasure import ErasureHandler
+from domain.events.fallback import FallbackHandler
 from domain.events.feedback import FeedbackHandler
 from domain.events.intake import EventIntake
 from domain.events.ports import EventHandler
+from domain.events.preferences import PreferencesHandler
 from server.composition.factories import Ports
+from server.composition.limits import organization_limits
+from server.pseudonym_key import erasure_pseudonyms
 from server.settings import Settings
 from server.workers.inbound_events import InboundEventsWorker
 
 
 def event_handlers(settings: Settings, ports: Ports) -> list[EventHandler]:
-    """Every effect of an inbound event (feedback, triggers, erasure...), in the order they
-    run inside the event's transaction."""
-    return [FeedbackHandler(ports.ids, ports.clock)]
+    """Every effect of an inbound event, in the order they run inside the event's transaction.
+    The FallbackHandler comes after the FeedbackHandler, whose effect on the message it reads."""
+    pseudonyms = ports.pseudonyms or erasure_pseudonyms(settings)
+    limits = organization_limits(settings)
+    return [
+        FeedbackHandler(ports.ids, ports.clock),
+        ErasureHandler(pseudonyms, ports.clock, ports.ids),
+        PreferencesHandler(ports.clock),
+        FallbackHandler(
+            ports.contacts,
+            ports.suppressions,
+            ports.limiter,
+            ports.clock,
+            organization_limits=lambda _org: limits,
+            templates=ports.templates,
+        ),
+    ]
 
 
 def event_intake(settings: Settings, ports: Ports) -> EventIntake:

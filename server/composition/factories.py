@@ -39,6 +39,7 @@ from adapters.sql.startup import DatabaseStartupError, explained_failures
 from adapters.sql.unit_of_work import SqlStore
 from adapters.system import SystemClock, UuidGenerator
 from domain.audience.ports import AudienceSource, ContactDirectory, SegmentStore, SuppressionStore
+from domain.audience.pseudonyms import Pseudonyms
 from domain.campaigns.ports import HostResolver
 from domain.campaigns.templates import TemplateSource
 from domain.events.intake import EventIntake
@@ -54,6 +55,7 @@ from domain.execution.reseeding import ReseedingRateLimiter
 from domain.kernel.ports import Clock, EventPublisher, HealthProbe, IdGenerator, OutboxStore
 from server.composition.closers import Closers
 from server.data_dir import private_data_dir
+from server.pseudonym_key import erasure_pseudonyms
 from server.settings import Settings
 from server.startup import StartupError
 
@@ -93,6 +95,7 @@ class Ports:
     fanout_scope: Callable[[], AbstractContextManager[None]]
     resolver: HostResolver  # where webhooks point (domain.campaigns.webhooks)
     inbound: NatsInbound | None = None  # the NATS subscriptions; None without NATS
+    pseudonyms: Pseudonyms | None = None  # of erased users (docs/erasure.md)
     dependency_checks: tuple[DependencyCheck, ...] = ()
 
 
@@ -101,7 +104,8 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
     events = event_publisher(settings, closers)
     clock = SystemClock()
     segments = SqlSegmentStore(store.engine, clock=clock)
-    suppressions = SqlSuppressionStore(store.engine, clock=clock)
+    pseudonyms = erasure_pseudonyms(settings)
+    suppressions = SqlSuppressionStore(store.engine, clock=clock, pseudonyms=pseudonyms)
     checks: list[DependencyCheck] = []
     limiter = rate_limiter(settings, closers, store.reservation_log(), checks)
     if isinstance(events, NatsEventPublisher) and settings.nats_url:
@@ -115,7 +119,7 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
         health_probe=store,
         event_outbox=store.outbox_store(),
         delivery_outbox=store.delivery_outbox(),
-        contacts=SqlContactDirectory(store.engine, clock=clock),
+        contacts=SqlContactDirectory(store.engine, clock=clock, pseudonyms=pseudonyms),
         segments=segments,
         suppressions=suppressions,
         audience=audience_source(settings, store, segments, suppressions, closers),
@@ -128,6 +132,7 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
         fanout_scope=older_objects_left_alone,
         resolver=SystemResolver(),
         inbound=nats_inbound(settings, closers),
+        pseudonyms=pseudonyms,
         dependency_checks=tuple(checks),
     )
 

@@ -23,10 +23,10 @@ from domain.execution.retries import RetryPolicy, describe
 from domain.execution.scheduler import fire_due
 from domain.execution.send_now import SendNow
 from domain.execution.service import ExecutionService
-from domain.execution.throttling import DEFAULT_CHANNEL_PER_HOUR, OrganizationLimits
-from domain.kernel.channels import Channel
+from domain.execution.throttling import OrganizationLimits
 from server.composition.events import event_intake, inbound_workers
 from server.composition.factories import Ports, report_sandbox_deliveries
+from server.composition.limits import marketing_caps, organization_limits
 from server.settings import Settings
 from server.workers.loop import WorkerLoop
 from server.workers.outbox_relay import OutboxRelayWorker
@@ -46,13 +46,6 @@ class Services:
     workers: list[WorkerLoop]
     intake: EventIntake
     tracking: EventTracking
-
-
-def organization_limits(settings: Settings) -> OrganizationLimits:
-    channels = dict(DEFAULT_CHANNEL_PER_HOUR)
-    for name, per_hour in settings.channel_per_hour.items():
-        channels[Channel(name)] = per_hour
-    return OrganizationLimits(per_hour=settings.organization_per_hour, channel_per_hour=channels)
 
 
 def render_budget(settings: Settings) -> RenderBudget:
@@ -157,6 +150,7 @@ def execution_workers(
         resolver=ports.resolver,
         retries=retry_policy(settings),
         on_failure=log_failed_attempt,
+        marketing_caps=marketing_caps(settings),
     )
 
     async def schedule() -> int:

@@ -27,6 +27,7 @@ from domain.campaigns.service import CampaignService
 from domain.events.feedback import FeedbackHandler
 from domain.events.intake import EventIntake
 from domain.execution.executor import DEFAULT_RETRIES, Executor
+from domain.execution.frequency_cap import MarketingCaps
 from domain.execution.ports import DeliveryPublisher, RateLimiter
 from domain.execution.retries import RetryPolicy
 from domain.execution.throttling import OrganizationLimits
@@ -78,6 +79,7 @@ class EngineRig:
         direct: bool = True,
         publisher: DeliveryPublisher | None = None,
         retries: RetryPolicy = DEFAULT_RETRIES,
+        marketing_caps: MarketingCaps | None = None,
     ) -> Executor:
         """`direct`: hand due messages over itself (the production wiring), to `publisher` or
         else the sandbox; without it every message goes through the relay."""
@@ -94,6 +96,7 @@ class EngineRig:
             message_ids=FastMessageIds,
             fanout_scope=older_objects_left_alone,
             retries=retries,
+            marketing_caps=marketing_caps,
         )
 
 

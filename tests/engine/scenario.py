@@ -96,16 +96,17 @@ async def launch(
     *,
     quiet: QuietHours | None = None,
     definition: CampaignSpec | None = None,
+    ids: ExecutionIds | None = None,
 ) -> Campaign:
     """Create and schedule a campaign (`definition`, else `spec(quiet=quiet)`), let time reach
-    it, and fire the scheduler once."""
+    it, and fire the scheduler once (`ids`: the execution ids, for a test launching twice)."""
     campaign = await engine.campaigns.create_campaign(ADMIN, definition or spec(quiet=quiet))
     due = engine.clock.now() + timedelta(minutes=6)
     await engine.campaigns.schedule_campaign(
         ADMIN, campaign.campaign_id, Schedule(scheduled_at=due)
     )
     engine.clock.advance(timedelta(minutes=6))
-    assert await fire_due(engine.store.unit_of_work, engine.clock, ExecutionIds()) == 1
+    assert await fire_due(engine.store.unit_of_work, engine.clock, ids or ExecutionIds()) == 1
     return campaign
 
 

@@ -6,7 +6,7 @@ suite holds the two to each other.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -86,7 +86,7 @@ def segment_from_row(row: RowMapping) -> Segment:
     )
 
 
-def suppression_from_row(row: RowMapping) -> Suppression:
+def suppression_from_row(row: Mapping[Any, Any]) -> Suppression:
     channel = None if row["channel"] == ALL_CHANNELS else Channel(row["channel"])
     is_user = row["kind"] == USER
     return Suppression(

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.audience.connections import chunked, reading, writing
+from adapters.sql.audience.erased import restore_erased
 from adapters.sql.audience.rows import (
     conditions_to_json,
     contact_from_row,
@@ -27,6 +28,7 @@ from adapters.sql.engine import is_postgres
 from adapters.system import SystemClock
 from domain.audience.contacts import Contact
 from domain.audience.model import Segment
+from domain.audience.pseudonyms import Pseudonyms
 from domain.kernel.ports import Clock
 
 _KEYS = ("organization_id", "user_id")
@@ -75,9 +77,16 @@ def _contact_upsert(connection: AsyncConnection) -> Insert:
 class SqlContactDirectory:
     """The ContactDirectory port; every call is its own transaction."""
 
-    def __init__(self, engine: AsyncEngine, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Clock | None = None,
+        pseudonyms: Pseudonyms | None = None,
+    ) -> None:
         self._engine = engine
         self._clock = clock or SystemClock()
+        self._pseudonyms = pseudonyms  # restores erased suppressions (adapters.sql.audience.erased)
 
     async def upsert(self, organization_id: str, contacts: Sequence[Contact]) -> int:
         """Creates or replaces; the last of several contacts with one user_id wins. Returns how
@@ -96,6 +105,10 @@ class SqlContactDirectory:
                 await connection.execute(
                     dialect_insert(connection, contact_attribute_names).on_conflict_do_nothing(),
                     [{"organization_id": organization_id, "name": name} for name in names],
+                )
+            if self._pseudonyms is not None:
+                await restore_erased(
+                    connection, organization_id, list(latest.values()), self._pseudonyms
                 )
         return len(rows)
 

@@ -15,6 +15,7 @@ from sqlalchemy import and_, delete, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.audience.connections import chunked, reading, writing
+from adapters.sql.audience.erased import has_erased, pseudonyms_of
 from adapters.sql.audience.rows import suppression_from_row
 from adapters.sql.audience.stores import dialect_insert
 from adapters.sql.audience.tables import ADDRESS, USER, suppressions
@@ -30,6 +31,7 @@ from domain.audience.model import (
     suppressed_channels,
     suppression_key,
 )
+from domain.audience.pseudonyms import Pseudonyms
 from domain.kernel.channels import Channel
 from domain.kernel.ports import Clock
 
@@ -85,9 +87,18 @@ class SqlSuppressionList:
 class SqlSuppressionStore:
     """The SuppressionStore port; every call is its own transaction."""
 
-    def __init__(self, engine: AsyncEngine, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Clock | None = None,
+        pseudonyms: Pseudonyms | None = None,
+    ) -> None:
         self._engine = engine
         self._clock = clock or SystemClock()
+        # Erased users' entries are stored under pseudonyms (docs/erasure.md): with the key,
+        # lookups find them too; without it (tests of the store alone) they are not looked for.
+        self._pseudonyms = pseudonyms
 
     async def add(self, organization_id: str, entries: Sequence[Suppression]) -> int:
         """Adds the entries not present yet (the first of duplicates in `entries` counts)."""
@@ -99,6 +110,11 @@ class SqlSuppressionStore:
     async def remove(self, organization_id: str, entries: Sequence[Suppression]) -> int:
         """Removes entries matched by target and channel (the reason is ignored)."""
         keys = {suppression_key(entry) for entry in entries}
+        if self._pseudonyms is not None:
+            keys |= {
+                (kind, self._pseudonym(organization_id, kind, target), channel)
+                for kind, target, channel in keys
+            }
         removed = 0
         async with writing(self._engine) as connection:
             for chunk in chunked(sorted(keys)):
@@ -145,21 +161,49 @@ class SqlSuppressionStore:
         return [suppression_from_row(row) for row in page], next_token
 
     async def entries_for(self, organization_id: str, contact: Contact) -> Sequence[Suppression]:
-        addresses = sorted({address_key(a) for a in (contact.email, contact.phone) if a})
-        statement = (
-            select(suppressions)
-            .where(
-                suppressions.c.organization_id == organization_id,
-                or_(
-                    and_(suppressions.c.kind == USER, suppressions.c.target == contact.user_id),
-                    and_(suppressions.c.kind == ADDRESS, suppressions.c.target.in_(addresses)),
-                ),
-            )
-            .order_by(*_entry_key.clauses)
-        )
+        """Entries under a pseudonym of the contact's user id or address are reported as the
+        clear entry they stand for."""
+        addresses = {address_key(a) for a in (contact.email, contact.phone) if a}
         async with reading(self._engine) as connection:
-            rows = [row._mapping for row in await connection.execute(statement)]
+            clear = await self._pseudonymized(
+                connection, organization_id, {USER: {contact.user_id}, ADDRESS: addresses}
+            )
+            users = {contact.user_id} | {p for (k, p) in clear if k == USER}
+            statement = (
+                select(suppressions)
+                .where(
+                    suppressions.c.organization_id == organization_id,
+                    or_(
+                        and_(suppressions.c.kind == USER, suppressions.c.target.in_(sorted(users))),
+                        and_(
+                            suppressions.c.kind == ADDRESS,
+                            suppressions.c.target.in_(
+                                sorted(addresses | {p for (k, p) in clear if k == ADDRESS})
+                            ),
+                        ),
+                    ),
+                )
+                .order_by(*_entry_key.clauses)
+            )
+            rows = [dict(row._mapping) for row in await connection.execute(statement)]
+        for row in rows:
+            row["target"] = clear.get((row["kind"], row["target"]), row["target"])
         return [suppression_from_row(row) for row in rows]
+
+    def _pseudonym(self, organization_id: str, kind: str, target: str) -> str:
+        assert self._pseudonyms is not None
+        if kind == USER:
+            return self._pseudonyms.user(organization_id, target)
+        return self._pseudonyms.address(organization_id, target)
+
+    async def _pseudonymized(
+        self, connection: AsyncConnection, organization_id: str, targets: dict[str, set[str]]
+    ) -> dict[tuple[str, str], str]:
+        """(kind, pseudonym) -> the clear target it stands for, for the given targets; empty
+        (and no hashing) when the organization has no erased entries, the usual case."""
+        if self._pseudonyms is None or not await has_erased(connection, organization_id):
+            return {}
+        return pseudonyms_of(self._pseudonyms, organization_id, targets)
 
     async def suppressed_channels(
         self, organization_id: str, contacts: Sequence[Contact]
@@ -174,6 +218,9 @@ class SqlSuppressionStore:
         }
         found: defaultdict[tuple[str, str], list[SuppressionKey]] = defaultdict(list)
         async with reading(self._engine) as connection:
+            clear = await self._pseudonymized(connection, organization_id, targets)
+            for kind, pseudonym in clear:
+                targets[kind].add(pseudonym)
             for kind, values in targets.items():
                 for chunk in chunked(sorted(values)):
                     rows = await connection.execute(
@@ -186,7 +233,8 @@ class SqlSuppressionStore:
                         )
                     )
                     for row in rows:
-                        found[row.kind, row.target].append((row.kind, row.target, row.channel))
+                        target = clear.get((row.kind, row.target), row.target)
+                        found[row.kind, target].append((row.kind, target, row.channel))
         result: dict[str, frozenset[Channel] | None] = {}
         for contact in contacts:
             keys = [

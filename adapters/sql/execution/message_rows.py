@@ -78,6 +78,7 @@ def message_row(
         IDEMPOTENCY_KEY: idempotency_key,
         "handover_id": handover_id,
         "timezone": m.timezone,
+        "fallback_of": m.fallback_of or None,
     }
 
 
@@ -120,6 +121,7 @@ def message_from_row(row: Mapping[Any, Any]) -> Message:
         unsubscribed_at=row["unsubscribed_at"],
         bounce_type=row["bounce_type"],
         provider_message_id=row["provider_message_id"],
+        fallback_of=row["fallback_of"] or "",
     )
 
 
@@ -168,7 +170,7 @@ def messages_from_rows(keys: Sequence[str], rows: Sequence[Row[Any]]) -> list[Me
             "send_after",
         )
     )
-    (queued_at, status, digest, sent_at, delivered_at, failed_at, error, zone) = (
+    (queued_at, status, digest, sent_at, delivered_at, failed_at, error, zone, fallback) = (
         at[name]
         for name in (
             "queued_at",
@@ -179,6 +181,7 @@ def messages_from_rows(keys: Sequence[str], rows: Sequence[Row[Any]]) -> list[Me
             "failed_at",
             "error",
             "timezone",
+            "fallback_of",
         )
     )
     return [
@@ -202,6 +205,7 @@ def messages_from_rows(keys: Sequence[str], rows: Sequence[Row[Any]]) -> list[Me
             error=row[error],
             held=row[status] == HELD,
             timezone=row[zone],
+            fallback_of=row[fallback] or "",
         )
         for row in rows
     ]

@@ -35,11 +35,14 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    or_,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.sql.audience.connections import chunked
+from adapters.sql.audience.stores import dialect_insert
 from adapters.sql.engine import is_postgres
 from adapters.sql.execution.feedback import apply_report, apply_reports
 from adapters.sql.execution.message_rows import (
@@ -57,7 +60,7 @@ from adapters.sql.execution.message_rows import (
     message_row,
     messages_from_rows,
 )
-from adapters.sql.execution.tables import handovers, messages
+from adapters.sql.execution.tables import executions, handovers, messages
 from domain.execution.feedback import Applied, Report
 from domain.execution.model import Held, Message, MessageStatus
 from domain.kernel.channels import Channel
@@ -74,6 +77,8 @@ __all__ = [
     "messages_from_rows",
 ]
 _CHANNELS = {c.value: c for c in Channel}
+# Never sent, so not counted by the marketing frequency cap (nor is a FAILED one never sent).
+NOT_COUNTED = (MessageStatus.SUPPRESSED.value, MessageStatus.CANCELLED.value)
 
 
 class SqlMessageRepository:
@@ -192,6 +197,47 @@ class SqlMessageRepository:
         self, reports: Sequence[tuple[str, str, Report]]
     ) -> list[Applied | None]:
         return await apply_reports(self._c, reports)
+
+    async def add_fallback(self, message: Message) -> bool:
+        """Insert one fallback message unless its (derived) id exists; whether it was new."""
+        statement = (
+            dialect_insert(self._c, messages)
+            .values(message_row(message))
+            .on_conflict_do_nothing(index_elements=[messages.c.message_id])
+        )
+        return bool((await self._c.execute(statement)).rowcount)
+
+    async def marketing_counts(
+        self, organization_id: str, user_ids: Sequence[str], since: datetime
+    ) -> dict[str, int]:
+        """One statement per 1,000 users. It reaches the messages through the (execution_id,
+        user_id) index, probing the organization's runs that may have queued messages since
+        `since` (not finished before it), so the 1M-row COPY of a run pays for no index of its
+        own; transactional messages are stored under an execution id of their own and never
+        match."""
+        runs = select(executions.c.execution_id).where(
+            executions.c.organization_id == organization_id,
+            or_(executions.c.completed_at.is_(None), executions.c.completed_at >= since),
+        )
+        counted: dict[str, int] = {}
+        for chunk in chunked(sorted(set(user_ids))):
+            rows = await self._c.execute(
+                select(messages.c.user_id, func.count())
+                .where(
+                    messages.c.execution_id.in_(runs),
+                    messages.c.user_id.in_(chunk),
+                    messages.c.queued_at >= since,
+                    messages.c.status.not_in(NOT_COUNTED),
+                    messages.c.fallback_of.is_(None),  # the original counted already
+                    or_(
+                        messages.c.status != MessageStatus.FAILED.value,
+                        messages.c.sent_at.is_not(None),
+                    ),
+                )
+                .group_by(messages.c.user_id)
+            )
+            counted.update({user_id: int(count) for user_id, count in rows})
+        return counted
 
     async def get(self, organization_id: str, message_id: str) -> Message | None:
         row = (

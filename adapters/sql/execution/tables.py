@@ -90,6 +90,9 @@ messages = Table(
     Column("unsubscribed_at", UtcDateTime()),
     Column("bounce_type", Text, nullable=False, server_default=""),
     Column("provider_message_id", Text, nullable=False, server_default=""),
+    # The message this one stands in for after it failed or hard-bounced (channel fallback on
+    # outcome); null for every other message.
+    Column("fallback_of", Text),
     UniqueConstraint("organization_id", "campaign_id", "idempotency_key"),
     Index(None, "execution_id", "user_id"),
     Index(None, "organization_id", "campaign_id", "queued_at"),
