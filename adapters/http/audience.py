@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from adapters.http.cache import TtlCache, stale_copy
 from adapters.http.client import UpstreamClient
@@ -268,12 +268,11 @@ def _unknown(audiences: Sequence[Audience], exc: SegmentNotFoundError) -> Failed
 
 
 async def _gather_all(calls: Sequence[Awaitable[T]]) -> list[T]:
-    """All results in order; on the first failure the rest are cancelled, not left running."""
-    tasks = [asyncio.ensure_future(c) for c in calls]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+    """All results in order. Every call runs to its end (a handful of small requests), so that
+    when several fail the error raised is the first audience's, whichever answered first: the
+    same request gets the same answer every time."""
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return cast("list[T]", outcomes)
