@@ -24,6 +24,7 @@ from adapters.sql.engine import (
     statement_timeout_of,
 )
 from adapters.sql.events.ledger import SqlEventLedger
+from adapters.sql.events.triggers import SqlTriggerStore
 from adapters.sql.execution.delivery_outbox import SqlDeliveryOutbox
 from adapters.sql.execution.executions import SqlExecutionRepository
 from adapters.sql.execution.messages import SqlMessageRepository
@@ -74,6 +75,10 @@ class SqlUnitOfWork:
     @property
     def ledger(self) -> SqlEventLedger:
         return SqlEventLedger(self._active())
+
+    @property
+    def triggers(self) -> SqlTriggerStore:
+        return SqlTriggerStore(self._active())
 
     async def commit(self) -> None:
         with database_errors_as_domain_errors():

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
 from domain.events.model import InboundEvent
+from domain.events.trigger_model import ActiveCampaign, TriggerEvaluation
 from domain.execution.ports import ExecutionUnitOfWork
 
 
@@ -18,9 +20,47 @@ class EventLedger(Protocol):
         insert waits for it, so two replicas never both get True)."""
 
 
+class TriggerStore(Protocol):
+    """Triggered campaigns' evaluations, and what evaluating them needs (docs/triggers.md)."""
+
+    async def active_campaigns(self, organization_id: str) -> Sequence[ActiveCampaign]:
+        """The organization's ACTIVE triggered campaigns, ids and versions only: read per
+        event, so it must stay a small indexed query (the definitions are cached by version)."""
+
+    async def lock_user(self, campaign_id: str, user_id: str) -> None:
+        """Serialize, until the caller's transaction ends, every evaluation of this campaign
+        for this user across replicas: the frequency count and the firing it allows are then
+        one decision."""
+
+    async def fired_since(
+        self, organization_id: str, campaign_id: str, trigger_id: str, user_id: str, since: datetime
+    ) -> int:
+        """How many evaluations of the trigger for the user fired (or deferred) at or after
+        `since`, committed ones and the caller's own."""
+
+    async def add(self, evaluation: TriggerEvaluation) -> None:
+        """Record in the caller's transaction; a second record of the same (campaign, event,
+        trigger) fails the transaction (it cannot happen once the event ledger took the id)."""
+
+    async def list(
+        self,
+        organization_id: str,
+        *,
+        campaign_id: str = "",
+        user_id: str = "",
+        after: str = "",
+        limit: int = 50,
+    ) -> tuple[Sequence[TriggerEvaluation], str]:
+        """Newest first, filtered by campaign and/or user; `after` is the previous page's token
+        (domain.kernel.paging) for the same filters; returns the page and the next token."""
+
+
 class EventsUnitOfWork(ExecutionUnitOfWork, Protocol):
     @property
     def ledger(self) -> EventLedger: ...
+
+    @property
+    def triggers(self) -> TriggerStore: ...
 
     async def __aenter__(self) -> EventsUnitOfWork: ...
 

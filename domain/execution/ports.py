@@ -140,6 +140,10 @@ class MessageRepository(Protocol):
         or the end of the next window when `held` is still set. A message no longer held is
         left alone."""
 
+    async def cancel_held(self, message_ids: Sequence[str], error: str) -> int:
+        """Cancel these messages, with `error`, if they are still held (the held messages of a
+        cancelled campaign's trigger); how many were."""
+
     async def hold_missed(self, execution_id: str, now: datetime) -> int:
         """Hold (until `now`) the execution's queued and deferred messages whose slot has passed
         unsent (a resumed run's slots missed while paused): they get new slots on release."""
