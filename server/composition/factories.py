@@ -39,11 +39,11 @@ from adapters.system import SystemClock, UuidGenerator
 from domain.audience.ports import AudienceSource, ContactDirectory, SegmentStore, SuppressionStore
 from domain.campaigns.ports import HostResolver
 from domain.campaigns.templates import TemplateSource
+from domain.events.ports import EventsUnitOfWorkFactory
 from domain.execution.model import MessageIdFactory
 from domain.execution.ports import (
     DeliveryOutbox,
     DeliveryPublisher,
-    ExecutionUnitOfWorkFactory,
     RateLimiter,
     ReservationLog,
 )
@@ -74,7 +74,7 @@ class Ports:
 
     clock: Clock
     ids: IdGenerator
-    unit_of_work: ExecutionUnitOfWorkFactory
+    unit_of_work: EventsUnitOfWorkFactory
     health_probe: HealthProbe
     event_outbox: OutboxStore
     delivery_outbox: DeliveryOutbox

@@ -13,6 +13,7 @@ import structlog
 from domain.audience.service import AudienceService
 from domain.campaigns.rendering import RenderBudget, configure_budget
 from domain.campaigns.service import CampaignService
+from domain.events.trigger_release import TriggerRelease
 from domain.execution.delivery import deliver_once
 from domain.execution.estimate import AudienceEstimator
 from domain.execution.executor import Executor
@@ -21,9 +22,9 @@ from domain.execution.retries import RetryPolicy, describe
 from domain.execution.scheduler import fire_due
 from domain.execution.send_now import SendNow
 from domain.execution.service import ExecutionService
-from domain.execution.throttling import DEFAULT_CHANNEL_PER_HOUR, OrganizationLimits
-from domain.kernel.channels import Channel
+from domain.execution.throttling import OrganizationLimits
 from server.composition.factories import Ports
+from server.composition.limits import organization_limits
 from server.settings import Settings
 from server.workers.loop import WorkerLoop
 from server.workers.outbox_relay import OutboxRelayWorker
@@ -40,13 +41,6 @@ class Services:
     send_now: SendNow
     relay: OutboxRelayWorker
     workers: list[WorkerLoop]  # scheduler, executor, delivery; none when the executor is off
-
-
-def organization_limits(settings: Settings) -> OrganizationLimits:
-    channels = dict(DEFAULT_CHANNEL_PER_HOUR)
-    for name, per_hour in settings.channel_per_hour.items():
-        channels[Channel(name)] = per_hour
-    return OrganizationLimits(per_hour=settings.organization_per_hour, channel_per_hour=channels)
 
 
 def render_budget(settings: Settings) -> RenderBudget:
@@ -154,11 +148,25 @@ def execution_workers(
             ports.delivery_outbox, ports.delivery, ports.clock, limit=settings.delivery_batch_size
         )
 
+    release = TriggerRelease(
+        ports.unit_of_work,
+        ports.limiter,
+        ports.clock,
+        organization_limits=lambda _org: limits,
+        batch_size=settings.delivery_batch_size,
+    )
     interval = settings.worker_interval
     return [
         WorkerLoop("scheduler", schedule, idle_interval=interval),
         WorkerLoop("executor", executor.run_once, idle_interval=interval),
         WorkerLoop(
             "delivery", deliver, idle_interval=interval, busy_threshold=settings.delivery_batch_size
+        ),
+        # Held trigger messages whose delay (or quiet hours) ended get their throttle slots.
+        WorkerLoop(
+            "trigger-release",
+            release.run_once,
+            idle_interval=interval,
+            busy_threshold=settings.delivery_batch_size,
         ),
     ]

@@ -287,7 +287,8 @@ async def test_quiet_hours_defer_a_firing(world: World) -> None:
     [evaluation] = await world.evaluations(campaign_id="c1")
     [message] = await world.messages("c1")
     assert evaluation.outcome is Verdict.DEFERRED
-    assert message.held and message.send_after == (T0 + timedelta(days=1)).replace(hour=8)
+    assert message.held
+    assert message.send_after == (T0 + timedelta(days=1)).replace(hour=8)
 
 
 async def test_evaluations_page_newest_first_by_campaign_and_by_user(world: World) -> None:

@@ -1,0 +1,23 @@
+"""The inbound events' handlers: every effect an inbound event can have, in the order they run
+inside the event's transaction (the intake, domain.events.intake, runs them)."""
+
+from __future__ import annotations
+
+from domain.events.ports import EventHandler
+from domain.events.triggers import TriggerHandler
+from server.composition.factories import Ports
+from server.composition.limits import organization_limits
+from server.settings import Settings
+
+
+def event_handlers(settings: Settings, ports: Ports) -> list[EventHandler]:
+    limits = organization_limits(settings)
+    return [
+        TriggerHandler(
+            ports.audience,
+            ports.limiter,
+            ports.clock,
+            templates=ports.templates,
+            organization_limits=lambda _org: limits,
+        ),
+    ]
