@@ -13,6 +13,7 @@ import structlog
 from domain.audience.service import AudienceService
 from domain.campaigns.rendering import RenderBudget, configure_budget
 from domain.campaigns.service import CampaignService
+from domain.events.trigger_queries import TriggerEvaluations
 from domain.events.trigger_release import TriggerRelease
 from domain.execution.delivery import deliver_once
 from domain.execution.estimate import AudienceEstimator
@@ -39,6 +40,7 @@ class Services:
     estimator: AudienceEstimator
     executions: ExecutionService
     send_now: SendNow
+    evaluations: TriggerEvaluations  # ListTriggerEvaluations
     relay: OutboxRelayWorker
     workers: list[WorkerLoop]  # scheduler, executor, delivery; none when the executor is off
 
@@ -88,6 +90,7 @@ def build_services(settings: Settings, ports: Ports) -> Services:
             suppressions=ports.suppressions,
         ),
         send_now=SendNow(ports.unit_of_work, campaigns, ports.clock, ports.ids),
+        evaluations=TriggerEvaluations(ports.unit_of_work),
         relay=OutboxRelayWorker(
             ports.event_outbox, ports.events, poll_interval=settings.outbox_poll_interval
         ),

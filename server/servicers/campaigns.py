@@ -15,6 +15,7 @@ from campaign.v1 import campaign_service_pb2_grpc as svc_grpc
 
 from domain.campaigns import listing
 from domain.campaigns.service import CampaignService
+from domain.events.trigger_queries import TriggerEvaluations
 from domain.execution.send_now import SendNow
 from domain.execution.service import ExecutionService
 from domain.kernel.errors import (
@@ -87,11 +88,13 @@ class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
         pages: PageTokenSealer,
         *,
         send_now: SendNow,
+        evaluations: TriggerEvaluations,
     ) -> None:
         self._service = service
         self._executions = executions
         self._pages = pages
         self._send_now = send_now
+        self._evaluations = evaluations
 
     async def CreateCampaign(
         self,
