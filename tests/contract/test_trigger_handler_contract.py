@@ -310,7 +310,9 @@ async def test_evaluations_page_newest_first_by_campaign_and_by_user(world: Worl
     assert elsewhere == []
 
 
-async def test_a_cancelled_campaigns_held_messages_are_cancelled_not_released(world: World) -> None:
+async def test_held_messages_of_a_campaign_cancelled_meanwhile_are_cancelled_when_due(
+    world: World,
+) -> None:
     campaign = triggered("c1", Trigger("order.completed", "t1", delay=timedelta(minutes=1)))
     await world.add_campaign(campaign)
     await world.take(order("e1"))
@@ -326,3 +328,56 @@ async def test_a_cancelled_campaigns_held_messages_are_cancelled_not_released(wo
 
     [message] = await world.messages("c1")
     assert message.status is MessageStatus.CANCELLED
+
+
+async def set_status(world: World, campaign_id: str, status: CampaignStatus) -> None:
+    async with world.store.unit_of_work() as uow:
+        stored = await uow.campaigns.get(ORG, campaign_id)
+        assert stored is not None
+        changed = replace(stored, status=status, version=stored.version + 1)
+        await uow.campaigns.save(changed, expected_version=stored.version)
+        await uow.commit()
+
+
+async def test_cancelling_cancels_every_pending_trigger_message(world: World) -> None:
+    await world.add_campaign(
+        triggered(
+            "c1",
+            Trigger("order.completed", "now", (cond("delayed", "not_exists"),), frequency_limit=9),
+            Trigger("order.completed", "later", delay=timedelta(hours=1), frequency_limit=9),
+        )
+    )
+    await world.add_campaign(triggered("c2"))
+    await world.take(order("e1"))  # queued
+    await world.take(order("e2", delayed=True))  # held for an hour
+
+    async with world.store.unit_of_work() as uow:
+        cancelled = await uow.runs.cancel_triggered(ORG, "c1", "recalled", T0)
+        await uow.commit()
+
+    assert cancelled == 2
+    assert {(m.status, m.error) for m in await world.messages("c1")} == {
+        (MessageStatus.CANCELLED, "campaign cancelled before this message was sent: recalled")
+    }
+    [other] = await world.messages("c2")  # another campaign's firing is untouched
+    assert other.status is not MessageStatus.CANCELLED
+
+
+async def test_a_paused_campaigns_held_messages_stay_held_until_it_resumes(world: World) -> None:
+    await world.add_campaign(
+        triggered("c1", Trigger("order.completed", "t1", delay=timedelta(minutes=1)))
+    )
+    await world.take(order("e1"))
+    await set_status(world, "c1", CampaignStatus.PAUSED)
+
+    world.clock.advance(timedelta(minutes=1))
+    assert await world.release.run_once() == 1
+    [still] = await world.messages("c1")
+    assert still.held
+    assert still.send_after == T0 + timedelta(minutes=2)  # looked at again a minute later
+
+    await set_status(world, "c1", CampaignStatus.ACTIVE)
+    world.clock.advance(timedelta(minutes=1))
+    assert await world.release.run_once() == 1
+    [released] = await world.messages("c1")
+    assert not released.held
