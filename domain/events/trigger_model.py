@@ -19,7 +19,7 @@ class Verdict(enum.StrEnum):
     """An evaluation's outcome: fired (or deferred: fired, held for a while), or why not."""
 
     FIRED = "fired"  # messages written, going out now or after the trigger's delay
-    DEFERRED = "deferred"  # fired, but held by quiet hours, a weekend or the throttle
+    DEFERRED = "deferred"  # fired, but held by the recipient's quiet hours or weekend
     NO_USER = "no_user"  # the event names no user
     CONDITIONS_NOT_MET = "conditions_not_met"  # the reason names the first failing condition
     NOT_IN_AUDIENCE = "not_in_audience"

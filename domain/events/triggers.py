@@ -10,18 +10,21 @@ held to the end of the transaction, fewer firings of the trigger in its window t
 frequency limit. A firing writes its messages (one per chosen channel) in the same transaction,
 with ids derived from (campaign, event, user, channel), so nothing can fire twice for one event.
 
-Timing: a trigger with a delay stores its messages held until now + delay (or the end of the
-recipient's quiet hours or weekend it falls in); the trigger release (domain.events.
-trigger_release) gives them throttle slots when that time comes, so the row itself is the
-durable timer. Without a delay a message gets its throttle slot now, or is held while the
-recipient is in quiet hours.
+Timing: every message is stored held (DEFERRED, no throttle slot yet) until now + the trigger's
+delay (0 without one), moved to the end of the recipient's quiet hours or weekend it falls into;
+the trigger release (domain.events.trigger_release) gives it its throttle slot when that time
+comes, and the relay hands it over at the slot. The row is the durable timer. The slot is not
+reserved here, inside the intake's transaction: the limiter records every reservation in its
+durable log on a connection of its own (domain.execution.reseeding), which on SQLite waits for
+the very write lock this transaction holds, and anywhere it would make a limiter outage fail the
+event's intake.
 
 Every evaluation is recorded with its outcome or skip reason (domain.events.trigger_model).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,7 +42,6 @@ from domain.events.trigger_decisions import (
     plan_member,
 )
 from domain.events.trigger_model import ActiveCampaign, TriggerEvaluation, Verdict, evaluation_id
-from domain.execution.executor import DISPATCH_HORIZON
 from domain.execution.model import (
     TRIGGERED_EXECUTION,
     Message,
@@ -48,9 +50,7 @@ from domain.execution.model import (
     message_id,
 )
 from domain.execution.planning import CampaignPlan, Draft
-from domain.execution.ports import RateLimiter
-from domain.execution.slots import LocalRules, place
-from domain.execution.throttling import OrganizationLimits, limits_for
+from domain.execution.slots import LocalRules
 from domain.kernel.ports import Clock
 
 CACHED_CAMPAIGNS = 10_000  # prepared definitions kept; the cache starts over beyond
@@ -71,19 +71,13 @@ class TriggerHandler:
     def __init__(
         self,
         audience: AudienceSource,
-        limiter: RateLimiter,
         clock: Clock,
         *,
         templates: TemplateSource | None = None,
-        organization_limits: Callable[[str], OrganizationLimits] = lambda _org: (
-            OrganizationLimits()
-        ),
     ) -> None:
         self._audience = audience
-        self._limiter = limiter
         self._clock = clock
         self._templates = templates
-        self._limits = organization_limits
         # Definitions by campaign id, kept while the campaign's version stays: an event costs
         # one small indexed query (ids and versions), not a load of every campaign.
         self._prepared: dict[str, Prepared] = {}
@@ -190,25 +184,18 @@ class TriggerHandler:
                 f"the limit is {trigger.frequency_limit}",
                 [],
             )
-        messages = await self._messages(campaign, trigger, event, planned.drafts, now)
+        messages = self._messages(campaign, trigger, event, planned.drafts, now)
         await uow.messages.add_many(messages)
-        deferred = any(m.held or m.status is not MessageStatus.QUEUED for m in messages)
+        # "deferred" when local time moved a message past its time; the delay is by design.
+        late = [m for m in messages if m.send_after > now + trigger.delay]
+        if late:
+            when = late[0].send_after.isoformat()
+            return Verdict.DEFERRED, f"quiet hours or weekend: goes out from {when}", messages
         if trigger.delay:
-            # Held for the delay by design; "deferred" only when local time moved it further.
-            late = [m for m in messages if m.send_after > now + trigger.delay]
-            if late:
-                return (
-                    Verdict.DEFERRED,
-                    _deferred_reason(late[0], "quiet hours or weekend"),
-                    messages,
-                )
             return Verdict.FIRED, f"held for the trigger's delay of {trigger.delay}", messages
-        if deferred:
-            why = "quiet hours or weekend" if any(m.held for m in messages) else "the throttle"
-            return Verdict.DEFERRED, _deferred_reason(messages[0], why), messages
         return Verdict.FIRED, "", messages
 
-    async def _messages(
+    def _messages(
         self,
         campaign: Campaign,
         trigger: Trigger,
@@ -216,52 +203,23 @@ class TriggerHandler:
         drafts: Sequence[Draft],
         now: datetime,
     ) -> list[Message]:
-        throttle = campaign.spec.throttle
-        local = LocalRules.of(throttle)
+        """Every message held until its time: now + the delay, or now, moved to the end of
+        quiet hours or a weekend it falls into. The trigger release gives it its throttle slot
+        then, outside this transaction (see the module docstring)."""
+        local = LocalRules.of(campaign.spec.throttle)
         scope = f"{TRIGGERED_EXECUTION}:{campaign.campaign_id}:{event.event_id}"
+        at = now + trigger.delay
         out: list[Message] = []
         for draft in drafts:
-            zone = draft.recipient.contact.timezone
-            if trigger.delay:
-                at = now + trigger.delay
-                until = local.allowed(at, zone) if local is not None else at
-                out.append(_message(campaign, draft, scope, until, now, held=True))
-                continue
-            held_until = local.held_until(zone, now) if local is not None else None
-            if held_until is not None:
-                out.append(_message(campaign, draft, scope, held_until, now, held=True))
-                continue
-            limits = limits_for(
-                campaign.organization_id,
-                campaign.campaign_id,
-                draft.channel,
-                self._limits(campaign.organization_id),
-                throttle,
-            )
-            reservation = await self._limiter.reserve(limits, 1, now)
-            send_after, status, held = place(
-                reservation.slot(0), local, zone, now + DISPATCH_HORIZON
-            )
-            out.append(_message(campaign, draft, scope, send_after, now, held=held, status=status))
+            until = local.allowed(at, draft.recipient.contact.timezone) if local else at
+            out.append(_message(campaign, draft, scope, until, now))
         return out
 
 
-def _deferred_reason(message: Message, why: str) -> str:
-    return f"{why}: goes out from {message.send_after.isoformat()}"
-
-
 def _message(
-    campaign: Campaign,
-    draft: Draft,
-    scope: str,
-    send_after: datetime,
-    now: datetime,
-    *,
-    held: bool,
-    status: MessageStatus = MessageStatus.DEFERRED,
+    campaign: Campaign, draft: Draft, scope: str, send_after: datetime, now: datetime
 ) -> Message:
-    """A trigger's message: DEFERRED and `held` (no throttle slot yet) until its time, or with
-    its slot (queued, or deferred to the slot)."""
+    """A trigger's message, `held` (DEFERRED without a throttle slot) until `send_after`."""
     contact = draft.recipient.contact
     return Message(
         message_id=message_id(scope, contact.user_id, draft.channel),
@@ -275,8 +233,8 @@ def _message(
         content=draft.content,
         send_after=send_after,
         queued_at=now,
-        status=MessageStatus.DEFERRED if held else status,
+        status=MessageStatus.DEFERRED,
         content_digest=content_digest(draft.content),
-        held=held,
+        held=True,
         timezone=contact.timezone,
     )

@@ -6,18 +6,8 @@ from __future__ import annotations
 from domain.events.ports import EventHandler
 from domain.events.triggers import TriggerHandler
 from server.composition.factories import Ports
-from server.composition.limits import organization_limits
 from server.settings import Settings
 
 
 def event_handlers(settings: Settings, ports: Ports) -> list[EventHandler]:
-    limits = organization_limits(settings)
-    return [
-        TriggerHandler(
-            ports.audience,
-            ports.limiter,
-            ports.clock,
-            templates=ports.templates,
-            organization_limits=lambda _org: limits,
-        ),
-    ]
+    return [TriggerHandler(ports.audience, ports.clock, templates=ports.templates)]

@@ -33,7 +33,7 @@ from domain.campaigns.model import (
 )
 from domain.events.intake import EventIntake
 from domain.events.model import InboundEvent, Outcome
-from domain.events.trigger_model import FIRING, TriggerEvaluation, Verdict
+from domain.events.trigger_model import TriggerEvaluation, Verdict
 from domain.events.trigger_release import TriggerRelease
 from domain.events.triggers import TriggerHandler
 from domain.execution.model import TRIGGERED_EXECUTION, Message, MessageStatus, message_id
@@ -87,7 +87,7 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         segments = SqlSegmentStore(engine, clock=clock)
         suppressions = SqlSuppressionStore(engine, clock=clock)
         limiter = MemoryRateLimiter()
-        handler = TriggerHandler(SqlAudienceSource(engine, segments), limiter, clock)
+        handler = TriggerHandler(SqlAudienceSource(engine, segments), clock)
         world = World(
             store,
             EventIntake(store.unit_of_work, [handler], clock),
@@ -158,12 +158,20 @@ async def test_a_matching_event_fires_one_message_once(world: World) -> None:
     assert await world.take(order("e1", total=80)) is Outcome.ACCEPTED
     assert await world.take(order("e1", total=80)) is Outcome.DUPLICATE
 
-    sent = await world.messages("c1")
+    [held] = await world.messages("c1")
     expected_id = message_id(f"{TRIGGERED_EXECUTION}:c1:e1", "u1", Channel.EMAIL)
-    assert [(m.message_id, m.user_id, m.status, m.execution_id) for m in sent] == [
-        (expected_id, "u1", MessageStatus.QUEUED, TRIGGERED_EXECUTION)
-    ]
-    assert sent[0].content["subject"] == "Hi Ada"
+    assert (held.message_id, held.user_id, held.execution_id) == (
+        expected_id,
+        "u1",
+        TRIGGERED_EXECUTION,
+    )
+    assert (held.status, held.held, held.send_after) == (MessageStatus.DEFERRED, True, T0)
+    assert held.content["subject"] == "Hi Ada"
+    # Its throttle slot comes from the release, outside the intake's transaction.
+    assert await world.release.run_once() == 1
+    [slotted] = await world.messages("c1")
+    assert not slotted.held
+    assert slotted.send_after >= T0
     [evaluation] = await world.evaluations(campaign_id="c1")
     assert (evaluation.outcome, evaluation.message_ids, evaluation.trigger_id) == (
         Verdict.FIRED,
@@ -248,9 +256,12 @@ async def test_the_frequency_limit_counts_firings_in_the_window(world: World) ->
     await world.take(order("e9"))
 
     found = {e.event_id: e for e in await world.evaluations(campaign_id="c1")}
-    # (a firing whose throttle slot is a moment away says `deferred`: time stands still here)
-    assert [found[f"e{n}"].outcome in FIRING for n in (0, 1, 2, 9)] == [True, True, False, True]
-    assert found["e2"].outcome is Verdict.FREQUENCY_LIMIT
+    assert [found[f"e{n}"].outcome for n in (0, 1, 2, 9)] == [
+        Verdict.FIRED,
+        Verdict.FIRED,
+        Verdict.FREQUENCY_LIMIT,
+        Verdict.FIRED,
+    ]
     assert "the limit is 2" in found["e2"].reason
     assert len(await world.messages("c1")) == 3
 
