@@ -24,8 +24,9 @@ class TriggerStore(Protocol):
     """Triggered campaigns' evaluations, and what evaluating them needs (docs/triggers.md)."""
 
     async def active_campaigns(self, organization_id: str) -> Sequence[ActiveCampaign]:
-        """The organization's ACTIVE triggered campaigns, ids and versions only: read per
-        event, so it must stay a small indexed query (the definitions are cached by version)."""
+        """The organization's ACTIVE triggered campaigns, ids and versions only, in campaign_id
+        order (the order their per-user locks are taken in): read per event, so it must stay a
+        small indexed query (the definitions are cached by version)."""
 
     async def lock_user(self, campaign_id: str, user_id: str) -> None:
         """Serialize, until the caller's transaction ends, every evaluation of this campaign

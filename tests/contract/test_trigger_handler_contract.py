@@ -4,6 +4,7 @@ its reason (domain.events.triggers, docs/triggers.md)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -392,3 +393,20 @@ async def test_a_paused_campaigns_held_messages_stay_held_until_it_resumes(world
     assert await world.release.run_once() == 1
     [released] = await world.messages("c1")
     assert not released.held
+
+
+async def test_concurrent_events_fire_exactly_the_limit_and_never_deadlock(world: World) -> None:
+    # Two campaigns fired by every event for the same user: each event takes both campaigns'
+    # per-user locks, always in the same order.
+    for campaign_id in ("c1", "c2"):
+        await world.add_campaign(
+            triggered(campaign_id, Trigger("order.completed", "t1", frequency_limit=4))
+        )
+
+    taken = await asyncio.gather(*(world.take(order(f"e{n}")) for n in range(12)))
+
+    assert set(taken) == {Outcome.ACCEPTED}
+    for campaign_id in ("c1", "c2"):
+        assert len(await world.messages(campaign_id)) == 4
+        found = await world.evaluations(campaign_id=campaign_id)
+        assert sorted(e.outcome for e in found).count(Verdict.FREQUENCY_LIMIT) == 8

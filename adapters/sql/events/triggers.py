@@ -33,12 +33,16 @@ class SqlTriggerStore:
         self._c = connection
 
     async def active_campaigns(self, organization_id: str) -> Sequence[ActiveCampaign]:
+        # In campaign_id order: two events about one user that fire the same campaigns take
+        # their per-(campaign, user) locks in the same order, so they never deadlock.
         rows = await self._c.execute(
-            select(campaigns.c.campaign_id, campaigns.c.version).where(
+            select(campaigns.c.campaign_id, campaigns.c.version)
+            .where(
                 campaigns.c.organization_id == organization_id,
                 campaigns.c.status == CampaignStatus.ACTIVE.value,
                 campaigns.c.campaign_type == CampaignType.TRIGGERED.value,
             )
+            .order_by(campaigns.c.campaign_id)
         )
         return [ActiveCampaign(campaign_id, int(version)) for campaign_id, version in rows]
 
