@@ -410,3 +410,18 @@ async def test_concurrent_events_fire_exactly_the_limit_and_never_deadlock(world
         assert len(await world.messages(campaign_id)) == 4
         found = await world.evaluations(campaign_id=campaign_id)
         assert sorted(e.outcome for e in found).count(Verdict.FREQUENCY_LIMIT) == 8
+
+
+async def test_the_relay_hands_over_no_trigger_message_of_a_paused_campaign(world: World) -> None:
+    await world.add_campaign(triggered("c1"))
+    await world.take(order("e1"))
+    await world.release.run_once()  # slotted: the relay's from now on
+    await set_status(world, "c1", CampaignStatus.PAUSED)
+    later = T0 + timedelta(hours=1)
+
+    async with world.store.delivery_outbox().claim_due(later, 100) as paused:
+        assert paused.messages == []
+    await set_status(world, "c1", CampaignStatus.ACTIVE)
+    async with world.store.delivery_outbox().claim_due(later, 100) as resumed:
+        assert [m.user_id for m in resumed.messages] == ["u1"]
+        assert resumed.messages[0].execution_id == TRIGGERED_EXECUTION
