@@ -4,8 +4,11 @@ waits in its row, held until its time; when that time has come this gives it a t
 delivery relay hands it over at the slot. The row is the timer: a restart loses nothing, and a
 message released twice is released once (the write only moves a row that is still held).
 
-A paused campaign's held messages stay held (looked at again a minute later); a cancelled one's
-are cancelled.
+Replicas split the due messages: each claims a batch (its rows' `send_after` moves ten seconds
+ahead, still held, skipping rows another replica is claiming) before reserving slots, so no slot
+is reserved twice; a replica that dies after its claim leaves the rows held, due again when the
+claim runs out. A paused campaign's held messages stay held (looked at again a minute later); a
+cancelled one's are cancelled.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from domain.kernel.ports import Clock
 
 DEFAULT_BATCH = 1_000
 PAUSED_RECHECK = timedelta(minutes=1)
+CLAIM_LEASE = timedelta(seconds=10)
 CANCELLED_BEFORE_SENDING = "campaign cancelled before this triggered message was sent"
 
 
@@ -50,8 +54,16 @@ class TriggerRelease:
         """Release one batch of due held trigger messages; how many were looked at (a worker
         loop polls again at once while batches come full)."""
         now = self._clock.now()
+        async with self._uow() as uow:
+            # Claimed for CLAIM_LEASE (still held): another replica's release skips them, and
+            # they come due again if this process dies before writing their slots.
+            due = await uow.messages.claim_held_due(
+                TRIGGERED_EXECUTION, now, self._batch, until=now + CLAIM_LEASE
+            )
+            await uow.commit()
+        if not due:
+            return 0
         async with self._uow(read_only=True) as uow:
-            due = await uow.messages.held_due(TRIGGERED_EXECUTION, now, self._batch)
             groups: dict[tuple[str, str], list[Held]] = defaultdict(list)
             for held in due:
                 groups[(held.organization_id, held.campaign_id)].append(held)

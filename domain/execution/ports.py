@@ -135,6 +135,14 @@ class MessageRepository(Protocol):
     async def held_due(self, execution_id: str, now: datetime, limit: int) -> Sequence[Held]:
         """The execution's held messages whose window has ended by `now`, earliest first."""
 
+    async def claim_held_due(
+        self, execution_id: str, now: datetime, limit: int, *, until: datetime
+    ) -> Sequence[Held]:
+        """Like `held_due`, across every campaign whose messages share `execution_id`, and
+        claimed: their `send_after` moves to `until` (still held) in the caller's transaction,
+        skipping rows another replica is claiming, so replicas releasing together split the
+        work. A claimer that dies leaves them held: due again at `until`."""
+
     async def release_held(self, released: Sequence[Held]) -> None:
         """Write each held message's new `send_after`: its slot (it is deferred from then on),
         or the end of the next window when `held` is still set. A message no longer held is

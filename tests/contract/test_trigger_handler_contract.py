@@ -425,3 +425,38 @@ async def test_the_relay_hands_over_no_trigger_message_of_a_paused_campaign(worl
     async with world.store.delivery_outbox().claim_due(later, 100) as resumed:
         assert [m.user_id for m in resumed.messages] == ["u1"]
         assert resumed.messages[0].execution_id == TRIGGERED_EXECUTION
+
+
+async def test_replicas_releasing_together_claim_disjoint_messages(world: World) -> None:
+    await world.add_campaign(
+        triggered(
+            "c1", Trigger("order.completed", "t1", delay=timedelta(minutes=1), frequency_limit=99)
+        )
+    )
+    for n in range(10):
+        await world.take(order(f"e{n}"))
+    now = T0 + timedelta(minutes=1)
+    until = now + timedelta(seconds=10)
+
+    async def claim(limit: int) -> set[str]:
+        async with world.store.unit_of_work() as uow:
+            found = await uow.messages.claim_held_due(TRIGGERED_EXECUTION, now, limit, until=until)
+            await uow.commit()
+        return {h.message_id for h in found}
+
+    async with world.store.unit_of_work() as first_uow:
+        first = await first_uow.messages.claim_held_due(TRIGGERED_EXECUTION, now, 5, until=until)
+        # A second replica claims while the first has not committed: Postgres skips the rows
+        # the first holds; SQLite makes it wait for the first's commit.
+        second_claim = asyncio.create_task(claim(10))
+        await asyncio.sleep(0.3)
+        await first_uow.commit()
+    second = await second_claim
+
+    first_ids = {h.message_id for h in first}
+    assert len(first_ids) == 5
+    assert len(second) == 5
+    assert first_ids.isdisjoint(second)
+    assert {m.send_after for m in await world.messages("c1")} == {until}  # claimed: still held
+    assert all(m.held for m in await world.messages("c1"))
+    assert await claim(10) == set()  # nothing due until the claims run out
