@@ -34,6 +34,29 @@ class Settings(BaseSettings):
     nats_delivery_stream: str = Field(
         "CAMPAIGN_DELIVERIES", description="JetStream stream for notification.send.<channel>"
     )
+    nats_inbound_enabled: bool = Field(
+        True, description="with nats_url: consume the subscribed subjects (inbound events)"
+    )
+    nats_inbound_stream: str = Field(
+        "CAMPAIGN_INBOUND",
+        description="stream we create for subscribed subjects no other stream captures",
+    )
+    nats_inbound_max_deliver: int = Field(
+        5,
+        ge=1,
+        description="deliveries of an inbound event whose handler fails before it is "
+        "parked on the dead-letter subject (an outage does not count)",
+    )
+    nats_inbound_retry_seconds: float = Field(
+        1.0, gt=0, description="redelivery delay after a failed inbound event; doubles per try"
+    )
+    nats_inbound_batch: int = Field(256, ge=1, le=10_000, description="messages per fetch")
+    nats_inbound_concurrency: int = Field(
+        8, ge=1, description="inbound events taken at a time, all subjects together"
+    )
+    nats_inbound_ack_wait_seconds: float = Field(
+        30.0, gt=0, description="redelivery of an inbound event whose consumer went silent"
+    )
     data_service_url: str | None = Field(None, description="isA_Data base URL (audiences)")
     data_service_token: SecretStr | None = Field(None, description="bearer token for it")
     creative_service_url: str | None = Field(None, description="isA_Creative base URL")

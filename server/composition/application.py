@@ -34,6 +34,7 @@ from server.listen_address import GRPC_OPTIONS, bind, ensure_bindable
 from server.page_tokens import PageTokenSealer, page_token_sealer
 from server.servicers.audience import AudienceServicer
 from server.servicers.campaigns import CampaignServicer
+from server.servicers.events import EventServicer
 from server.servicers.unimplemented import with_unimplemented
 from server.settings import Settings
 from server.startup import StartupError
@@ -145,14 +146,16 @@ def make_server(
     audience_service_pb2_grpc.add_AudienceServiceServicer_to_server(
         AudienceServicer(services.audiences, services.estimator, page_tokens), server
     )
-    for module, pb2, name in (
-        (metrics_service_pb2_grpc, metrics_service_pb2, "MetricsService"),
-        (event_service_pb2_grpc, event_service_pb2, "EventService"),
-    ):
-        servicer = with_unimplemented(
-            getattr(module, f"{name}Servicer"), pb2.DESCRIPTOR.services_by_name[name]
-        )()
-        getattr(module, f"add_{name}Servicer_to_server")(servicer, server)
+    event_service_pb2_grpc.add_EventServiceServicer_to_server(
+        EventServicer(services.tracking), server
+    )
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(
+        with_unimplemented(
+            metrics_service_pb2_grpc.MetricsServiceServicer,
+            metrics_service_pb2.DESCRIPTOR.services_by_name["MetricsService"],
+        )(),
+        server,
+    )
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
     reflection.enable_server_reflection(
         (

@@ -19,6 +19,8 @@ from adapters.http.audience import HttpAudienceSource
 from adapters.http.client import UpstreamClient
 from adapters.http.templates import HttpTemplateSource
 from adapters.nats.delivery import NatsDeliveryPublisher
+from adapters.nats.inbound import InboundOptions, NatsInbound
+from adapters.nats.jetstream import JetStreamLink
 from adapters.nats.publisher import NatsEventPublisher
 from adapters.redis.rate_limiter import RedisRateLimiter
 from adapters.runtime.gc_tuning import older_objects_left_alone
@@ -89,6 +91,7 @@ class Ports:
     message_ids: MessageIdFactory
     fanout_scope: Callable[[], AbstractContextManager[None]]
     resolver: HostResolver  # where webhooks point (domain.campaigns.webhooks)
+    inbound: NatsInbound | None = None  # the NATS subscriptions; None without NATS
     dependency_checks: tuple[DependencyCheck, ...] = ()
 
 
@@ -123,6 +126,7 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
         message_ids=FastMessageIds,
         fanout_scope=older_objects_left_alone,
         resolver=SystemResolver(),
+        inbound=nats_inbound(settings, closers),
         dependency_checks=tuple(checks),
     )
 
@@ -187,6 +191,31 @@ def event_publisher(settings: Settings, closers: Closers) -> EventPublisher:
     )
     closers.register(publisher.close)
     return publisher
+
+
+def nats_inbound(settings: Settings, closers: Closers) -> NatsInbound | None:
+    """The consumers of the subscribed subjects, on a connection of their own (which also
+    publishes the dead-letter copies to our events stream); None without NATS or when off."""
+    if not settings.nats_url or not settings.nats_inbound_enabled:
+        return None
+    prefix = settings.nats_subject_prefix
+    link = JetStreamLink(
+        settings.nats_url, stream=settings.nats_stream, subjects=f"{prefix}campaign.>"
+    )
+    inbound = NatsInbound(
+        link,
+        prefix,
+        InboundOptions(
+            stream=settings.nats_inbound_stream,
+            max_deliver=settings.nats_inbound_max_deliver,
+            retry_delay=settings.nats_inbound_retry_seconds,
+            batch=settings.nats_inbound_batch,
+            concurrency=settings.nats_inbound_concurrency,
+            ack_wait=settings.nats_inbound_ack_wait_seconds,
+        ),
+    )
+    closers.register(inbound.close)
+    return inbound
 
 
 def audience_source(

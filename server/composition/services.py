@@ -13,6 +13,8 @@ import structlog
 from domain.audience.service import AudienceService
 from domain.campaigns.rendering import RenderBudget, configure_budget
 from domain.campaigns.service import CampaignService
+from domain.events.intake import EventIntake
+from domain.events.tracking import EventTracking
 from domain.events.trigger_queries import TriggerEvaluations
 from domain.events.trigger_release import TriggerRelease
 from domain.execution.delivery import deliver_once
@@ -24,6 +26,7 @@ from domain.execution.scheduler import fire_due
 from domain.execution.send_now import SendNow
 from domain.execution.service import ExecutionService
 from domain.execution.throttling import OrganizationLimits
+from server.composition.events import event_intake, inbound_workers
 from server.composition.factories import Ports
 from server.composition.limits import organization_limits
 from server.settings import Settings
@@ -42,7 +45,10 @@ class Services:
     send_now: SendNow
     evaluations: TriggerEvaluations  # ListTriggerEvaluations
     relay: OutboxRelayWorker
-    workers: list[WorkerLoop]  # scheduler, executor, delivery; none when the executor is off
+    # scheduler, executor, delivery (none when the executor is off); the NATS consumers
+    workers: list[WorkerLoop]
+    intake: EventIntake
+    tracking: EventTracking
 
 
 def render_budget(settings: Settings) -> RenderBudget:
@@ -56,6 +62,7 @@ def render_budget(settings: Settings) -> RenderBudget:
 def build_services(settings: Settings, ports: Ports) -> Services:
     limits = organization_limits(settings)
     configure_budget(render_budget(settings))
+    intake = event_intake(settings, ports)
     campaigns = CampaignService(
         ports.unit_of_work,
         ports.clock,
@@ -94,7 +101,12 @@ def build_services(settings: Settings, ports: Ports) -> Services:
         relay=OutboxRelayWorker(
             ports.event_outbox, ports.events, poll_interval=settings.outbox_poll_interval
         ),
-        workers=execution_workers(settings, ports, limits) if settings.executor_enabled else [],
+        workers=[
+            *(execution_workers(settings, ports, limits) if settings.executor_enabled else []),
+            *inbound_workers(ports, intake),
+        ],
+        intake=intake,
+        tracking=EventTracking(intake, ports.clock),
     )
 
 

@@ -16,13 +16,8 @@ from google.protobuf.descriptor import ServiceDescriptor
 # this version does not do, never when it will: a promise in an error message goes stale.
 MISSING = {
     "MetricsService": (
-        "campaign metrics (engagement counters, rates, A/B results) are not built: they need "
-        "delivery and engagement events, which this version does not consume; a run's message "
-        "counts are in CampaignService.GetExecution and ListMessages"
-    ),
-    "EventService": (
-        "inbound events (triggers, conversions, delivery status) are not consumed by this "
-        "version, neither here nor over NATS, so triggered campaigns cannot fire yet"
+        "campaign metrics (engagement counters, rates, A/B results) are not built; a run's "
+        "message counts are in CampaignService.GetExecution and ListMessages"
     ),
     "CampaignService.SelectWinner": (
         "choosing an A/B winner is not built: runs send every variant by its allocation"

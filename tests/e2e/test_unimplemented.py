@@ -10,8 +10,6 @@ import pytest
 from campaign.v1 import (
     campaign_service_pb2,
     campaign_service_pb2_grpc,
-    event_service_pb2,
-    event_service_pb2_grpc,
     metrics_service_pb2,
     metrics_service_pb2_grpc,
 )
@@ -67,11 +65,6 @@ UNBUILT: dict[str, Invoke] = {
         "SelectWinner",
         campaign_service_pb2.SelectWinnerRequest(campaign_id="c-1", variant_id="v-1"),
     ),
-    "EventService.TrackEvents": unary(
-        event_service_pb2_grpc.EventServiceStub,
-        "TrackEvents",
-        event_service_pb2.TrackEventsRequest(),
-    ),
 }
 
 
@@ -92,7 +85,6 @@ MISSING = {
     "MetricsService.StreamCampaignMetrics": "metrics",
     "MetricsService.GetExperimentResults": "metrics",
     "CampaignService.SelectWinner": "A/B winner",
-    "EventService.TrackEvents": "inbound events",
 }
 
 

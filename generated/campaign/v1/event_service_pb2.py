@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from campaign.v1 import event_pb2 as campaign_dot_v1_dot_event__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63\x61mpaign/v1/event_service.proto\x12\x0b\x63\x61mpaign.v1\x1a\x17\x63\x61mpaign/v1/event.proto\"?\n\x12TrackEventsRequest\x12)\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x19.campaign.v1.TrackedEvent\"F\n\x13TrackEventsResponse\x12\x16\n\x0e\x61\x63\x63\x65pted_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x32`\n\x0c\x45ventService\x12P\n\x0bTrackEvents\x12\x1f.campaign.v1.TrackEventsRequest\x1a .campaign.v1.TrackEventsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63\x61mpaign/v1/event_service.proto\x12\x0b\x63\x61mpaign.v1\x1a\x17\x63\x61mpaign/v1/event.proto\"?\n\x12TrackEventsRequest\x12)\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x19.campaign.v1.TrackedEvent\"\x8c\x01\n\x13TrackEventsResponse\x12\x16\n\x0e\x61\x63\x63\x65pted_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12,\n\x08rejected\x18\x03 \x03(\x0b\x32\x1a.campaign.v1.RejectedEvent\x12\x16\n\x0erejected_count\x18\x04 \x01(\x03\"@\n\rRejectedEvent\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t2`\n\x0c\x45ventService\x12P\n\x0bTrackEvents\x12\x1f.campaign.v1.TrackEventsRequest\x1a .campaign.v1.TrackEventsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,8 +34,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_TRACKEVENTSREQUEST']._serialized_start=73
   _globals['_TRACKEVENTSREQUEST']._serialized_end=136
-  _globals['_TRACKEVENTSRESPONSE']._serialized_start=138
-  _globals['_TRACKEVENTSRESPONSE']._serialized_end=208
-  _globals['_EVENTSERVICE']._serialized_start=210
-  _globals['_EVENTSERVICE']._serialized_end=306
+  _globals['_TRACKEVENTSRESPONSE']._serialized_start=139
+  _globals['_TRACKEVENTSRESPONSE']._serialized_end=279
+  _globals['_REJECTEDEVENT']._serialized_start=281
+  _globals['_REJECTEDEVENT']._serialized_end=345
+  _globals['_EVENTSERVICE']._serialized_start=347
+  _globals['_EVENTSERVICE']._serialized_end=443
 # @@protoc_insertion_point(module_scope)

@@ -48,6 +48,7 @@ class EventServiceServicer:
 
     def TrackEvents(self, request, context):
         """Records events for triggers, conversions, delivery status and user lifecycle; duplicate event_ids are accepted and ignored.
+        Each event is taken on its own: a bad event is reported in `rejected` with its index and the others are kept.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
