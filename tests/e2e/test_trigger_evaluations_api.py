@@ -1,6 +1,6 @@
 """ListTriggerEvaluations on the real server (SQLite and Postgres): scoped by organization, a
-filter required, readable by every role and through grpcurl. What it lists once events arrive
-is covered at the intake (tests/contract/test_trigger_handler_contract.py)."""
+filter required, readable by every role and through grpcurl. What it lists once events arrive:
+tests/e2e/test_triggered_campaigns.py and tests/contract/test_trigger_handler_contract.py."""
 
 from __future__ import annotations
 

@@ -2,8 +2,6 @@
 a triggered campaign, send events through EventService.TrackEvents, watch the message appear and
 its delivery status arrive (the embedded sandbox delivers at once), and read through
 ListTriggerEvaluations (also with grpcurl) why a user got nothing (docs/triggers.md).
-
-Skipped while the server answers TrackEvents UNIMPLEMENTED (a branch without the EventService).
 """
 
 from __future__ import annotations
@@ -36,17 +34,11 @@ HANDED_OVER = (xpb.MESSAGE_STATUS_SENT, xpb.MESSAGE_STATUS_DELIVERED)
 
 
 def track(channel: grpc.Channel, org: str, *events: event_pb2.TrackedEvent) -> Any:
-    stub = event_service_pb2_grpc.EventServiceStub(channel)
-    try:
-        return stub.TrackEvents(
-            event_service_pb2.TrackEventsRequest(events=list(events)),
-            metadata=bearer(mint_token(org)),
-            timeout=RPC_TIMEOUT,
-        )
-    except grpc.RpcError as exc:
-        if exc.code() is grpc.StatusCode.UNIMPLEMENTED:
-            pytest.skip("EventService.TrackEvents is not served by this build")
-        raise
+    return event_service_pb2_grpc.EventServiceStub(channel).TrackEvents(
+        event_service_pb2.TrackEventsRequest(events=list(events)),
+        metadata=bearer(mint_token(org)),
+        timeout=RPC_TIMEOUT,
+    )
 
 
 def order(user_id: str, total: float) -> event_pb2.TrackedEvent:

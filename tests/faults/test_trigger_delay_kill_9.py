@@ -1,4 +1,4 @@
-"""A delayed trigger survives kill -9 (docs/triggers.md, "Delay"): the event is taken, the server
+"""A delayed trigger survives kill -9 (docs/triggers.md, "Delay"): the event is tracked, the server
 is killed before the delay ends and again around its end, restarted each time, and the message
 goes out exactly once, not before its time. The delay is kept by the message row itself (held
 until `send_after`), which a killed process cannot lose; the release and the relay of whichever
@@ -8,24 +8,18 @@ process runs next pick it up.
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from domain.execution.model import TRIGGERED_EXECUTION, message_id
 from domain.kernel.channels import Channel
 from tests.faults.conftest import Rig, eventually
-from tests.faults.trigger_support import activate_triggered, seed_one
+from tests.faults.trigger_support import activate_triggered, seed_one, track
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 
 DELAY = timedelta(seconds=3)
-ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_a_delayed_trigger_fires_once_at_its_time_across_kill_9(rig: Rig) -> None:
@@ -34,27 +28,7 @@ async def test_a_delayed_trigger_fires_once_at_its_time_across_kill_9(rig: Rig) 
     campaign_id = await activate_triggered(rig, server, delay=DELAY)
 
     taken_at = datetime.now(UTC)
-    result = await asyncio.to_thread(
-        subprocess.run,
-        [
-            sys.executable,
-            "-m",
-            "tests.faults.trigger_intake",
-            rig.org,
-            "buyer",
-            "order",
-            "1",
-            str(time.time()),
-        ],
-        env=rig.env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == ["accepted"]
+    assert await track(rig, server, "order-0", "buyer") == "accepted"
     await rig.kill(server)  # before the delay ends: the message is only a held row
 
     async with rig.database() as db:

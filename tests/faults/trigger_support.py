@@ -1,5 +1,6 @@
-"""What the trigger fault tests share: one contact, and an active triggered campaign created
-through the API (email, everyone with `city` Oslo, quiet hours off), as a client would."""
+"""What the trigger fault tests share: one contact, an active triggered campaign (email, everyone
+with `city` Oslo, quiet hours off) and events through TrackEvents, all through the API as a
+client would."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from campaign.v1 import audience_service_pb2_grpc as asvc_grpc
 from campaign.v1 import campaign_pb2 as pb
 from campaign.v1 import campaign_service_pb2 as svc
 from campaign.v1 import campaign_service_pb2_grpc as svc_grpc
+from campaign.v1 import event_pb2, event_service_pb2, event_service_pb2_grpc
 from google.protobuf import duration_pb2, struct_pb2
 
 from tests.faults.conftest import RPC_TIMEOUT, Rig
@@ -84,3 +86,30 @@ async def activate_triggered(
     campaign_id: str = await rig.call(server, run)
     rig.campaigns.append(campaign_id)
     return campaign_id
+
+
+def track_call(channel: grpc.Channel, metadata: Any, event_id: str, user_id: str) -> str:
+    """One `order.completed` event through TrackEvents; its outcome as the answer counts it
+    ("accepted", "duplicate" or "rejected")."""
+    properties = struct_pb2.Struct()
+    properties.update({"total": 80})
+    event = event_pb2.TrackedEvent(
+        event_id=event_id, event_type="order.completed", user_id=user_id, properties=properties
+    )
+    reply = event_service_pb2_grpc.EventServiceStub(channel).TrackEvents(
+        event_service_pb2.TrackEventsRequest(events=[event]),
+        metadata=metadata,
+        timeout=RPC_TIMEOUT,
+    )
+    counts = {
+        "accepted": reply.accepted_count,
+        "duplicate": reply.duplicate_count,
+        "rejected": reply.rejected_count,
+    }
+    [outcome] = [name for name, n in counts.items() if n]
+    return outcome
+
+
+async def track(rig: Rig, server: ServerProcess, event_id: str, user_id: str) -> str:
+    outcome: str = await rig.call(server, track_call, event_id, user_id)
+    return outcome
