@@ -42,6 +42,7 @@ RPC_ROLES: Mapping[str, frozenset[Role]] = {
     _CAMPAIGNS + "GetMessage": READERS,
     _CAMPAIGNS + "ListMessages": READERS,
     _CAMPAIGNS + "SendCampaignNow": WRITERS,
+    _CAMPAIGNS + "ListTriggerEvaluations": READERS,
     # AudienceService
     _AUDIENCES + "EstimateAudience": PLANNERS,
     _AUDIENCES + "UpsertContacts": WRITERS,

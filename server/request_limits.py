@@ -166,6 +166,9 @@ LIMITS: dict[str, Cap] = {
     "campaign.v1.ListMessagesRequest.statuses": Cap(items=ENUM_FILTER),
     "campaign.v1.ListMessagesRequest.page_token": Cap(chars=PAGE_TOKEN),
     "campaign.v1.SendCampaignNowRequest.campaign_id": Cap(chars=ID),
+    "campaign.v1.ListTriggerEvaluationsRequest.campaign_id": Cap(chars=ID),
+    "campaign.v1.ListTriggerEvaluationsRequest.user_id": Cap(chars=contacts.MAX_USER_ID),
+    "campaign.v1.ListTriggerEvaluationsRequest.page_token": Cap(chars=PAGE_TOKEN),
     # --- AudienceService -----------------------------------------------------------------------
     "campaign.v1.EstimateAudienceRequest.campaign_id": Cap(chars=ID),
     "campaign.v1.EstimateAudienceRequest.audiences": _domain(_RULES, items=rules.MAX_SEGMENTS),

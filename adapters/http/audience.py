@@ -153,6 +153,45 @@ class HttpAudienceSource:
         except SegmentNotFoundError as exc:
             raise _unknown(audiences, exc) from exc
 
+    async def member(
+        self, organization_id: str, audiences: Sequence[Audience], user_id: str
+    ) -> Recipient | None:
+        """Membership per audience through `members` (one short page starting just before the
+        user, docs/upstream-http.md has no membership endpoint), then the profile and our
+        suppressions. No stale fallback: a trigger evaluated on a guess could send wrongly, and
+        the event is simply taken again once the service answers (the intake retries it)."""
+        includes = [a for a in audiences if a.segment_type is SegmentType.INCLUDE]
+        if not includes:
+            return None
+        try:
+            found = await _gather_all(
+                [self._contains(organization_id, a, user_id) for a in audiences]
+            )
+        except SegmentNotFoundError as exc:
+            raise _unknown(audiences, exc) from exc
+        for audience, contained in zip(audiences, found, strict=True):
+            if contained is (audience.segment_type is SegmentType.EXCLUDE):
+                return None
+        contacts = await self._api.profiles(organization_id, [user_id])
+        contact = contacts.get(user_id)
+        if contact is None:
+            return None
+        suppressed = await self._suppressions.suppressed_channels(organization_id, [contact])
+        channels = suppressed.get(user_id, frozenset())
+        return Recipient(contact, ALL_CHANNELS if channels is None else channels)
+
+    async def _contains(self, organization_id: str, audience: Audience, user_id: str) -> bool:
+        """Whether the audience holds `user_id`: the first ids after a string just below it."""
+        after = just_below(user_id)
+        while True:
+            page = await self._api.members(organization_id, audience, after=after, limit=2)
+            for found in page.user_ids:
+                if found >= user_id:
+                    return found == user_id
+            if page.next_after is None or not page.user_ids:
+                return False
+            after = page.user_ids[-1]
+
     async def _member_batches(
         self, organization_id: str, audiences: Sequence[Audience], after: str, size: int
     ) -> AsyncIterator[list[str]]:
@@ -259,6 +298,19 @@ class HttpAudienceSource:
             return stale_copy(self._counts, key, exc, self._api.name, what)
         self._counts.put(key, count)
         return count
+
+
+def just_below(user_id: str) -> str:
+    """A string before `user_id` in code point order with (practically) nothing between: the
+    user id with its last character decremented and padded with the highest code point. What
+    lies between still comes first on the page, and `_contains` reads on past it."""
+    if not user_id:
+        return ""
+    last = ord(user_id[-1])
+    if last == 0:
+        return user_id[:-1]
+    below = last - 1 if not 0xD800 <= last - 1 <= 0xDFFF else 0xD7FF  # no lone surrogates
+    return user_id[:-1] + chr(below) + "\U0010ffff" * 4
 
 
 def _unknown(audiences: Sequence[Audience], exc: SegmentNotFoundError) -> FailedPreconditionError:

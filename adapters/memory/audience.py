@@ -252,6 +252,19 @@ class MemoryAudienceSource:
         for start in range(0, len(recipients), batch_size):
             yield recipients[start : start + batch_size]
 
+    async def member(
+        self, organization_id: str, audiences: Sequence[Audience], user_id: str
+    ) -> Recipient | None:
+        resolved = await resolve_audiences(self._segments, organization_id, audiences)
+        contact = await self._contacts.get(organization_id, user_id)
+        if contact is None or not _is_member(resolved, condition_profile(contact)):
+            return None
+        suppressed = await self._suppressions.suppressed_channels(organization_id, [contact])
+        if user_id not in suppressed:
+            return Recipient(contact)
+        channels = suppressed[user_id]
+        return Recipient(contact, EVERY_CHANNEL if channels is None else channels)
+
     async def _recipients(self, organization_id: str, members: list[Contact]) -> list[Recipient]:
         """Members with their suppressed channels; those suppressed on every channel dropped."""
         suppressed = await self._suppressions.suppressed_channels(organization_id, members)
@@ -260,6 +273,9 @@ class MemoryAudienceSource:
             for contact in members
             if contact.user_id not in suppressed or suppressed[contact.user_id] is not None
         ]
+
+
+EVERY_CHANNEL = frozenset(Channel)
 
 
 def _is_member(resolved: Sequence[ResolvedAudience], profile: Any) -> bool:

@@ -182,6 +182,11 @@ class MemoryRunProgress:
     async def messages_sent(self, organization_id: str, campaign_id: str) -> int:
         return 0
 
+    async def cancel_triggered(
+        self, organization_id: str, campaign_id: str, reason: str, at: datetime
+    ) -> int:
+        return 0
+
 
 class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:

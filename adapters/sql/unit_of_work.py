@@ -26,6 +26,7 @@ from adapters.sql.engine import (
 )
 from adapters.sql.events.ledger import SqlEventLedger
 from adapters.sql.events.personal_data import SqlPersonalData
+from adapters.sql.events.triggers import SqlTriggerStore
 from adapters.sql.execution.delivery_outbox import SqlDeliveryOutbox
 from adapters.sql.execution.executions import SqlExecutionRepository
 from adapters.sql.execution.messages import SqlMessageRepository
@@ -84,6 +85,10 @@ class SqlUnitOfWork:
     @property
     def personal_data(self) -> SqlPersonalData:
         return SqlPersonalData(self._active())
+
+    @property
+    def triggers(self) -> SqlTriggerStore:
+        return SqlTriggerStore(self._active())
 
     async def commit(self) -> None:
         with database_errors_as_domain_errors():

@@ -98,6 +98,15 @@ class AudienceSource(Protocol):
         """Batches in ascending user_id order, starting after `after_user_id`, so a run can
         resume from its checkpoint; never the whole audience in memory."""
 
+    async def member(
+        self, organization_id: str, audiences: Sequence[Audience], user_id: str
+    ) -> Recipient | None:
+        """One user's membership right now, as `recipients` would see them: None when they are
+        not a member (no contact, not in every include, in some exclude); else the Recipient,
+        whose `suppressed_channels` is every Channel when they are suppressed everywhere (a
+        stream drops such a member; a trigger says why it sent nothing). Raises like
+        `recipients` for an unknown segment or an unreachable upstream."""
+
     async def missing_segments(
         self, organization_id: str, audiences: Sequence[Audience]
     ) -> Sequence[int]:

@@ -41,11 +41,18 @@ class CampaignRepository(Protocol):
 
 
 class RunProgress(Protocol):
-    """What a campaign's lifecycle reads of its runs, which the execution context keeps."""
+    """What a campaign's lifecycle reads of its runs (and its trigger messages), which the
+    execution context keeps."""
 
     async def messages_sent(self, organization_id: str, campaign_id: str) -> int:
         """Messages the campaign's unfinished runs have handed to delivery so far (what
         `campaign.paused` reports)."""
+
+    async def cancel_triggered(
+        self, organization_id: str, campaign_id: str, reason: str, at: datetime
+    ) -> int:
+        """Cancel, in the caller's transaction, the triggered campaign's messages not handed
+        over yet (queued, deferred, held), with `reason`; how many were."""
 
 
 class UnitOfWork(Protocol):

@@ -20,7 +20,7 @@ from domain.campaigns.campaign import Campaign
 from domain.campaigns.clones import base_name, clone_fingerprint, lookup_prefix, unique_name
 from domain.campaigns.identity import assign_child_ids, fingerprint
 from domain.campaigns.listing import CampaignPage, CampaignQuery
-from domain.campaigns.model import MUTABLE_SPEC_FIELDS, CampaignSpec, Schedule
+from domain.campaigns.model import MUTABLE_SPEC_FIELDS, CampaignSpec, CampaignType, Schedule
 from domain.campaigns.ports import UnitOfWork, UnitOfWorkFactory
 from domain.campaigns.profile_fields import ensure_known_variables, renders_from_profiles_alone
 from domain.campaigns.sample_render import ensure_content_renders
@@ -259,9 +259,17 @@ class CampaignService:
             raise InvalidArgumentError(
                 [FieldViolation("reason", f"at most {MAX_REASON} characters")]
             )
-        return await self._change(
-            principal, campaign_id, lambda c, *, by, at: c.cancel(reason, by=by, at=at)
-        )
+        principal.require_write()
+        async with self._uow() as uow:
+            campaign = await _load(uow, principal, campaign_id)
+            now = self._clock.now()
+            campaign.cancel(reason, by=principal.subject, at=now)
+            if campaign.spec.campaign_type is CampaignType.TRIGGERED:
+                # Its trigger messages belong to no run that would close them: cancelled here,
+                # in the cancel's own transaction (docs/triggers.md).
+                await uow.runs.cancel_triggered(campaign.organization_id, campaign_id, reason, now)
+            await self._save(uow, campaign)
+            return campaign
 
     async def _change(
         self, principal: Principal, campaign_id: str, change: Change, *, launch: bool = False

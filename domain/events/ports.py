@@ -9,6 +9,7 @@ from typing import Protocol, runtime_checkable
 from domain.audience.model import Suppression
 from domain.events.lifecycle import PersonalData
 from domain.events.model import InboundEvent
+from domain.events.trigger_model import ActiveCampaign, TriggerEvaluation
 from domain.execution.ports import ExecutionUnitOfWork
 
 
@@ -33,6 +34,42 @@ class SuppressionList(Protocol):
         How many were new."""
 
 
+class TriggerStore(Protocol):
+    """Triggered campaigns' evaluations, and what evaluating them needs (docs/triggers.md)."""
+
+    async def active_campaigns(self, organization_id: str) -> Sequence[ActiveCampaign]:
+        """The organization's ACTIVE triggered campaigns, ids and versions only, in campaign_id
+        order (the order their per-user locks are taken in): read per event, so it must stay a
+        small indexed query (the definitions are cached by version)."""
+
+    async def lock_user(self, campaign_id: str, user_id: str) -> None:
+        """Serialize, until the caller's transaction ends, every evaluation of this campaign
+        for this user across replicas: the frequency count and the firing it allows are then
+        one decision."""
+
+    async def fired_since(
+        self, organization_id: str, campaign_id: str, trigger_id: str, user_id: str, since: datetime
+    ) -> int:
+        """How many evaluations of the trigger for the user fired (or deferred) at or after
+        `since`, committed ones and the caller's own."""
+
+    async def add(self, evaluation: TriggerEvaluation) -> None:
+        """Record in the caller's transaction; a second record of the same (campaign, event,
+        trigger) fails the transaction (it cannot happen once the event ledger took the id)."""
+
+    async def list(
+        self,
+        organization_id: str,
+        *,
+        campaign_id: str = "",
+        user_id: str = "",
+        after: str = "",
+        limit: int = 50,
+    ) -> tuple[Sequence[TriggerEvaluation], str]:
+        """Newest first, filtered by campaign and/or user; `after` is the previous page's token
+        (domain.kernel.paging) for the same filters; returns the page and the next token."""
+
+
 class EventsUnitOfWork(ExecutionUnitOfWork, Protocol):
     @property
     def ledger(self) -> EventLedger: ...
@@ -42,6 +79,9 @@ class EventsUnitOfWork(ExecutionUnitOfWork, Protocol):
 
     @property
     def personal_data(self) -> PersonalData: ...
+
+    @property
+    def triggers(self) -> TriggerStore: ...
 
     async def __aenter__(self) -> EventsUnitOfWork: ...
 

@@ -41,11 +41,11 @@ from domain.campaigns.webhooks import check_destinations
 from domain.execution import run_events
 from domain.execution.dispatch import DirectDispatch
 from domain.execution.frequency_cap import MarketingCaps, split_by_allowance
+from domain.execution.held_release import release_slots
 from domain.execution.model import (
     Execution,
     ExecutionCounts,
     ExecutionStatus,
-    Held,
     Message,
     MessageIdFactory,
     MessageIds,
@@ -322,7 +322,6 @@ class Executor:
         """Held messages whose window has ended get their throttle slots now, batch by batch, as
         a fan-out's would: spread at the rate from the window's end, not sent as a burst. A slot
         that falls into the recipient's next window holds the message again until it ends."""
-        local = LocalRules.of(campaign.spec.throttle)
         organization = self._limits(execution.organization_id)
         while True:
             now = self._clock.now()
@@ -330,24 +329,15 @@ class Executor:
                 due = await uow.messages.held_due(execution.execution_id, now, self._batch)
             if not due:
                 return
-            by_channel: dict[Channel, list[Held]] = defaultdict(list)
-            for held in due:
-                by_channel[held.channel].append(held)
-            released: list[Held] = []
-            for channel, group in by_channel.items():
-                limits = limits_for(
-                    execution.organization_id,
-                    campaign.campaign_id,
-                    channel,
-                    organization,
-                    campaign.spec.throttle,
-                )
-                reservation = await self._limiter.reserve(limits, len(group), now)
-                for index, held in enumerate(group):
-                    send_after, _, again = place(
-                        reservation.slot(index), local, held.timezone, None
-                    )
-                    released.append(dataclasses.replace(held, send_after=send_after, held=again))
+            released = await release_slots(
+                self._limiter,
+                due,
+                organization_id=execution.organization_id,
+                campaign_id=campaign.campaign_id,
+                throttle=campaign.spec.throttle,
+                organization=organization,
+                now=now,
+            )
             async with self._uow() as uow:
                 await self._save(uow, execution, execution.cursor)  # only while it is ours
                 await uow.messages.release_held(released)

@@ -52,6 +52,12 @@ MESSAGE_NAMESPACE = uuid.UUID("6f1c2a9e-4b1d-5c3e-9a57-1d2c3b4a5e6f")
 # execution; the stored value only groups them in the store's (execution_id, ...) indexes, and
 # clients and the delivery payload see "" (`reported_execution_id`), as the contract says.
 TRANSACTIONAL_EXECUTION = "transactional"
+# The execution_id a triggered campaign's messages are stored under (domain.events.triggers):
+# a firing belongs to no run either. It groups them in the same indexes (the release of held
+# trigger messages walks ix_messages_held by it) and is reported as "" like a transactional one.
+TRIGGERED_EXECUTION = "triggered"
+# Messages that belong to no execution: reported under "".
+_NO_EXECUTION = frozenset({TRANSACTIONAL_EXECUTION, TRIGGERED_EXECUTION})
 
 
 def content_digest(content: dict[str, str]) -> str:
@@ -163,11 +169,14 @@ class Held:
     timezone: str
     send_after: datetime
     held: bool = True
+    # Whose message it is: what a release across campaigns (held trigger messages) groups by.
+    organization_id: str = ""
+    campaign_id: str = ""
 
 
 def reported_execution_id(message: Message) -> str:
-    """The execution a message is reported under: "" for a transactional send."""
-    return "" if message.execution_id == TRANSACTIONAL_EXECUTION else message.execution_id
+    """The execution a message is reported under: "" for a transactional send or a trigger's."""
+    return "" if message.execution_id in _NO_EXECUTION else message.execution_id
 
 
 MessageIds = Callable[[str, Channel], str]  # (user_id, channel) -> message id, for one execution

@@ -157,10 +157,22 @@ class MessageRepository(Protocol):
     async def held_due(self, execution_id: str, now: datetime, limit: int) -> Sequence[Held]:
         """The execution's held messages whose window has ended by `now`, earliest first."""
 
+    async def claim_held_due(
+        self, execution_id: str, now: datetime, limit: int, *, until: datetime
+    ) -> Sequence[Held]:
+        """Like `held_due`, across every campaign whose messages share `execution_id`, and
+        claimed: their `send_after` moves to `until` (still held) in the caller's transaction,
+        skipping rows another replica is claiming, so replicas releasing together split the
+        work. A claimer that dies leaves them held: due again at `until`."""
+
     async def release_held(self, released: Sequence[Held]) -> None:
         """Write each held message's new `send_after`: its slot (it is deferred from then on),
         or the end of the next window when `held` is still set. A message no longer held is
         left alone."""
+
+    async def cancel_held(self, message_ids: Sequence[str], error: str) -> int:
+        """Cancel these messages, with `error`, if they are still held (the held messages of a
+        cancelled campaign's trigger); how many were."""
 
     async def hold_missed(self, execution_id: str, now: datetime) -> int:
         """Hold (until `now`) the execution's queued and deferred messages whose slot has passed

@@ -135,7 +135,11 @@ def make_server(
     )
     campaign_service_pb2_grpc.add_CampaignServiceServicer_to_server(
         CampaignServicer(
-            services.campaigns, services.executions, page_tokens, send_now=services.send_now
+            services.campaigns,
+            services.executions,
+            page_tokens,
+            send_now=services.send_now,
+            evaluations=services.evaluations,
         ),
         server,
     )

@@ -10,6 +10,7 @@ from domain.events.feedback import FeedbackHandler
 from domain.events.intake import EventIntake
 from domain.events.ports import EventHandler
 from domain.events.preferences import PreferencesHandler
+from domain.events.triggers import TriggerHandler
 from server.composition.factories import Ports
 from server.composition.limits import organization_limits
 from server.pseudonym_key import erasure_pseudonyms
@@ -24,6 +25,7 @@ def event_handlers(settings: Settings, ports: Ports) -> list[EventHandler]:
     limits = organization_limits(settings)
     return [
         FeedbackHandler(ports.ids, ports.clock),
+        TriggerHandler(ports.audience, ports.clock, templates=ports.templates),
         ErasureHandler(pseudonyms, ports.clock, ports.ids),
         PreferencesHandler(ports.clock),
         FallbackHandler(

@@ -1,5 +1,6 @@
 """The organization-wide limits the settings set: send rates per organization and channel, and
-the marketing frequency cap; shared by the runs and by the inbound events' handlers."""
+the marketing frequency cap; shared by the executor, the trigger handler, the release of held
+messages and the other inbound events' handlers."""
 
 from __future__ import annotations
 

@@ -15,6 +15,8 @@ from domain.campaigns.rendering import RenderBudget, configure_budget
 from domain.campaigns.service import CampaignService
 from domain.events.intake import EventIntake
 from domain.events.tracking import EventTracking
+from domain.events.trigger_queries import TriggerEvaluations
+from domain.events.trigger_release import TriggerRelease
 from domain.execution.delivery import deliver_once
 from domain.execution.estimate import AudienceEstimator
 from domain.execution.executor import Executor
@@ -41,6 +43,7 @@ class Services:
     estimator: AudienceEstimator
     executions: ExecutionService
     send_now: SendNow
+    evaluations: TriggerEvaluations  # ListTriggerEvaluations
     relay: OutboxRelayWorker
     # scheduler, executor, delivery (none when the executor is off); the NATS consumers
     workers: list[WorkerLoop]
@@ -95,6 +98,7 @@ def build_services(settings: Settings, ports: Ports) -> Services:
             suppressions=ports.suppressions,
         ),
         send_now=SendNow(ports.unit_of_work, campaigns, ports.clock, ports.ids),
+        evaluations=TriggerEvaluations(ports.unit_of_work),
         relay=OutboxRelayWorker(
             ports.event_outbox, ports.events, poll_interval=settings.outbox_poll_interval
         ),
@@ -161,11 +165,25 @@ def execution_workers(
             ports.delivery_outbox, ports.delivery, ports.clock, limit=settings.delivery_batch_size
         )
 
+    release = TriggerRelease(
+        ports.unit_of_work,
+        ports.limiter,
+        ports.clock,
+        organization_limits=lambda _org: limits,
+        batch_size=settings.delivery_batch_size,
+    )
     interval = settings.worker_interval
     return [
         WorkerLoop("scheduler", schedule, idle_interval=interval),
         WorkerLoop("executor", executor.run_once, idle_interval=interval),
         WorkerLoop(
             "delivery", deliver, idle_interval=interval, busy_threshold=settings.delivery_batch_size
+        ),
+        # Held trigger messages whose delay (or quiet hours) ended get their throttle slots.
+        WorkerLoop(
+            "trigger-release",
+            release.run_once,
+            idle_interval=interval,
+            busy_threshold=settings.delivery_batch_size,
         ),
     ]

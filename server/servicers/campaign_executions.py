@@ -7,6 +7,7 @@ import grpc
 from campaign.v1 import campaign_service_pb2 as svc
 from google.protobuf import json_format
 
+from domain.events.trigger_queries import TriggerEvaluations
 from domain.execution.service import ExecutionService
 from domain.kernel.errors import ViolationCollector
 from server.interceptors.authentication import current_principal
@@ -18,11 +19,13 @@ from server.mappers.executions import (
     message_to_proto,
     rendered_to_proto,
 )
+from server.mappers.triggers import evaluation_to_proto
 from server.page_tokens import PageTokenSealer
 
 
 class ExecutionRpcs:
     _executions: ExecutionService
+    _evaluations: TriggerEvaluations
     _pages: PageTokenSealer
 
     async def GetExecution(
@@ -129,4 +132,23 @@ class ExecutionRpcs:
         return svc.PreviewMessageResponse(
             contents=[rendered_to_proto(c, content) for c, content in preview.contents],
             warnings=preview.warnings,
+        )
+
+    async def ListTriggerEvaluations(
+        self,
+        request: svc.ListTriggerEvaluationsRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> svc.ListTriggerEvaluationsResponse:
+        principal = current_principal()
+        bound = {"organization_id": principal.organization_id, "rpc": "ListTriggerEvaluations"}
+        found, next_token = await self._evaluations.list(
+            principal,
+            campaign_id=request.campaign_id,
+            user_id=request.user_id,
+            after=self._pages.open(request.page_token, **bound),
+            limit=request.page_size,
+        )
+        return svc.ListTriggerEvaluationsResponse(
+            evaluations=[evaluation_to_proto(e) for e in found],
+            next_page_token=self._pages.seal(next_token, **bound),
         )

@@ -15,7 +15,7 @@ from campaign.v1 import campaign_service_pb2_grpc as svc_grpc
 
 from domain.campaigns import listing
 from domain.campaigns.service import CampaignService
-from domain.campaigns.unbuilt import activation_warnings
+from domain.events.trigger_queries import TriggerEvaluations
 from domain.execution.send_now import SendNow
 from domain.execution.service import ExecutionService
 from domain.kernel.errors import (
@@ -88,11 +88,13 @@ class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
         pages: PageTokenSealer,
         *,
         send_now: SendNow,
+        evaluations: TriggerEvaluations,
     ) -> None:
         self._service = service
         self._executions = executions
         self._pages = pages
         self._send_now = send_now
+        self._evaluations = evaluations
 
     async def CreateCampaign(
         self,
@@ -205,9 +207,7 @@ class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
         context: grpc.aio.ServicerContext,
     ) -> svc.ActivateCampaignResponse:
         campaign = await self._service.activate_campaign(current_principal(), request.campaign_id)
-        return svc.ActivateCampaignResponse(
-            campaign=campaign_to_proto(campaign), warnings=activation_warnings(campaign)
-        )
+        return svc.ActivateCampaignResponse(campaign=campaign_to_proto(campaign))
 
     async def PauseCampaign(
         self,

@@ -10,6 +10,7 @@ USER_MAY_CALL = frozenset(
         "ListExecutions",
         "GetMessage",
         "ListMessages",
+        "ListTriggerEvaluations",
         "GetContact",
         "ListSuppressions",
         "GetSegment",

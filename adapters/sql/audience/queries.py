@@ -142,6 +142,24 @@ def recipients_statement(
     )
 
 
+def member_statement(organization_id: str, audiences: Resolved, dialect: str) -> Select[Any]:
+    """One user's row if they are a member, with a flag per channel; suppressed everywhere
+    included (the caller tells that apart). Execute with {"user_id": ...}: a primary key
+    lookup, whatever the audience's size."""
+    _, members = audience_clauses(audiences, dialect)
+    flags = {channel: suppressed_on(organization_id, channel, dialect) for channel in Channel}
+    columns = [
+        cast(c, Text).label(c.name) if c is contacts.c.attributes else c for c in contacts.columns
+    ]
+    return select(
+        *columns, *(flag.label(f"suppressed_{c.value}") for c, flag in flags.items())
+    ).where(
+        contacts.c.organization_id == organization_id,
+        contacts.c.user_id == bindparam("user_id"),
+        members,
+    )
+
+
 def counts_statement(
     organization_id: str, audiences: Resolved, dialect: str
 ) -> Select[*tuple[int, ...]]:

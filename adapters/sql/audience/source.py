@@ -16,7 +16,11 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.audience.connections import reading
-from adapters.sql.audience.queries import counts_statement, recipients_statement
+from adapters.sql.audience.queries import (
+    counts_statement,
+    member_statement,
+    recipients_statement,
+)
 from adapters.sql.audience.tables import contact_attribute_names
 from adapters.sql.documents import decode_document
 from domain.audience.contacts import OWN_PROFILE_FIELDS, Contact
@@ -64,6 +68,18 @@ class SqlAudienceSource:
                 )
             )
         return OWN_PROFILE_FIELDS | names if names else None
+
+    async def member(
+        self, organization_id: str, audiences: Sequence[Audience], user_id: str
+    ) -> Recipient | None:
+        resolved = await resolve_audiences(self._segments, organization_id, audiences)
+        if not any(kind is SegmentType.INCLUDE for kind, _ in resolved):
+            return None
+        statement = member_statement(organization_id, resolved, self._dialect)
+        async with reading(self._engine) as connection:
+            result = await connection.execute(statement, {"user_id": user_id})
+            keys, rows = list(result.keys()), result.all()
+        return _recipients(keys, rows)[0] if rows else None
 
     async def recipients(
         self,

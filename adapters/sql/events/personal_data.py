@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.sql.audience.stores import dialect_insert
 from adapters.sql.audience.tables import ADDRESS, USER, contacts, suppressions
 from adapters.sql.documents import decode_document
-from adapters.sql.events.tables import inbound_events
+from adapters.sql.events.tables import inbound_events, trigger_evaluations
 from adapters.sql.execution.messages import CLAIMED, DISPATCHING, UNSENT
 from adapters.sql.execution.tables import executions, handovers, messages
 from adapters.sql.schema import outbox_events
@@ -48,9 +48,10 @@ from domain.kernel.channels import Channel
 
 # Every other table that names users by user_id, with that column: the erasure replaces the
 # user's id there by its pseudonym (rows and their counts stay). A context that adds a table of
-# user history adds it here, e.g. (trigger_evaluations, "user_id").
+# user history adds it here.
 USER_COLUMNS: list[tuple[Table, str]] = [
     (inbound_events, "user_id"),
+    (trigger_evaluations, "user_id"),
 ]
 
 _OPT_IN_COLUMNS = {

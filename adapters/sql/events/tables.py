@@ -7,9 +7,9 @@ replica) conflicts with it and changes nothing.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, PrimaryKeyConstraint, Table, Text
+from sqlalchemy import Column, Index, PrimaryKeyConstraint, Table, Text, UniqueConstraint
 
-from adapters.sql.schema import CodePointText, UtcDateTime, metadata
+from adapters.sql.schema import CodePointText, Document, UtcDateTime, metadata
 
 inbound_events = Table(
     "inbound_events",
@@ -23,4 +23,53 @@ inbound_events = Table(
     Column("received_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("organization_id", "event_id"),
     Index(None, "received_at"),  # pruning by age
+)
+
+
+# Trigger evaluations: one row per (campaign, event, trigger) evaluated, with its outcome or skip
+# reason and the ids of the messages it fired (docs/triggers.md). The unique key makes an
+# evaluation impossible to record twice; the two listing indexes serve ListTriggerEvaluations by
+# campaign and by user, newest first; the partial index serves the frequency count, which looks
+# only at firings.
+FIRING_OUTCOMES = ("fired", "deferred")
+
+trigger_evaluations = Table(
+    "trigger_evaluations",
+    metadata,
+    Column("evaluation_id", Text, primary_key=True),  # derived from (campaign, trigger, event)
+    Column("organization_id", Text, nullable=False),
+    Column("campaign_id", CodePointText, nullable=False),
+    Column("trigger_id", Text, nullable=False),
+    Column("event_id", CodePointText, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("user_id", CodePointText, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("message_ids", Document, nullable=False),
+    Column("evaluated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("campaign_id", "event_id", "trigger_id"),
+    Index(
+        "ix_trigger_evaluations_by_campaign",
+        "organization_id",
+        "campaign_id",
+        "evaluated_at",
+        "evaluation_id",
+    ),
+    Index(
+        "ix_trigger_evaluations_by_user",
+        "organization_id",
+        "user_id",
+        "evaluated_at",
+        "evaluation_id",
+    ),
+)
+
+Index(
+    "ix_trigger_evaluations_fired",
+    trigger_evaluations.c.campaign_id,
+    trigger_evaluations.c.user_id,
+    trigger_evaluations.c.trigger_id,
+    trigger_evaluations.c.evaluated_at,
+    postgresql_where=trigger_evaluations.c.outcome.in_(FIRING_OUTCOMES),
+    sqlite_where=trigger_evaluations.c.outcome.in_(FIRING_OUTCOMES),
 )

@@ -331,6 +331,8 @@ class SqlMessageRepository:
                 messages.c.channel,
                 messages.c.timezone,
                 messages.c.send_after,
+                messages.c.organization_id,
+                messages.c.campaign_id,
             )
             .where(
                 messages.c.execution_id == execution_id,
@@ -342,8 +344,56 @@ class SqlMessageRepository:
         )
         rows = (await self._c.execute(statement)).all()
         return [
-            Held(message_id, _CHANNELS.get(channel) or Channel(channel), zone, send_after)
-            for message_id, channel, zone, send_after in rows
+            Held(
+                message_id,
+                _CHANNELS.get(channel) or Channel(channel),
+                zone,
+                send_after,
+                organization_id=organization_id,
+                campaign_id=campaign_id,
+            )
+            for message_id, channel, zone, send_after, organization_id, campaign_id in rows
+        ]
+
+    async def claim_held_due(
+        self, execution_id: str, now: datetime, limit: int, *, until: datetime
+    ) -> Sequence[Held]:
+        due = (
+            select(messages.c.message_id)
+            .where(
+                messages.c.execution_id == execution_id,
+                messages.c.status == HELD,
+                messages.c.send_after <= now,
+            )
+            .order_by(messages.c.send_after, messages.c.message_id)
+            .limit(limit)
+        )
+        if is_postgres(self._c):
+            due = due.with_for_update(skip_locked=True)  # SQLite: writers are serialized
+        statement = (
+            update(messages)
+            .where(messages.c.message_id.in_(due.scalar_subquery()))
+            .values(send_after=until)
+            .returning(
+                messages.c.message_id,
+                messages.c.channel,
+                messages.c.timezone,
+                messages.c.send_after,
+                messages.c.organization_id,
+                messages.c.campaign_id,
+            )
+        )
+        rows = (await self._c.execute(statement)).all()
+        return [
+            Held(
+                message_id,
+                _CHANNELS.get(channel) or Channel(channel),
+                zone,
+                send_after,
+                organization_id=organization_id,
+                campaign_id=campaign_id,
+            )
+            for message_id, channel, zone, send_after, organization_id, campaign_id in rows
         ]
 
     async def release_held(self, released: Sequence[Held]) -> None:
@@ -364,6 +414,16 @@ class SqlMessageRepository:
                 for h in released
             ],
         )
+
+    async def cancel_held(self, message_ids: Sequence[str], error: str) -> int:
+        if not message_ids:
+            return 0
+        result = await self._c.execute(
+            update(messages)
+            .where(messages.c.message_id.in_(list(message_ids)), messages.c.status == HELD)
+            .values(status=MessageStatus.CANCELLED.value, error=error)
+        )
+        return int(result.rowcount)
 
     async def hold_missed(self, execution_id: str, now: datetime) -> int:
         result = await self._c.execute(

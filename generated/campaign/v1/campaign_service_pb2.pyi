@@ -6,12 +6,40 @@ from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class TriggerOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRIGGER_OUTCOME_UNSPECIFIED: _ClassVar[TriggerOutcome]
+    TRIGGER_OUTCOME_FIRED: _ClassVar[TriggerOutcome]
+    TRIGGER_OUTCOME_DEFERRED: _ClassVar[TriggerOutcome]
+    TRIGGER_OUTCOME_NO_USER: _ClassVar[TriggerOutcome]
+    TRIGGER_OUTCOME_CONDITIONS_NOT_MET: _ClassVar[TriggerOutcome]
+    TRIGGER_OUTCOME_NOT_IN_AUDIENCE: _ClassVar[TriggerOutcome]
+    TRIGGER_OUTCOME_SUPPRESSED: _ClassVar[TriggerOutcome]
+    TRIGGER_OUTCOME_HOLDOUT: _ClassVar[TriggerOutcome]
+    TRIGGER_OUTCOME_CONTROL: _ClassVar[TriggerOutcome]
+    TRIGGER_OUTCOME_UNREACHABLE: _ClassVar[TriggerOutcome]
+    TRIGGER_OUTCOME_RENDER_FAILED: _ClassVar[TriggerOutcome]
+    TRIGGER_OUTCOME_FREQUENCY_LIMIT: _ClassVar[TriggerOutcome]
+TRIGGER_OUTCOME_UNSPECIFIED: TriggerOutcome
+TRIGGER_OUTCOME_FIRED: TriggerOutcome
+TRIGGER_OUTCOME_DEFERRED: TriggerOutcome
+TRIGGER_OUTCOME_NO_USER: TriggerOutcome
+TRIGGER_OUTCOME_CONDITIONS_NOT_MET: TriggerOutcome
+TRIGGER_OUTCOME_NOT_IN_AUDIENCE: TriggerOutcome
+TRIGGER_OUTCOME_SUPPRESSED: TriggerOutcome
+TRIGGER_OUTCOME_HOLDOUT: TriggerOutcome
+TRIGGER_OUTCOME_CONTROL: TriggerOutcome
+TRIGGER_OUTCOME_UNREACHABLE: TriggerOutcome
+TRIGGER_OUTCOME_RENDER_FAILED: TriggerOutcome
+TRIGGER_OUTCOME_FREQUENCY_LIMIT: TriggerOutcome
 
 class CreateCampaignRequest(_message.Message):
     __slots__ = ("name", "description", "campaign_type", "audiences", "channels", "variants", "triggers", "throttle", "holdout_percentage", "conversion", "ab_test", "channel_strategy", "tags", "metadata", "request_id")
@@ -371,3 +399,47 @@ class SendCampaignNowResponse(_message.Message):
     campaign: _campaign_pb2.Campaign
     execution: _execution_pb2.Execution
     def __init__(self, campaign: _Optional[_Union[_campaign_pb2.Campaign, _Mapping]] = ..., execution: _Optional[_Union[_execution_pb2.Execution, _Mapping]] = ...) -> None: ...
+
+class ListTriggerEvaluationsRequest(_message.Message):
+    __slots__ = ("campaign_id", "user_id", "page_size", "page_token")
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    user_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, campaign_id: _Optional[str] = ..., user_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListTriggerEvaluationsResponse(_message.Message):
+    __slots__ = ("evaluations", "next_page_token")
+    EVALUATIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    evaluations: _containers.RepeatedCompositeFieldContainer[TriggerEvaluation]
+    next_page_token: str
+    def __init__(self, evaluations: _Optional[_Iterable[_Union[TriggerEvaluation, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class TriggerEvaluation(_message.Message):
+    __slots__ = ("evaluation_id", "campaign_id", "trigger_id", "event_id", "event_type", "user_id", "outcome", "reason", "message_ids", "evaluated_at")
+    EVALUATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_IDS_FIELD_NUMBER: _ClassVar[int]
+    EVALUATED_AT_FIELD_NUMBER: _ClassVar[int]
+    evaluation_id: str
+    campaign_id: str
+    trigger_id: str
+    event_id: str
+    event_type: str
+    user_id: str
+    outcome: TriggerOutcome
+    reason: str
+    message_ids: _containers.RepeatedScalarFieldContainer[str]
+    evaluated_at: _timestamp_pb2.Timestamp
+    def __init__(self, evaluation_id: _Optional[str] = ..., campaign_id: _Optional[str] = ..., trigger_id: _Optional[str] = ..., event_id: _Optional[str] = ..., event_type: _Optional[str] = ..., user_id: _Optional[str] = ..., outcome: _Optional[_Union[TriggerOutcome, str]] = ..., reason: _Optional[str] = ..., message_ids: _Optional[_Iterable[str]] = ..., evaluated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

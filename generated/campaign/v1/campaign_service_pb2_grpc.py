@@ -135,6 +135,11 @@ class CampaignServiceStub:
                 request_serializer=campaign_dot_v1_dot_campaign__service__pb2.SendCampaignNowRequest.SerializeToString,
                 response_deserializer=campaign_dot_v1_dot_campaign__service__pb2.SendCampaignNowResponse.FromString,
                 _registered_method=True)
+        self.ListTriggerEvaluations = channel.unary_unary(
+                '/campaign.v1.CampaignService/ListTriggerEvaluations',
+                request_serializer=campaign_dot_v1_dot_campaign__service__pb2.ListTriggerEvaluationsRequest.SerializeToString,
+                response_deserializer=campaign_dot_v1_dot_campaign__service__pb2.ListTriggerEvaluationsResponse.FromString,
+                _registered_method=True)
 
 
 class CampaignServiceServicer:
@@ -281,6 +286,13 @@ class CampaignServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTriggerEvaluations(self, request, context):
+        """Lists the evaluations of triggered campaigns, newest first, by campaign and/or by user: what each matching inbound event did, and why a user got nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CampaignServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -383,6 +395,11 @@ def add_CampaignServiceServicer_to_server(servicer, server):
                     servicer.SendCampaignNow,
                     request_deserializer=campaign_dot_v1_dot_campaign__service__pb2.SendCampaignNowRequest.FromString,
                     response_serializer=campaign_dot_v1_dot_campaign__service__pb2.SendCampaignNowResponse.SerializeToString,
+            ),
+            'ListTriggerEvaluations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTriggerEvaluations,
+                    request_deserializer=campaign_dot_v1_dot_campaign__service__pb2.ListTriggerEvaluationsRequest.FromString,
+                    response_serializer=campaign_dot_v1_dot_campaign__service__pb2.ListTriggerEvaluationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -926,6 +943,33 @@ class CampaignService:
             '/campaign.v1.CampaignService/SendCampaignNow',
             campaign_dot_v1_dot_campaign__service__pb2.SendCampaignNowRequest.SerializeToString,
             campaign_dot_v1_dot_campaign__service__pb2.SendCampaignNowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTriggerEvaluations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/campaign.v1.CampaignService/ListTriggerEvaluations',
+            campaign_dot_v1_dot_campaign__service__pb2.ListTriggerEvaluationsRequest.SerializeToString,
+            campaign_dot_v1_dot_campaign__service__pb2.ListTriggerEvaluationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

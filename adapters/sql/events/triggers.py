@@ -1,0 +1,139 @@
+"""TriggerStore on SQL: the evaluations table, the per-event lookup of active triggered
+campaigns, and the per-(campaign, user) lock of the frequency decision.
+
+The lock is a transaction-scoped Postgres advisory lock on a 64-bit hash of (campaign, user):
+two replicas evaluating the same user for the same campaign take turns, so the second counts the
+first's committed firing. A hash collision only makes two unrelated pairs wait for each other.
+SQLite needs none: its writers are serialized by the database lock the intake's transaction
+holds from its first statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.sql.campaigns.tables import campaigns
+from adapters.sql.documents import decode_document
+from adapters.sql.engine import is_postgres
+from adapters.sql.events.tables import FIRING_OUTCOMES, trigger_evaluations
+from domain.campaigns.model import CampaignStatus, CampaignType
+from domain.events.trigger_model import ActiveCampaign, TriggerEvaluation, Verdict
+from domain.kernel.paging import decode_instant, decode_page_token, encode_page_token
+
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+
+
+class SqlTriggerStore:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._c = connection
+
+    async def active_campaigns(self, organization_id: str) -> Sequence[ActiveCampaign]:
+        # In campaign_id order: two events about one user that fire the same campaigns take
+        # their per-(campaign, user) locks in the same order, so they never deadlock.
+        rows = await self._c.execute(
+            select(campaigns.c.campaign_id, campaigns.c.version)
+            .where(
+                campaigns.c.organization_id == organization_id,
+                campaigns.c.status == CampaignStatus.ACTIVE.value,
+                campaigns.c.campaign_type == CampaignType.TRIGGERED.value,
+            )
+            .order_by(campaigns.c.campaign_id)
+        )
+        return [ActiveCampaign(campaign_id, int(version)) for campaign_id, version in rows]
+
+    async def lock_user(self, campaign_id: str, user_id: str) -> None:
+        if is_postgres(self._c):
+            await self._c.execute(_LOCK, {"key": f"{campaign_id}\x1f{user_id}"})
+
+    async def fired_since(
+        self, organization_id: str, campaign_id: str, trigger_id: str, user_id: str, since: datetime
+    ) -> int:
+        t = trigger_evaluations.c
+        count = await self._c.execute(
+            select(func.count()).where(
+                t.campaign_id == campaign_id,
+                t.user_id == user_id,
+                t.trigger_id == trigger_id,
+                t.evaluated_at >= since,
+                t.outcome.in_(FIRING_OUTCOMES),
+                t.organization_id == organization_id,
+            )
+        )
+        return int(count.scalar_one())
+
+    async def add(self, evaluation: TriggerEvaluation) -> None:
+        e = evaluation
+        await self._c.execute(
+            insert(trigger_evaluations).values(
+                evaluation_id=e.evaluation_id,
+                organization_id=e.organization_id,
+                campaign_id=e.campaign_id,
+                trigger_id=e.trigger_id,
+                event_id=e.event_id,
+                event_type=e.event_type,
+                user_id=e.user_id,
+                outcome=e.outcome.value,
+                reason=e.reason,
+                message_ids=list(e.message_ids),
+                evaluated_at=e.evaluated_at,
+            )
+        )
+
+    async def list(
+        self,
+        organization_id: str,
+        *,
+        campaign_id: str = "",
+        user_id: str = "",
+        after: str = "",
+        limit: int = 50,
+    ) -> tuple[Sequence[TriggerEvaluation], str]:
+        """Newest first: (evaluated_at, evaluation_id) descending, keyset-paged."""
+        t = trigger_evaluations.c
+        query = ("trigger_evaluations", campaign_id, user_id)
+        position = decode_page_token(after, query, size=2)
+        where: list[Any] = [t.organization_id == organization_id]
+        if campaign_id:
+            where.append(t.campaign_id == campaign_id)
+        if user_id:
+            where.append(t.user_id == user_id)
+        if position is not None:
+            at = decode_instant(position[0])
+            where.append(
+                or_(t.evaluated_at < at, and_(t.evaluated_at == at, t.evaluation_id < position[1]))
+            )
+        statement = (
+            select(trigger_evaluations)
+            .where(*where)
+            .order_by(t.evaluated_at.desc(), t.evaluation_id.desc())
+            .limit(limit + 1)
+        )
+        found = [_evaluation(row) for row in (await self._c.execute(statement)).mappings()]
+        page = found[:limit]
+        last = (
+            (page[-1].evaluated_at.isoformat(), page[-1].evaluation_id)
+            if len(found) > limit
+            else None
+        )
+        return page, encode_page_token(last, query)
+
+
+def _evaluation(row: Any) -> TriggerEvaluation:
+    return TriggerEvaluation(
+        organization_id=row["organization_id"],
+        evaluation_id=row["evaluation_id"],
+        campaign_id=row["campaign_id"],
+        trigger_id=row["trigger_id"],
+        event_id=row["event_id"],
+        event_type=row["event_type"],
+        user_id=row["user_id"],
+        outcome=Verdict(row["outcome"]),
+        reason=row["reason"],
+        message_ids=tuple(decode_document(row["message_ids"])),
+        evaluated_at=row["evaluated_at"],
+    )

@@ -1,0 +1,240 @@
+"""Triggered campaigns (BR-CAM-007, EC-CAM-004): every inbound event that is a trigger source is
+evaluated against each ACTIVE triggered campaign of its organization with a trigger for its
+type, each campaign on its own, inside the intake's transaction (docs/triggers.md).
+
+Evaluation order per campaign: the event names a user; the trigger's conditions hold on the
+event's properties (AND; the first trigger of the type whose conditions hold decides); the user
+is in the campaign's audience right now; not suppressed everywhere; not in the holdout or the
+control arm; an eligible channel whose content renders; then, under a per-(campaign, user) lock
+held to the end of the transaction, fewer firings of the trigger in its window than its
+frequency limit. A firing writes its messages (one per chosen channel) in the same transaction,
+with ids derived from (campaign, event, user, channel), so nothing can fire twice for one event.
+
+Timing: every message is stored held (DEFERRED, no throttle slot yet) until now + the trigger's
+delay (0 without one), moved to the end of the recipient's quiet hours or weekend it falls into;
+the trigger release (domain.events.trigger_release) gives it its throttle slot when that time
+comes, and the relay hands it over at the slot. The row is the durable timer. The slot is not
+reserved here, inside the intake's transaction: the limiter records every reservation in its
+durable log on a connection of its own (domain.execution.reseeding), which on SQLite waits for
+the very write lock this transaction holds, and anywhere it would make a limiter outage fail the
+event's intake.
+
+Every evaluation is recorded with its outcome or skip reason (domain.events.trigger_model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.audience.ports import AudienceSource
+from domain.campaigns.campaign import Campaign
+from domain.campaigns.model import Trigger
+from domain.campaigns.templates import TemplateSource, templates_of
+from domain.events.model import InboundEvent
+from domain.events.ports import EventsUnitOfWork
+from domain.events.trigger_decisions import (
+    describe_condition,
+    failing_condition,
+    fires_on,
+    is_trigger_source,
+    plan_member,
+)
+from domain.events.trigger_model import ActiveCampaign, TriggerEvaluation, Verdict, evaluation_id
+from domain.execution.model import (
+    TRIGGERED_EXECUTION,
+    Message,
+    MessageStatus,
+    content_digest,
+    message_id,
+)
+from domain.execution.planning import CampaignPlan, Draft
+from domain.execution.slots import LocalRules
+from domain.kernel.ports import Clock
+
+CACHED_CAMPAIGNS = 10_000  # prepared definitions kept; the cache starts over beyond
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An active campaign's definition and its compiled plan, at one version."""
+
+    version: int
+    campaign: Campaign
+    plan: CampaignPlan
+
+
+class TriggerHandler:
+    """The EventHandler of triggered campaigns."""
+
+    def __init__(
+        self,
+        audience: AudienceSource,
+        clock: Clock,
+        *,
+        templates: TemplateSource | None = None,
+    ) -> None:
+        self._audience = audience
+        self._clock = clock
+        self._templates = templates
+        # Definitions by campaign id, kept while the campaign's version stays: an event costs
+        # one small indexed query (ids and versions), not a load of every campaign.
+        self._prepared: dict[str, Prepared] = {}
+
+    def accepts(self, event_type: str) -> bool:
+        return is_trigger_source(event_type)
+
+    async def handle(self, uow: EventsUnitOfWork, event: InboundEvent) -> None:
+        for active in await uow.triggers.active_campaigns(event.organization_id):
+            prepared = await self._prepare(uow, event.organization_id, active)
+            if prepared is None:
+                continue
+            triggers = fires_on(prepared.campaign, event.event_type)
+            if triggers:
+                await self._evaluate(uow, prepared, triggers, event)
+
+    async def _prepare(
+        self, uow: EventsUnitOfWork, organization_id: str, active: ActiveCampaign
+    ) -> Prepared | None:
+        cached = self._prepared.get(active.campaign_id)
+        if cached is not None and cached.version == active.version:
+            return cached
+        campaign = await uow.campaigns.get(organization_id, active.campaign_id)
+        if campaign is None:
+            return None
+        templates = await templates_of(campaign, self._templates)
+        prepared = Prepared(campaign.version, campaign, CampaignPlan.of(campaign, templates))
+        if len(self._prepared) >= CACHED_CAMPAIGNS:
+            self._prepared.clear()
+        self._prepared[active.campaign_id] = prepared
+        return prepared
+
+    async def _evaluate(
+        self,
+        uow: EventsUnitOfWork,
+        prepared: Prepared,
+        triggers: Sequence[Trigger],
+        event: InboundEvent,
+    ) -> None:
+        now = self._clock.now()
+
+        async def record(
+            trigger: Trigger, verdict: Verdict, reason: str = "", message_ids: Sequence[str] = ()
+        ) -> None:
+            campaign_id = prepared.campaign.campaign_id
+            await uow.triggers.add(
+                TriggerEvaluation(
+                    organization_id=event.organization_id,
+                    evaluation_id=evaluation_id(campaign_id, trigger.trigger_id, event.event_id),
+                    campaign_id=campaign_id,
+                    trigger_id=trigger.trigger_id,
+                    event_id=event.event_id,
+                    event_type=event.event_type,
+                    user_id=event.user_id,
+                    outcome=verdict,
+                    reason=reason,
+                    message_ids=tuple(message_ids),
+                    evaluated_at=now,
+                )
+            )
+
+        for trigger in triggers:
+            if not event.user_id:
+                await record(trigger, Verdict.NO_USER, "the event names no user_id")
+                return
+            failing = failing_condition(trigger.conditions, event.properties)
+            if failing is not None:
+                await record(trigger, Verdict.CONDITIONS_NOT_MET, describe_condition(*failing))
+                continue
+            verdict, reason, fired = await self._decide(uow, prepared, trigger, event, now)
+            await record(trigger, verdict, reason, [m.message_id for m in fired])
+            return
+
+    async def _decide(
+        self,
+        uow: EventsUnitOfWork,
+        prepared: Prepared,
+        trigger: Trigger,
+        event: InboundEvent,
+        now: datetime,
+    ) -> tuple[Verdict, str, list[Message]]:
+        campaign = prepared.campaign
+        recipient = await self._audience.member(
+            event.organization_id, campaign.spec.audiences, event.user_id
+        )
+        if recipient is None:
+            return Verdict.NOT_IN_AUDIENCE, "not in the campaign's audience right now", []
+        planned = plan_member(prepared.plan, recipient)
+        if planned.verdict is not None:
+            return planned.verdict, planned.reason, []
+        # The count and the firing it allows are one decision across replicas.
+        await uow.triggers.lock_user(campaign.campaign_id, event.user_id)
+        fired = await uow.triggers.fired_since(
+            event.organization_id,
+            campaign.campaign_id,
+            trigger.trigger_id,
+            event.user_id,
+            now - trigger.frequency_window,
+        )
+        if fired >= trigger.frequency_limit:
+            return (
+                Verdict.FREQUENCY_LIMIT,
+                f"fired {fired} time(s) in the last {trigger.frequency_window}; "
+                f"the limit is {trigger.frequency_limit}",
+                [],
+            )
+        messages = self._messages(campaign, trigger, event, planned.drafts, now)
+        await uow.messages.add_many(messages)
+        # "deferred" when local time moved a message past its time; the delay is by design.
+        late = [m for m in messages if m.send_after > now + trigger.delay]
+        if late:
+            when = late[0].send_after.isoformat()
+            return Verdict.DEFERRED, f"quiet hours or weekend: goes out from {when}", messages
+        if trigger.delay:
+            return Verdict.FIRED, f"held for the trigger's delay of {trigger.delay}", messages
+        return Verdict.FIRED, "", messages
+
+    def _messages(
+        self,
+        campaign: Campaign,
+        trigger: Trigger,
+        event: InboundEvent,
+        drafts: Sequence[Draft],
+        now: datetime,
+    ) -> list[Message]:
+        """Every message held until its time: now + the delay, or now, moved to the end of
+        quiet hours or a weekend it falls into. The trigger release gives it its throttle slot
+        then, outside this transaction (see the module docstring)."""
+        local = LocalRules.of(campaign.spec.throttle)
+        scope = f"{TRIGGERED_EXECUTION}:{campaign.campaign_id}:{event.event_id}"
+        at = now + trigger.delay
+        out: list[Message] = []
+        for draft in drafts:
+            until = local.allowed(at, draft.recipient.contact.timezone) if local else at
+            out.append(_message(campaign, draft, scope, until, now))
+        return out
+
+
+def _message(
+    campaign: Campaign, draft: Draft, scope: str, send_after: datetime, now: datetime
+) -> Message:
+    """A trigger's message, `held` (DEFERRED without a throttle slot) until `send_after`."""
+    contact = draft.recipient.contact
+    return Message(
+        message_id=message_id(scope, contact.user_id, draft.channel),
+        execution_id=TRIGGERED_EXECUTION,
+        campaign_id=campaign.campaign_id,
+        organization_id=campaign.organization_id,
+        user_id=contact.user_id,
+        variant_id=draft.variant_id,
+        channel=draft.channel,
+        recipient=draft.address,
+        content=draft.content,
+        send_after=send_after,
+        queued_at=now,
+        status=MessageStatus.DEFERRED,
+        content_digest=content_digest(draft.content),
+        held=True,
+        timezone=contact.timezone,
+    )
