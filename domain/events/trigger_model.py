@@ -29,6 +29,9 @@ class Verdict(enum.StrEnum):
     UNREACHABLE = "unreachable"  # no eligible channel (consent, address, suppression)
     RENDER_FAILED = "render_failed"
     FREQUENCY_LIMIT = "frequency_limit"
+    # The organization's cross-campaign marketing cap holds the user back (its messages are
+    # stored SUPPRESSED with the cap as their reason).
+    MARKETING_CAP = "marketing_cap"
 
 
 # The outcomes that sent (or will send) messages: what the frequency limit counts.

@@ -25,7 +25,7 @@ Every evaluation is recorded with its outcome or skip reason (domain.events.trig
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from domain.audience.ports import AudienceSource
@@ -42,6 +42,7 @@ from domain.events.trigger_decisions import (
     plan_member,
 )
 from domain.events.trigger_model import ActiveCampaign, TriggerEvaluation, Verdict, evaluation_id
+from domain.execution.frequency_cap import MarketingCaps, split_by_allowance
 from domain.execution.model import (
     TRIGGERED_EXECUTION,
     Message,
@@ -74,7 +75,11 @@ class TriggerHandler:
         clock: Clock,
         *,
         templates: TemplateSource | None = None,
+        marketing_caps: MarketingCaps | None = None,
     ) -> None:
+        """`marketing_caps`: the organization's cross-campaign frequency cap, which a firing
+        respects as a run does (domain.execution.frequency_cap)."""
+        self._caps = marketing_caps or MarketingCaps()
         self._audience = audience
         self._clock = clock
         self._templates = templates
@@ -185,7 +190,10 @@ class TriggerHandler:
                 [],
             )
         messages = self._messages(campaign, trigger, event, planned.drafts, now)
-        await uow.messages.add_many(messages)
+        messages, capped = await self._within_cap(uow, event, messages, now)
+        await uow.messages.add_many(messages + capped)
+        if not messages:
+            return Verdict.MARKETING_CAP, capped[0].error, capped
         # "deferred" when local time moved a message past its time; the delay is by design.
         late = [m for m in messages if m.send_after > now + trigger.delay]
         if late:
@@ -194,6 +202,25 @@ class TriggerHandler:
         if trigger.delay:
             return Verdict.FIRED, f"held for the trigger's delay of {trigger.delay}", messages
         return Verdict.FIRED, "", messages
+
+    async def _within_cap(
+        self, uow: EventsUnitOfWork, event: InboundEvent, messages: list[Message], now: datetime
+    ) -> tuple[list[Message], list[Message]]:
+        """(kept, capped): the messages the organization's marketing cap does not allow come
+        back SUPPRESSED with the cap as their reason, as in a run; no query without a cap."""
+        cap = self._caps.cap_for(event.organization_id)
+        if cap is None:
+            return messages, []
+        allowance = await self._caps.allowed(
+            uow.messages, event.organization_id, [event.user_id], now
+        )
+        if allowance is None:
+            return messages, []
+        kept, over = split_by_allowance(messages, lambda m: m.user_id, allowance)
+        capped = [
+            replace(m, status=MessageStatus.SUPPRESSED, held=False, error=cap.reason) for m in over
+        ]
+        return kept, capped
 
     def _messages(
         self,

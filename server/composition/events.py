@@ -4,6 +4,8 @@ and the NATS consumers' workers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from domain.events.erasure import ErasureHandler
 from domain.events.fallback import FallbackHandler
 from domain.events.feedback import FeedbackHandler
@@ -12,7 +14,7 @@ from domain.events.ports import EventHandler
 from domain.events.preferences import PreferencesHandler
 from domain.events.triggers import TriggerHandler
 from server.composition.factories import Ports
-from server.composition.limits import organization_limits
+from server.composition.limits import marketing_caps, organization_limits
 from server.pseudonym_key import erasure_pseudonyms
 from server.settings import Settings
 from server.workers.inbound_events import InboundEventsWorker
@@ -25,7 +27,12 @@ def event_handlers(settings: Settings, ports: Ports) -> list[EventHandler]:
     limits = organization_limits(settings)
     return [
         FeedbackHandler(ports.ids, ports.clock),
-        TriggerHandler(ports.audience, ports.clock, templates=ports.templates),
+        TriggerHandler(
+            ports.audience,
+            ports.clock,
+            templates=ports.templates,
+            marketing_caps=marketing_caps(settings),
+        ),
         ErasureHandler(pseudonyms, ports.clock, ports.ids),
         PreferencesHandler(ports.clock),
         FallbackHandler(
@@ -39,8 +46,12 @@ def event_handlers(settings: Settings, ports: Ports) -> list[EventHandler]:
     ]
 
 
-def event_intake(settings: Settings, ports: Ports) -> EventIntake:
-    return EventIntake(ports.unit_of_work, event_handlers(settings, ports), ports.clock)
+def event_intake(
+    settings: Settings, ports: Ports, *, on_accepted: Callable[[], None] = lambda: None
+) -> EventIntake:
+    return EventIntake(
+        ports.unit_of_work, event_handlers(settings, ports), ports.clock, on_accepted=on_accepted
+    )
 
 
 def inbound_workers(ports: Ports, intake: EventIntake) -> list[InboundEventsWorker]:

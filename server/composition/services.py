@@ -34,6 +34,7 @@ from server.workers.loop import WorkerLoop
 from server.workers.outbox_relay import OutboxRelayWorker
 
 log = structlog.get_logger("campaign.executor")
+TRIGGER_RELEASE = "trigger-release"
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,13 @@ def render_budget(settings: Settings) -> RenderBudget:
 def build_services(settings: Settings, ports: Ports) -> Services:
     limits = organization_limits(settings)
     configure_budget(render_budget(settings))
-    intake = event_intake(settings, ports)
+    engine = execution_workers(settings, ports, limits) if settings.executor_enabled else []
+    release = next((w for w in engine if w.name == TRIGGER_RELEASE), None)
+    # A taken event may have fired a trigger: its messages are released (and handed over) now
+    # rather than at the workers' next poll.
+    intake = event_intake(
+        settings, ports, on_accepted=release.wake if release is not None else lambda: None
+    )
     report_sandbox_deliveries(ports.delivery, intake)
     campaigns = CampaignService(
         ports.unit_of_work,
@@ -103,7 +110,7 @@ def build_services(settings: Settings, ports: Ports) -> Services:
             ports.event_outbox, ports.events, poll_interval=settings.outbox_poll_interval
         ),
         workers=[
-            *(execution_workers(settings, ports, limits) if settings.executor_enabled else []),
+            *engine,
             *inbound_workers(ports, intake),
         ],
         intake=intake,
@@ -173,16 +180,24 @@ def execution_workers(
         batch_size=settings.delivery_batch_size,
     )
     interval = settings.worker_interval
+    delivery = WorkerLoop(
+        "delivery", deliver, idle_interval=interval, busy_threshold=settings.delivery_batch_size
+    )
+
+    async def release_held() -> int:
+        released = await release.run_once()
+        if released:
+            delivery.wake()  # slots that are due now go out without waiting for a poll
+        return released
+
     return [
         WorkerLoop("scheduler", schedule, idle_interval=interval),
         WorkerLoop("executor", executor.run_once, idle_interval=interval),
-        WorkerLoop(
-            "delivery", deliver, idle_interval=interval, busy_threshold=settings.delivery_batch_size
-        ),
+        delivery,
         # Held trigger messages whose delay (or quiet hours) ended get their throttle slots.
         WorkerLoop(
-            "trigger-release",
-            release.run_once,
+            TRIGGER_RELEASE,
+            release_held,
             idle_interval=interval,
             busy_threshold=settings.delivery_batch_size,
         ),

@@ -30,9 +30,15 @@ class WorkerLoop:
         self._idle = idle_interval
         self._busy = busy_threshold
         self._task: asyncio.Task[None] | None = None
+        self._woken = asyncio.Event()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=self.name)
+
+    def wake(self) -> None:
+        """Call the step again now if the loop is sleeping for want of work (work just came
+        in); several wakes before it runs count as one."""
+        self._woken.set()
 
     @property
     def running(self) -> bool:
@@ -42,6 +48,7 @@ class WorkerLoop:
     async def _run(self) -> None:
         backoff = self._idle
         while True:
+            self._woken.clear()  # a wake from now on calls the step once more
             try:
                 done = int(await self._step())
                 backoff = self._idle
@@ -56,7 +63,11 @@ class WorkerLoop:
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 continue
             if done < self._busy:
-                await asyncio.sleep(self._idle)
+                await self._idle_sleep()
+
+    async def _idle_sleep(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._woken.wait(), self._idle)
 
     async def stop(self) -> None:
         if self._task is not None:

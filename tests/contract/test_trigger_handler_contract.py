@@ -37,6 +37,7 @@ from domain.events.model import InboundEvent, Outcome
 from domain.events.trigger_model import TriggerEvaluation, Verdict
 from domain.events.trigger_release import TriggerRelease
 from domain.events.triggers import TriggerHandler
+from domain.execution.frequency_cap import MarketingCap, MarketingCaps
 from domain.execution.model import TRIGGERED_EXECUTION, Message, MessageStatus, message_id
 from domain.kernel.channels import Channel
 from tests.contract.builders import ORG, OTHER_ORG, T0, FixedClock
@@ -460,3 +461,35 @@ async def test_replicas_releasing_together_claim_disjoint_messages(world: World)
     assert {m.send_after for m in await world.messages("c1")} == {until}  # claimed: still held
     assert all(m.held for m in await world.messages("c1"))
     assert await claim(10) == set()  # nothing due until the claims run out
+
+
+async def test_the_marketing_cap_holds_a_firing_back_and_counts_trigger_messages(
+    world: World,
+) -> None:
+    """With a cap of 1 per day, a user's first firing goes out; a second campaign's firing for
+    the same user is stored SUPPRESSED with the cap as its reason (the first trigger message
+    counts against the cap), and the evaluation says marketing_cap."""
+    caps = MarketingCaps(lambda _org: MarketingCap(1, timedelta(days=1)))
+    handler = TriggerHandler(
+        SqlAudienceSource(
+            world.store.engine, SqlSegmentStore(world.store.engine, clock=world.clock)
+        ),
+        world.clock,
+        marketing_caps=caps,
+    )
+    intake = EventIntake(world.store.unit_of_work, [handler], world.clock)
+    await world.add_campaign(triggered("c1"))
+    await intake.take(order("e1"))
+    await world.add_campaign(triggered("c2"))
+    await intake.take(order("e2"))
+
+    [first] = await world.messages("c1")
+    assert first.status is MessageStatus.DEFERRED
+    [second] = await world.messages("c2")
+    assert (second.status, second.error) == (
+        MessageStatus.SUPPRESSED,
+        "marketing frequency cap: 1 per 24 h",
+    )
+    got = {(e.campaign_id, e.event_id): e.outcome for e in await world.evaluations()}
+    assert got[("c2", "e2")] is Verdict.MARKETING_CAP
+    assert got[("c1", "e1")] is Verdict.FIRED

@@ -118,8 +118,12 @@ async def test_user_deleted_leaves_no_personal_data_in_any_column_and_the_counts
     assert audit["messages_pseudonymized"] == 2
     assert audit["pending_cancelled"] == 1
     assert audit["suppressions_pseudonymized"] == 2
-    assert audit["history_pseudonymized"] == 2  # order.completed and user.deleted themselves
-    assert audit["events_rewritten"] == 1
+    # The ledger's rows naming her: order.completed, user.deleted itself, and the sandbox's
+    # delivery report of the sent run's message.
+    assert audit["history_pseudonymized"] == 3
+    # Still in the outbox and naming her: the one added above, and the campaign.message.delivered
+    # the sandbox's report published.
+    assert audit["events_rewritten"] == 2
     [erased_sent] = [m for m in await messages(engine, sent_campaign) if m.user_id == pseudonym]
     assert (
         erased_sent.error

@@ -62,7 +62,7 @@ from adapters.sql.execution.message_rows import (
 )
 from adapters.sql.execution.tables import executions, handovers, messages
 from domain.execution.feedback import Applied, Report
-from domain.execution.model import Held, Message, MessageStatus
+from domain.execution.model import TRIGGERED_EXECUTION, Held, Message, MessageStatus
 from domain.kernel.channels import Channel
 from domain.kernel.paging import decode_page_token, encode_page_token
 
@@ -213,8 +213,8 @@ class SqlMessageRepository:
         """One statement per 1,000 users. It reaches the messages through the (execution_id,
         user_id) index, probing the organization's runs that may have queued messages since
         `since` (not finished before it), so the 1M-row COPY of a run pays for no index of its
-        own; transactional messages are stored under an execution id of their own and never
-        match."""
+        own, and the triggered messages under theirs; transactional messages are stored under an
+        execution id of their own and never match."""
         runs = select(executions.c.execution_id).where(
             executions.c.organization_id == organization_id,
             or_(executions.c.completed_at.is_(None), executions.c.completed_at >= since),
@@ -224,7 +224,10 @@ class SqlMessageRepository:
             rows = await self._c.execute(
                 select(messages.c.user_id, func.count())
                 .where(
-                    messages.c.execution_id.in_(runs),
+                    or_(
+                        messages.c.execution_id.in_(runs),
+                        messages.c.execution_id == TRIGGERED_EXECUTION,
+                    ),
                     messages.c.user_id.in_(chunk),
                     messages.c.queued_at >= since,
                     messages.c.status.not_in(NOT_COUNTED),

@@ -28,6 +28,7 @@ class TriggerOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRIGGER_OUTCOME_UNREACHABLE: _ClassVar[TriggerOutcome]
     TRIGGER_OUTCOME_RENDER_FAILED: _ClassVar[TriggerOutcome]
     TRIGGER_OUTCOME_FREQUENCY_LIMIT: _ClassVar[TriggerOutcome]
+    TRIGGER_OUTCOME_MARKETING_CAP: _ClassVar[TriggerOutcome]
 TRIGGER_OUTCOME_UNSPECIFIED: TriggerOutcome
 TRIGGER_OUTCOME_FIRED: TriggerOutcome
 TRIGGER_OUTCOME_DEFERRED: TriggerOutcome
@@ -40,6 +41,7 @@ TRIGGER_OUTCOME_CONTROL: TriggerOutcome
 TRIGGER_OUTCOME_UNREACHABLE: TriggerOutcome
 TRIGGER_OUTCOME_RENDER_FAILED: TriggerOutcome
 TRIGGER_OUTCOME_FREQUENCY_LIMIT: TriggerOutcome
+TRIGGER_OUTCOME_MARKETING_CAP: TriggerOutcome
 
 class CreateCampaignRequest(_message.Message):
     __slots__ = ("name", "description", "campaign_type", "audiences", "channels", "variants", "triggers", "throttle", "holdout_percentage", "conversion", "ab_test", "channel_strategy", "tags", "metadata", "request_id")
