@@ -11,15 +11,29 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import grpc
 import orjson
 import pytest
+from campaign.v1 import campaign_pb2 as pb
+from campaign.v1 import campaign_service_pb2 as svc
 from campaign.v1 import event_pb2, event_service_pb2, event_service_pb2_grpc
+from campaign.v1 import execution_pb2 as xpb
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.errors import NotFoundError
 
 from adapters.nats.inbound import durable_name
-from tests.e2e.helpers import RPC_TIMEOUT, bearer, mint_token, new_org
+from tests.e2e.engine_helpers import AudienceApi, contact, eventually
+from tests.e2e.helpers import (
+    RPC_TIMEOUT,
+    CampaignApi,
+    bearer,
+    email,
+    mint_token,
+    new_org,
+    triggered_request,
+)
 from tests.integration.nats_support import StreamNames, connection, delete_stream, shared_nats_url
 from tests.support.server_process import (
     ServerProcess,
@@ -160,3 +174,62 @@ def test_a_poison_message_is_parked_and_the_server_stops_cleanly(nats_server):
     assert reason.startswith("not JSON")
     assert code == 0
     assert "Traceback" not in server.log
+
+
+async def delivery_requests(url: str, names: StreamNames, user_id: str) -> list[str]:
+    """The message ids of the delivery requests for `user_id` on the run's delivery stream."""
+    async with connection(url) as nc:
+        js = nc.jetstream(timeout=5)
+        sub = await js.pull_subscribe(f"{names.prefix}notification.send.>", stream=names.stream)
+        found: list[str] = []
+        try:
+            while True:
+                try:
+                    batch = await sub.fetch(100, timeout=1)
+                except NatsTimeoutError:
+                    return found
+                found += [
+                    body["message_id"]
+                    for body in (orjson.loads(m.data) for m in batch)
+                    if body["user_id"] == user_id
+                ]
+        finally:
+            await sub.unsubscribe()
+
+
+def test_the_same_event_three_times_through_both_doors_fires_one_message(nats_server):
+    """Published twice on NATS (two publishes: a redelivery as the broker sees it) and tracked
+    once: one evaluation, one message, one delivery request."""
+    server, url, names = nats_server
+    org, event_id = new_org(), f"e-{uuid.uuid4().hex[:8]}"
+    with grpc.insecure_channel(server.address) as channel:
+        token = mint_token(org)
+        AudienceApi(channel, token).upsert(contact("u-1", attributes={"active": True}))
+        api = CampaignApi(channel, token)
+        campaign_id = api.create(
+            triggered_request(
+                "Thanks",
+                channels=[email("Thanks for your order")],
+                throttle=pb.Throttle(quiet_hours=pb.QuietHours(enabled=False)),
+            )
+        ).campaign_id
+        api.call("ActivateCampaign", svc.ActivateCampaignRequest(campaign_id=campaign_id))
+        wait_for(url, names, "order.completed", (0, 0))
+
+        asyncio.run(publish(url, f"{names.prefix}order.completed", envelope(org, event_id)))
+        asyncio.run(publish(url, f"{names.prefix}order.completed", envelope(org, event_id)))
+        wait_for(url, names, "order.completed", (0, 0))
+        tracked = track(server, org, event_id)
+
+        def sent() -> list[Any]:
+            page = api.call("ListMessages", svc.ListMessagesRequest(campaign_id=campaign_id))
+            return [m for m in page.messages if m.status == xpb.MESSAGE_STATUS_SENT]
+
+        [message] = eventually(sent, within=WAIT, what="the triggered message sent")
+        evaluations = api.call(
+            "ListTriggerEvaluations", svc.ListTriggerEvaluationsRequest(campaign_id=campaign_id)
+        ).evaluations
+
+    assert (tracked.accepted_count, tracked.duplicate_count) == (0, 1)
+    assert [e.event_id for e in evaluations] == [event_id]
+    assert asyncio.run(delivery_requests(url, names, "u-1")) == [message.message_id]

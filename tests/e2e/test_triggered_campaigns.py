@@ -93,6 +93,14 @@ def test_a_tracked_event_fires_and_a_skipped_user_is_explained(
     [message] = eventually(handed_over, within=30, what="the triggered message handed over")
     assert (message.user_id, message.execution_id) == ("buyer", "")
 
+    def delivered() -> list[xpb.Message]:  # the sandbox's delivery report arrives
+        page = api.call("ListMessages", svc.ListMessagesRequest(campaign_id=campaign_id))
+        return [m for m in page.messages if m.status == xpb.MESSAGE_STATUS_DELIVERED]
+
+    [done] = eventually(delivered, within=30, what="the triggered message delivered")
+    assert done.message_id == message.message_id
+    assert done.HasField("delivered_at")
+
     by_campaign = api.call(
         "ListTriggerEvaluations", svc.ListTriggerEvaluationsRequest(campaign_id=campaign_id)
     )
