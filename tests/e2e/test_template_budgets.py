@@ -67,7 +67,12 @@ def test_preview_of_nested_loops_fails_with_the_budget_reason(
     assert isinstance(outcome, grpc.RpcError)
     failure = RpcFailure.of(outcome)
     assert failure.code == grpc.StatusCode.FAILED_PRECONDITION
-    assert "loops ran more than 100000 iterations" in failure.message
+    # The loop cap stops it; on a machine busy enough, its CPU budget may run out first, and
+    # either is the budget working (the loop cap alone: tests/unit/test_domain_rendering_budget).
+    assert (
+        "loops ran more than 100000 iterations" in failure.message
+        or "ms of CPU time" in failure.message
+    ), failure.message
     assert failure.subjects == ["email"]
 
 
