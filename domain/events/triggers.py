@@ -47,10 +47,9 @@ from domain.execution.model import (
     TRIGGERED_EXECUTION,
     Message,
     MessageStatus,
-    content_digest,
     message_id,
 )
-from domain.execution.planning import CampaignPlan, Draft
+from domain.execution.planning import CampaignPlan, Draft, draft_message
 from domain.execution.slots import LocalRules
 from domain.kernel.ports import Clock
 
@@ -247,21 +246,14 @@ def _message(
     campaign: Campaign, draft: Draft, scope: str, send_after: datetime, now: datetime
 ) -> Message:
     """A trigger's message, `held` (DEFERRED without a throttle slot) until `send_after`."""
-    contact = draft.recipient.contact
-    return Message(
-        message_id=message_id(scope, contact.user_id, draft.channel),
+    return draft_message(
+        draft,
+        message_id=message_id(scope, draft.recipient.contact.user_id, draft.channel),
         execution_id=TRIGGERED_EXECUTION,
         campaign_id=campaign.campaign_id,
         organization_id=campaign.organization_id,
-        user_id=contact.user_id,
-        variant_id=draft.variant_id,
-        channel=draft.channel,
-        recipient=draft.address,
-        content=draft.content,
         send_after=send_after,
-        queued_at=now,
+        now=now,
         status=MessageStatus.DEFERRED,
-        content_digest=content_digest(draft.content),
         held=True,
-        timezone=contact.timezone,
     )

@@ -50,7 +50,6 @@ from domain.execution.model import (
     MessageIdFactory,
     MessageIds,
     MessageStatus,
-    content_digest,
     derived_message_ids,
 )
 from domain.execution.pipeline import OneInFlight
@@ -59,6 +58,7 @@ from domain.execution.planning import (
     CampaignPlan,
     ContentRenderFailedError,
     Draft,
+    draft_message,
     plan_batch,
     sent_contents,
 )
@@ -582,24 +582,16 @@ def _message(
     status: MessageStatus = MessageStatus.QUEUED,
     held: bool = False,
 ) -> Message:
-    contact = draft.recipient.contact
-    user_id = contact.user_id
-    return Message(
-        message_id=ids(user_id, draft.channel),
+    return draft_message(
+        draft,
+        message_id=ids(draft.recipient.contact.user_id, draft.channel),
         execution_id=execution.execution_id,
         campaign_id=execution.campaign_id,
         organization_id=execution.organization_id,
-        user_id=user_id,
-        variant_id=draft.variant_id,
-        channel=draft.channel,
-        recipient=draft.address,
-        content=draft.content,
         send_after=send_after,
-        queued_at=now,
+        now=now,
         status=status,
-        content_digest=content_digest(draft.content),
         held=held,
-        timezone=contact.timezone,
     )
 
 

@@ -19,8 +19,8 @@ from domain.audience.model import Recipient
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import ChannelStrategy
 from domain.campaigns.templates import Template
-from domain.execution.model import Message, MessageStatus, content_digest, fallback_message_id
-from domain.execution.planning import CampaignPlan, fallback_draft
+from domain.execution.model import Message, MessageStatus, fallback_message_id
+from domain.execution.planning import CampaignPlan, draft_message, fallback_draft
 from domain.execution.ports import RateLimiter
 from domain.execution.slots import LocalRules, place
 from domain.execution.throttling import OrganizationLimits, limits_for
@@ -56,20 +56,15 @@ def plan_fallback(
     draft = fallback_draft(plan, recipient, original.variant_id, original.channel)
     if draft is None:
         return None
-    message = Message(
+    # The original's user and variant: a draft's contact is the same user, its arm the same.
+    message = draft_message(
+        draft,
         message_id=fallback_message_id(original.message_id, draft.channel),
         execution_id=original.execution_id,
         campaign_id=original.campaign_id,
         organization_id=original.organization_id,
-        user_id=original.user_id,
-        variant_id=original.variant_id,
-        channel=draft.channel,
-        recipient=draft.address,
-        content=draft.content,
         send_after=now,
-        queued_at=now,
-        content_digest=content_digest(draft.content),
-        timezone=contact.timezone,
+        now=now,
         fallback_of=original.message_id,
     )
     if draft.error:

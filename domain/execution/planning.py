@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from domain.audience.contacts import address_for, choose_channels
 from domain.audience.model import Recipient
@@ -22,7 +23,7 @@ from domain.campaigns.rules import TEXT_FIELDS
 from domain.campaigns.templates import Template
 from domain.campaigns.webhooks import with_headers
 from domain.execution.assignment import Allocation, bucket
-from domain.execution.model import ExecutionCounts
+from domain.execution.model import ExecutionCounts, Message, MessageStatus, content_digest
 from domain.kernel.channels import Channel
 from domain.kernel.errors import FailedPreconditionError
 
@@ -250,3 +251,39 @@ def fallback_draft(
     except TemplateRenderError as exc:
         return Draft(recipient, variant_id, channel, address, {}, error=render_failure(exc))
     return Draft(recipient, variant_id, channel, address, content, missing)
+
+
+def draft_message(
+    draft: Draft,
+    *,
+    message_id: str,
+    execution_id: str,
+    campaign_id: str,
+    organization_id: str,
+    send_after: datetime,
+    now: datetime,
+    status: MessageStatus = MessageStatus.QUEUED,
+    held: bool = False,
+    fallback_of: str = "",
+) -> Message:
+    """The message a draft becomes, queued `now` to go at `send_after`: one shape for a run's
+    messages, a trigger's and a fallback's, which differ only in their ids and timing."""
+    contact = draft.recipient.contact
+    return Message(
+        message_id=message_id,
+        execution_id=execution_id,
+        campaign_id=campaign_id,
+        organization_id=organization_id,
+        user_id=contact.user_id,
+        variant_id=draft.variant_id,
+        channel=draft.channel,
+        recipient=draft.address,
+        content=draft.content,
+        send_after=send_after,
+        queued_at=now,
+        status=status,
+        content_digest=content_digest(draft.content),
+        held=held,
+        timezone=contact.timezone,
+        fallback_of=fallback_of,
+    )

@@ -345,18 +345,7 @@ class SqlMessageRepository:
             .order_by(messages.c.send_after, messages.c.message_id)
             .limit(limit)
         )
-        rows = (await self._c.execute(statement)).all()
-        return [
-            Held(
-                message_id,
-                _CHANNELS.get(channel) or Channel(channel),
-                zone,
-                send_after,
-                organization_id=organization_id,
-                campaign_id=campaign_id,
-            )
-            for message_id, channel, zone, send_after, organization_id, campaign_id in rows
-        ]
+        return _held((await self._c.execute(statement)).all())
 
     async def claim_held_due(
         self, execution_id: str, now: datetime, limit: int, *, until: datetime
@@ -386,18 +375,7 @@ class SqlMessageRepository:
                 messages.c.campaign_id,
             )
         )
-        rows = (await self._c.execute(statement)).all()
-        return [
-            Held(
-                message_id,
-                _CHANNELS.get(channel) or Channel(channel),
-                zone,
-                send_after,
-                organization_id=organization_id,
-                campaign_id=campaign_id,
-            )
-            for message_id, channel, zone, send_after, organization_id, campaign_id in rows
-        ]
+        return _held((await self._c.execute(statement)).all())
 
     async def release_held(self, released: Sequence[Held]) -> None:
         if not released:
@@ -470,3 +448,18 @@ class SqlMessageRepository:
 
 def _select_visible() -> Select[Any]:
     return select(messages, *HANDOVER_COLUMNS).select_from(WITH_HANDOVERS)
+
+
+def _held(rows: Sequence[Any]) -> list[Held]:
+    """Rows of (message_id, channel, timezone, send_after, organization_id, campaign_id)."""
+    return [
+        Held(
+            message_id,
+            _CHANNELS.get(channel) or Channel(channel),
+            zone,
+            send_after,
+            organization_id=organization_id,
+            campaign_id=campaign_id,
+        )
+        for message_id, channel, zone, send_after, organization_id, campaign_id in rows
+    ]
