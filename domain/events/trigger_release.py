@@ -54,6 +54,11 @@ class TriggerRelease:
         """Release one batch of due held trigger messages; how many were looked at (a worker
         loop polls again at once while batches come full)."""
         now = self._clock.now()
+        # A read first: the claim is a write (on SQLite, the database's one write lock), and
+        # most polls find nothing due.
+        async with self._uow(read_only=True) as uow:
+            if not await uow.messages.held_due(TRIGGERED_EXECUTION, now, 1):
+                return 0
         async with self._uow() as uow:
             # Claimed for CLAIM_LEASE (still held): another replica's release skips them, and
             # they come due again if this process dies before writing their slots.
