@@ -25,13 +25,14 @@ from domain.kernel.events import PendingEvent
 from domain.kernel.ports import Clock, IdGenerator
 
 COMPLAINED = "complained"  # a spam complaint: the message counts as unsubscribed
+UNSUBSCRIBED = "unsubscribed"
 REPORTED: dict[str, MessageStatus] = {
     "delivered": MessageStatus.DELIVERED,
     "opened": MessageStatus.OPENED,
     "clicked": MessageStatus.CLICKED,
     "failed": MessageStatus.FAILED,
     "bounced": MessageStatus.BOUNCED,
-    "unsubscribed": MessageStatus.UNSUBSCRIBED,
+    UNSUBSCRIBED: MessageStatus.UNSUBSCRIBED,
     COMPLAINED: MessageStatus.UNSUBSCRIBED,
 }
 BOUNCE_TYPES: dict[str, BounceType] = {
@@ -131,9 +132,12 @@ class FeedbackHandler:
 
 
 def suppression_reason(notification: Notification) -> SuppressionReason | None:
-    """A hard bounce or a complaint suppresses the address on the message's channel."""
+    """A hard bounce, a complaint or an unsubscribe the provider reports suppresses the
+    address on the message's channel."""
     if notification.kind == COMPLAINED:
         return SuppressionReason.COMPLAINED
+    if notification.kind == UNSUBSCRIBED:
+        return SuppressionReason.UNSUBSCRIBED
     if notification.report.bounce_type is BounceType.HARD:
         return SuppressionReason.BOUNCED
     return None

@@ -137,6 +137,12 @@ def test_a_complaint_unsubscribes_and_suppresses() -> None:
     assert suppression_reason(read) is SuppressionReason.COMPLAINED
 
 
+def test_an_unsubscribe_the_provider_reports_suppresses_the_address() -> None:
+    read = read_notification(event("notification.unsubscribed", message_id="m1"))
+    assert read.report.status is S.UNSUBSCRIBED
+    assert suppression_reason(read) is SuppressionReason.UNSUBSCRIBED
+
+
 def test_a_soft_bounce_suppresses_nothing() -> None:
     read = read_notification(event("notification.bounced", message_id="m1", bounce_type="soft"))
     assert suppression_reason(read) is None
