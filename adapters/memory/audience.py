@@ -173,10 +173,19 @@ class MemorySuppressionStore:
     ) -> dict[str, frozenset[Channel] | None]:
         """An entry for every channel covers them all, whatever its target; an entry for one
         channel covers it if its target is the user or an address that channel sends to."""
-        entries = self._entries.get(organization_id, {})
+        # By target, so each contact weighs only the entries naming it, not every entry.
+        by_target: dict[str, list[SuppressionKey]] = {}
+        for key in self._entries.get(organization_id, {}):
+            by_target.setdefault(key[1], []).append(key)
         result: dict[str, frozenset[Channel] | None] = {}
         for contact in contacts:
-            channels = suppressed_channels(contact, entries)
+            targets = {
+                contact.user_id,
+                contact.phone,
+                *(address_key(a) for a in (contact.email, contact.phone) if a),
+            }
+            candidates = [key for target in targets for key in by_target.get(target, ())]
+            channels = suppressed_channels(contact, candidates)
             if channels is None or channels:
                 result[contact.user_id] = channels
         return result
