@@ -53,9 +53,10 @@ class TriggerStore(Protocol):
         """How many evaluations of the trigger for the user fired (or deferred) at or after
         `since`, committed ones and the caller's own."""
 
-    async def add(self, evaluation: TriggerEvaluation) -> None:
-        """Record in the caller's transaction; a second record of the same (campaign, event,
-        trigger) fails the transaction (it cannot happen once the event ledger took the id)."""
+    async def add(self, evaluations: Sequence[TriggerEvaluation]) -> None:
+        """Record an event's evaluations in the caller's transaction, in one statement; a
+        second record of the same (campaign, event, trigger) fails the transaction (it cannot
+        happen once the event ledger took the id)."""
 
     async def list(
         self,

@@ -90,13 +90,17 @@ class TriggerHandler:
         return is_trigger_source(event_type)
 
     async def handle(self, uow: EventsUnitOfWork, event: InboundEvent) -> None:
+        # The event's evaluations are written together at the end, in one statement: an event
+        # is weighed against every active campaign, and most of them skip it.
+        recorded: list[TriggerEvaluation] = []
         for active in await uow.triggers.active_campaigns(event.organization_id):
             prepared = await self._prepare(uow, event.organization_id, active)
             if prepared is None:
                 continue
             triggers = fires_on(prepared.campaign, event.event_type)
             if triggers:
-                await self._evaluate(uow, prepared, triggers, event)
+                await self._evaluate(uow, prepared, triggers, event, recorded)
+        await uow.triggers.add(recorded)
 
     async def _prepare(
         self, uow: EventsUnitOfWork, organization_id: str, active: ActiveCampaign
@@ -120,14 +124,16 @@ class TriggerHandler:
         prepared: Prepared,
         triggers: Sequence[Trigger],
         event: InboundEvent,
+        recorded: list[TriggerEvaluation],
     ) -> None:
+        """Decide one campaign's evaluation and append it to `recorded`."""
         now = self._clock.now()
 
-        async def record(
+        def record(
             trigger: Trigger, verdict: Verdict, reason: str = "", message_ids: Sequence[str] = ()
         ) -> None:
             campaign_id = prepared.campaign.campaign_id
-            await uow.triggers.add(
+            recorded.append(
                 TriggerEvaluation(
                     organization_id=event.organization_id,
                     evaluation_id=evaluation_id(campaign_id, trigger.trigger_id, event.event_id),
@@ -145,14 +151,14 @@ class TriggerHandler:
 
         for trigger in triggers:
             if not event.user_id:
-                await record(trigger, Verdict.NO_USER, "the event names no user_id")
+                record(trigger, Verdict.NO_USER, "the event names no user_id")
                 return
             failing = failing_condition(trigger.conditions, event.properties)
             if failing is not None:
-                await record(trigger, Verdict.CONDITIONS_NOT_MET, describe_condition(*failing))
+                record(trigger, Verdict.CONDITIONS_NOT_MET, describe_condition(*failing))
                 continue
             verdict, reason, fired = await self._decide(uow, prepared, trigger, event, now)
-            await record(trigger, verdict, reason, [m.message_id for m in fired])
+            record(trigger, verdict, reason, [m.message_id for m in fired])
             return
 
     async def _decide(

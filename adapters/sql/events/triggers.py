@@ -66,22 +66,28 @@ class SqlTriggerStore:
         )
         return int(count.scalar_one())
 
-    async def add(self, evaluation: TriggerEvaluation) -> None:
-        e = evaluation
+    async def add(self, evaluations: Sequence[TriggerEvaluation]) -> None:
+        if not evaluations:
+            return
+        # executemany of one cached statement: a multi-row VALUES is compiled anew per call.
         await self._c.execute(
-            insert(trigger_evaluations).values(
-                evaluation_id=e.evaluation_id,
-                organization_id=e.organization_id,
-                campaign_id=e.campaign_id,
-                trigger_id=e.trigger_id,
-                event_id=e.event_id,
-                event_type=e.event_type,
-                user_id=e.user_id,
-                outcome=e.outcome.value,
-                reason=e.reason,
-                message_ids=list(e.message_ids),
-                evaluated_at=e.evaluated_at,
-            )
+            insert(trigger_evaluations),
+            [
+                {
+                    "evaluation_id": e.evaluation_id,
+                    "organization_id": e.organization_id,
+                    "campaign_id": e.campaign_id,
+                    "trigger_id": e.trigger_id,
+                    "event_id": e.event_id,
+                    "event_type": e.event_type,
+                    "user_id": e.user_id,
+                    "outcome": e.outcome.value,
+                    "reason": e.reason,
+                    "message_ids": list(e.message_ids),
+                    "evaluated_at": e.evaluated_at,
+                }
+                for e in evaluations
+            ],
         )
 
     async def list(
