@@ -328,52 +328,20 @@ class SqlMessageRepository:
         return bool(found.scalar_one())
 
     async def held_due(self, execution_id: str, now: datetime, limit: int) -> Sequence[Held]:
-        statement = (
-            select(
-                messages.c.message_id,
-                messages.c.channel,
-                messages.c.timezone,
-                messages.c.send_after,
-                messages.c.organization_id,
-                messages.c.campaign_id,
-            )
-            .where(
-                messages.c.execution_id == execution_id,
-                messages.c.status == HELD,
-                messages.c.send_after <= now,
-            )
-            .order_by(messages.c.send_after, messages.c.message_id)
-            .limit(limit)
-        )
+        statement = _due_held(execution_id, now, limit, *HELD_COLUMNS)
         return _held((await self._c.execute(statement)).all())
 
     async def claim_held_due(
         self, execution_id: str, now: datetime, limit: int, *, until: datetime
     ) -> Sequence[Held]:
-        due = (
-            select(messages.c.message_id)
-            .where(
-                messages.c.execution_id == execution_id,
-                messages.c.status == HELD,
-                messages.c.send_after <= now,
-            )
-            .order_by(messages.c.send_after, messages.c.message_id)
-            .limit(limit)
-        )
+        due = _due_held(execution_id, now, limit, messages.c.message_id)
         if is_postgres(self._c):
             due = due.with_for_update(skip_locked=True)  # SQLite: writers are serialized
         statement = (
             update(messages)
             .where(messages.c.message_id.in_(due.scalar_subquery()))
             .values(send_after=until)
-            .returning(
-                messages.c.message_id,
-                messages.c.channel,
-                messages.c.timezone,
-                messages.c.send_after,
-                messages.c.organization_id,
-                messages.c.campaign_id,
-            )
+            .returning(*HELD_COLUMNS)
         )
         return _held((await self._c.execute(statement)).all())
 
@@ -448,6 +416,31 @@ class SqlMessageRepository:
 
 def _select_visible() -> Select[Any]:
     return select(messages, *HANDOVER_COLUMNS).select_from(WITH_HANDOVERS)
+
+
+# What a held message's release needs of it, in the order `_held` reads them.
+HELD_COLUMNS = (
+    messages.c.message_id,
+    messages.c.channel,
+    messages.c.timezone,
+    messages.c.send_after,
+    messages.c.organization_id,
+    messages.c.campaign_id,
+)
+
+
+def _due_held(execution_id: str, now: datetime, limit: int, *columns: Any) -> Select[Any]:
+    """The execution's held messages whose window has ended by `now`, earliest first."""
+    return (
+        select(*columns)
+        .where(
+            messages.c.execution_id == execution_id,
+            messages.c.status == HELD,
+            messages.c.send_after <= now,
+        )
+        .order_by(messages.c.send_after, messages.c.message_id)
+        .limit(limit)
+    )
 
 
 def _held(rows: Sequence[Any]) -> list[Held]:
