@@ -11,7 +11,7 @@ a change of state adds 1 to each state newly reached, and a recount from the mes
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 
@@ -98,4 +98,3 @@ class CampaignMetrics:
     totals: MetricTotals
     rows: tuple[BreakdownRow, ...] = ()
     updated_at: datetime | None = None
-    extra: dict[str, str] = field(default_factory=dict)
