@@ -49,6 +49,9 @@ class MetricTotals:
     conversion_value: float = 0.0
     # Conversions of holdout members (they got no message): the baseline of lift.
     holdout_converted: int = 0
+    # Every open and click hit, repeats included (opened and clicked count messages, once).
+    opens_total: int = 0
+    clicks_total: int = 0
 
     def add(self, other: MetricTotals) -> None:
         for f in fields(self):
