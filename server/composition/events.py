@@ -58,4 +58,7 @@ def inbound_workers(ports: Ports, intake: EventIntake) -> list[InboundEventsWork
     """One worker per subscribed subject when NATS is configured; none otherwise."""
     if ports.inbound is None:
         return []
-    return [InboundEventsWorker(consumer, intake.take) for consumer in ports.inbound.consumers]
+    return [
+        InboundEventsWorker(consumer, intake.take, intake.take_batch)
+        for consumer in ports.inbound.consumers
+    ]
