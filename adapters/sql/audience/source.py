@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.audience.connections import reading
+from adapters.sql.audience.connections import chunked, reading
 from adapters.sql.audience.queries import (
     counts_statement,
     member_statement,
@@ -84,18 +84,26 @@ class SqlAudienceSource:
     async def member(
         self, organization_id: str, audiences: Sequence[Audience], user_id: str
     ) -> Recipient | None:
+        return (await self.members(organization_id, audiences, [user_id])).get(user_id)
+
+    async def members(
+        self, organization_id: str, audiences: Sequence[Audience], user_ids: Sequence[str]
+    ) -> dict[str, Recipient]:
         resolved = await resolve_audiences(self._segments, organization_id, audiences)
-        if not any(kind is SegmentType.INCLUDE for kind, _ in resolved):
-            return None
+        if not user_ids or not any(kind is SegmentType.INCLUDE for kind, _ in resolved):
+            return {}
         statement = _member_statement(
             organization_id,
             tuple((kind, tuple(conditions)) for kind, conditions in resolved),
             self._dialect,
         )
+        found: dict[str, Recipient] = {}
         async with reading(self._engine) as connection:
-            result = await connection.execute(statement, {"user_id": user_id})
-            keys, rows = list(result.keys()), result.all()
-        return _recipients(keys, rows)[0] if rows else None
+            for chunk in chunked(sorted(set(user_ids))):
+                result = await connection.execute(statement, {"user_ids": chunk})
+                keys, rows = list(result.keys()), result.all()
+                found.update((r.contact.user_id, r) for r in _recipients(keys, rows))
+        return found
 
     async def recipients(
         self,
