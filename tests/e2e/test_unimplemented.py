@@ -8,8 +8,6 @@ from typing import Any
 import grpc
 import pytest
 from campaign.v1 import (
-    campaign_service_pb2,
-    campaign_service_pb2_grpc,
     metrics_service_pb2,
     metrics_service_pb2_grpc,
 )
@@ -60,11 +58,6 @@ UNBUILT: dict[str, Invoke] = {
         "GetExperimentResults",
         metrics_service_pb2.GetExperimentResultsRequest(campaign_id="c-1"),
     ),
-    "CampaignService.SelectWinner": unary(
-        campaign_service_pb2_grpc.CampaignServiceStub,
-        "SelectWinner",
-        campaign_service_pb2.SelectWinnerRequest(campaign_id="c-1", variant_id="v-1"),
-    ),
 }
 
 
@@ -84,7 +77,6 @@ MISSING = {
     "MetricsService.GetCampaignMetrics": "metrics",
     "MetricsService.StreamCampaignMetrics": "metrics",
     "MetricsService.GetExperimentResults": "metrics",
-    "CampaignService.SelectWinner": "A/B winner",
 }
 
 
