@@ -53,11 +53,6 @@ UNBUILT: dict[str, Invoke] = {
         "StreamCampaignMetrics",
         metrics_service_pb2.StreamCampaignMetricsRequest(campaign_id="c-1"),
     ),
-    "MetricsService.GetExperimentResults": unary(
-        metrics_service_pb2_grpc.MetricsServiceStub,
-        "GetExperimentResults",
-        metrics_service_pb2.GetExperimentResultsRequest(campaign_id="c-1"),
-    ),
 }
 
 
@@ -76,7 +71,6 @@ def test_an_unbuilt_rpc_answers_unimplemented_naming_itself(
 MISSING = {
     "MetricsService.GetCampaignMetrics": "metrics",
     "MetricsService.StreamCampaignMetrics": "metrics",
-    "MetricsService.GetExperimentResults": "metrics",
 }
 
 
