@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from campaign.v1 import metrics_pb2 as mpb
 from campaign.v1 import metrics_service_pb2 as msvc
 
@@ -10,7 +12,8 @@ from domain.metrics.experiments import ArmResult, AutoWinnerState
 from domain.metrics.statistics import SRM_P_THRESHOLD
 from server.mappers import enums
 
-AUTO_WINNER_STATES: dict[AutoWinnerState, int] = {
+# Values typed Any because each proto enum is its own int NewType (server.mappers.common.invert).
+AUTO_WINNER_STATES: dict[AutoWinnerState, Any] = {
     AutoWinnerState.DISABLED: mpb.AUTO_WINNER_STATE_DISABLED,
     AutoWinnerState.COLLECTING: mpb.AUTO_WINNER_STATE_COLLECTING,
     AutoWinnerState.DECIDED: mpb.AUTO_WINNER_STATE_DECIDED,
@@ -28,7 +31,7 @@ def experiment_to_proto(report: ExperimentReport) -> msvc.GetExperimentResultsRe
         is_significant=result.is_significant,
         confidence=result.confidence,
         winner_variant_id=report.winner_variant_id,
-        auto_winner_state=AUTO_WINNER_STATES[report.auto_winner_state],  # type: ignore[arg-type]
+        auto_winner_state=AUTO_WINNER_STATES[report.auto_winner_state],
         metric=enums.METRICS_OUT[result.metric],
         baseline_variant_id=result.baseline_variant_id,
         sample_ratio_mismatch=mpb.SampleRatioMismatch(

@@ -20,6 +20,7 @@ from tests.e2e.engine_helpers import AudienceApi, contact, eventually
 from tests.e2e.helpers import (
     RPC_TIMEOUT,
     CampaignApi,
+    RpcFailure,
     bearer,
     email,
     mint_token,
@@ -146,14 +147,25 @@ def test_select_winner_refusals_are_precise(
     assert reader.code == grpc.StatusCode.PERMISSION_DENIED
     assert api.get(created.campaign_id).winner_variant_id == ""  # nothing was recorded
 
-    missing = msvc_grpc.MetricsServiceStub(channel).GetExperimentResults
+    results = msvc_grpc.MetricsServiceStub(channel).GetExperimentResults
     with pytest.raises(grpc.RpcError) as caught:
-        missing(
+        results(
             msvc.GetExperimentResultsRequest(campaign_id=created.campaign_id),
             metadata=bearer(mint_token("another-" + org)),
             timeout=RPC_TIMEOUT,
         )
-    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    assert RpcFailure.of(caught.value).reason == "CAMPAIGN_NOT_FOUND"
+    with pytest.raises(grpc.RpcError) as caught:
+        results(
+            msvc.GetExperimentResultsRequest(campaign_id=created.campaign_id, metric=99),  # type: ignore[arg-type]
+            metadata=bearer(mint_token(org)),
+            timeout=RPC_TIMEOUT,
+        )
+    unknown_metric = RpcFailure.of(caught.value)
+    assert (unknown_metric.code, unknown_metric.fields) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        ["metric"],
+    )
 
 
 def test_a_run_after_select_winner_sends_only_the_winner(
