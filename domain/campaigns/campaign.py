@@ -302,8 +302,8 @@ class Campaign:
         holdout gets it (domain.execution.assignment), in the running execution's remaining
         batches and in every later run. False (and no change) when it already is the winner.
 
-        `by` is the subject who chose it, or "auto" for the automatic rule, whose `evidence`
-        (metric, p-values) the event carries."""
+        `by` is the subject who chose it (the automatic rule names itself), and `evidence` the
+        automatic rule's grounds (metric, p-values), which the event carries; None by hand."""
         variants = self.spec.variants
         if len(variants) < 2:
             raise NotAnAbTestError(
