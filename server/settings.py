@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     executor_enabled: bool = Field(True, description="run scheduler, executor and delivery")
     worker_interval: float = Field(0.5, gt=0, description="seconds between idle worker polls")
     delivery_batch_size: int = Field(5_000, gt=0, description="messages per hand-over")
+    auto_winner_interval: float = Field(
+        30.0, gt=0, description="seconds between rounds of the automatic A/B winner rule"
+    )
+    auto_winner_page: int = Field(
+        100, gt=0, description="campaigns the automatic winner rule judges per step"
+    )
     template_render_ms: float = Field(
         500.0, gt=0, description="CPU milliseconds one template render may take"
     )

@@ -35,6 +35,7 @@ from domain.kernel.errors import (
     PreconditionViolation,
     RequestIdReusedError,
     StaleEtagError,
+    required,
     shown,
 )
 from domain.kernel.ports import Clock, IdGenerator
@@ -269,6 +270,24 @@ class CampaignService:
                 # in the cancel's own transaction (docs/triggers.md).
                 await uow.runs.cancel_triggered(campaign.organization_id, campaign_id, reason, now)
             await self._save(uow, campaign)
+            return campaign
+
+    async def select_winner(
+        self, principal: Principal, campaign_id: str, variant_id: str
+    ) -> Campaign:
+        """SelectWinner: the operator declares the A/B winner by hand (any status; choosing the
+        same winner again changes nothing and records no event). docs/experiments.md."""
+        principal.require_write()
+        required("campaign_id", campaign_id)
+        required("variant_id", variant_id)
+        if len(variant_id) > rules.MAX_ID:
+            raise InvalidArgumentError(
+                [FieldViolation("variant_id", f"at most {rules.MAX_ID} characters")]
+            )
+        async with self._uow() as uow:
+            campaign = await _load(uow, principal, campaign_id)
+            if campaign.select_winner(variant_id, by=principal.subject, at=self._clock.now()):
+                await self._save(uow, campaign)
             return campaign
 
     async def _change(

@@ -275,8 +275,12 @@ class Executor:
             async with contextlib.aclosing(batches):
                 with self._fanout_scope():
                     async for recipients in batches:
-                        if await self._interrupted(execution, writes, dispatch):
+                        current = await self._campaign(execution)
+                        if await self._interrupted(execution, current, writes, dispatch):
                             return True
+                        if (current.winner_variant_id or "") != plan.winner_variant_id:
+                            # An A/B winner was chosen meanwhile: the remaining batches use it.
+                            plan = CampaignPlan.of(current, templates)
                         await self._commit_batch(
                             execution, campaign, plan, recipients, writes=writes, dispatch=dispatch
                         )
@@ -295,9 +299,13 @@ class Executor:
         return False
 
     async def _interrupted(
-        self, execution: Execution, writes: OneInFlight, dispatch: DirectDispatch | None
+        self,
+        execution: Execution,
+        campaign: Campaign,
+        writes: OneInFlight,
+        dispatch: DirectDispatch | None,
     ) -> bool:
-        campaign = await self._campaign(execution)
+        """Whether `campaign` (just read again) was paused or cancelled under the run."""
         if campaign.status in (CampaignStatus.CANCELLED, CampaignStatus.PAUSED):
             # The batch being written before the stop is committed and handed over.
             await writes.settle()

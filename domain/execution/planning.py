@@ -94,6 +94,9 @@ class CampaignPlan:
     allocation: Allocation
     arms: Mapping[str, Arm]
     all_channels: bool
+    # The A/B winner the allocation honours ("" before one is chosen): a run re-plans when the
+    # campaign's winner changes under it (domain.execution.executor).
+    winner_variant_id: str = ""
 
     @classmethod
     def of(
@@ -111,9 +114,12 @@ class CampaignPlan:
             arms[""] = _arm("", False, spec.channels, templates or {})
         return cls(
             campaign_id=campaign.campaign_id,
-            allocation=Allocation.for_campaign(spec.holdout_percentage, variants),
+            allocation=Allocation.for_campaign(
+                spec.holdout_percentage, variants, campaign.winner_variant_id or ""
+            ),
             arms=arms,
             all_channels=spec.channel_strategy is ChannelStrategy.ALL,
+            winner_variant_id=campaign.winner_variant_id or "",
         )
 
 

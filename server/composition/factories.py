@@ -18,6 +18,7 @@ from adapters.embedded.sandbox_delivery import SandboxDelivery
 from adapters.http.audience import HttpAudienceSource
 from adapters.http.client import UpstreamClient
 from adapters.http.templates import HttpTemplateSource
+from adapters.memory.metric_ledger import MemoryMetricLedger
 from adapters.nats.delivery import NatsDeliveryPublisher
 from adapters.nats.inbound import InboundOptions, NatsInbound
 from adapters.nats.jetstream import JetStreamLink
@@ -53,6 +54,7 @@ from domain.execution.ports import (
 )
 from domain.execution.reseeding import ReseedingRateLimiter
 from domain.kernel.ports import Clock, EventPublisher, HealthProbe, IdGenerator, OutboxStore
+from domain.metrics.ports import MetricLedger
 from server.composition.closers import Closers
 from server.data_dir import private_data_dir
 from server.pseudonym_key import erasure_pseudonyms
@@ -94,6 +96,7 @@ class Ports:
     message_ids: MessageIdFactory
     fanout_scope: Callable[[], AbstractContextManager[None]]
     resolver: HostResolver  # where webhooks point (domain.campaigns.webhooks)
+    metric_ledger: MetricLedger  # the counters experiments are judged on (domain.metrics)
     inbound: NatsInbound | None = None  # the NATS subscriptions; None without NATS
     pseudonyms: Pseudonyms | None = None  # of erased users (docs/erasure.md)
     dependency_checks: tuple[DependencyCheck, ...] = ()
@@ -131,6 +134,8 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
         message_ids=FastMessageIds,
         fanout_scope=older_objects_left_alone,
         resolver=SystemResolver(),
+        # Placeholder until the SQL metric ledger is composed here: counts nothing yet.
+        metric_ledger=MemoryMetricLedger(),
         inbound=nats_inbound(settings, closers),
         pseudonyms=pseudonyms,
         dependency_checks=tuple(checks),

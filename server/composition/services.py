@@ -26,6 +26,7 @@ from domain.execution.scheduler import fire_due
 from domain.execution.send_now import SendNow
 from domain.execution.service import ExecutionService
 from domain.execution.throttling import OrganizationLimits
+from domain.metrics.experiment_service import ExperimentService
 from server.composition.events import event_intake, inbound_workers
 from server.composition.factories import Ports, report_sandbox_deliveries
 from server.composition.limits import marketing_caps, organization_limits
@@ -45,6 +46,7 @@ class Services:
     executions: ExecutionService
     send_now: SendNow
     evaluations: TriggerEvaluations  # ListTriggerEvaluations
+    experiments: ExperimentService  # GetExperimentResults and the automatic winner rule
     relay: OutboxRelayWorker
     # scheduler, executor, delivery (none when the executor is off); the NATS consumers
     workers: list[WorkerLoop]
@@ -80,6 +82,9 @@ def build_services(settings: Settings, ports: Ports) -> Services:
         templates=ports.templates,
         audience=ports.audience,
     )
+    experiments = ExperimentService(ports.unit_of_work, ports.metric_ledger, ports.clock, ports.ids)
+    if settings.executor_enabled:
+        engine.append(auto_winner_worker(settings, experiments))
     return Services(
         campaigns=campaigns,
         audiences=AudienceService(
@@ -106,6 +111,7 @@ def build_services(settings: Settings, ports: Ports) -> Services:
         ),
         send_now=SendNow(ports.unit_of_work, campaigns, ports.clock, ports.ids),
         evaluations=TriggerEvaluations(ports.unit_of_work),
+        experiments=experiments,
         relay=OutboxRelayWorker(
             ports.event_outbox, ports.events, poll_interval=settings.outbox_poll_interval
         ),
@@ -115,6 +121,19 @@ def build_services(settings: Settings, ports: Ports) -> Services:
         ],
         intake=intake,
         tracking=EventTracking(intake, ports.clock),
+    )
+
+
+def auto_winner_worker(settings: Settings, experiments: ExperimentService) -> WorkerLoop:
+    """The automatic A/B winner rule (docs/experiments.md): a page of waiting campaigns per step,
+    pages back to back through a round, then a pause of CAMPAIGN_AUTO_WINNER_INTERVAL."""
+    page = settings.auto_winner_page
+
+    async def decide() -> int:
+        return await experiments.decide_waiting(page)
+
+    return WorkerLoop(
+        "auto-winner", decide, idle_interval=settings.auto_winner_interval, busy_threshold=page
     )
 
 

@@ -19,9 +19,6 @@ MISSING = {
         "campaign metrics (engagement counters, rates, A/B results) are not built; a run's "
         "message counts are in CampaignService.GetExecution and ListMessages"
     ),
-    "CampaignService.SelectWinner": (
-        "choosing an A/B winner is not built: runs send every variant by its allocation"
-    ),
 }
 NOT_BUILT = "it is not built in this version"
 

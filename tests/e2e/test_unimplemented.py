@@ -8,8 +8,6 @@ from typing import Any
 import grpc
 import pytest
 from campaign.v1 import (
-    campaign_service_pb2,
-    campaign_service_pb2_grpc,
     metrics_service_pb2,
     metrics_service_pb2_grpc,
 )
@@ -55,16 +53,6 @@ UNBUILT: dict[str, Invoke] = {
         "StreamCampaignMetrics",
         metrics_service_pb2.StreamCampaignMetricsRequest(campaign_id="c-1"),
     ),
-    "MetricsService.GetExperimentResults": unary(
-        metrics_service_pb2_grpc.MetricsServiceStub,
-        "GetExperimentResults",
-        metrics_service_pb2.GetExperimentResultsRequest(campaign_id="c-1"),
-    ),
-    "CampaignService.SelectWinner": unary(
-        campaign_service_pb2_grpc.CampaignServiceStub,
-        "SelectWinner",
-        campaign_service_pb2.SelectWinnerRequest(campaign_id="c-1", variant_id="v-1"),
-    ),
 }
 
 
@@ -83,8 +71,6 @@ def test_an_unbuilt_rpc_answers_unimplemented_naming_itself(
 MISSING = {
     "MetricsService.GetCampaignMetrics": "metrics",
     "MetricsService.StreamCampaignMetrics": "metrics",
-    "MetricsService.GetExperimentResults": "metrics",
-    "CampaignService.SelectWinner": "A/B winner",
 }
 
 

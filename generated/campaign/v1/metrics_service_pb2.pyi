@@ -67,7 +67,7 @@ class GetExperimentResultsRequest(_message.Message):
     def __init__(self, campaign_id: _Optional[str] = ..., metric: _Optional[_Union[_campaign_pb2.ExperimentMetric, str]] = ...) -> None: ...
 
 class GetExperimentResultsResponse(_message.Message):
-    __slots__ = ("variants", "chi_square_statistic", "p_value", "is_significant", "confidence", "winner_variant_id", "auto_winner_state", "metric")
+    __slots__ = ("variants", "chi_square_statistic", "p_value", "is_significant", "confidence", "winner_variant_id", "auto_winner_state", "metric", "baseline_variant_id", "sample_ratio_mismatch", "degrees_of_freedom")
     VARIANTS_FIELD_NUMBER: _ClassVar[int]
     CHI_SQUARE_STATISTIC_FIELD_NUMBER: _ClassVar[int]
     P_VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -76,6 +76,9 @@ class GetExperimentResultsResponse(_message.Message):
     WINNER_VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
     AUTO_WINNER_STATE_FIELD_NUMBER: _ClassVar[int]
     METRIC_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATIO_MISMATCH_FIELD_NUMBER: _ClassVar[int]
+    DEGREES_OF_FREEDOM_FIELD_NUMBER: _ClassVar[int]
     variants: _containers.RepeatedCompositeFieldContainer[_metrics_pb2.VariantResult]
     chi_square_statistic: float
     p_value: float
@@ -84,4 +87,7 @@ class GetExperimentResultsResponse(_message.Message):
     winner_variant_id: str
     auto_winner_state: _metrics_pb2.AutoWinnerState
     metric: _campaign_pb2.ExperimentMetric
-    def __init__(self, variants: _Optional[_Iterable[_Union[_metrics_pb2.VariantResult, _Mapping]]] = ..., chi_square_statistic: _Optional[float] = ..., p_value: _Optional[float] = ..., is_significant: _Optional[bool] = ..., confidence: _Optional[float] = ..., winner_variant_id: _Optional[str] = ..., auto_winner_state: _Optional[_Union[_metrics_pb2.AutoWinnerState, str]] = ..., metric: _Optional[_Union[_campaign_pb2.ExperimentMetric, str]] = ...) -> None: ...
+    baseline_variant_id: str
+    sample_ratio_mismatch: _metrics_pb2.SampleRatioMismatch
+    degrees_of_freedom: int
+    def __init__(self, variants: _Optional[_Iterable[_Union[_metrics_pb2.VariantResult, _Mapping]]] = ..., chi_square_statistic: _Optional[float] = ..., p_value: _Optional[float] = ..., is_significant: _Optional[bool] = ..., confidence: _Optional[float] = ..., winner_variant_id: _Optional[str] = ..., auto_winner_state: _Optional[_Union[_metrics_pb2.AutoWinnerState, str]] = ..., metric: _Optional[_Union[_campaign_pb2.ExperimentMetric, str]] = ..., baseline_variant_id: _Optional[str] = ..., sample_ratio_mismatch: _Optional[_Union[_metrics_pb2.SampleRatioMismatch, _Mapping]] = ..., degrees_of_freedom: _Optional[int] = ...) -> None: ...
