@@ -1,8 +1,9 @@
 """HoldoutLog on SQL: a run's holdout members, written with the batch that held them out.
 
 One executemany per batch (a cached INSERT ... ON CONFLICT DO NOTHING), so a run's hot path pays
-one statement for its holdout, and a batch written again after an executor restart (it cannot
-be, the checkpoint commits with it; but a replay must never fail a run) changes nothing.
+one statement for its holdout. A batch commits with the checkpoint past it, so an executor that
+restarts never writes it again; should a member be written twice all the same, the second write
+changes nothing instead of failing the run.
 """
 
 from __future__ import annotations
