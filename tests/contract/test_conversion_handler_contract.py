@@ -2,15 +2,21 @@
 attribution models on stored messages, the window measured from the event's own instant, no
 credit to a bounced message or outside the window, another organization's or a cancelled
 campaign's messages never credited, holdout conversions recorded apart, and the same event
-again (redelivered, through the other door, or after its ledger row is gone) changing nothing."""
+again (redelivered, through the other door, or after its ledger row is gone) changing nothing.
+
+One migrated database per backend for the module: each test works in an organization of its
+own, with ids of its own (campaign, execution and message ids are global keys)."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from sqlalchemy import delete, select
 
 from adapters.sql.events.tables import conversions, inbound_events
@@ -31,9 +37,11 @@ from domain.events.model import Door, InboundEvent, Outcome
 from domain.execution.feedback import Report
 from domain.execution.model import Execution, ExecutionStatus, Message, MessageStatus
 from domain.kernel.channels import Channel
-from tests.contract.builders import ORG, OTHER_ORG, T0, FixedClock, SequentialIds
-from tests.contract.conftest import Backend
+from tests.contract.builders import T0, FixedClock, SequentialIds
+from tests.contract.conftest import SQL, open_backend
 from tests.contract.steps import pending
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 S = MessageStatus
 DAY = timedelta(days=1)
@@ -45,24 +53,34 @@ class World:
     store: SqlStore
     intake: EventIntake
     clock: FixedClock
+    org: str
+
+    @property
+    def other_org(self) -> str:
+        return f"{self.org}-other"
+
+    def id(self, name: str) -> str:
+        return f"{self.org}:{name}"
 
     async def campaign(
         self,
-        campaign_id: str,
+        name: str,
         model: AttributionModel = AttributionModel.LAST_TOUCH,
         *,
         window: int = 7,
         status: CampaignStatus = CampaignStatus.COMPLETED,
-        organization_id: str = ORG,
+        organization_id: str = "",
     ) -> None:
+        """A campaign with a conversion goal on order.completed, and one completed run."""
         spec = CampaignSpec(
-            name=f"Campaign {campaign_id}",
+            name=name,
             campaign_type=CampaignType.SCHEDULED,
             conversion=Conversion("order.completed", window, model),
         )
+        org = organization_id or self.org
         campaign = Campaign(
-            campaign_id=campaign_id,
-            organization_id=organization_id,
+            campaign_id=self.id(name),
+            organization_id=org,
             spec=spec,
             created_by="alice",
             created_at=T0,
@@ -70,9 +88,9 @@ class World:
             status=status,
         )
         execution = Execution(
-            execution_id=f"e-{campaign_id}",
-            campaign_id=campaign_id,
-            organization_id=organization_id,
+            execution_id=self.id(f"run-{name}"),
+            campaign_id=self.id(name),
+            organization_id=org,
             status=ExecutionStatus.COMPLETED,
             trigger="manual",
             due_at=T0,
@@ -86,21 +104,22 @@ class World:
 
     async def sent(
         self,
-        message_id: str,
-        campaign_id: str,
+        name: str,
+        campaign: str,
         sent_at: datetime,
         *,
         user_id: str = "u1",
         channel: Channel = Channel.EMAIL,
-        organization_id: str = ORG,
+        organization_id: str = "",
         then: Report | None = None,
     ) -> None:
         """A message of the campaign's run, handed over at `sent_at` (and `then` reported)."""
+        org = organization_id or self.org
         message = Message(
-            message_id=message_id,
-            execution_id=f"e-{campaign_id}",
-            campaign_id=campaign_id,
-            organization_id=organization_id,
+            message_id=self.id(name),
+            execution_id=self.id(f"run-{campaign}"),
+            campaign_id=self.id(campaign),
+            organization_id=org,
             user_id=user_id,
             variant_id="v1",
             channel=channel,
@@ -111,57 +130,76 @@ class World:
         )
         async with self.store.unit_of_work() as uow:
             await uow.messages.add_many([message])
-            await uow.messages.apply_report(organization_id, message_id, Report(S.SENT, sent_at))
+            await uow.messages.apply_report(org, self.id(name), Report(S.SENT, sent_at))
             if then is not None:
-                await uow.messages.apply_report(organization_id, message_id, then)
+                await uow.messages.apply_report(org, self.id(name), then)
             await uow.commit()
 
-    async def held_out(self, campaign_id: str, user_id: str, at: datetime) -> None:
+    async def held_out(self, campaign: str, user_id: str, at: datetime) -> None:
         for _ in range(2):  # a batch written again changes nothing
             async with self.store.unit_of_work() as uow:
-                await uow.holdouts.add(ORG, campaign_id, f"e-{campaign_id}", [user_id], at)
+                await uow.holdouts.add(
+                    self.org, self.id(campaign), self.id(f"run-{campaign}"), [user_id], at
+                )
                 await uow.commit()
 
-    async def message(self, message_id: str, organization_id: str = ORG) -> Message:
+    async def message(self, name: str, organization_id: str = "") -> Message:
         async with self.store.unit_of_work(read_only=True) as uow:
-            found = await uow.messages.get(organization_id, message_id)
+            found = await uow.messages.get(organization_id or self.org, self.id(name))
         assert found is not None
         return found
 
     async def credits(self) -> list[tuple[Any, ...]]:
+        """(event, campaign, message, holdout, value share, converted_at), ids unprefixed."""
         c = conversions.c
-        statement = select(
-            c.event_id, c.campaign_id, c.message_id, c.holdout, c.value_share, c.converted_at
-        ).order_by(c.event_id, c.campaign_id, c.message_id)
+        statement = (
+            select(
+                c.event_id, c.campaign_id, c.message_id, c.holdout, c.value_share, c.converted_at
+            )
+            .where(c.organization_id.in_([self.org, self.other_org]))
+            .order_by(c.event_id, c.campaign_id, c.message_id)
+        )
         async with self.store.engine.connect() as connection:
-            return [tuple(r) for r in await connection.execute(statement)]
+            rows = await connection.execute(statement)
+        prefix = f"{self.org}:"
+        return [
+            (e, cid.removeprefix(prefix), mid.removeprefix(prefix), h, v, at)
+            for e, cid, mid, h, v, at in rows
+        ]
 
     async def take(self, event: InboundEvent) -> Outcome:
         return (await self.intake.take(event)).outcome
 
+    def order(
+        self,
+        event_id: str,
+        at: datetime,
+        value: object = 30,
+        *,
+        user_id: str = "u1",
+        door: Door = Door.TRACK_EVENTS,
+    ) -> InboundEvent:
+        properties = {"value": value}
+        return InboundEvent(self.org, event_id, "order.completed", at, user_id, properties, door)
 
-@pytest.fixture
-def world(sql_backend: Backend) -> World:
-    assert sql_backend.engine is not None
-    store = SqlStore(sql_backend.engine)
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=SQL)
+async def shared_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[SqlStore]:
+    async with open_backend(request.param, tmp_path_factory.mktemp("conversions")) as backend:
+        assert backend.engine is not None
+        yield SqlStore(backend.engine)
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def world(shared_store: SqlStore) -> World:
+    org = f"org-{uuid.uuid4().hex[:8]}"
     clock = FixedClock(NOW)
-    ids = SequentialIds()
+    ids = SequentialIds(prefix=org)  # outbox event ids are global keys too
     handlers = [FeedbackHandler(ids, clock), ConversionHandler(ids, clock)]
-    return World(store, EventIntake(store.unit_of_work, handlers, clock), clock)
-
-
-def order(
-    event_id: str,
-    at: datetime,
-    value: object = 30,
-    *,
-    user_id: str = "u1",
-    door: Door = Door.TRACK_EVENTS,
-    organization_id: str = ORG,
-) -> InboundEvent:
-    return InboundEvent(
-        organization_id, event_id, "order.completed", at, user_id, {"value": value}, door
-    )
+    intake = EventIntake(shared_store.unit_of_work, handlers, clock)
+    return World(shared_store, intake, clock, org)
 
 
 async def test_last_touch_converts_the_latest_message_once_through_both_doors(
@@ -173,9 +211,9 @@ async def test_last_touch_converts_the_latest_message_once_through_both_doors(
     at = T0 + 4 * DAY
 
     outcomes = [
-        await world.take(order("o-1", at, 59.9)),
-        await world.take(order("o-1", at, 59.9)),
-        await world.take(order("o-1", at, 59.9, door=Door.NATS)),
+        await world.take(world.order("o-1", at, 59.9)),
+        await world.take(world.order("o-1", at, 59.9)),
+        await world.take(world.order("o-1", at, 59.9, door=Door.NATS)),
     ]
 
     assert outcomes == [Outcome.ACCEPTED, Outcome.DUPLICATE, Outcome.DUPLICATE]
@@ -184,10 +222,12 @@ async def test_last_touch_converts_the_latest_message_once_through_both_doors(
     assert (old.status, old.converted_at) == (S.SENT, None)
     assert await world.credits() == [("o-1", "c1", "m-new", False, 59.9, at)]
     announced = [
-        e for e in await pending(world.store.outbox_store()) if "converted" in e.event_type
+        e
+        for e in await pending(world.store.outbox_store(), limit=10_000)
+        if e.organization_id == world.org and "converted" in e.event_type
     ]
     assert [(e.event_type, e.data["message_id"]) for e in announced] == [
-        ("campaign.message.converted", "m-new")
+        ("campaign.message.converted", world.id("m-new"))
     ]
 
 
@@ -195,11 +235,14 @@ async def test_an_event_whose_ledger_row_is_gone_is_not_credited_again(world: Wo
     await world.campaign("c1")
     await world.sent("m-1", "c1", T0 + DAY)
     first = T0 + 2 * DAY
-    await world.take(order("o-1", first, 10))
+    await world.take(world.order("o-1", first, 10))
     async with world.store.engine.begin() as connection:  # the ledger pruned it
-        await connection.execute(delete(inbound_events))
+        await connection.execute(
+            delete(inbound_events).where(inbound_events.c.organization_id == world.org)
+        )
 
-    assert await world.take(order("o-1", first - timedelta(hours=1), 10)) is Outcome.ACCEPTED
+    again = world.order("o-1", first - timedelta(hours=1), 10)
+    assert await world.take(again) is Outcome.ACCEPTED
 
     assert await world.credits() == [("o-1", "c1", "m-1", False, 10.0, first)]
     assert (await world.message("m-1")).converted_at == first
@@ -208,13 +251,13 @@ async def test_an_event_whose_ledger_row_is_gone_is_not_credited_again(world: Wo
 async def test_first_touch_and_linear_split_the_value(world: World) -> None:
     await world.campaign("first", AttributionModel.FIRST_TOUCH)
     await world.campaign("linear", AttributionModel.LINEAR)
-    for campaign_id in ("first", "linear"):
-        await world.sent(f"{campaign_id}-a", campaign_id, T0 + DAY)
-        await world.sent(f"{campaign_id}-b", campaign_id, T0 + 2 * DAY)
-        await world.sent(f"{campaign_id}-c", campaign_id, T0 + 3 * DAY)
+    for campaign in ("first", "linear"):
+        await world.sent(f"{campaign}-a", campaign, T0 + DAY)
+        await world.sent(f"{campaign}-b", campaign, T0 + 2 * DAY)
+        await world.sent(f"{campaign}-c", campaign, T0 + 3 * DAY)
     at = T0 + 4 * DAY
 
-    await world.take(order("o-1", at, 90))
+    await world.take(world.order("o-1", at, 90))
 
     assert await world.credits() == [
         ("o-1", "first", "first-a", False, 90.0, at),
@@ -231,9 +274,8 @@ async def test_a_bounced_message_is_not_credited_and_stays_bounced(world: World)
     await world.campaign("c1")
     await world.sent("m-ok", "c1", T0 + DAY)
     await world.sent("m-bad", "c1", T0 + 2 * DAY, then=Report(S.BOUNCED, T0 + 2 * DAY))
-    at = T0 + 3 * DAY
 
-    await world.take(order("o-1", at))
+    await world.take(world.order("o-1", T0 + 3 * DAY))
 
     bad = await world.message("m-bad")
     assert (bad.status, bad.converted_at) == (S.BOUNCED, None)
@@ -248,14 +290,14 @@ async def test_nothing_is_credited_outside_the_window_and_a_late_event_uses_its_
     await world.sent("m-1", "c1", T0 + DAY)
 
     # Three days after the message: outside its two-day window, though delivered just now.
-    assert await world.take(order("o-late", T0 + 4 * DAY)) is Outcome.ACCEPTED
+    assert await world.take(world.order("o-late", T0 + 4 * DAY)) is Outcome.ACCEPTED
     assert await world.credits() == []
-    # Delivered nine days late, it happened a day after the message: inside the window.
-    assert await world.take(order("o-1", T0 + 2 * DAY)) is Outcome.ACCEPTED
+    # Delivered eight days late, it happened a day after the message: inside the window.
+    assert await world.take(world.order("o-1", T0 + 2 * DAY)) is Outcome.ACCEPTED
     assert [r[:3] for r in await world.credits()] == [("o-1", "c1", "m-1")]
     # A message sent after the event is never credited for it.
     await world.sent("m-2", "c1", T0 + 2 * DAY + timedelta(hours=12))
-    await world.take(order("o-2", T0 + 2 * DAY + timedelta(hours=6)))
+    await world.take(world.order("o-2", T0 + 2 * DAY + timedelta(hours=6)))
     assert [r[:3] for r in await world.credits()] == [("o-1", "c1", "m-1"), ("o-2", "c1", "m-1")]
     assert (await world.message("m-2")).status is S.SENT
 
@@ -264,16 +306,17 @@ async def test_other_organizations_cancelled_campaigns_and_other_users_are_not_c
     world: World,
 ) -> None:
     await world.campaign("cancelled", status=CampaignStatus.CANCELLED)
-    await world.campaign("theirs", organization_id=OTHER_ORG)
+    await world.campaign("theirs", organization_id=world.other_org)
     await world.campaign("mine")
     await world.sent("m-cancelled", "cancelled", T0 + DAY)
-    await world.sent("m-theirs", "theirs", T0 + DAY, organization_id=OTHER_ORG)
+    await world.sent("m-theirs", "theirs", T0 + DAY, organization_id=world.other_org)
     await world.sent("m-u2", "mine", T0 + DAY, user_id="u2")
 
-    await world.take(order("o-1", T0 + 2 * DAY))
+    await world.take(world.order("o-1", T0 + 2 * DAY))
 
     assert await world.credits() == []
-    assert (await world.message("m-theirs", OTHER_ORG)).status is S.SENT
+    assert (await world.message("m-theirs", world.other_org)).status is S.SENT
+    assert (await world.message("m-cancelled")).status is S.SENT
     assert (await world.message("m-u2")).status is S.SENT
 
 
@@ -282,17 +325,19 @@ async def test_a_holdout_members_conversions_are_recorded_apart(world: World) ->
     await world.held_out("c1", "u9", T0 + DAY)
     first = T0 + 3 * DAY
 
-    await world.take(order("o-2", T0 + 4 * DAY, 5, user_id="u9"))
-    await world.take(order("o-1", first, 20, user_id="u9"))
-    await world.take(order("o-1", first, 20, user_id="u9", door=Door.NATS))
-    await world.take(order("o-3", T0 + 9 * DAY, 5, user_id="u9"))  # 8 days after: outside
+    await world.take(world.order("o-2", T0 + 4 * DAY, 5, user_id="u9"))
+    await world.take(world.order("o-1", first, 20, user_id="u9"))
+    await world.take(world.order("o-1", first, 20, user_id="u9", door=Door.NATS))
+    await world.take(world.order("o-3", T0 + 9 * DAY, 5, user_id="u9"))  # 8 days after: outside
 
     assert await world.credits() == [
         ("o-1", "c1", "", True, 20.0, first),
         ("o-2", "c1", "", True, 5.0, T0 + 4 * DAY),
     ]
+    h = holdout_members.c
+    statement = select(h.user_id, h.execution_id, h.converted_at).where(
+        h.organization_id == world.org
+    )
     async with world.store.engine.connect() as connection:
-        members = (await connection.execute(select(holdout_members))).mappings().all()
-    assert [(m["user_id"], m["execution_id"], m["converted_at"]) for m in members] == [
-        ("u9", "e-c1", first)  # recorded once; its earliest conversion kept
-    ]
+        members = [tuple(r) for r in await connection.execute(statement)]
+    assert members == [("u9", world.id("run-c1"), first)]  # once; the earliest conversion kept
