@@ -1,7 +1,8 @@
 """Conversions on a real run (SQLite and Postgres): the executor records its holdout members
 with their batches, exactly once through a crash and a resume; then an order from a recipient
 converts the message it was sent, and one from a holdout member is counted as a holdout
-conversion (domain.events.conversions, docs/conversions.md)."""
+conversion (domain.events.conversions, docs/conversions.md); erasing either user keeps those rows
+under the pseudonym."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from domain.events.model import InboundEvent, Outcome
 from domain.execution.executor import DEFAULT_RETRIES
 from domain.execution.model import MessageStatus
 from tests.engine.conftest import ORG, EngineRig
+from tests.engine.lifecycle_support import PSEUDONYMS, take
 from tests.engine.scenario import (
     HOLDOUT_BP,
     SUPPRESSED_ALL,
@@ -117,3 +119,15 @@ async def test_holdout_is_recorded_once_and_conversions_credit_messages_and_hold
         select(holdout_members.c.converted_at).where(holdout_members.c.user_id == member),
     )
     assert converted_at == at
+
+    # An erased user's conversions and holdout memberships keep their counts under the pseudonym.
+    for n, user_id in enumerate((recipient, member)):
+        assert (await take(engine, f"del-{n}", "user.deleted", user_id=user_id)).outcome is (
+            Outcome.ACCEPTED
+        )
+    pseudonyms = {PSEUDONYMS.user(ORG, recipient), PSEUDONYMS.user(ORG, member)}
+    credited = await rows(engine, select(conversions.c.user_id))
+    assert {user_id for (user_id,) in credited} == pseudonyms
+    members = await rows(engine, select(holdout_members.c.user_id))
+    assert PSEUDONYMS.user(ORG, member) in {user_id for (user_id,) in members}
+    assert member not in {user_id for (user_id,) in members}
