@@ -20,6 +20,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from domain.campaigns.model import Conversion
+from domain.campaigns.rules import ATTRIBUTION_DAYS
 from domain.events.attribution import campaign_credits, conversion_instant
 from domain.events.conversion_metrics import conversion_deltas
 from domain.events.conversion_model import ConvertingCampaign, Credit
@@ -35,6 +36,7 @@ from domain.kernel.ports import Clock, IdGenerator
 from domain.metrics.model import Cell, MetricTotals
 
 CACHED_CAMPAIGNS = 10_000  # conversion settings kept; the cache starts over beyond
+LONGEST_WINDOW = timedelta(days=max(ATTRIBUTION_DAYS))
 CONVERTED = "converted"
 
 
@@ -55,7 +57,11 @@ class ConversionHandler:
         if not event.user_id:
             return  # nobody to attribute to (the event may still be a trigger source)
         store = uow.conversions
-        found = await store.converting_campaigns(event.organization_id, event.event_type)
+        now = self._clock.now()
+        at = conversion_instant(event, now)
+        found = await store.converting_campaigns(
+            event.organization_id, event.event_type, at - LONGEST_WINDOW
+        )
         if not found:
             return
         credited = await store.credited_campaigns(
@@ -68,8 +74,6 @@ class ConversionHandler:
                 settings[campaign.campaign_id] = conversion
         if not settings:
             return
-        now = self._clock.now()
-        at = conversion_instant(event, now)
         since = at - timedelta(days=max(c.attribution_window_days for c in settings.values()))
         ids = sorted(settings)
         touches = await store.touches(event.organization_id, event.user_id, ids, since, at)

@@ -78,10 +78,12 @@ class ConversionStore(Protocol):
     frequent as orders."""
 
     async def converting_campaigns(
-        self, organization_id: str, event_type: str
+        self, organization_id: str, event_type: str, since: datetime
     ) -> Sequence[ConvertingCampaign]:
         """The organization's campaigns whose conversion event type is `event_type`, in a status
-        that still attributes (ATTRIBUTING), ids and versions only, in campaign_id order."""
+        that still attributes (ATTRIBUTING), ids and versions only, in campaign_id order;
+        without the ones completed so long before `since` that none of their messages can have
+        been sent after it (it may return more)."""
 
     async def touches(
         self,

@@ -1,7 +1,8 @@
 """ConversionStore on SQL (docs/conversions.md): every read a conversion event makes is a small
 indexed query, without an index of its own on the messages table (a run's COPY pays per index).
 
-- Converting campaigns: the (organization_id, conversion_event_type) index of campaigns.
+- Converting campaigns: the (organization_id, conversion_event_type) index of campaigns, less
+  the ones completed long before the longest window could reach.
 - The user's messages and holdout memberships: through the runs of those campaigns that may
   have sent in the window (executions' (organization_id, campaign_id, created_at) index), then
   (execution_id, user_id): the messages' index and the holdout table's key. A triggered or
@@ -25,6 +26,7 @@ from adapters.sql.engine import is_postgres
 from adapters.sql.events.tables import conversions
 from adapters.sql.execution.message_rows import HANDOVER_COLUMNS, WITH_HANDOVERS, message_from_row
 from adapters.sql.execution.tables import executions, holdout_members, messages
+from domain.campaigns.model import CampaignStatus
 from domain.events.conversion_model import (
     ATTRIBUTING,
     ConvertingCampaign,
@@ -47,7 +49,7 @@ class SqlConversionStore:
         self._c = connection
 
     async def converting_campaigns(
-        self, organization_id: str, event_type: str
+        self, organization_id: str, event_type: str, since: datetime
     ) -> Sequence[ConvertingCampaign]:
         rows = await self._c.execute(
             select(campaigns.c.campaign_id, campaigns.c.version)
@@ -55,6 +57,11 @@ class SqlConversionStore:
                 campaigns.c.organization_id == organization_id,
                 campaigns.c.conversion_event_type == event_type,
                 campaigns.c.status.in_(_ATTRIBUTING),
+                or_(
+                    campaigns.c.status != CampaignStatus.COMPLETED.value,
+                    campaigns.c.completed_at.is_(None),
+                    campaigns.c.completed_at >= since - LATE_SEND,
+                ),
             )
             .order_by(campaigns.c.campaign_id)
         )
