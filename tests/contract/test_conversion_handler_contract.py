@@ -341,3 +341,19 @@ async def test_a_holdout_members_conversions_are_recorded_apart(world: World) ->
     async with world.store.engine.connect() as connection:
         members = [tuple(r) for r in await connection.execute(statement)]
     assert members == [("u9", world.id("run-c1"), first)]  # once; the earliest conversion kept
+
+
+async def test_a_batch_of_orders_in_one_transaction_credits_each_once(world: World) -> None:
+    await world.campaign("c1")
+    await world.sent("m-1", "c1", T0 + DAY)
+    early, late = T0 + 2 * DAY, T0 + 3 * DAY
+    batch = [world.order("o-2", late, 7), world.order("o-1", early, 5), world.order("o-2", late, 7)]
+
+    taken = await world.intake.take_batch(batch)
+
+    assert [t.outcome for t in taken] == [Outcome.ACCEPTED, Outcome.ACCEPTED, Outcome.DUPLICATE]
+    assert await world.credits() == [
+        ("o-1", "c1", "m-1", False, 5.0, early),
+        ("o-2", "c1", "m-1", False, 7.0, late),
+    ]
+    assert (await world.message("m-1")).converted_at == early  # the earliest conversion's
