@@ -24,11 +24,13 @@ from adapters.sql.engine import (
     make_engine,
     statement_timeout_of,
 )
+from adapters.sql.events.conversions import SqlConversionStore
 from adapters.sql.events.ledger import SqlEventLedger
 from adapters.sql.events.personal_data import SqlPersonalData
 from adapters.sql.events.triggers import SqlTriggerStore
 from adapters.sql.execution.delivery_outbox import SqlDeliveryOutbox
 from adapters.sql.execution.executions import SqlExecutionRepository
+from adapters.sql.execution.holdouts import SqlHoldoutLog
 from adapters.sql.execution.messages import SqlMessageRepository
 from adapters.sql.execution.reservation_log import SqlReservationLog
 from adapters.sql.execution.runs import SqlRunProgress
@@ -71,6 +73,10 @@ class SqlUnitOfWork:
         return SqlMessageRepository(self._active())
 
     @property
+    def holdouts(self) -> SqlHoldoutLog:
+        return SqlHoldoutLog(self._active())
+
+    @property
     def runs(self) -> SqlRunProgress:
         return SqlRunProgress(self._active())
 
@@ -89,6 +95,10 @@ class SqlUnitOfWork:
     @property
     def triggers(self) -> SqlTriggerStore:
         return SqlTriggerStore(self._active())
+
+    @property
+    def conversions(self) -> SqlConversionStore:
+        return SqlConversionStore(self._active())
 
     async def commit(self) -> None:
         with database_errors_as_domain_errors():

@@ -175,6 +175,9 @@ class BatchPlan:
     drafts: list[Draft] = field(default_factory=list)
     counts: ExecutionCounts = field(default_factory=ExecutionCounts)
     last_user_id: str = ""
+    # The batch's holdout members: they get no message, but the executor records them with the
+    # batch, so their conversions are the baseline of lift (docs/conversions.md).
+    holdout_user_ids: list[str] = field(default_factory=list)
 
 
 def plan_batch(plan: CampaignPlan, recipients: Sequence[Recipient]) -> BatchPlan:
@@ -182,13 +185,14 @@ def plan_batch(plan: CampaignPlan, recipients: Sequence[Recipient]) -> BatchPlan
     drafts = out.drafts
     assign, campaign_id = plan.allocation.assign, plan.campaign_id
     arms, all_channels = plan.arms, plan.all_channels
-    holdout = control = unreachable = failed = 0
+    held_out = out.holdout_user_ids
+    control = unreachable = failed = 0
     # Per recipient: the hot loop of an execution (docs/performance.md): locals, no helper objects.
     for recipient in recipients:
         contact = recipient.contact
         variant_id = assign(bucket(contact.user_id, campaign_id))
         if variant_id is None:
-            holdout += 1
+            held_out.append(contact.user_id)
             continue
         arm = arms[variant_id]
         if arm.is_control:
@@ -224,7 +228,7 @@ def plan_batch(plan: CampaignPlan, recipients: Sequence[Recipient]) -> BatchPlan
             )
     counts = out.counts
     counts.audience += len(recipients)
-    counts.holdout += holdout
+    counts.holdout += len(held_out)
     counts.control += control
     counts.unreachable += unreachable
     counts.failed = failed

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from domain.events.conversions import ConversionHandler
 from domain.events.erasure import ErasureHandler
 from domain.events.fallback import FallbackHandler
 from domain.events.feedback import FeedbackHandler
@@ -22,11 +23,14 @@ from server.workers.inbound_events import InboundEventsWorker
 
 def event_handlers(settings: Settings, ports: Ports) -> list[EventHandler]:
     """Every effect of an inbound event, in the order they run inside the event's transaction.
-    The FallbackHandler comes after the FeedbackHandler, whose effect on the message it reads."""
+    The FallbackHandler comes after the FeedbackHandler, whose effect on the message it reads;
+    the ConversionHandler before the TriggerHandler, so a firing's new messages are never among
+    the ones a conversion weighs (they are not sent yet anyway)."""
     pseudonyms = ports.pseudonyms or erasure_pseudonyms(settings)
     limits = organization_limits(settings)
     return [
         FeedbackHandler(ports.ids, ports.clock),
+        ConversionHandler(ports.ids, ports.clock),
         TriggerHandler(
             ports.audience,
             ports.clock,
