@@ -5,7 +5,7 @@ by the writer, in the domain event envelope."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +26,7 @@ from domain.metrics.stream_request import StreamRequest
 from domain.metrics.streams import LiveMetrics
 from domain.metrics.watcher import WatchTiming
 from tests.integration.nats_support import StreamNames, shared_nats_url
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.nats
 ADMIN = Principal("org-m", "alice", frozenset({Role.ADMIN}))
@@ -42,12 +43,6 @@ async def replicas() -> AsyncIterator[tuple[NatsMetricChanges, NatsMetricChanges
     finally:
         await one.close()
         await two.close()
-
-
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
 
 
 async def test_a_change_on_one_replica_reaches_the_others_listeners_in_the_event_envelope(

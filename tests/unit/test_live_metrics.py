@@ -6,6 +6,7 @@ no task outlives its streams)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from datetime import timedelta
@@ -25,6 +26,7 @@ from domain.metrics.model import Breakdown, CampaignMetrics, Cell, MetricTotals
 from domain.metrics.stream_request import StreamRequest, stream_request
 from domain.metrics.streams import LiveMetrics, LiveUpdate
 from domain.metrics.watcher import WatchTiming
+from tests.support.waiting import until
 from tests.unit.conftest import NOW, FakeClock
 
 TIMING = WatchTiming(read_interval=0.02, refresh_interval=0.25)
@@ -97,12 +99,6 @@ def hub(store: MemoryStore, clock: FakeClock, admin: Principal) -> Fixture:
     return Fixture(store, CampaignService(store.unit_of_work, clock, UuidGenerator()), admin)
 
 
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
-
-
 async def test_the_first_update_is_a_full_snapshot(
     hub: Fixture, scheduled_spec: CampaignSpec
 ) -> None:
@@ -112,7 +108,8 @@ async def test_the_first_update_is_a_full_snapshot(
     request = hub.request(breakdowns=(Breakdown.VARIANT,))
     async with aclosing(hub.stream(request)) as updates:
         first = await anext(updates)
-    assert first.snapshot and not first.final
+    assert first.snapshot
+    assert not first.final
     assert first.status is CampaignStatus.RUNNING
     assert (first.metrics.totals.sent, first.metrics.totals.delivered) == (4, 2)
     assert [(r.key, r.totals.sent) for r in first.metrics.rows] == [("A", 3), ("B", 1)]
@@ -126,14 +123,16 @@ async def test_a_change_is_streamed_and_the_end_is_a_final_snapshot(
         assert (await anext(updates)).metrics.totals.sent == 0
         await hub.count(sent=5)
         update = await anext(updates)
-        assert not update.snapshot and update.metrics.totals.sent == 5
+        assert not update.snapshot
+        assert update.metrics.totals.sent == 5
         await hub.count(sent=2)
         await hub.complete()  # no signal needed: the watcher also re-reads on its timer
         seen = [update async for update in updates]
-    assert seen[-1].final and seen[-1].status is CampaignStatus.COMPLETED
+    assert seen[-1].final
+    assert seen[-1].status is CampaignStatus.COMPLETED
     assert seen[-1].metrics.totals.sent == 7
     assert not any(u.final for u in seen[:-1])
-    assert hub.live.watchers == 0 and hub.live.streams == 0
+    assert (hub.live.watchers, hub.live.streams) == (0, 0)
 
 
 async def test_a_cancelled_campaign_ends_its_streams(
@@ -187,7 +186,7 @@ async def test_updates_are_coalesced_to_one_per_min_interval(
     await until(lambda: received[-1][1] == 40)
     elapsed = loop.time() - started
     consumer.cancel()
-    gaps = [b[0] - a[0] for a, b in zip(received, received[1:], strict=False)]
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(received)]
     assert min(gaps) >= 0.19, gaps
     assert len(received) - 1 <= elapsed / 0.2 + 1, (len(received), elapsed)
     assert [sent for _, sent in received] == sorted(sent for _, sent in received)
@@ -233,7 +232,7 @@ async def test_a_subscriber_that_stops_reading_delays_nobody_and_keeps_only_the_
     for expected in range(1, 6):
         changed_at = loop.time()
         await hub.count(sent=1)
-        await until(lambda expected=expected: seen.count(expected) == 5, timeout=1.0)
+        await until(lambda expected=expected: seen.count(expected) == 5, within=1.0)
         assert loop.time() - changed_at < 0.5
     resumed = await anext(stalled)  # the latest reading only, not a backlog of five
     assert resumed.metrics.totals.sent == 5
