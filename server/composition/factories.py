@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
@@ -19,6 +19,7 @@ from adapters.embedded.sandbox_delivery import SandboxDelivery
 from adapters.http.audience import HttpAudienceSource
 from adapters.http.client import UpstreamClient
 from adapters.http.templates import HttpTemplateSource
+from adapters.memory.metric_ledger import MemoryMetricLedger
 from adapters.nats.delivery import NatsDeliveryPublisher
 from adapters.nats.inbound import InboundOptions, NatsInbound
 from adapters.nats.jetstream import JetStreamLink
@@ -55,7 +56,7 @@ from domain.execution.ports import (
 )
 from domain.execution.reseeding import ReseedingRateLimiter
 from domain.kernel.ports import Clock, EventPublisher, HealthProbe, IdGenerator, OutboxStore
-from domain.metrics.ports import MetricChangeFeed, MetricChanges
+from domain.metrics.ports import MetricChangeFeed, MetricChanges, MetricLedger
 from server.composition.closers import Closers
 from server.data_dir import private_data_dir
 from server.pseudonym_key import erasure_pseudonyms
@@ -102,6 +103,8 @@ class Ports:
     # adapter, in process or on NATS (docs/live-metrics.md).
     metric_changes: MetricChanges | None = None
     metric_feed: MetricChangeFeed | None = None
+    # streams branch only, until the SQL ledger lands: counters nobody writes yet.
+    metric_ledger: MetricLedger = field(default_factory=MemoryMetricLedger)
     pseudonyms: Pseudonyms | None = None  # of erased users (docs/erasure.md)
     dependency_checks: tuple[DependencyCheck, ...] = ()
 
