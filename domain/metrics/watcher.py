@@ -79,7 +79,9 @@ MetricsReader = Callable[[], Awaitable[CampaignMetrics]]
 @dataclass(frozen=True, slots=True)
 class WatchTiming:
     read_interval: float = 0.1  # the shortest min_interval a stream may ask for
-    refresh_interval: float = 2.0  # the re-read without a signal
+    # The re-read without a signal: how late a lost signal, or the end of a campaign (which moves
+    # no counter), can reach the streams at worst. Two small reads a second per watched campaign.
+    refresh_interval: float = 1.0
 
 
 class Watcher:
