@@ -1,5 +1,6 @@
 """StreamCampaignMetrics on the real server (SQLite and Postgres): grpcurl follows a running
-campaign's metrics from the snapshot to the final snapshot; a cancelled campaign ends its
+campaign's metrics from the snapshot to the final snapshot, whose counters are the run's;
+`campaign-service watch` draws the completed campaign and exits; a cancelled campaign ends its
 streams; min_interval below 100 ms is INVALID_ARGUMENT naming the field; another organization's
 campaign is NOT_FOUND; examples/stream_metrics.py streams through the typed stubs."""
 
@@ -10,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +29,13 @@ from tests.e2e.helpers import (
     RPC_TIMEOUT,
     CampaignApi,
     Grpcurl,
+    GrpcurlResult,
     bearer,
     email,
     mint_token,
     new_org,
 )
-from tests.support.server_process import ServerProcess
+from tests.support.server_process import ServerProcess, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -96,13 +99,22 @@ def stream(
     )
 
 
-def test_grpcurl_streams_a_running_campaigns_metrics_until_the_final_snapshot(
-    api: CampaignApi, channel: grpc.Channel, org: str, grpcurl: Grpcurl
-) -> None:
-    audience = AudienceApi(channel, mint_token(org))
-    audience.upsert(
+@dataclass(frozen=True)
+class Streamed:
+    org: str
+    campaign_id: str
+    grpcurl: GrpcurlResult
+
+
+@pytest.fixture(scope="module")
+def streamed(server: ServerProcess, shared_channel: grpc.Channel) -> Streamed:
+    """A campaign of RECIPIENTS run to completion while grpcurl streamed its metrics (once per
+    backend, for the tests of this module that look at a completed campaign)."""
+    org = new_org()
+    AudienceApi(shared_channel, mint_token(org)).upsert(
         *(contact(f"s{i:02d}", attributes={"cohort": "streams"}) for i in range(RECIPIENTS))
     )
+    api = CampaignApi(shared_channel, mint_token(org))
     campaign = api.create(campaign_request("Streamed"))
     body = {
         "campaign_id": campaign.campaign_id,
@@ -110,18 +122,29 @@ def test_grpcurl_streams_a_running_campaigns_metrics_until_the_final_snapshot(
         "breakdowns": ["BREAKDOWN_VARIANT"],
     }
     with ThreadPoolExecutor(1) as pool:
-        watching = pool.submit(grpcurl.run, METHOD, body=body, token=mint_token(org, "user"))
+        watching = pool.submit(
+            Grpcurl(server.address).run, METHOD, body=body, token=mint_token(org, "user")
+        )
         api.call("SendCampaignNow", svc.SendCampaignNowRequest(campaign_id=campaign.campaign_id))
-        result = watching.result()
+        return Streamed(org, campaign.campaign_id, watching.result())
 
+
+def test_grpcurl_streams_a_running_campaign_from_the_snapshot_to_the_final_snapshot(
+    streamed: Streamed,
+) -> None:
+    result = streamed.grpcurl
     assert result.returncode == 0, result.output
     messages = json_messages(result.stdout)
-    first, last = messages[0], messages[-1]
-    assert first.get("snapshot") is True
+    assert messages[0].get("snapshot") is True
     assert not any(m.get("snapshot") for m in messages[1:])
+    last = messages[-1]
     assert last.get("final") is True
     assert not any(m.get("final") for m in messages[:-1])
     assert last["campaign_status"] == "CAMPAIGN_STATUS_COMPLETED"
+
+
+def test_the_final_snapshot_counts_every_message_of_the_run(streamed: Streamed) -> None:
+    last = json_messages(streamed.grpcurl.stdout)[-1]
     totals = last["totals"]  # int64 as JSON strings; zero counters left out
     assert int(totals.get("queued", 0)) == RECIPIENTS
     assert int(totals.get("sent", 0)) == RECIPIENTS
@@ -130,6 +153,30 @@ def test_grpcurl_streams_a_running_campaigns_metrics_until_the_final_snapshot(
     rows = last["rows"]
     assert {row["breakdown"] for row in rows} == {"BREAKDOWN_VARIANT"}
     assert sum(int(row["totals"].get("sent", 0)) for row in rows) == RECIPIENTS
+
+
+def test_watch_renders_a_completed_campaign_and_exits(
+    streamed: Streamed, live_server: ServerProcess
+) -> None:
+    run = run_cli(
+        {**live_server.env, "COLUMNS": "120"},
+        "watch",
+        streamed.campaign_id,
+        "--address",
+        live_server.address,
+        "--token",
+        mint_token(streamed.org, "user"),
+    )
+
+    assert run.returncode == 0, run.stderr + run.stdout
+    screen = run.stdout
+    assert "COMPLETED" in screen
+    assert "final snapshot" in screen
+    for stage in ("audience", "sent", "delivered", "opened", "clicked", "converted"):
+        assert stage in screen
+    audience_row = next(line for line in screen.splitlines() if "│ audience " in line)
+    assert str(RECIPIENTS) in audience_row, screen  # from the run (ListExecutions)
+    assert "Variants" in screen
 
 
 def test_a_draft_streams_its_snapshot_and_cancelling_it_ends_the_stream(
