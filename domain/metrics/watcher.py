@@ -141,6 +141,15 @@ class Watcher:
             task.cancel()
 
     async def _run(self) -> None:
+        try:
+            await self._watch()
+        except Exception as exc:  # a bug: end every stream with it rather than leave them hanging
+            self._on_error(exc)
+            for subscription in self._subscribers:
+                subscription.offer(Reading(self._seq, error=exc))
+            self.close()
+
+    async def _watch(self) -> None:
         while not self.closed:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._timing.refresh_interval):
@@ -169,10 +178,14 @@ class Watcher:
     def _publish(self, reading: Reading) -> None:
         news = not reading.same_news_as(self._last)
         for subscription in self._subscribers:
-            if not subscription.served:
+            if reading.final or reading.gone:
+                # The last reading anyone will get here: also for whoever joined while it was
+                # being taken (the campaign had ended before they asked anyway).
+                subscription.offer(reading)
+            elif not subscription.served:
                 if reading.seq > subscription.after_seq:
                     subscription.offer(reading)
-            elif reading.error is None and (news or reading.final or reading.gone):
+            elif reading.error is None and news:
                 subscription.offer(reading)
         if reading.error is None:
             self._last = reading

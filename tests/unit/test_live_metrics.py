@@ -286,3 +286,42 @@ async def test_no_update_is_sent_while_nothing_changes(
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(TIMING.refresh_interval * 2.5):  # two timer re-reads
                 await anext(updates)
+
+
+class GatedLedger(CountingLedger):
+    """Holds every read until the test opens the gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def read(
+        self,
+        organization_id: str,
+        campaign_id: str,
+        execution_id: str | None,
+        breakdowns: Sequence[Breakdown],
+    ) -> CampaignMetrics:
+        self.reads += 1
+        await self.gate.wait()
+        return await MemoryMetricLedger.read(
+            self, organization_id, campaign_id, execution_id, breakdowns
+        )
+
+
+async def test_a_stream_joining_while_the_final_reading_is_taken_gets_it_too(
+    hub: Fixture, scheduled_spec: CampaignSpec
+) -> None:
+    await hub.running_campaign(scheduled_spec)
+    await hub.complete()
+    ledger = GatedLedger()
+    hub.live = LiveMetrics(ledger, hub.store.unit_of_work, hub.changes, timing=TIMING)
+    early = asyncio.create_task(anext(hub.stream()))
+    await until(lambda: ledger.reads == 1)  # the watcher is inside its (final) reading
+    late = asyncio.create_task(anext(hub.stream()))
+    await asyncio.sleep(0)
+    ledger.gate.set()
+    async with asyncio.timeout(2.0):
+        updates = await asyncio.gather(early, late)
+    assert [(u.final, u.status) for u in updates] == [(True, CampaignStatus.COMPLETED)] * 2
+    assert ledger.reads == 1
