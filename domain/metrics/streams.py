@@ -17,7 +17,11 @@ from dataclasses import dataclass
 
 from domain.campaigns.model import CampaignStatus
 from domain.campaigns.ports import UnitOfWorkFactory
-from domain.kernel.errors import CampaignNotFoundError, QuotaExceededError
+from domain.kernel.errors import (
+    CampaignNotFoundError,
+    DependencyUnavailableError,
+    QuotaExceededError,
+)
 from domain.kernel.principal import Principal
 from domain.metrics.model import CampaignMetrics
 from domain.metrics.ports import MetricChangeFeed, MetricLedger
@@ -28,6 +32,9 @@ from domain.metrics.watcher import Watcher, WatchKey, WatchTiming
 # per update; past this a client is told to come back (RESOURCE_EXHAUSTED) instead of slowing
 # every other stream down.
 MAX_STREAMS = 5_000
+# Of them, one organization's: one tenant's dashboards cannot take every stream of a replica.
+MAX_STREAMS_PER_ORGANIZATION = 1_000
+SHUTTING_DOWN = "this server is shutting down; open the stream again (another replica answers)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +54,7 @@ class LiveMetrics:
         *,
         timing: WatchTiming | None = None,
         max_streams: int = MAX_STREAMS,
+        max_streams_per_organization: int = MAX_STREAMS_PER_ORGANIZATION,
         on_error: Callable[[Exception], None] = lambda _exc: None,
     ) -> None:
         """`on_error` hears of every failed read (a stream still waiting for its snapshot gets
@@ -56,6 +64,9 @@ class LiveMetrics:
         self._feed = feed
         self._timing = timing or WatchTiming()
         self._max_streams = max_streams
+        self._max_per_organization = max_streams_per_organization
+        self._per_organization: dict[str, int] = {}
+        self._closed = False
         self._on_error = on_error
         self._listening = False
         self._streams = 0
@@ -81,15 +92,14 @@ class LiveMetrics:
         """The stream's updates; CampaignNotFoundError when the campaign is not the principal's
         organization's (or is deleted while watched)."""
         principal.require_read()
-        if self._streams >= self._max_streams:
-            raise QuotaExceededError(
-                f"this server already serves {self._max_streams} live metric streams; retry later"
-            )
+        organization_id = principal.organization_id
+        self._check_capacity(organization_id)
         self._listen()
-        key = (principal.organization_id, request.campaign_id, request.breakdowns)
+        key = (organization_id, request.campaign_id, request.breakdowns)
         watcher = self._watcher(key)
         subscription = watcher.join()
         self._streams += 1
+        self._per_organization[organization_id] = self._per_organization.get(organization_id, 0) + 1
         interval = request.min_interval.total_seconds()
         loop = asyncio.get_running_loop()
         try:
@@ -109,7 +119,33 @@ class LiveMetrics:
                 await asyncio.sleep(max(0.0, interval - (loop.time() - sent_at)))
         finally:
             self._streams -= 1
+            left = self._per_organization[organization_id] - 1
+            if left:
+                self._per_organization[organization_id] = left
+            else:
+                del self._per_organization[organization_id]
             watcher.leave(subscription)
+
+    def close(self) -> None:
+        """Shutting down: end every stream now with UNAVAILABLE, so its client reconnects (to
+        another replica) and the server's stop does not wait its whole grace period for streams
+        that would never end by themselves; refuse new ones the same way."""
+        self._closed = True
+        for watcher in list(self._watchers.values()):
+            watcher.end(DependencyUnavailableError(SHUTTING_DOWN))
+
+    def _check_capacity(self, organization_id: str) -> None:
+        if self._closed:
+            raise DependencyUnavailableError(SHUTTING_DOWN)
+        if self._streams >= self._max_streams:
+            raise QuotaExceededError(
+                f"this server already serves {self._max_streams} live metric streams; retry later"
+            )
+        if self._per_organization.get(organization_id, 0) >= self._max_per_organization:
+            raise QuotaExceededError(
+                f"the organization already has {self._max_per_organization} live metric streams "
+                "open on this server; close some first"
+            )
 
     def _listen(self) -> None:
         if not self._listening and self._feed is not None:

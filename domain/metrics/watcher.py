@@ -131,6 +131,12 @@ class Watcher:
         """The counters changed: read again (no sooner than read_interval after the last)."""
         self._wake.set()
 
+    def end(self, error: Exception) -> None:
+        """End every subscriber's stream with `error`, and stop."""
+        for subscription in self._subscribers:
+            subscription.offer(Reading(self._seq, error=error))
+        self.close()
+
     def close(self) -> None:
         if self.closed:
             return
@@ -145,9 +151,7 @@ class Watcher:
             await self._watch()
         except Exception as exc:  # a bug: end every stream with it rather than leave them hanging
             self._on_error(exc)
-            for subscription in self._subscribers:
-                subscription.offer(Reading(self._seq, error=exc))
-            self.close()
+            self.end(exc)
 
     async def _watch(self) -> None:
         while not self.closed:

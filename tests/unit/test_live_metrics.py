@@ -20,7 +20,12 @@ from adapters.system import UuidGenerator
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import CampaignSpec, CampaignStatus
 from domain.campaigns.service import CampaignService
-from domain.kernel.errors import CampaignNotFoundError, InvalidArgumentError
+from domain.kernel.errors import (
+    CampaignNotFoundError,
+    DependencyUnavailableError,
+    InvalidArgumentError,
+    QuotaExceededError,
+)
 from domain.kernel.principal import Principal
 from domain.metrics.model import Breakdown, CampaignMetrics, Cell, MetricTotals
 from domain.metrics.stream_request import StreamRequest, stream_request
@@ -325,3 +330,39 @@ async def test_a_stream_joining_while_the_final_reading_is_taken_gets_it_too(
         updates = await asyncio.gather(early, late)
     assert [(u.final, u.status) for u in updates] == [(True, CampaignStatus.COMPLETED)] * 2
     assert ledger.reads == 1
+
+
+async def test_closing_the_hub_ends_every_stream_as_unavailable_and_refuses_new_ones(
+    hub: Fixture, scheduled_spec: CampaignSpec
+) -> None:
+    await hub.running_campaign(scheduled_spec)
+    streams = [hub.stream() for _ in range(3)]
+    for stream in streams:
+        await anext(stream)
+
+    hub.live.close()
+
+    for stream in streams:
+        with pytest.raises(DependencyUnavailableError):
+            await anext(stream)
+    with pytest.raises(DependencyUnavailableError):
+        await anext(hub.stream())
+    assert (hub.live.streams, hub.live.watchers) == (0, 0)
+
+
+async def test_one_organization_cannot_take_every_stream(
+    hub: Fixture, scheduled_spec: CampaignSpec
+) -> None:
+    await hub.running_campaign(scheduled_spec)
+    hub.live = LiveMetrics(
+        hub.ledger, hub.store.unit_of_work, timing=TIMING, max_streams_per_organization=2
+    )
+    open_streams = [hub.stream(), hub.stream()]
+    for stream in open_streams:
+        await anext(stream)
+    with pytest.raises(QuotaExceededError):
+        await anext(hub.stream())
+    await open_streams[0].aclose()
+    async with aclosing(hub.stream()) as again:
+        assert (await anext(again)).snapshot
+    await open_streams[1].aclose()
