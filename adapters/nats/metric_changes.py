@@ -110,7 +110,10 @@ class NatsMetricChanges:
         self._deliver(organization_id, campaign_id)
         self._pending[(organization_id, campaign_id)] = None
         if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), name="metric-signals-flush")
+            try:
+                self._flusher = asyncio.create_task(self._flush(), name="metric-signals-flush")
+            except RuntimeError:  # no event loop (a synchronous caller): the timer covers it
+                self._pending.clear()
 
     async def _flush(self) -> None:
         """Publish what is queued, then wait out the coalescing window; done when nothing
