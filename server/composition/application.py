@@ -84,6 +84,9 @@ class Application:
         if self._reporting is not None:
             self._reporting.cancel()
         await self.health.stop()
+        # Live metric streams never end by themselves: end them (UNAVAILABLE, clients reconnect)
+        # rather than let them hold the stop for its whole grace period.
+        self.services.live_metrics.close()
         await self.server.stop(self.settings.shutdown_grace)
         for worker in self.services.workers:
             await worker.stop()

@@ -1,7 +1,8 @@
 """StreamCampaignMetrics through the whole gRPC stack in one process (the embedded application:
 interceptors, authentication, the servicer and the hub): 300 concurrent streams all end with the
-same final snapshot, and 300 streams their clients cancel leave the process's asyncio task count
-where it was."""
+same final snapshot, 300 streams their clients cancel leave the process's asyncio task count
+where it was, and stopping the server ends its streams at once (UNAVAILABLE) instead of waiting
+out the grace period."""
 
 from __future__ import annotations
 
@@ -27,16 +28,19 @@ from tests.support.waiting import until
 SUBSCRIBERS = 300
 
 
-@pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[Application]:
-    settings = Settings(  # type: ignore[call-arg]
+def settings(data_dir: Path) -> Settings:
+    return Settings(  # type: ignore[call-arg]
         _env_file=None,
-        data_dir=tmp_path,
+        data_dir=data_dir,
         grpc_address="127.0.0.1:0",
         jwt_secret=TEST_SECRET,
         executor_enabled=False,  # the campaigns here never run; nothing else to wait for
     )
-    application = await build_application(settings)
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[Application]:
+    application = await build_application(settings(tmp_path))
     await application.start()
     try:
         yield application
@@ -64,15 +68,19 @@ async def test_300_streams_all_receive_the_same_final_snapshot(app: Application)
         campaign_id = await draft(channel, metadata)
         stub = msvc_grpc.MetricsServiceStub(channel)
 
+        served: list[bool] = []
+
         async def follow() -> list[msvc.StreamCampaignMetricsResponse]:
-            return [
-                u async for u in stub.StreamCampaignMetrics(request(campaign_id), metadata=metadata)
-            ]
+            updates = []
+            async for update in stub.StreamCampaignMetrics(request(campaign_id), metadata=metadata):
+                updates.append(update)
+                served.append(update.snapshot)
+            return updates
 
         followers = [asyncio.create_task(follow()) for _ in range(SUBSCRIBERS)]
         live = app.services.live_metrics
-        await until(lambda: live.streams == SUBSCRIBERS, within=20.0, what="every stream open")
-        assert live.watchers == 1
+        await until(lambda: len(served) == SUBSCRIBERS, within=20.0, what="every snapshot")
+        assert (live.streams, live.watchers) == (SUBSCRIBERS, 1)
         await svc_grpc.CampaignServiceStub(channel).CancelCampaign(
             svc.CancelCampaignRequest(campaign_id=campaign_id, reason="seen enough"),
             metadata=metadata,
@@ -84,7 +92,7 @@ async def test_300_streams_all_receive_the_same_final_snapshot(app: Application)
     final = streams[0][-1]
     assert final.final
     assert final.campaign_status == pb.CAMPAIGN_STATUS_CANCELLED
-    assert all(stream[0].snapshot for stream in streams)
+    assert all(len(stream) == 2 and stream[0].snapshot for stream in streams)
 
 
 async def test_streams_cancelled_by_their_clients_leave_no_task_behind(app: Application) -> None:
@@ -113,3 +121,24 @@ async def test_streams_cancelled_by_their_clients_leave_no_task_behind(app: Appl
             within=10.0,
             what=f"the task count back to {baseline}",
         )
+
+
+async def test_stopping_the_server_ends_its_streams_as_unavailable_at_once(tmp_path: Path) -> None:
+    application = await build_application(settings(tmp_path))
+    await application.start()
+    metadata = bearer(mint_token(new_org()))
+    async with grpc.aio.insecure_channel(application.address) as channel:
+        campaign_id = await draft(channel, metadata)
+        call = msvc_grpc.MetricsServiceStub(channel).StreamCampaignMetrics(
+            request(campaign_id), metadata=metadata
+        )
+        assert (await call.read()).snapshot
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await application.stop()
+        stopped_in = loop.time() - started
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await call.read()
+
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert stopped_in < application.settings.shutdown_grace / 2
