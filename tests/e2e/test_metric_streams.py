@@ -155,6 +155,11 @@ def test_the_final_snapshot_counts_every_message_of_the_run(streamed: Streamed) 
     assert sum(int(row["totals"].get("sent", 0)) for row in rows) == RECIPIENTS
 
 
+# Client-side tests: the backend changes nothing they look at, so the embedded server only.
+CLIENT_SIDE = pytest.mark.parametrize("server", ["sqlite"], indirect=True)
+
+
+@CLIENT_SIDE
 def test_watch_renders_a_completed_campaign_and_exits(
     streamed: Streamed, live_server: ServerProcess
 ) -> None:
@@ -220,6 +225,7 @@ def test_another_organizations_campaign_is_not_found(
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
 
+@CLIENT_SIDE
 def test_the_python_example_streams_until_the_campaign_ends(
     api: CampaignApi, live_server: ServerProcess, org: str
 ) -> None:
