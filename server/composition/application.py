@@ -35,7 +35,7 @@ from server.page_tokens import PageTokenSealer, page_token_sealer
 from server.servicers.audience import AudienceServicer
 from server.servicers.campaigns import CampaignServicer
 from server.servicers.events import EventServicer
-from server.servicers.metrics_experiments_only import ExperimentsOnlyMetricsServicer
+from server.servicers.metrics import MetricsServicer
 from server.settings import Settings
 from server.startup import StartupError
 from server.tokens import JwtKeys, TokenVerifier, load_keys
@@ -84,6 +84,9 @@ class Application:
         if self._reporting is not None:
             self._reporting.cancel()
         await self.health.stop()
+        # Live metric streams never end by themselves: end them (UNAVAILABLE, clients reconnect)
+        # rather than let them hold the stop for its whole grace period.
+        self.services.live_metrics.close()
         await self.server.stop(self.settings.shutdown_grace)
         for worker in self.services.workers:
             await worker.stop()
@@ -150,7 +153,7 @@ def make_server(
         EventServicer(services.tracking), server
     )
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(
-        ExperimentsOnlyMetricsServicer(services.experiments), server
+        MetricsServicer(services.live_metrics, services.experiments), server
     )
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
     reflection.enable_server_reflection(

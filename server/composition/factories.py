@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from adapters.dns import SystemResolver
 from adapters.embedded.bus import InProcessEventBus
+from adapters.embedded.metric_changes import InProcessMetricChanges
 from adapters.embedded.rate_limiter import MemoryRateLimiter
 from adapters.embedded.sandbox_delivery import SandboxDelivery
 from adapters.http.audience import HttpAudienceSource
@@ -22,6 +23,7 @@ from adapters.memory.metric_ledger import MemoryMetricLedger
 from adapters.nats.delivery import NatsDeliveryPublisher
 from adapters.nats.inbound import InboundOptions, NatsInbound
 from adapters.nats.jetstream import JetStreamLink
+from adapters.nats.metric_changes import NatsMetricChanges
 from adapters.nats.publisher import NatsEventPublisher
 from adapters.redis.rate_limiter import RedisRateLimiter
 from adapters.runtime.gc_tuning import older_objects_left_alone
@@ -54,7 +56,7 @@ from domain.execution.ports import (
 )
 from domain.execution.reseeding import ReseedingRateLimiter
 from domain.kernel.ports import Clock, EventPublisher, HealthProbe, IdGenerator, OutboxStore
-from domain.metrics.ports import MetricLedger
+from domain.metrics.ports import MetricChangeFeed, MetricChanges, MetricLedger
 from server.composition.closers import Closers
 from server.data_dir import private_data_dir
 from server.pseudonym_key import erasure_pseudonyms
@@ -98,6 +100,10 @@ class Ports:
     resolver: HostResolver  # where webhooks point (domain.campaigns.webhooks)
     metric_ledger: MetricLedger  # the counters experiments are judged on (domain.metrics)
     inbound: NatsInbound | None = None  # the NATS subscriptions; None without NATS
+    # Counter change signals: what writers tell (changes) and live streams hear (feed); one
+    # adapter, in process or on NATS (docs/live-metrics.md).
+    metric_changes: MetricChanges | None = None
+    metric_feed: MetricChangeFeed | None = None
     pseudonyms: Pseudonyms | None = None  # of erased users (docs/erasure.md)
     dependency_checks: tuple[DependencyCheck, ...] = ()
 
@@ -115,6 +121,7 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
         checks.append(
             DependencyCheck("CAMPAIGN_NATS_URL", _address(settings.nats_url), events.ping)
         )
+    signals = metric_signals(settings, closers)
     return Ports(
         clock=clock,
         ids=UuidGenerator(),
@@ -137,6 +144,8 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
         # Placeholder until the SQL metric ledger is composed here: counts nothing yet.
         metric_ledger=MemoryMetricLedger(),
         inbound=nats_inbound(settings, closers),
+        metric_changes=signals,
+        metric_feed=signals,
         pseudonyms=pseudonyms,
         dependency_checks=tuple(checks),
     )
@@ -202,6 +211,18 @@ def event_publisher(settings: Settings, closers: Closers) -> EventPublisher:
     )
     closers.register(publisher.close)
     return publisher
+
+
+def metric_signals(
+    settings: Settings, closers: Closers
+) -> InProcessMetricChanges | NatsMetricChanges:
+    """Both ends of the counter change signals: in process by default; with NATS, core NATS on
+    `<prefix>campaign.metric.updated`, so every replica's streams hear every replica's writes."""
+    if not settings.nats_url:
+        return InProcessMetricChanges()
+    signals = NatsMetricChanges(settings.nats_url, subject_prefix=settings.nats_subject_prefix)
+    closers.register(signals.close)
+    return signals
 
 
 def nats_inbound(settings: Settings, closers: Closers) -> NatsInbound | None:

@@ -27,9 +27,11 @@ from domain.execution.send_now import SendNow
 from domain.execution.service import ExecutionService
 from domain.execution.throttling import OrganizationLimits
 from domain.metrics.experiment_service import ExperimentService
+from domain.metrics.streams import LiveMetrics
 from server.composition.events import event_intake, inbound_workers
 from server.composition.factories import Ports, report_sandbox_deliveries
 from server.composition.limits import marketing_caps, organization_limits
+from server.composition.live_metrics import live_metrics
 from server.settings import Settings
 from server.workers.loop import WorkerLoop
 from server.workers.outbox_relay import OutboxRelayWorker
@@ -52,6 +54,7 @@ class Services:
     workers: list[WorkerLoop]
     intake: EventIntake
     tracking: EventTracking
+    live_metrics: LiveMetrics
 
 
 def render_budget(settings: Settings) -> RenderBudget:
@@ -121,6 +124,7 @@ def build_services(settings: Settings, ports: Ports) -> Services:
         ],
         intake=intake,
         tracking=EventTracking(intake, ports.clock),
+        live_metrics=live_metrics(ports, ports.metric_ledger),
     )
 
 

@@ -48,11 +48,6 @@ UNBUILT: dict[str, Invoke] = {
         "GetCampaignMetrics",
         metrics_service_pb2.GetCampaignMetricsRequest(campaign_id="c-1"),
     ),
-    "MetricsService.StreamCampaignMetrics": server_streaming(
-        metrics_service_pb2_grpc.MetricsServiceStub,
-        "StreamCampaignMetrics",
-        metrics_service_pb2.StreamCampaignMetricsRequest(campaign_id="c-1"),
-    ),
 }
 
 

@@ -45,18 +45,22 @@ class StreamCampaignMetricsRequest(_message.Message):
     def __init__(self, campaign_id: _Optional[str] = ..., min_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., breakdowns: _Optional[_Iterable[_Union[_metrics_pb2.Breakdown, str]]] = ...) -> None: ...
 
 class StreamCampaignMetricsResponse(_message.Message):
-    __slots__ = ("totals", "rates", "rows", "updated_at", "snapshot")
+    __slots__ = ("totals", "rates", "rows", "updated_at", "snapshot", "final", "campaign_status")
     TOTALS_FIELD_NUMBER: _ClassVar[int]
     RATES_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_STATUS_FIELD_NUMBER: _ClassVar[int]
     totals: _metrics_pb2.MetricTotals
     rates: _metrics_pb2.MetricRates
     rows: _containers.RepeatedCompositeFieldContainer[_metrics_pb2.BreakdownRow]
     updated_at: _timestamp_pb2.Timestamp
     snapshot: bool
-    def __init__(self, totals: _Optional[_Union[_metrics_pb2.MetricTotals, _Mapping]] = ..., rates: _Optional[_Union[_metrics_pb2.MetricRates, _Mapping]] = ..., rows: _Optional[_Iterable[_Union[_metrics_pb2.BreakdownRow, _Mapping]]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., snapshot: _Optional[bool] = ...) -> None: ...
+    final: bool
+    campaign_status: _campaign_pb2.CampaignStatus
+    def __init__(self, totals: _Optional[_Union[_metrics_pb2.MetricTotals, _Mapping]] = ..., rates: _Optional[_Union[_metrics_pb2.MetricRates, _Mapping]] = ..., rows: _Optional[_Iterable[_Union[_metrics_pb2.BreakdownRow, _Mapping]]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., snapshot: _Optional[bool] = ..., final: _Optional[bool] = ..., campaign_status: _Optional[_Union[_campaign_pb2.CampaignStatus, str]] = ...) -> None: ...
 
 class GetExperimentResultsRequest(_message.Message):
     __slots__ = ("campaign_id", "metric")
