@@ -18,6 +18,7 @@ from domain.audience.segments import segment_violation
 from domain.campaigns import rules, scheduling
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.clones import base_name, clone_fingerprint, lookup_prefix, unique_name
+from domain.campaigns.compliance import ensure_can_spam
 from domain.campaigns.identity import assign_child_ids, fingerprint
 from domain.campaigns.listing import CampaignPage, CampaignQuery
 from domain.campaigns.model import MUTABLE_SPEC_FIELDS, CampaignSpec, CampaignType, Schedule
@@ -335,6 +336,7 @@ class CampaignService:
                 )
         # Rendering is CPU work, bounded by the render budget: off the event loop.
         await asyncio.to_thread(ensure_content_renders, campaign, found)
+        ensure_can_spam(campaign, found)
         if self._audience is None or not renders_from_profiles_alone(campaign):
             return  # (a transactional activation must not wait on the data service for nothing)
         known = await self._audience.profile_fields(campaign.organization_id)
