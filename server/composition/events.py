@@ -9,6 +9,7 @@ from collections.abc import Callable
 from domain.events.erasure import ErasureHandler
 from domain.events.fallback import FallbackHandler
 from domain.events.feedback import FeedbackHandler
+from domain.events.hit_totals import HitTotalsHandler, UncountedHitTotals
 from domain.events.intake import EventIntake
 from domain.events.ports import EventHandler
 from domain.events.preferences import PreferencesHandler
@@ -27,6 +28,8 @@ def event_handlers(settings: Settings, ports: Ports) -> list[EventHandler]:
     limits = organization_limits(settings)
     return [
         FeedbackHandler(ports.ids, ports.clock),
+        # Total opens and clicks per hit (domain.events.hit_totals): the metric ledger's place.
+        HitTotalsHandler(UncountedHitTotals()),
         TriggerHandler(
             ports.audience,
             ports.clock,

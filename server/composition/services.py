@@ -15,6 +15,7 @@ from domain.campaigns.rendering import RenderBudget, configure_budget
 from domain.campaigns.service import CampaignService
 from domain.events.intake import EventIntake
 from domain.events.tracking import EventTracking
+from domain.events.tracking_hits import TrackingHits
 from domain.events.trigger_queries import TriggerEvaluations
 from domain.events.trigger_release import TriggerRelease
 from domain.execution.delivery import deliver_once
@@ -50,6 +51,7 @@ class Services:
     workers: list[WorkerLoop]
     intake: EventIntake
     tracking: EventTracking
+    hits: TrackingHits | None = None  # the tracking links' hits (server/http/routes.py)
 
 
 def render_budget(settings: Settings) -> RenderBudget:
@@ -80,6 +82,9 @@ def build_services(settings: Settings, ports: Ports) -> Services:
         templates=ports.templates,
         audience=ports.audience,
     )
+    relay = OutboxRelayWorker(
+        ports.event_outbox, ports.events, poll_interval=settings.outbox_poll_interval
+    )
     return Services(
         campaigns=campaigns,
         audiences=AudienceService(
@@ -106,15 +111,24 @@ def build_services(settings: Settings, ports: Ports) -> Services:
         ),
         send_now=SendNow(ports.unit_of_work, campaigns, ports.clock, ports.ids),
         evaluations=TriggerEvaluations(ports.unit_of_work),
-        relay=OutboxRelayWorker(
-            ports.event_outbox, ports.events, poll_interval=settings.outbox_poll_interval
-        ),
+        relay=relay,
         workers=[
             *engine,
             *inbound_workers(ports, intake),
         ],
         intake=intake,
         tracking=EventTracking(intake, ports.clock),
+        hits=TrackingHits(
+            intake,
+            ports.tracking,
+            ports.unit_of_work,
+            ports.clock,
+            ports.ids,
+            # campaign.message.unsubscribed goes out now, not at the relay's next poll
+            on_unsubscribed=relay.wake,
+        )
+        if ports.tracking is not None
+        else None,
     )
 
 
