@@ -30,11 +30,14 @@ from tests.engine.scenario import (
     spec,
     spec_sending,
 )
+from tests.support.compliance import FOOTER
 
 OTHER_ORG = "org-engine-other"
 OTHER_ADMIN = Principal(OTHER_ORG, "admin@other", frozenset({Role.ADMIN}))
 DIVIDES = ChannelContent(
-    Channel.EMAIL, subject="Hi {{ first_name }}", html_body="<p>{{ 100 // count }}% off</p>"
+    Channel.EMAIL,
+    subject="Hi {{ first_name }}",
+    html_body="<p>{{ 100 // count }}% off</p>" + FOOTER,
 )
 
 MODULO_BY_ZERO = "ZeroDivisionError: integer division or modulo by zero"

@@ -10,6 +10,7 @@ from domain.execution.executor import Executor
 from domain.kernel.channels import Channel
 from tests.engine.conftest import HIGH_LIMITS, ORG, EngineRig
 from tests.engine.scenario import drain, launch, seed, spec_sending
+from tests.support.compliance import FOOTER
 
 
 async def test_template_content_is_rendered_into_every_message(engine: EngineRig):
@@ -20,7 +21,9 @@ async def test_template_content_is_rendered_into_every_message(engine: EngineRig
         Template(
             "promo",
             ChannelContent(
-                Channel.EMAIL, subject="{{ first_name }}, 20% off", html_body="<b>{{ city }}</b>"
+                Channel.EMAIL,
+                subject="{{ first_name }}, 20% off",
+                html_body="<b>{{ city }}</b>" + FOOTER,
             ),
         ),
     )
