@@ -68,8 +68,11 @@ def _sent_emails(
     for where, content in placed:
         if content.channel is not Channel.EMAIL:
             continue
-        template = templates.get(content.template_id) if content.template_id else None
-        yield f"{where}.email", template.content if template is not None else content
+        if not content.template_id:
+            yield f"{where}.email", content
+        elif content.template_id in templates:
+            yield f"{where}.email", templates[content.template_id].content
+        # else: no template source to ask (its content is out of sight until the run)
 
 
 def _has_unsubscribe_link(content: ChannelContent) -> bool:

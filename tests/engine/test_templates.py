@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from adapters.memory.templates import MemoryTemplateSource
 from adapters.system import UuidGenerator
+from domain.audience.contacts import UNSUBSCRIBE_URL_PLACEHOLDER
 from domain.campaigns.model import ChannelContent
 from domain.campaigns.templates import Template
 from domain.execution.executor import Executor
@@ -50,5 +51,7 @@ async def test_template_content_is_rendered_into_every_message(engine: EngineRig
     for message in page:
         number = int(message.user_id[1:])
         assert message.content["subject"] == f"N{number}, 20% off"
-        assert message.content["html_body"] == "<b>Oslo</b>"
+        assert message.content["html_body"] == "<b>Oslo</b>" + FOOTER.replace(
+            "{{ unsubscribe_url }}", UNSUBSCRIBE_URL_PLACEHOLDER
+        )
     assert templates.fetches == 1  # once per execution, not per recipient or batch
