@@ -45,8 +45,8 @@ def test_a_token_reads_back_for_its_own_purpose_only(purpose: Purpose) -> None:
 def test_an_altered_token_does_not_read() -> None:
     signer = links(NEW)
     token = signer.token(Purpose.CLICK, LINK)
-    payload, signature = token.split(".")
-    forged = signer.token(Purpose.CLICK, dataclasses.replace(LINK, index=0)).split(".")[0]
+    payload, _, signature = token.rpartition(".")
+    forged = signer.token(Purpose.CLICK, dataclasses.replace(LINK, index=0)).rpartition(".")[0]
     for bad in (
         f"{forged}.{signature}",  # another link's payload under this signature
         f"{payload}.{signature[:-2]}AA",
