@@ -36,12 +36,14 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
     return uvloop.run(coro)
 
 
-def banner(settings: Settings, address: str) -> str:
+def banner(settings: Settings, address: str, http_address: str = "") -> str:
     """What the server prints once listening. A development token only with the embedded
     default's local secret: a token signed with a configured secret would hand admin rights to
     everyone who reads the output (logs), so production and configured keys get none."""
     keys = load_keys(settings)
     lines = [f"campaign-service listening on {address}", f"mode: {settings.describe_mode()}"]
+    if http_address:  # first: whoever waits for "listening on" has this line by then
+        lines.insert(0, f"http on {http_address} (tracking links, /healthz, /metrics)")
     if not keys.local_default:
         lines.append(
             f"auth: {keys.algorithm} with the configured key "
@@ -91,7 +93,7 @@ async def serve(settings: Settings) -> int:
     except (StartupError, SchemaOutOfDateError) as exc:
         return refuse(exc)
     await app.start()
-    print(banner(settings, app.address), flush=True)
+    print(banner(settings, app.address, app.http_address), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

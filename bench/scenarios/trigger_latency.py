@@ -59,6 +59,7 @@ from bench.scenarios.execute import (
     delete_streams,
     load_population,
 )
+from tests.support.compliance import FOOTER
 from tests.support.server_process import start_server
 
 DESCRIPTION = "events on NATS -> triggered messages: latency p50/p99/max and sustained events/s"
@@ -103,7 +104,7 @@ def campaign_request(k: int) -> campaign_service_pb2.CreateCampaignRequest:
                 channel=campaign_pb2.CHANNEL_EMAIL,
                 email=campaign_pb2.EmailContent(
                     subject="Thanks for your order, {{ first_name }}",
-                    html_body="<p>Hello {{ first_name }}, use {{ code }} next time.</p>",
+                    html_body="<p>Hello {{ first_name }}, use {{ code }} next time.</p>" + FOOTER,
                 ),
             )
         ],

@@ -41,6 +41,7 @@ from adapters.sql.migrate import (
 from adapters.sql.startup import DatabaseStartupError, explained_failures
 from adapters.sql.unit_of_work import SqlStore
 from adapters.system import SystemClock, UuidGenerator
+from adapters.tracking.links import SignedTrackingLinks
 from domain.audience.ports import AudienceSource, ContactDirectory, SegmentStore, SuppressionStore
 from domain.audience.pseudonyms import Pseudonyms
 from domain.campaigns.ports import HostResolver
@@ -55,6 +56,8 @@ from domain.execution.ports import (
     ReservationLog,
 )
 from domain.execution.reseeding import ReseedingRateLimiter
+from domain.execution.tracked_delivery import TrackedDelivery
+from domain.execution.tracking import TrackingLinks
 from domain.kernel.ports import Clock, EventPublisher, HealthProbe, IdGenerator, OutboxStore
 from domain.metrics.ports import MetricChangeFeed, MetricChanges, MetricLedger
 from server.composition.closers import Closers
@@ -62,6 +65,7 @@ from server.data_dir import private_data_dir
 from server.pseudonym_key import erasure_pseudonyms
 from server.settings import Settings
 from server.startup import StartupError
+from server.tracking_keys import tracking_keys
 
 __all__ = ["Ports", "SchemaOutOfDateError", "build_ports", "migrate_database"]
 
@@ -105,10 +109,15 @@ class Ports:
     metric_changes: MetricChanges | None = None
     metric_feed: MetricChangeFeed | None = None
     pseudonyms: Pseudonyms | None = None  # of erased users (docs/erasure.md)
+    tracking: TrackingLinks | None = None  # signed tracking links (docs/tracking.md)
     dependency_checks: tuple[DependencyCheck, ...] = ()
 
 
-async def build_ports(settings: Settings, closers: Closers) -> Ports:
+async def build_ports(
+    settings: Settings, closers: Closers, *, tracking_base_url: str = ""
+) -> Ports:
+    """`tracking_base_url`: where the tracking links point (the HTTP server's public URL)."""
+    links = tracking_links(settings, tracking_base_url)
     store = await open_store(settings, closers)
     events = event_publisher(settings, closers)
     clock = SystemClock()
@@ -135,7 +144,8 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
         audience=audience_source(settings, store, segments, suppressions, closers),
         templates=template_source(settings, closers),
         limiter=limiter,
-        delivery=delivery_publisher(settings, closers),
+        # Every hand-over goes out with its tracking (domain.execution.tracked_content).
+        delivery=TrackedDelivery(delivery_publisher(settings, closers), links),
         events=events,
         # Faster id hashing and GC tuning for the executor's fan-out (adapters.runtime).
         message_ids=FastMessageIds,
@@ -147,6 +157,7 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
         metric_changes=signals,
         metric_feed=signals,
         pseudonyms=pseudonyms,
+        tracking=links,
         dependency_checks=tuple(checks),
     )
 
@@ -304,9 +315,21 @@ def delivery_publisher(settings: Settings, closers: Closers) -> DeliveryPublishe
     return publisher
 
 
+def tracking_links(settings: Settings, base_url: str) -> SignedTrackingLinks:
+    """Signed with CAMPAIGN_TRACKING_KEYS or the derived key (server/tracking_keys.py), under
+    CAMPAIGN_TRACKING_BASE_URL, else `base_url`, else http://CAMPAIGN_HTTP_ADDRESS."""
+    return SignedTrackingLinks(
+        tracking_keys(settings),
+        settings.tracking_base_url or base_url or f"http://{settings.http_address}",
+        unsubscribe_mailto=settings.tracking_unsubscribe_mailto or "",
+    )
+
+
 def report_sandbox_deliveries(delivery: DeliveryPublisher, intake: EventIntake) -> None:
     """The sandbox reports its deliveries through the intake, as the notification service's
     `notification.delivered` would arrive (adapters/embedded/sandbox_delivery.py)."""
+    if isinstance(delivery, TrackedDelivery):
+        delivery = delivery.inner
     if isinstance(delivery, SandboxDelivery):
         delivery.report_to(intake)
 

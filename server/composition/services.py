@@ -15,6 +15,7 @@ from domain.campaigns.rendering import RenderBudget, configure_budget
 from domain.campaigns.service import CampaignService
 from domain.events.intake import EventIntake
 from domain.events.tracking import EventTracking
+from domain.events.tracking_hits import TrackingHits
 from domain.events.trigger_queries import TriggerEvaluations
 from domain.events.trigger_release import TriggerRelease
 from domain.execution.delivery import deliver_once
@@ -55,6 +56,7 @@ class Services:
     intake: EventIntake
     tracking: EventTracking
     live_metrics: LiveMetrics
+    hits: TrackingHits | None = None  # the tracking links' hits (server/http/routes.py)
 
 
 def render_budget(settings: Settings) -> RenderBudget:
@@ -88,6 +90,9 @@ def build_services(settings: Settings, ports: Ports) -> Services:
     experiments = ExperimentService(ports.unit_of_work, ports.metric_ledger, ports.clock, ports.ids)
     if settings.executor_enabled:
         engine.append(auto_winner_worker(settings, experiments))
+    relay = OutboxRelayWorker(
+        ports.event_outbox, ports.events, poll_interval=settings.outbox_poll_interval
+    )
     return Services(
         campaigns=campaigns,
         audiences=AudienceService(
@@ -115,9 +120,7 @@ def build_services(settings: Settings, ports: Ports) -> Services:
         send_now=SendNow(ports.unit_of_work, campaigns, ports.clock, ports.ids),
         evaluations=TriggerEvaluations(ports.unit_of_work),
         experiments=experiments,
-        relay=OutboxRelayWorker(
-            ports.event_outbox, ports.events, poll_interval=settings.outbox_poll_interval
-        ),
+        relay=relay,
         workers=[
             *engine,
             *inbound_workers(ports, intake),
@@ -125,6 +128,17 @@ def build_services(settings: Settings, ports: Ports) -> Services:
         intake=intake,
         tracking=EventTracking(intake, ports.clock),
         live_metrics=live_metrics(ports, ports.metric_ledger),
+        hits=TrackingHits(
+            intake,
+            ports.tracking,
+            ports.unit_of_work,
+            ports.clock,
+            ports.ids,
+            # campaign.message.unsubscribed goes out now, not at the relay's next poll
+            on_unsubscribed=relay.wake,
+        )
+        if ports.tracking is not None
+        else None,
     )
 
 
