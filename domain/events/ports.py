@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -43,16 +43,18 @@ class TriggerStore(Protocol):
         order (the order their per-user locks are taken in): read per event, so it must stay a
         small indexed query (the definitions are cached by version)."""
 
-    async def lock_user(self, campaign_id: str, user_id: str) -> None:
-        """Serialize, until the caller's transaction ends, every evaluation of this campaign
-        for this user across replicas: the frequency count and the firing it allows are then
-        one decision."""
+    async def lock_users(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Serialize, until the caller's transaction ends, every evaluation of these campaigns
+        for these users across replicas (the frequency count and the firings it allows are then
+        one decision); the locks are taken in one order every caller shares, so two batches
+        never deadlock."""
 
-    async def fired_since(
-        self, organization_id: str, campaign_id: str, trigger_id: str, user_id: str, since: datetime
-    ) -> int:
-        """How many evaluations of the trigger for the user fired (or deferred) at or after
-        `since`, committed ones and the caller's own."""
+    async def firings_since(
+        self, organization_id: str, pairs: Sequence[tuple[str, str]], since: datetime
+    ) -> Mapping[tuple[str, str, str], Sequence[datetime]]:
+        """The instants of every firing (or deferral) at or after `since` of the given
+        (campaign_id, user_id) pairs, by (campaign_id, trigger_id, user_id), committed ones and
+        the caller's own: the frequency counts of a whole batch of events in one read."""
 
     async def add(self, evaluations: Sequence[TriggerEvaluation]) -> None:
         """Record an event's evaluations in the caller's transaction, in one statement; a

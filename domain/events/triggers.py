@@ -78,6 +78,9 @@ class _Batch:
 
     members: Members
     recorded: list[TriggerEvaluation] = field(default_factory=list)
+    # Stored firings in the window, by (campaign, trigger, user), read under the batch's locks.
+    firings: dict[tuple[str, str, str], Sequence[datetime]] = field(default_factory=dict)
+    messages: list[Message] = field(default_factory=list)  # fired, written at the batch's end
     # Firings by (campaign, trigger, user) recorded in this batch, not yet in the store: they
     # count against the frequency limit of the batch's later events.
     fired: Counter[tuple[str, str, str]] = field(default_factory=Counter)
@@ -125,9 +128,42 @@ class TriggerHandler:
             if (triggers := fires_on(prepared.campaign, event.event_type))
         ]
         batch = _Batch(await self._members(work))
+        await self._lock_and_count(uow, work, batch)
         for event, prepared, triggers in work:
             await self._evaluate(uow, prepared, triggers, event, batch)
+        await uow.messages.add_many(batch.messages)
         await uow.triggers.add(batch.recorded)
+
+    async def _lock_and_count(
+        self,
+        uow: EventsUnitOfWork,
+        work: Sequence[tuple[InboundEvent, Prepared, Sequence[Trigger]]],
+        batch: _Batch,
+    ) -> None:
+        """Lock every (campaign, user) the batch may fire, in one statement, then read their
+        firings in the longest window involved: the frequency count and the firings it allows
+        are one decision across replicas, as with a lock and a count per event."""
+        now = self._clock.now()
+        pairs: dict[str, set[tuple[str, str]]] = {}
+        since: dict[str, datetime] = {}
+        for event, prepared, triggers in work:
+            campaign_id = prepared.campaign.campaign_id
+            if (campaign_id, event.user_id) not in batch.members:
+                continue
+            for trigger in triggers:
+                if failing_condition(trigger.conditions, event.properties) is None:
+                    organization_id = event.organization_id
+                    pairs.setdefault(organization_id, set()).add((campaign_id, event.user_id))
+                    earliest = now - trigger.frequency_window
+                    since[organization_id] = min(since.get(organization_id, earliest), earliest)
+                    break
+        await uow.triggers.lock_users(sorted(p for found in pairs.values() for p in found))
+        for organization_id, found in pairs.items():
+            batch.firings.update(
+                await uow.triggers.firings_since(
+                    organization_id, sorted(found), since[organization_id]
+                )
+            )
 
     async def _active(self, uow: EventsUnitOfWork, organization_id: str) -> list[Prepared]:
         found = []
@@ -237,18 +273,11 @@ class TriggerHandler:
         planned = plan_member(prepared.plan, recipient)
         if planned.verdict is not None:
             return planned.verdict, planned.reason, []
-        # The count and the firing it allows are one decision across replicas.
-        await uow.triggers.lock_user(campaign.campaign_id, event.user_id)
-        fired = (
-            await uow.triggers.fired_since(
-                event.organization_id,
-                campaign.campaign_id,
-                trigger.trigger_id,
-                event.user_id,
-                now - trigger.frequency_window,
-            )
-            + batch.fired[(campaign.campaign_id, trigger.trigger_id, event.user_id)]
-        )
+        # Locked and read before the batch's evaluations (_lock_and_count): the firings in
+        # the window, stored or earlier in this batch.
+        key = (campaign.campaign_id, trigger.trigger_id, event.user_id)
+        window_start = now - trigger.frequency_window
+        fired = batch.fired[key] + sum(1 for at in batch.firings.get(key, ()) if at >= window_start)
         if fired >= trigger.frequency_limit:
             return (
                 Verdict.FREQUENCY_LIMIT,
@@ -257,8 +286,15 @@ class TriggerHandler:
                 [],
             )
         messages = self._messages(campaign, trigger, event, planned.drafts, now)
-        messages, capped = await self._within_cap(uow, event, messages, now)
-        await uow.messages.add_many(messages + capped)
+        if self._caps.cap_for(event.organization_id) is None:
+            batch.messages.extend(messages)  # written with the batch's others
+            capped: list[Message] = []
+        else:
+            # The cap counts the user's stored messages: the batch's so far are written first.
+            await uow.messages.add_many(batch.messages)
+            batch.messages.clear()
+            messages, capped = await self._within_cap(uow, event, messages, now)
+            await uow.messages.add_many(messages + capped)
         if not messages:
             return Verdict.MARKETING_CAP, capped[0].error, capped
         # "deferred" when local time moved a message past its time; the delay is by design.

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, text
+from sqlalchemy import and_, insert, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.sql.audience.connections import chunked
 from adapters.sql.campaigns.tables import campaigns
 from adapters.sql.documents import decode_document
 from adapters.sql.engine import is_postgres
@@ -25,7 +26,11 @@ from domain.campaigns.model import CampaignStatus, CampaignType
 from domain.events.trigger_model import ActiveCampaign, TriggerEvaluation, Verdict
 from domain.kernel.paging import decode_instant, decode_page_token, encode_page_token
 
-_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+# The locks of many keys in one statement, taken in key order (the subquery's ORDER BY).
+_LOCK_MANY = text(
+    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
+    "FROM (SELECT unnest(CAST(:keys AS text[])) AS k ORDER BY 1) AS ordered"
+)
 
 
 class SqlTriggerStore:
@@ -46,25 +51,28 @@ class SqlTriggerStore:
         )
         return [ActiveCampaign(campaign_id, int(version)) for campaign_id, version in rows]
 
-    async def lock_user(self, campaign_id: str, user_id: str) -> None:
-        if is_postgres(self._c):
-            await self._c.execute(_LOCK, {"key": f"{campaign_id}\x1f{user_id}"})
+    async def lock_users(self, pairs: Sequence[tuple[str, str]]) -> None:
+        if is_postgres(self._c) and pairs:
+            keys = sorted({f"{campaign_id}\x1f{user_id}" for campaign_id, user_id in pairs})
+            await self._c.execute(_LOCK_MANY, {"keys": keys})
 
-    async def fired_since(
-        self, organization_id: str, campaign_id: str, trigger_id: str, user_id: str, since: datetime
-    ) -> int:
+    async def firings_since(
+        self, organization_id: str, pairs: Sequence[tuple[str, str]], since: datetime
+    ) -> dict[tuple[str, str, str], list[datetime]]:
         t = trigger_evaluations.c
-        count = await self._c.execute(
-            select(func.count()).where(
-                t.campaign_id == campaign_id,
-                t.user_id == user_id,
-                t.trigger_id == trigger_id,
-                t.evaluated_at >= since,
-                t.outcome.in_(FIRING_OUTCOMES),
-                t.organization_id == organization_id,
+        found: dict[tuple[str, str, str], list[datetime]] = {}
+        for chunk in chunked(sorted(set(pairs))):
+            rows = await self._c.execute(
+                select(t.campaign_id, t.trigger_id, t.user_id, t.evaluated_at).where(
+                    tuple_(t.campaign_id, t.user_id).in_(chunk),
+                    t.evaluated_at >= since,
+                    t.outcome.in_(FIRING_OUTCOMES),
+                    t.organization_id == organization_id,
+                )
             )
-        )
-        return int(count.scalar_one())
+            for campaign_id, trigger_id, user_id, at in rows:
+                found.setdefault((campaign_id, trigger_id, user_id), []).append(at)
+        return found
 
     async def add(self, evaluations: Sequence[TriggerEvaluation]) -> None:
         if not evaluations:
