@@ -9,8 +9,9 @@ the user out (one indexed query each), the campaigns this event credited already
 event, even one whose id the ledger has since forgotten, changes nothing). Then per campaign
 the credits (domain.events.attribution); credited messages move to CONVERTED through the message
 feedback path (a report of the event's instant: the first conversion's instant is kept, and a
-message never moves back), holdout memberships get their conversion instant; the credits are recorded in the conversions ledger and
-turned into the counters' deltas (domain.events.conversion_metrics).
+message never moves back), holdout memberships get their conversion instant; the credits are
+recorded in the conversions ledger and turned into the counters' deltas
+(domain.events.conversion_metrics).
 """
 
 from __future__ import annotations
