@@ -11,6 +11,7 @@ from domain.events.lifecycle import PersonalData
 from domain.events.model import InboundEvent
 from domain.events.trigger_model import ActiveCampaign, TriggerEvaluation
 from domain.execution.ports import ExecutionUnitOfWork
+from domain.metrics.ports import MetricLedger
 
 
 class EventLedger(Protocol):
@@ -83,6 +84,11 @@ class EventsUnitOfWork(ExecutionUnitOfWork, Protocol):
 
     @property
     def triggers(self) -> TriggerStore: ...
+
+    @property
+    def metrics(self) -> MetricLedger:
+        """The metric counters, in this transaction (conversions add to them here)."""
+        ...
 
     async def __aenter__(self) -> EventsUnitOfWork: ...
 

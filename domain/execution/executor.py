@@ -377,7 +377,11 @@ class Executor:
         execution.cursor = batch.last_user_id or previous
         _add_counts(execution.counts, batch)
         checkpoint = dataclasses.replace(execution, counts=dataclasses.replace(execution.counts))
-        writes.start(self._write_batch(checkpoint, previous, due, later, dispatch))
+        writes.start(
+            self._write_batch(
+                checkpoint, previous, due, later, dispatch, holdouts=batch.counts.holdout
+            )
+        )
 
     async def _over_cap(self, execution: Execution, batch: BatchPlan) -> list[Message]:
         """Drafts the organization's marketing frequency cap does not allow are taken out of
@@ -420,13 +424,21 @@ class Executor:
         due: Sequence[Message],
         later: Sequence[Message],
         dispatch: DirectDispatch | None,
+        *,
+        holdouts: int = 0,
     ) -> None:
-        """The batch's messages and the checkpoint past it, in one transaction; then the due
-        messages are handed over."""
+        """The batch's messages, its holdout count and the checkpoint past it, in one
+        transaction; then the due messages are handed over."""
         async with self._uow() as uow:
             await self._save(uow, checkpoint, previous_cursor)
             await uow.messages.add_many(due, claimed=True)
             await uow.messages.add_many(later)
+            await uow.messages.record_holdouts(
+                checkpoint.organization_id,
+                checkpoint.campaign_id,
+                checkpoint.execution_id,
+                holdouts,
+            )
             await uow.commit()
         if dispatch is not None:
             await dispatch.hand_over(due)

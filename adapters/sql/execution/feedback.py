@@ -32,21 +32,27 @@ from domain.execution.feedback import (
     with_progress,
 )
 from domain.execution.model import Message, MessageStatus
+from domain.metrics.deltas import Deltas, cell_of, hits, progressed
 
 
 async def apply_report(
-    connection: AsyncConnection, organization_id: str, message_id: str, report: Report
+    connection: AsyncConnection,
+    organization_id: str,
+    message_id: str,
+    report: Report,
+    deltas: Deltas,
 ) -> Applied | None:
-    [applied] = await apply_reports(connection, [(organization_id, message_id, report)])
+    [applied] = await apply_reports(connection, [(organization_id, message_id, report)], deltas)
     return applied
 
 
 async def apply_reports(
-    connection: AsyncConnection, reports: Sequence[tuple[str, str, Report]]
+    connection: AsyncConnection, reports: Sequence[tuple[str, str, Report]], deltas: Deltas
 ) -> list[Applied | None]:
     """Each (organization_id, message_id, report) in order, as `apply_report` would one after
     the other: one read of the rows (locked), one of their batches, one write of those that
-    changed."""
+    changed. What each report counts goes to `deltas` (domain.metrics.deltas): the states it
+    made the message reach, and its open or click hit."""
     rows = await _locked_rows(connection, sorted({m for _, m, _ in reports}))
     current = {m: message_from_row(v) for m, v in (await _visible(connection, rows)).items()}
     changed: set[str] = set()
@@ -61,6 +67,9 @@ async def apply_reports(
         if after != before:
             message = current[message_id] = with_progress(message, after)
             changed.add(message_id)
+        cell = cell_of(message)
+        deltas.add(cell, progressed(before, after))
+        deltas.add(cell, hits(before, report))
         out.append(Applied(message, before, after))
     if changed:
         await connection.execute(
@@ -93,13 +102,20 @@ async def _locked_rows(
 async def _visible(
     connection: AsyncConnection, rows: dict[str, dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
-    """The rows with the columns message_from_row reads from the handovers join."""
+    """The rows with the columns message_from_row reads from the handovers join.
+
+    On Postgres the batches are read FOR SHARE: a mark of one of them (an UPDATE) waits for this
+    transaction, or this read waits for the mark's, so the metric counters never count a
+    message's `sent` twice (once by the mark of its batch, once by this report, see
+    SqlMessageRepository._count_marked)."""
     batch_ids = sorted({r["handover_id"] for r in rows.values() if r["status"] == DISPATCHING})
     batches: dict[str, tuple[str, Any]] = {}
     for chunk in chunked(batch_ids):
         statement = select(
             handovers.c.handover_id, handovers.c.status, handovers.c.handed_over_at
         ).where(handovers.c.handover_id.in_(chunk))
+        if is_postgres(connection):
+            statement = statement.order_by(handovers.c.handover_id).with_for_update(read=True)
         for handover_id, status, handed_over_at in await connection.execute(statement):
             batches[handover_id] = (status, handed_over_at)
     for row in rows.values():
