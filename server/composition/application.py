@@ -35,7 +35,7 @@ from server.page_tokens import PageTokenSealer, page_token_sealer
 from server.servicers.audience import AudienceServicer
 from server.servicers.campaigns import CampaignServicer
 from server.servicers.events import EventServicer
-from server.servicers.unimplemented import with_unimplemented
+from server.servicers.metrics import MetricsServicer
 from server.settings import Settings
 from server.startup import StartupError
 from server.tokens import JwtKeys, TokenVerifier, load_keys
@@ -150,11 +150,7 @@ def make_server(
         EventServicer(services.tracking), server
     )
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(
-        with_unimplemented(
-            metrics_service_pb2_grpc.MetricsServiceServicer,
-            metrics_service_pb2.DESCRIPTOR.services_by_name["MetricsService"],
-        )(),
-        server,
+        MetricsServicer(services.metrics), server
     )
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
     reflection.enable_server_reflection(

@@ -26,6 +26,7 @@ from domain.execution.scheduler import fire_due
 from domain.execution.send_now import SendNow
 from domain.execution.service import ExecutionService
 from domain.execution.throttling import OrganizationLimits
+from domain.metrics.reading import CampaignMetricsReader
 from server.composition.events import event_intake, inbound_workers
 from server.composition.factories import Ports, report_sandbox_deliveries
 from server.composition.limits import marketing_caps, organization_limits
@@ -50,6 +51,7 @@ class Services:
     workers: list[WorkerLoop]
     intake: EventIntake
     tracking: EventTracking
+    metrics: CampaignMetricsReader  # GetCampaignMetrics
 
 
 def render_budget(settings: Settings) -> RenderBudget:
@@ -115,6 +117,7 @@ def build_services(settings: Settings, ports: Ports) -> Services:
         ],
         intake=intake,
         tracking=EventTracking(intake, ports.clock),
+        metrics=CampaignMetricsReader(ports.unit_of_work),
     )
 
 
