@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from operator import attrgetter
+from typing import Any
 
 from domain.audience.model import Audience, SegmentType
 from domain.execution.feedback import (
@@ -76,6 +77,11 @@ def hits(before: Progress, report: Report) -> MetricTotals:
     )
 
 
+def _cell(key: tuple[Any, ...]) -> Cell:
+    organization_id, campaign_id, execution_id, variant_id, channel, segment_id = key
+    return Cell(organization_id, campaign_id, execution_id, variant_id, channel.value, segment_id)
+
+
 class Deltas:
     """Deltas per cell, summed: what a transaction adds to the ledger when it commits."""
 
@@ -97,23 +103,23 @@ class Deltas:
         """Messages written; a message without a segment_id takes its campaign's from
         `segments`. A run writes thousands per batch, almost all with no state stamped yet:
         those are only counted per cell here, `written` runs for the others."""
-        queued: dict[tuple[str, ...], int] = {}
+        by_campaign = segments or {}
+        queued: dict[tuple[Any, ...], int] = {}
         for m in messages:
-            segment = m.segment_id or (segments or {}).get(m.campaign_id, "")
             key = (
                 m.organization_id,
                 m.campaign_id,
                 m.execution_id,
                 m.variant_id,
-                m.channel.value,
-                segment,
+                m.channel,  # its value below, once per cell rather than per message
+                m.segment_id or by_campaign.get(m.campaign_id, ""),
             )
             if _stamps(m) == _UNSTAMPED:
                 queued[key] = queued.get(key, 0) + 1
             else:
-                self.add(Cell(*key), written(m))
+                self.add(_cell(key), written(m))
         for cell_key, count in queued.items():
-            self.add(Cell(*cell_key), MetricTotals(queued=count))
+            self.add(_cell(cell_key), MetricTotals(queued=count))
 
     def add_count(self, cell: Cell, status: MessageStatus, count: int) -> None:
         """`count` messages of `cell` reached `status` (a mark of many rows at once)."""

@@ -77,10 +77,14 @@ async def ledger(engine: AsyncEngine) -> dict[tuple[str, ...], dict[str, int]]:
     }
 
 
-async def mismatches(engine: AsyncEngine) -> list[str]:
+async def mismatches(engine: AsyncEngine, organization_id: str | None = None) -> list[str]:
     """Every cell and state where the ledger differs from the recount (empty: exact), and every
-    run whose ledger holdout differs from its execution's holdout count."""
+    run whose ledger holdout differs from its execution's holdout count; of one organization
+    when given."""
     counted, kept = await recount(engine), await ledger(engine)
+    if organization_id is not None:
+        counted = {c: v for c, v in counted.items() if c[0] == organization_id}
+        kept = {c: v for c, v in kept.items() if c[0] == organization_id}
     problems = []
     for cell in sorted(set(counted) | set(kept)):
         expected = counted.get(cell, dict.fromkeys(STATES, 0))
