@@ -16,8 +16,14 @@ from google.protobuf.descriptor import ServiceDescriptor
 # this version does not do, never when it will: a promise in an error message goes stale.
 MISSING = {
     "MetricsService": (
-        "campaign metrics (engagement counters, rates, A/B results) are not built; a run's "
-        "message counts are in CampaignService.GetExecution and ListMessages"
+        "this metrics view is not built; GetCampaignMetrics has the counters and rates"
+    ),
+    "MetricsService.StreamCampaignMetrics": (
+        "live metrics updates are not built; GetCampaignMetrics reads the same counters"
+    ),
+    "MetricsService.GetExperimentResults": (
+        "A/B experiment results are not built; GetCampaignMetrics with the variant breakdown "
+        "has each variant's metrics"
     ),
     "CampaignService.SelectWinner": (
         "choosing an A/B winner is not built: runs send every variant by its allocation"

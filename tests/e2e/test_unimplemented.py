@@ -45,11 +45,6 @@ def client_streaming(stub_class: type, rpc: str, requests: list[Any]) -> Invoke:
 
 
 UNBUILT: dict[str, Invoke] = {
-    "MetricsService.GetCampaignMetrics": unary(
-        metrics_service_pb2_grpc.MetricsServiceStub,
-        "GetCampaignMetrics",
-        metrics_service_pb2.GetCampaignMetricsRequest(campaign_id="c-1"),
-    ),
     "MetricsService.StreamCampaignMetrics": server_streaming(
         metrics_service_pb2_grpc.MetricsServiceStub,
         "StreamCampaignMetrics",
@@ -81,7 +76,6 @@ def test_an_unbuilt_rpc_answers_unimplemented_naming_itself(
 
 # What each unbuilt RPC's answer names as missing (no promise of when it arrives).
 MISSING = {
-    "MetricsService.GetCampaignMetrics": "metrics",
     "MetricsService.StreamCampaignMetrics": "metrics",
     "MetricsService.GetExperimentResults": "metrics",
     "CampaignService.SelectWinner": "A/B winner",
@@ -101,6 +95,6 @@ def test_an_unbuilt_rpc_says_truthfully_what_is_missing(channel: grpc.Channel, o
 
 def test_an_unbuilt_rpc_still_requires_a_token(channel: grpc.Channel):
     with pytest.raises(grpc.RpcError) as caught:
-        UNBUILT["MetricsService.GetCampaignMetrics"](channel, ())
+        UNBUILT["MetricsService.GetExperimentResults"](channel, ())
 
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
