@@ -15,7 +15,7 @@ from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, or_, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.execution.message_rows import CLAIMED, DISPATCHING, WITH_HANDOVERS
 from adapters.sql.execution.tables import executions, handovers, messages
@@ -58,30 +58,34 @@ def _recount_statement() -> Any:
     )
 
 
-async def recount(engine: AsyncEngine) -> dict[tuple[str, ...], dict[str, int]]:
-    async with engine.connect() as connection:
-        rows = (await connection.execute(_recount_statement())).mappings().all()
+async def _recount(connection: AsyncConnection) -> dict[tuple[str, ...], dict[str, int]]:
+    rows = (await connection.execute(_recount_statement())).mappings().all()
     return {tuple(r[c] for c in CELL): {s: int(r[s] or 0) for s in STATES} for r in rows}
 
 
-async def ledger(engine: AsyncEngine) -> dict[tuple[str, ...], dict[str, int]]:
+async def _ledger(connection: AsyncConnection) -> dict[tuple[str, ...], dict[str, int]]:
     t = metric_counters.c
     cell = [t[c] for c in CELL]
-    statement = select(*cell, *(func.sum(t[s]).label(s) for s in (*STATES, "holdout"))).group_by(
-        *cell
-    )
-    async with engine.connect() as connection:
-        rows = (await connection.execute(statement)).mappings().all()
-    return {
-        tuple(r[c] for c in CELL): {s: int(r[s] or 0) for s in (*STATES, "holdout")} for r in rows
-    }
+    kept = (*STATES, "holdout")
+    statement = select(*cell, *(func.sum(t[s]).label(s) for s in kept)).group_by(*cell)
+    rows = (await connection.execute(statement)).mappings().all()
+    return {tuple(r[c] for c in CELL): {s: int(r[s] or 0) for s in kept} for r in rows}
 
 
 async def mismatches(engine: AsyncEngine, organization_id: str | None = None) -> list[str]:
     """Every cell and state where the ledger differs from the recount (empty: exact), and every
     run whose ledger holdout differs from its execution's holdout count; of one organization
-    when given."""
-    counted, kept = await recount(engine), await ledger(engine)
+    when given. Both are read in one snapshot (REPEATABLE READ on Postgres, one transaction on
+    SQLite), so the check holds while writers keep going."""
+    runs_of = select(executions.c.execution_id, executions.c.counts)
+    if organization_id is not None:
+        runs_of = runs_of.where(executions.c.organization_id == organization_id)
+    async with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execution_options(isolation_level="REPEATABLE READ")
+        async with connection.begin():
+            counted, kept = await _recount(connection), await _ledger(connection)
+            runs = (await connection.execute(runs_of)).all()
     if organization_id is not None:
         counted = {c: v for c, v in counted.items() if c[0] == organization_id}
         kept = {c: v for c, v in kept.items() if c[0] == organization_id}
@@ -97,10 +101,6 @@ async def mismatches(engine: AsyncEngine, organization_id: str | None = None) ->
     holdouts: dict[str, int] = defaultdict(int)
     for cell, values in kept.items():
         holdouts[cell[2]] += values["holdout"]
-    async with engine.connect() as connection:
-        runs = (
-            await connection.execute(select(executions.c.execution_id, executions.c.counts))
-        ).all()
     for execution_id, counts in runs:
         expected_holdout = int((counts or {}).get("holdout", 0))
         if holdouts.get(execution_id, 0) != expected_holdout:
