@@ -169,10 +169,20 @@ async def test_a_unit_of_work_counts_its_writes_only_when_it_commits(store: SqlS
     assert await mismatches(store.engine, org) == []
 
 
-async def test_a_batch_mark_racing_reports_counts_each_message_once(store: SqlStore) -> None:
+async def test_a_batch_mark_racing_reports_and_a_release_counts_each_message_once(
+    store: SqlStore,
+) -> None:
     """Reports of a claimed batch's messages commit before, during and after the mark of the
-    batch, from several connections: the mark counts only the rows no report took first."""
+    batch, from several connections, while another executor releases the batch's claims (it
+    took the run over): the mark counts only the rows no report took first, and nothing when
+    the release won."""
     org, rng = "org-race", random.Random(7)
+
+    async def release(execution_id: str) -> None:
+        await asyncio.sleep(rng.random() * 0.02)
+        async with store.unit_of_work() as uow:
+            await uow.messages.release_claims(execution_id)
+            await uow.commit()
 
     async def mark(ids: list[str]) -> None:
         await asyncio.sleep(rng.random() * 0.02)
@@ -187,7 +197,7 @@ async def test_a_batch_mark_racing_reports_counts_each_message_once(store: SqlSt
                 await uow.messages.apply_reports([(org, m.message_id, report)])
                 await uow.commit()
 
-    for round_ in range(4):
+    for round_ in range(6):
         first = round_ * 100
         batch = [message(org, n, execution=f"e-{round_}") for n in range(first, first + 40)]
         async with store.unit_of_work() as uow:
@@ -195,5 +205,8 @@ async def test_a_batch_mark_racing_reports_counts_each_message_once(store: SqlSt
             await uow.commit()
         picked = rng.sample(batch, 24)
         ids = [m.message_id for m in batch]
-        await asyncio.gather(mark(ids), reports(picked[:12]), reports(picked[12:]))
+        racers = [mark(ids), reports(picked[:12]), reports(picked[12:])]
+        if round_ % 2:
+            racers.append(release(f"e-{round_}"))
+        await asyncio.gather(*racers)
         assert await mismatches(store.engine, org) == []

@@ -53,7 +53,10 @@ async def apply_reports(
     the other: one read of the rows (locked), one of their batches, one write of those that
     changed. What each report counts goes to `deltas` (domain.metrics.deltas): the states it
     made the message reach, and its open or click hit."""
-    rows = await _locked_rows(connection, sorted({m for _, m, _ in reports}))
+    message_ids = sorted({m for _, m, _ in reports})
+    if is_postgres(connection):
+        await _lock_batches(connection, message_ids)
+    rows = await _locked_rows(connection, message_ids)
     current = {m: message_from_row(v) for m, v in (await _visible(connection, rows)).items()}
     changed: set[str] = set()
     out: list[Applied | None] = []
@@ -84,6 +87,27 @@ async def apply_reports(
     return out
 
 
+async def _lock_batches(connection: AsyncConnection, message_ids: Sequence[str]) -> None:
+    """The handovers rows of the messages still under a batch, locked FOR SHARE before the
+    messages themselves: a batch's mark (an UPDATE of that row) and its release (a DELETE) take
+    it before they touch its messages too, so the three never wait for each other in opposite
+    orders, and a report never sees a batch half marked (the metric counters count each
+    message's `sent` once, see SqlMessageRepository._count_marked). A message joins no batch
+    after it is written, so the batches read here, unlocked, are all it can be under."""
+    for chunk in chunked(message_ids):
+        batches = (
+            select(messages.c.handover_id)
+            .where(messages.c.message_id.in_(chunk), messages.c.status == DISPATCHING)
+            .scalar_subquery()
+        )
+        await connection.execute(
+            select(handovers.c.handover_id)
+            .where(handovers.c.handover_id.in_(batches))
+            .order_by(handovers.c.handover_id)
+            .with_for_update(read=True)
+        )
+
+
 async def _locked_rows(
     connection: AsyncConnection, message_ids: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
@@ -102,20 +126,14 @@ async def _locked_rows(
 async def _visible(
     connection: AsyncConnection, rows: dict[str, dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
-    """The rows with the columns message_from_row reads from the handovers join.
-
-    On Postgres the batches are read FOR SHARE: a mark of one of them (an UPDATE) waits for this
-    transaction, or this read waits for the mark's, so the metric counters never count a
-    message's `sent` twice (once by the mark of its batch, once by this report, see
-    SqlMessageRepository._count_marked)."""
+    """The rows with the columns message_from_row reads from the handovers join (their batches
+    are locked already on Postgres, see `_lock_batches`)."""
     batch_ids = sorted({r["handover_id"] for r in rows.values() if r["status"] == DISPATCHING})
     batches: dict[str, tuple[str, Any]] = {}
     for chunk in chunked(batch_ids):
         statement = select(
             handovers.c.handover_id, handovers.c.status, handovers.c.handed_over_at
         ).where(handovers.c.handover_id.in_(chunk))
-        if is_postgres(connection):
-            statement = statement.order_by(handovers.c.handover_id).with_for_update(read=True)
         for handover_id, status, handed_over_at in await connection.execute(statement):
             batches[handover_id] = (status, handed_over_at)
     for row in rows.values():

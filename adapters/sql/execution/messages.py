@@ -207,6 +207,17 @@ class SqlMessageRepository:
         ).all()
         released = 0
         for handover_id, first_user_id, last_user_id in claimed:
+            # The batch's row goes first, and only while still claimed: a mark of the batch
+            # racing this release (its executor woke up after losing its lease) either finds it
+            # gone and counts nothing, or marked it first and the batch is left alone. Either
+            # way its messages count `sent` once (docs/metrics.md).
+            gone = await self._c.execute(
+                delete(handovers)
+                .where(handovers.c.handover_id == handover_id, handovers.c.status == CLAIMED)
+                .returning(handovers.c.handover_id)
+            )
+            if gone.first() is None:
+                continue
             # The user range walks (execution_id, user_id) to the batch's rows.
             result = await self._c.execute(
                 update(messages)
@@ -219,7 +230,6 @@ class SqlMessageRepository:
                 .values(status=MessageStatus.QUEUED.value, handover_id=None)
             )
             released += int(result.rowcount)
-            await self._c.execute(delete(handovers).where(handovers.c.handover_id == handover_id))
         return released
 
     async def _add_handover(self, batch: Sequence[Message]) -> str:
