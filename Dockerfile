@@ -43,6 +43,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     CAMPAIGN_GRPC_ADDRESS=0.0.0.0:50051 \
+    CAMPAIGN_HTTP_ADDRESS=0.0.0.0:8080 \
     CAMPAIGN_DATA_DIR=/var/lib/campaign \
     CAMPAIGN_LOG_FORMAT=json
 
@@ -57,7 +58,8 @@ COPY --from=builder /opt/venv /opt/venv
 WORKDIR /var/lib/campaign
 USER 10001:10001
 
-EXPOSE 50051
+# gRPC; HTTP: tracking links, /healthz, /metrics (docs/tracking.md)
+EXPOSE 50051 8080
 
 ENTRYPOINT ["campaign-service"]
 CMD ["serve"]

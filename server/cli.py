@@ -1,4 +1,4 @@
-"""`campaign-service serve | migrate | token`: the console entry point."""
+"""`campaign-service serve | migrate | token | watch`: the console entry point."""
 
 from __future__ import annotations
 
@@ -36,12 +36,14 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
     return uvloop.run(coro)
 
 
-def banner(settings: Settings, address: str) -> str:
+def banner(settings: Settings, address: str, http_address: str = "") -> str:
     """What the server prints once listening. A development token only with the embedded
     default's local secret: a token signed with a configured secret would hand admin rights to
     everyone who reads the output (logs), so production and configured keys get none."""
     keys = load_keys(settings)
     lines = [f"campaign-service listening on {address}", f"mode: {settings.describe_mode()}"]
+    if http_address:  # first: whoever waits for "listening on" has this line by then
+        lines.insert(0, f"http on {http_address} (tracking links, /healthz, /metrics)")
     if not keys.local_default:
         lines.append(
             f"auth: {keys.algorithm} with the configured key "
@@ -91,7 +93,7 @@ async def serve(settings: Settings) -> int:
     except (StartupError, SchemaOutOfDateError) as exc:
         return refuse(exc)
     await app.start()
-    print(banner(settings, app.address), flush=True)
+    print(banner(settings, app.address, app.http_address), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -134,6 +136,47 @@ def token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def watch_token(settings: Settings, args: argparse.Namespace) -> str | None:
+    """--token, else CAMPAIGN_TOKEN, else a short-lived reader token minted with the running
+    configuration's key (as `campaign-service token` would); None when there is no key."""
+    given = args.token or os.environ.get("CAMPAIGN_TOKEN")
+    if given:
+        return str(given)
+    try:
+        keys = load_keys(settings)
+    except StartupError:
+        return None
+    if keys.signing_key is None:
+        return None
+    return issue_token(
+        keys,
+        organization_id=args.org,
+        subject=f"watch@{args.org}",
+        roles=[Role.USER.value],
+        ttl_seconds=DEV_TOKEN_TTL,
+    )
+
+
+def watch(settings: Settings, args: argparse.Namespace) -> int:
+    from rich.console import Console  # noqa: PLC0415 - only this command draws
+
+    from server.dashboard.watch import WatchOptions  # noqa: PLC0415
+    from server.dashboard.watch import watch as follow  # noqa: PLC0415
+
+    if args.interval < 0.1:
+        return refuse("--interval must be at least 0.1 seconds")
+    token_value = watch_token(settings, args)
+    if token_value is None:
+        return refuse("pass --token or set CAMPAIGN_TOKEN (no key here to mint one)")
+    options = WatchOptions(
+        address=args.address or settings.grpc_address,
+        token=token_value,
+        campaign_id=args.campaign_id,
+        min_interval=args.interval,
+    )
+    return _run(follow(options, Console()))
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="campaign-service", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -144,6 +187,22 @@ def parser() -> argparse.ArgumentParser:
     tok.add_argument("--role", required=True, choices=[r.value for r in Role])
     tok.add_argument("--sub", default="", help="subject (default: ROLE@ORG)")
     tok.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    see = commands.add_parser("watch", help="live terminal dashboard of a campaign's metrics")
+    see.add_argument("campaign_id", help="the campaign to watch")
+    see.add_argument(
+        "--address", default="", help="server host:port (default: CAMPAIGN_GRPC_ADDRESS)"
+    )
+    see.add_argument(
+        "--token",
+        default="",
+        help="bearer token (default: CAMPAIGN_TOKEN, else one minted with the local key)",
+    )
+    see.add_argument(
+        "--org", default=DEV_ORG, help=f"organization of a minted token (default {DEV_ORG})"
+    )
+    see.add_argument(
+        "--interval", type=float, default=1.0, help="least seconds between updates (>= 0.1)"
+    )
     return root
 
 
@@ -156,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.log_format)
     if args.command == "token":
         return token(settings, args)
+    if args.command == "watch":
+        return watch(settings, args)
     with contextlib.suppress(KeyboardInterrupt):
         return _run(serve(settings) if args.command == "serve" else migrate(settings))
     return 130

@@ -22,9 +22,11 @@ class HealthReporter:
         self._services = ["", *services]  # "" is the whole server
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
+        self.serving = False  # what the last probe said, for the HTTP /healthz
 
     async def refresh(self) -> bool:
         healthy = await self._probe.check()
+        self.serving = healthy
         for name in self._services:
             await self.servicer.set(name, SERVING if healthy else NOT_SERVING)
         return healthy
@@ -42,5 +44,6 @@ class HealthReporter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        self.serving = False
         for name in self._services:
             await self.servicer.set(name, NOT_SERVING)

@@ -20,6 +20,23 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CAMPAIGN_", env_file=".env", extra="ignore")
 
     grpc_address: str = Field("127.0.0.1:50051", description="host:port the gRPC server binds")
+    http_address: str = Field(
+        "127.0.0.1:8080",
+        description="host:port of the HTTP server: tracking links, /healthz, /metrics",
+    )
+    tracking_base_url: str | None = Field(
+        None,
+        description="public base URL of the tracking links in emails (default: "
+        "http://<CAMPAIGN_HTTP_ADDRESS>)",
+    )
+    tracking_keys: SecretStr | None = Field(
+        None,
+        description="comma-separated keys signing tracking links: the first signs, all verify "
+        "(default: derived from the JWT / page-token secret, or the embedded local secret)",
+    )
+    tracking_unsubscribe_mailto: str | None = Field(
+        None, description="an address List-Unsubscribe also names as mailto: (optional)"
+    )
     data_dir: Path = Field(Path(".campaign"), description="embedded database and local secret")
     database_url: str | None = Field(
         None, description="postgresql+asyncpg://... (default: SQLite file in data_dir)"
@@ -102,6 +119,12 @@ class Settings(BaseSettings):
     executor_enabled: bool = Field(True, description="run scheduler, executor and delivery")
     worker_interval: float = Field(0.5, gt=0, description="seconds between idle worker polls")
     delivery_batch_size: int = Field(5_000, gt=0, description="messages per hand-over")
+    auto_winner_interval: float = Field(
+        30.0, gt=0, description="seconds between rounds of the automatic A/B winner rule"
+    )
+    auto_winner_page: int = Field(
+        100, gt=0, description="campaigns the automatic winner rule judges per step"
+    )
     template_render_ms: float = Field(
         500.0, gt=0, description="CPU milliseconds one template render may take"
     )

@@ -35,6 +35,9 @@ log = logging.getLogger("campaign.http")
 T = TypeVar("T")
 ALL_CHANNELS = frozenset(Channel)
 
+# Users asked about concurrently by `members` (each costs a few upstream requests).
+MEMBERS_AT_ONCE = 8
+
 
 class HttpAudienceSource:
     """Resolves audiences through the data service; see docs/upstream-http.md for the contract.
@@ -179,6 +182,19 @@ class HttpAudienceSource:
         suppressed = await self._suppressions.suppressed_channels(organization_id, [contact])
         channels = suppressed.get(user_id, frozenset())
         return Recipient(contact, ALL_CHANNELS if channels is None else channels)
+
+    async def members(
+        self, organization_id: str, audiences: Sequence[Audience], user_ids: Sequence[str]
+    ) -> dict[str, Recipient]:
+        """`member` per user (the data service has no membership endpoint), a few users at a
+        time."""
+        found: dict[str, Recipient] = {}
+        unique = sorted(set(user_ids))
+        for start in range(0, len(unique), MEMBERS_AT_ONCE):
+            some = unique[start : start + MEMBERS_AT_ONCE]
+            answers = await _gather_all([self.member(organization_id, audiences, u) for u in some])
+            found.update((u, r) for u, r in zip(some, answers, strict=True) if r is not None)
+        return found
 
     async def _contains(self, organization_id: str, audience: Audience, user_id: str) -> bool:
         """Whether the audience holds `user_id`: the first ids after a string just below it."""

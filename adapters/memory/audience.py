@@ -274,6 +274,12 @@ class MemoryAudienceSource:
         channels = suppressed[user_id]
         return Recipient(contact, EVERY_CHANNEL if channels is None else channels)
 
+    async def members(
+        self, organization_id: str, audiences: Sequence[Audience], user_ids: Sequence[str]
+    ) -> dict[str, Recipient]:
+        found = {u: await self.member(organization_id, audiences, u) for u in set(user_ids)}
+        return {u: r for u, r in found.items() if r is not None}
+
     async def _recipients(self, organization_id: str, members: list[Contact]) -> list[Recipient]:
         """Members with their suppressed channels; those suppressed on every channel dropped."""
         suppressed = await self._suppressions.suppressed_channels(organization_id, members)

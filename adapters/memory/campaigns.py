@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 
-from domain.campaigns.campaign import Campaign
+from domain.campaigns.campaign import WINNER_PENDING_STATUSES, Campaign
 from domain.campaigns.listing import NO_SORT_VALUE, CampaignPage, CampaignQuery, Cursor
 from domain.campaigns.model import CampaignStatus
 from domain.kernel.errors import DuplicateRequestError, StaleEtagError
@@ -106,6 +106,19 @@ class MemoryCampaignRepository:
             and c.next_run_at <= now
         ]
         found.sort(key=lambda c: (c.next_run_at or now, c.campaign_id))
+        return [copy.deepcopy(c) for c in found[:limit]]
+
+    async def winner_pending(self, after_campaign_id: str, limit: int) -> Sequence[Campaign]:
+        found = sorted(
+            (
+                c
+                for c in self._visible().values()
+                if c.campaign_id > after_campaign_id
+                and not c.winner_variant_id
+                and c.status in WINNER_PENDING_STATUSES
+            ),
+            key=lambda c: c.campaign_id,
+        )
         return [copy.deepcopy(c) for c in found[:limit]]
 
     async def list(self, organization_id: str, query: CampaignQuery) -> CampaignPage:

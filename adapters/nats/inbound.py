@@ -17,8 +17,10 @@ Parking publishes the message to `<prefix>campaign.dlq.<subject>` (captured by o
 stream, so it is kept) with the reason in a header and in the body, then terminates it. When
 the dead-letter publish fails, the message is nak'ed and parked on a later delivery.
 
-A fetched batch is processed concurrently, up to `concurrency` events at a time over all
-subjects together, but the events of one (organization, user) in order.
+A fetched batch is processed concurrently, up to `concurrency` transactions at a time over all
+subjects together, but the events of one (organization, user) in order; given the intake's
+`take_batch`, a transaction takes a chunk of the batch (at least CHUNK_EVENTS events) instead of
+one event.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import orjson
 from nats.aio.msg import Msg
@@ -45,8 +48,10 @@ from domain.events.model import InboundEvent, Outcome, Taken
 from domain.kernel.errors import ConflictError, DependencyUnavailableError
 
 log = logging.getLogger("campaign.nats.inbound")
+T = TypeVar("T")
 
 Take = Callable[[InboundEvent], Awaitable[Taken]]
+TakeMany = Callable[[Sequence[InboundEvent]], Awaitable[list[Taken]]]
 
 DLQ_REASON_HEADER = "Campaign-Dlq-Reason"
 DLQ_SUBJECT_HEADER = "Campaign-Dlq-Subject"
@@ -56,6 +61,9 @@ MAX_NAK_DELAY_SECONDS = 60.0
 # After the first message of a fetch, how long to wait for more of the same batch.
 BATCH_GATHER_SECONDS = 0.005
 MAX_REASON = 1_000
+# The fewest events a chunk of a fetched batch has (the last one excepted): fewer, larger
+# transactions when events come fast; a lone event is still a chunk of one.
+CHUNK_EVENTS = 16
 CAPTURE_ATTEMPTS = 5
 
 
@@ -235,10 +243,18 @@ class SubjectConsumer:
         self._js = js
         return self._subscription
 
-    async def settle(self, messages: Sequence[Msg], take: Take) -> None:
+    async def settle(
+        self, messages: Sequence[Msg], take: Take, take_many: TakeMany | None = None
+    ) -> None:
         """Every message settled (acked, nak'ed or parked) before returning; the events of
         one (organization, user) in their order, the rest concurrently, within the slots all
-        subjects share."""
+        subjects share.
+
+        With `take_many`, the batch goes to the intake in a few chunks, one transaction each
+        (a whole lane in one chunk, so its order holds): at a few thousand events a second,
+        one transaction per event was most of the intake's cost. A chunk that fails as a
+        whole is settled again event by event, so an outage or a failing handler costs each
+        event exactly what it would alone (its retries, its parking)."""
         now = datetime.now(UTC)
         lanes: dict[object, list[tuple[Msg, InboundEvent | PoisonMessageError]]] = {}
         for position, msg in enumerate(messages):
@@ -262,8 +278,44 @@ class SubjectConsumer:
                     await self._settle(msg, item, take)
 
         async with asyncio.TaskGroup() as group:
-            for items in lanes.values():
-                group.create_task(lane(items))
+            if take_many is None:
+                for items in lanes.values():
+                    group.create_task(lane(items))
+            else:
+                most = self._inbound.options.concurrency
+                for chunk in deal_into_chunks(list(lanes.values()), most):
+                    group.create_task(self._settle_chunk(chunk, take, take_many))
+
+    async def _settle_chunk(
+        self,
+        chunk: list[tuple[Msg, InboundEvent | PoisonMessageError]],
+        take: Take,
+        take_many: TakeMany,
+    ) -> None:
+        events = [(msg, item) for msg, item in chunk if isinstance(item, InboundEvent)]
+        async with self._inbound.slots:
+            for msg, item in chunk:
+                if isinstance(item, PoisonMessageError):
+                    await self._settle(msg, item, take)
+            if not events:
+                return
+            try:
+                taken = await take_many([item for _, item in events])
+            except Exception as exc:
+                log.info("inbound chunk of %d failed as a whole (%r); one by one", len(events), exc)
+                for msg, item in events:
+                    await self._settle(msg, item, take)
+                return
+            for (msg, _), outcome in zip(events, taken, strict=True):
+                try:
+                    if outcome.outcome is Outcome.REJECTED:
+                        await self._inbound.park(
+                            msg, f"rejected: {outcome.reason}", msg.metadata.num_delivered
+                        )
+                    else:
+                        await msg.ack()
+                except DependencyUnavailableError as exc:
+                    await self._retry(msg, msg.metadata.num_delivered, exc)
 
     async def _settle(self, msg: Msg, item: InboundEvent | PoisonMessageError, take: Take) -> None:
         options = self._inbound.options
@@ -308,3 +360,14 @@ class SubjectConsumer:
         )
         with contextlib.suppress(Exception):  # no nak: the ack wait redelivers it anyway
             await msg.nak(delay=delay)
+
+
+def deal_into_chunks(lanes: list[list[T]], most: int) -> list[list[T]]:
+    """The lanes dealt into at most `most` chunks of about equal size, each lane whole and in
+    order, each chunk (but one) at least CHUNK_EVENTS long."""
+    total = sum(len(lane) for lane in lanes)
+    count = max(1, min(most, total // CHUNK_EVENTS))
+    chunks: list[list[T]] = [[] for _ in range(count)]
+    for lane in sorted(lanes, key=len, reverse=True):
+        min(chunks, key=len).extend(lane)
+    return [chunk for chunk in chunks if chunk]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -30,11 +31,13 @@ from adapters.sql.engine import (
     make_engine,
     statement_timeout_of,
 )
+from adapters.sql.events.conversions import SqlConversionStore
 from adapters.sql.events.ledger import SqlEventLedger
 from adapters.sql.events.personal_data import SqlPersonalData
 from adapters.sql.events.triggers import SqlTriggerStore
 from adapters.sql.execution.delivery_outbox import SqlDeliveryOutbox
 from adapters.sql.execution.executions import SqlExecutionRepository
+from adapters.sql.execution.holdouts import SqlHoldoutLog
 from adapters.sql.execution.messages import SqlMessageRepository
 from adapters.sql.execution.reservation_log import SqlReservationLog
 from adapters.sql.execution.runs import SqlRunProgress
@@ -44,10 +47,11 @@ from adapters.sql.failures import (
     domain_error_for,
 )
 from adapters.sql.metrics.changes import NO_METRIC_CHANGES, ForwardedMetricChanges
-from adapters.sql.metrics.ledger import SqlMetricLedger
+from adapters.sql.metrics.ledger import SqlMetricLedger, SqlStoreMetricLedger
 from adapters.sql.metrics.segments import CampaignSegments
 from adapters.sql.outbox import SqlOutbox, SqlOutboxStore
 from domain.metrics.deltas import Deltas
+from domain.metrics.model import Breakdown, CampaignMetrics, Cell, MetricTotals
 from domain.metrics.ports import MetricChanges
 
 HEALTH_TIMEOUT_S = 2.0
@@ -92,11 +96,20 @@ class SqlUnitOfWork:
         return SqlMessageRepository(self._active(), self._deltas, self._segments)
 
     @property
-    def metrics(self) -> SqlMetricLedger:
-        """The metric ledger on this transaction: one shard for all of its adds."""
+    def metrics(self) -> UnitOfWorkMetrics:
+        """The metric ledger in this transaction: its adds join the writers' deltas, added at
+        commit (one statement, one shard); its reads see this transaction."""
+        return UnitOfWorkMetrics(self._deltas, self._ledger)
+
+    @property
+    def _ledger(self) -> SqlMetricLedger:
         if self._metrics is None:
             self._metrics = SqlMetricLedger(self._active())
         return self._metrics
+
+    @property
+    def holdouts(self) -> SqlHoldoutLog:
+        return SqlHoldoutLog(self._active())
 
     @property
     def runs(self) -> SqlRunProgress:
@@ -118,11 +131,15 @@ class SqlUnitOfWork:
     def triggers(self) -> SqlTriggerStore:
         return SqlTriggerStore(self._active())
 
+    @property
+    def conversions(self) -> SqlConversionStore:
+        return SqlConversionStore(self._active())
+
     async def commit(self) -> None:
         counted = self._deltas.campaigns()
         with database_errors_as_domain_errors():
             if self._deltas:
-                await self.metrics.add(self._deltas.take(), datetime.now(UTC))
+                await self._ledger.add(self._deltas.take(), datetime.now(UTC))
             await self._active().commit()  # a later statement autobegins a new transaction
         for organization_id, campaign_id in sorted(counted):
             self._changes.changed(organization_id, campaign_id)
@@ -172,6 +189,27 @@ class SqlUnitOfWork:
         return self._connection
 
 
+class UnitOfWorkMetrics:
+    """MetricLedger of a unit of work: `add` defers to the commit, like every writer's deltas."""
+
+    def __init__(self, deltas: Deltas, ledger: SqlMetricLedger) -> None:
+        self._deltas = deltas
+        self._ledger = ledger
+
+    async def add(self, deltas: Mapping[Cell, MetricTotals], at: datetime) -> None:
+        for cell, totals in deltas.items():
+            self._deltas.add(cell, totals)
+
+    async def read(
+        self,
+        organization_id: str,
+        campaign_id: str,
+        execution_id: str | None,
+        breakdowns: Sequence[Breakdown],
+    ) -> CampaignMetrics:
+        return await self._ledger.read(organization_id, campaign_id, execution_id, breakdowns)
+
+
 class SqlStore:
     """Everything SQL the service needs from one engine: units of work, the outbox, health."""
 
@@ -213,6 +251,10 @@ class SqlStore:
 
     def delivery_outbox(self) -> SqlDeliveryOutbox:
         return SqlDeliveryOutbox(self.engine, self.metric_changes)
+
+    def metric_ledger(self) -> SqlStoreMetricLedger:
+        """The counters for readers outside a unit of work (live streams, experiments)."""
+        return SqlStoreMetricLedger(self.engine, self._reader)
 
     def reservation_log(self) -> SqlReservationLog:
         return SqlReservationLog(self.engine)

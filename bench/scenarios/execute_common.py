@@ -35,9 +35,14 @@ from google.protobuf import struct_pb2, timestamp_pb2
 
 from adapters.sql.audience.tables import contact_attribute_names, contacts, suppressions
 from bench.processes import peak_rss_mb, production_env
-from domain.audience.contacts import DEFAULT_TIMEZONE
+from domain.audience.contacts import (
+    DEFAULT_TIMEZONE,
+    UNSUBSCRIBE_URL,
+    UNSUBSCRIBE_URL_PLACEHOLDER,
+)
 from domain.execution.model import message_id
 from domain.kernel.channels import Channel
+from tests.support.compliance import FOOTER
 from tests.support.server_process import ServerProcess, start_server
 
 SUPPRESS_EVERY, SUPPRESS_AT = 100, 7
@@ -46,9 +51,10 @@ HOLDOUT_BP = 500
 BASIS_POINTS = 10_000
 LOCALE = "en-US"
 SUBJECT = {"A": "Hi {{ first_name }}", "B": "Hi {{ first_name }}, 20% off for you"}
+# With the unsubscribe link and postal address a marketing email needs to launch (CAN-SPAM).
 HTML = {
-    "A": "<p>Hello {{ first_name }} {{ last_name }},</p><p>your code is {{ code }}.</p>",
-    "B": "<p>Dear {{ first_name }} {{ last_name }}, use {{ code }} before Sunday.</p>",
+    "A": "<p>Hello {{ first_name }} {{ last_name }},</p><p>your code is {{ code }}.</p>" + FOOTER,
+    "B": "<p>Dear {{ first_name }} {{ last_name }}, use {{ code }} before Sunday.</p>" + FOOTER,
 }
 # Limits so high that throttling never delays a send: this measures the pipeline, not the limiter.
 HUGE_PER_HOUR = 1_000_000_000_000
@@ -270,7 +276,9 @@ def baseline_messages(
         values = profile(i)
         content = {
             "subject": render(SUBJECT[variant], values),
-            "html_body": render(HTML[variant], values),
+            "html_body": render(
+                HTML[variant], {**values, UNSUBSCRIBE_URL: UNSUBSCRIBE_URL_PLACEHOLDER}
+            ),
         }
         digest = hashlib.sha256(repr(sorted(content.items())).encode()).hexdigest()[:16]
         yield BaselineMessage(

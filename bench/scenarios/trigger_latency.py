@@ -6,7 +6,8 @@ built-in directory, the real `campaign-service serve` process (JetStream events,
 inbound streams unique to this run through a subject prefix, Redis limits out of the way), and
 20 TRIGGERED campaigns created and activated through the gRPC API. Every campaign listens to
 `order.completed` with the condition `store == s<k>`, so each event matches exactly one of them
-after all 20 were evaluated. Event i goes to user i mod U (U users) and campaign i div U: each
+after all 20 were evaluated. Event i goes to member i mod U (U members: the contacts nobody
+suppressed, so every event must reach delivery) and campaign i div U: each
 (campaign, user) pair fires once, so no frequency limit binds, and consecutive events are about
 different users, as real traffic is (the intake keeps one user's events in order).
 
@@ -58,6 +59,7 @@ from bench.scenarios.execute import (
     delete_streams,
     load_population,
 )
+from tests.support.compliance import FOOTER
 from tests.support.server_process import start_server
 
 DESCRIPTION = "events on NATS -> triggered messages: latency p50/p99/max and sustained events/s"
@@ -102,7 +104,7 @@ def campaign_request(k: int) -> campaign_service_pb2.CreateCampaignRequest:
                 channel=campaign_pb2.CHANNEL_EMAIL,
                 email=campaign_pb2.EmailContent(
                     subject="Thanks for your order, {{ first_name }}",
-                    html_body="<p>Hello {{ first_name }}, use {{ code }} next time.</p>",
+                    html_body="<p>Hello {{ first_name }}, use {{ code }} next time.</p>" + FOOTER,
                 ),
             )
         ],
@@ -134,12 +136,12 @@ class Timeline:
     """Publish instants by event, delivery-request instants by (campaign, user)."""
 
     campaign_ids: list[str]
-    users: int
+    members: list[str]  # the user ids events go to, in order
     published: dict[tuple[str, str], float] = field(default_factory=dict)
     delivered: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def key(self, i: int) -> tuple[str, str]:
-        return self.campaign_ids[campaign_of(i, self.users)], common.user_id(i % self.users)
+        return self.campaign_ids[campaign_of(i, len(self.members))], member(self.members, i)
 
     def on_delivery(self, payload: bytes) -> None:
         now = time.time()
@@ -151,7 +153,16 @@ def campaign_of(i: int, users: int) -> int:
     return (i // users) % CAMPAIGNS
 
 
-def envelope(org: str, i: int, users: int) -> bytes:
+def member(members: list[str], i: int) -> str:
+    return members[i % len(members)]
+
+
+def deliverable(contacts: int) -> list[str]:
+    """The loaded contacts nobody suppressed (execute_common suppresses a few on purpose)."""
+    return [common.user_id(j) for j in range(contacts) if not common.is_suppressed(j)]
+
+
+def envelope(org: str, i: int, members: list[str]) -> bytes:
     now = datetime.now(UTC).isoformat()
     return orjson.dumps(
         {
@@ -161,8 +172,8 @@ def envelope(org: str, i: int, users: int) -> bytes:
             "organization_id": org,
             "occurred_at": now,
             "data": {
-                "user_id": common.user_id(i % users),
-                "store": f"s{campaign_of(i, users)}",
+                "user_id": member(members, i),
+                "store": f"s{campaign_of(i, len(members))}",
                 "value": 42.5,
             },
         }
@@ -182,7 +193,7 @@ async def publish_at_rate(
         i = first + n
         timeline.published[timeline.key(i)] = time.time()
         await js.publish(
-            subject, envelope(org, i, timeline.users), headers={"Nats-Msg-Id": f"bench-{i}"}
+            subject, envelope(org, i, timeline.members), headers={"Nats-Msg-Id": f"bench-{i}"}
         )
 
 
@@ -209,11 +220,11 @@ async def queued_instants(dsn: str, org: str) -> dict[tuple[str, str], float]:
 
 
 async def drive(
-    dsn: str, org: str, prefix: str, campaign_ids: list[str], *, users: int, log: Any
+    dsn: str, org: str, prefix: str, campaign_ids: list[str], *, members: list[str], log: Any
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     rate = _env_number("BENCH_TRIGGER_RATE", 500.0)
     seconds = _env_number("BENCH_TRIGGER_SECONDS", 60.0)
-    timeline = Timeline(campaign_ids, users)
+    timeline = Timeline(campaign_ids, members)
     nc = await nats.connect(NATS_URL, connect_timeout=5)
     try:
         js = nc.jetstream(timeout=10)
@@ -305,7 +316,8 @@ def run(emit: Emit, settings: LoadSettings) -> None:
     rate = _env_number("BENCH_TRIGGER_RATE", 500.0)
     seconds = _env_number("BENCH_TRIGGER_SECONDS", 60.0)
     events = int(rate * seconds) + sum(int(r * STEP_SECONDS) for r in STEPS)
-    users = events // CAMPAIGNS + 1
+    # A few more contacts than events per campaign, for the suppressed ones left out.
+    users = (events // CAMPAIGNS + 1) * 101 // 100 + 10
     run_id = uuid.uuid4().hex[:8]
     org = f"bench-trig-{run_id}"
     prefix = f"bench.{run_id}."
@@ -335,7 +347,8 @@ def run(emit: Emit, settings: LoadSettings) -> None:
         stack.callback(server.stop)
         campaign_ids = activate_campaigns(server.address, server.token(org, "admin"))
         log(f"{len(campaign_ids)} triggered campaigns active")
-        main, steps = runner.run(drive(dsn, org, prefix, campaign_ids, users=users, log=log))
+        members = deliverable(users)
+        main, steps = runner.run(drive(dsn, org, prefix, campaign_ids, members=members, log=log))
         rss = peak_rss_mb(server.process.pid)
     common_fields = {"scenario": SCENARIO, "campaigns": CAMPAIGNS, "peak_rss_mb": rss}
     delivery = main["to_delivery"]

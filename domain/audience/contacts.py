@@ -60,11 +60,18 @@ class Contact:
             "phone": self.phone,
             "timezone": self.timezone,
             "locale": self.locale,
+            # Filled per message at the hand-over with its signed link (docs/tracking.md).
+            UNSUBSCRIBE_URL: UNSUBSCRIBE_URL_PLACEHOLDER,
         }
 
 
+# `{{ unsubscribe_url }}` renders as this placeholder: the message's id, which its signed link
+# needs, is only known later; the hand-over puts the link in its place
+# (domain.execution.tracked_content). A reserved name (RFC 2606), so it can never resolve.
+UNSUBSCRIBE_URL = "unsubscribe_url"
+UNSUBSCRIBE_URL_PLACEHOLDER = "https://unsubscribe.invalid/"
 # The contact's own fields in every profile (Contact.profile), whatever its attributes.
-OWN_PROFILE_FIELDS = frozenset({"user_id", "email", "phone", "timezone", "locale"})
+OWN_PROFILE_FIELDS = frozenset({"user_id", "email", "phone", "timezone", "locale", UNSUBSCRIBE_URL})
 
 
 def contact_problems(contact: Contact) -> list[str]:

@@ -3,7 +3,7 @@ source that resolves an audience into recipients."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Protocol
 
 from domain.audience.contacts import Contact
@@ -106,6 +106,12 @@ class AudienceSource(Protocol):
         whose `suppressed_channels` is every Channel when they are suppressed everywhere (a
         stream drops such a member; a trigger says why it sent nothing). Raises like
         `recipients` for an unknown segment or an unreachable upstream."""
+
+    async def members(
+        self, organization_id: str, audiences: Sequence[Audience], user_ids: Sequence[str]
+    ) -> Mapping[str, Recipient]:
+        """`member` for many users at once (the trigger handler asks for a whole batch of
+        events'): the members among `user_ids`, by user_id; a user absent is not a member."""
 
     async def missing_segments(
         self, organization_id: str, audiences: Sequence[Audience]

@@ -26,7 +26,9 @@ from domain.kernel import events as ev
 from domain.kernel.errors import (
     CampaignNotEditableError,
     FailedPreconditionError,
+    NotFoundError,
     PreconditionViolation,
+    shown,
 )
 
 
@@ -42,6 +44,24 @@ class RunOutcome:
     audience_size: int
     execution_status: str
     failure_reason: str = ""
+
+
+# Statuses in which a campaign sends, or will, so an automatic A/B winner still matters.
+WINNER_PENDING_STATUSES = frozenset(
+    {CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE, CampaignStatus.RUNNING}
+)
+
+
+class VariantNotFoundError(NotFoundError):
+    reason = "VARIANT_NOT_FOUND"
+
+
+class NotAnAbTestError(FailedPreconditionError):
+    reason = "NOT_AN_AB_TEST"
+
+
+class ControlCannotWinError(FailedPreconditionError):
+    reason = "CONTROL_CANNOT_WIN"
 
 
 @dataclass(slots=True)
@@ -260,6 +280,62 @@ class Campaign:
             self._changed()
         else:
             self._changed(ev.CAMPAIGN_COMPLETED, **asdict(outcome))
+
+    # --- A/B test --------------------------------------------------------------------------
+
+    @property
+    def awaits_auto_winner(self) -> bool:
+        """Automatic winner selection is on and has not decided yet, and the campaign still
+        sends (or will): what the automatic rule's worker looks for (domain.metrics)."""
+        ab = self.spec.ab_test
+        return (
+            ab is not None
+            and ab.auto_winner_enabled
+            and not self.winner_variant_id
+            and self.status in WINNER_PENDING_STATUSES
+        )
+
+    def select_winner(
+        self, variant_id: str, *, by: str, at: datetime, evidence: dict[str, Any] | None = None
+    ) -> bool:
+        """Declare `variant_id` the A/B test's winner: from now on every recipient outside the
+        holdout gets it (domain.execution.assignment), in the running execution's remaining
+        batches and in every later run. False (and no change) when it already is the winner.
+
+        `by` is the subject who chose it (the automatic rule names itself), and `evidence` the
+        automatic rule's grounds (metric, p-values), which the event carries; None by hand."""
+        variants = self.spec.variants
+        if len(variants) < 2:
+            raise NotAnAbTestError(
+                "the campaign has no A/B test: a winner needs at least two variants",
+                violations=[PreconditionViolation("AB_TEST", "variants", "fewer than two")],
+            )
+        chosen = next((v for v in variants if v.variant_id == variant_id), None)
+        if chosen is None:
+            raise VariantNotFoundError(
+                f"variant {shown(variant_id)} not found in the campaign",
+                metadata={"variant_id": variant_id},
+            )
+        if chosen.is_control:
+            raise ControlCannotWinError(
+                "a control variant sends nothing and cannot be the winner",
+                violations=[PreconditionViolation("CONTROL", "variant_id", "is the control")],
+            )
+        if self.winner_variant_id == variant_id:
+            return False
+        previous = self.winner_variant_id
+        self.winner_variant_id = variant_id
+        self._touch(by, at)
+        self._changed(
+            ev.CAMPAIGN_WINNER_SELECTED,
+            variant_id=variant_id,
+            variant_name=chosen.name,
+            selected_by=by,
+            automatic=evidence is not None,
+            previous_winner_variant_id=previous,
+            **(evidence or {}),
+        )
+        return True
 
     def ensure_deletable(self) -> None:
         if self.status is CampaignStatus.RUNNING:

@@ -41,6 +41,7 @@ class ChannelStrategy(enum.StrEnum):
 class AttributionModel(enum.StrEnum):
     LAST_TOUCH = "last_touch"
     FIRST_TOUCH = "first_touch"
+    LINEAR = "linear"  # every message in the window, the value split equally (docs/conversions.md)
 
 
 class ExperimentMetric(enum.StrEnum):

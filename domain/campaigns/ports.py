@@ -39,6 +39,13 @@ class CampaignRepository(Protocol):
         """Scheduled campaigns whose next run is due, across organizations (the scheduler is
         the system, not a tenant), locked so replicas ticking together split them."""
 
+    async def winner_pending(self, after_campaign_id: str, limit: int) -> Sequence[Campaign]:
+        """Up to `limit` campaigns, across organizations, in campaign_id order after
+        `after_campaign_id`, that may still get an automatic A/B winner: no winner yet and a
+        status in WINNER_PENDING_STATUSES. Whether automatic selection is on sits inside the
+        definition, which the caller checks (`Campaign.awaits_auto_winner`): a page shorter
+        than `limit` is the last one."""
+
 
 class RunProgress(Protocol):
     """What a campaign's lifecycle reads of its runs (and its trigger messages), which the

@@ -19,6 +19,7 @@ import operator
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from domain.audience.contacts import UNSUBSCRIBE_URL, UNSUBSCRIBE_URL_PLACEHOLDER
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.profile_fields import placed_contents
 from domain.campaigns.rendering import (
@@ -40,6 +41,7 @@ SAMPLE_CONTACT: Mapping[str, Any] = {
     "phone": "+14155550100",
     "timezone": "Europe/Oslo",
     "locale": "en-US",
+    UNSUBSCRIBE_URL: UNSUBSCRIBE_URL_PLACEHOLDER,
 }
 
 

@@ -9,6 +9,7 @@ outside it (templates, the clock, the etag) and save through domain.campaigns.st
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -18,6 +19,7 @@ from domain.audience.segments import segment_violation
 from domain.campaigns import rules, scheduling
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.clones import base_name, clone_fingerprint, lookup_prefix, unique_name
+from domain.campaigns.compliance import ensure_can_spam
 from domain.campaigns.identity import assign_child_ids, fingerprint
 from domain.campaigns.listing import CampaignPage, CampaignQuery
 from domain.campaigns.model import MUTABLE_SPEC_FIELDS, CampaignSpec, CampaignType, Schedule
@@ -25,7 +27,7 @@ from domain.campaigns.ports import UnitOfWork, UnitOfWorkFactory
 from domain.campaigns.profile_fields import ensure_known_variables, renders_from_profiles_alone
 from domain.campaigns.sample_render import ensure_content_renders
 from domain.campaigns.store import add_campaign, load_campaign, save_campaign
-from domain.campaigns.templates import TemplateSource, templates_of
+from domain.campaigns.templates import Template, TemplateSource, templates_of
 from domain.kernel.errors import (
     CampaignIncompleteError,
     DuplicateRequestError,
@@ -35,6 +37,7 @@ from domain.kernel.errors import (
     PreconditionViolation,
     RequestIdReusedError,
     StaleEtagError,
+    required,
     shown,
 )
 from domain.kernel.ports import Clock, IdGenerator
@@ -271,6 +274,24 @@ class CampaignService:
             await self._save(uow, campaign)
             return campaign
 
+    async def select_winner(
+        self, principal: Principal, campaign_id: str, variant_id: str
+    ) -> Campaign:
+        """SelectWinner: the operator declares the A/B winner by hand (any status; choosing the
+        same winner again changes nothing and records no event). docs/experiments.md."""
+        principal.require_write()
+        required("campaign_id", campaign_id)
+        required("variant_id", variant_id)
+        if len(variant_id) > rules.MAX_ID:
+            raise InvalidArgumentError(
+                [FieldViolation("variant_id", f"at most {rules.MAX_ID} characters")]
+            )
+        async with self._uow() as uow:
+            campaign = await _load(uow, principal, campaign_id)
+            if campaign.select_winner(variant_id, by=principal.subject, at=self._clock.now()):
+                await self._save(uow, campaign)
+            return campaign
+
     async def _change(
         self, principal: Principal, campaign_id: str, change: Change, *, launch: bool = False
     ) -> Campaign:
@@ -296,7 +317,8 @@ class CampaignService:
         answered to the operator who launches instead. Raises; changes nothing."""
         _ensure_ready(campaign)
         await self._ensure_segments(campaign)
-        await self._ensure_content(campaign)
+        templates = await self._ensure_content(campaign)
+        ensure_can_spam(campaign, templates)  # last: a content that is wrong says so first
 
     async def _ensure_segments(self, campaign: Campaign) -> None:
         """Every include and exclude audience naming a saved segment finds it: one
@@ -313,7 +335,7 @@ class CampaignService:
                 metadata={"segment_id": audiences[missing[0]].segment_id or ""},
             )
 
-    async def _ensure_content(self, campaign: Campaign) -> None:
+    async def _ensure_content(self, campaign: Campaign) -> Mapping[str, Template]:
         """BR-CAM-008.1/2: every referenced template exists, its texts are valid templates and
         render with a sample profile, and every variable is a profile field: checked at launch
         rather than found by the executor."""
@@ -336,10 +358,11 @@ class CampaignService:
         # Rendering is CPU work, bounded by the render budget: off the event loop.
         await asyncio.to_thread(ensure_content_renders, campaign, found)
         if self._audience is None or not renders_from_profiles_alone(campaign):
-            return  # (a transactional activation must not wait on the data service for nothing)
+            return found  # (a transactional activation must not wait on the data service)
         known = await self._audience.profile_fields(campaign.organization_id)
         if known is not None:
             ensure_known_variables(campaign, found, known)
+        return found
 
     async def _save(self, uow: UnitOfWork, campaign: Campaign) -> None:
         await save_campaign(uow, campaign, self._ids, self._clock)

@@ -21,6 +21,7 @@ class Door(enum.StrEnum):
     NATS = "nats"
     TRACK_EVENTS = "track_events"
     SANDBOX = "sandbox"  # the embedded sandbox's own delivery reports
+    TRACKING = "tracking"  # hits on tracking links: opens, clicks, unsubscribes
 
 
 @dataclass(frozen=True, slots=True)

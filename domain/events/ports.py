@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from domain.audience.model import Suppression
+from domain.events.conversion_model import ConvertingCampaign, Credit, HoldoutMembership, Touch
 from domain.events.lifecycle import PersonalData
 from domain.events.model import InboundEvent
 from domain.events.trigger_model import ActiveCampaign, TriggerEvaluation
@@ -72,6 +73,59 @@ class TriggerStore(Protocol):
         (domain.kernel.paging) for the same filters; returns the page and the next token."""
 
 
+class ConversionStore(Protocol):
+    """What conversion attribution reads and writes (domain.events.conversions,
+    docs/conversions.md). Every read is a small indexed query: conversion events can be as
+    frequent as orders."""
+
+    async def converting_campaigns(
+        self, organization_id: str, event_type: str, since: datetime
+    ) -> Sequence[ConvertingCampaign]:
+        """The organization's campaigns whose conversion event type is `event_type`, in a status
+        that still attributes (ATTRIBUTING), ids and versions only, in campaign_id order;
+        without the ones completed so long before `since` that none of their messages can have
+        been sent after it (it may return more)."""
+
+    async def touches(
+        self,
+        organization_id: str,
+        user_id: str,
+        campaign_ids: Sequence[str],
+        since: datetime,
+        until: datetime,
+    ) -> Sequence[Touch]:
+        """The user's messages of these campaigns that may have been sent between `since` and
+        `until` (it may return more; the caller filters by sent_at), locked until the
+        transaction ends, so a report applied concurrently (a bounce) comes before or after the
+        conversion, never in between."""
+
+    async def holdout_memberships(
+        self,
+        organization_id: str,
+        user_id: str,
+        campaign_ids: Sequence[str],
+        since: datetime,
+        until: datetime,
+    ) -> Sequence[HoldoutMembership]:
+        """The runs of these campaigns that held the user out between `since` and `until`."""
+
+    async def credited_campaigns(
+        self, organization_id: str, user_id: str, event_id: str
+    ) -> set[str]:
+        """The campaigns this event credited already (any credit recorded for it)."""
+
+    async def add(self, credits: Sequence[Credit], at: datetime) -> None:
+        """Record the credits (recorded `at`) in the caller's transaction; one already recorded
+        is left as it is."""
+
+    async def convert_holdout(
+        self, organization_id: str, execution_id: str, user_id: str, at: datetime
+    ) -> bool:
+        """Give the membership its conversion instant (the earliest one is kept); True when it
+        had none: the member's first conversion in that run, decided under the row's lock, so
+        two concurrent events count the member once."""
+
+
 class EventsUnitOfWork(ExecutionUnitOfWork, Protocol):
     @property
     def ledger(self) -> EventLedger: ...
@@ -84,6 +138,9 @@ class EventsUnitOfWork(ExecutionUnitOfWork, Protocol):
 
     @property
     def triggers(self) -> TriggerStore: ...
+
+    @property
+    def conversions(self) -> ConversionStore: ...
 
     @property
     def metrics(self) -> MetricLedger:

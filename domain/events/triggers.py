@@ -24,10 +24,12 @@ Every evaluation is recorded with its outcome or skip reason (domain.events.trig
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from domain.audience.model import Recipient
 from domain.audience.ports import AudienceSource
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import Trigger
@@ -65,8 +67,24 @@ class Prepared:
     plan: CampaignPlan
 
 
+# The audience membership of (campaign id, user id) pairs; absent: not a member.
+Members = dict[tuple[str, str], Recipient]
+FIRINGS = frozenset({Verdict.FIRED, Verdict.DEFERRED})  # what counts against a frequency limit
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What the evaluations of one batch of events share until the batch's end."""
+
+    members: Members
+    recorded: list[TriggerEvaluation] = field(default_factory=list)
+    # Firings by (campaign, trigger, user) recorded in this batch, not yet in the store: they
+    # count against the frequency limit of the batch's later events.
+    fired: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+
+
 class TriggerHandler:
-    """The EventHandler of triggered campaigns."""
+    """The (batch) EventHandler of triggered campaigns."""
 
     def __init__(
         self,
@@ -90,17 +108,54 @@ class TriggerHandler:
         return is_trigger_source(event_type)
 
     async def handle(self, uow: EventsUnitOfWork, event: InboundEvent) -> None:
-        # The event's evaluations are written together at the end, in one statement: an event
-        # is weighed against every active campaign, and most of them skip it.
-        recorded: list[TriggerEvaluation] = []
-        for active in await uow.triggers.active_campaigns(event.organization_id):
-            prepared = await self._prepare(uow, event.organization_id, active)
-            if prepared is None:
-                continue
-            triggers = fires_on(prepared.campaign, event.event_type)
-            if triggers:
-                await self._evaluate(uow, prepared, triggers, event, recorded)
-        await uow.triggers.add(recorded)
+        await self.handle_many(uow, [event])
+
+    async def handle_many(self, uow: EventsUnitOfWork, events: Sequence[InboundEvent]) -> None:
+        """Each event against each of its organization's active campaigns, in order. Per batch,
+        not per event: one read of the active campaigns per organization, one membership query
+        per campaign for the users whose conditions held, one write of every evaluation (an
+        event is weighed against every active campaign, and most of them skip it)."""
+        active: dict[str, list[Prepared]] = {}
+        for organization_id in dict.fromkeys(e.organization_id for e in events):
+            active[organization_id] = await self._active(uow, organization_id)
+        work = [
+            (event, prepared, triggers)
+            for event in events
+            for prepared in active[event.organization_id]
+            if (triggers := fires_on(prepared.campaign, event.event_type))
+        ]
+        batch = _Batch(await self._members(work))
+        for event, prepared, triggers in work:
+            await self._evaluate(uow, prepared, triggers, event, batch)
+        await uow.triggers.add(batch.recorded)
+
+    async def _active(self, uow: EventsUnitOfWork, organization_id: str) -> list[Prepared]:
+        found = []
+        for active in await uow.triggers.active_campaigns(organization_id):
+            prepared = await self._prepare(uow, organization_id, active)
+            if prepared is not None:
+                found.append(prepared)
+        return found
+
+    async def _members(
+        self, work: Sequence[tuple[InboundEvent, Prepared, Sequence[Trigger]]]
+    ) -> Members:
+        """The audience membership, right now, of every (campaign, user) an evaluation will ask
+        about: those whose event names a user and meets some trigger's conditions."""
+        wanted: dict[str, tuple[Campaign, set[str]]] = {}
+        for event, prepared, triggers in work:
+            if event.user_id and any(
+                failing_condition(t.conditions, event.properties) is None for t in triggers
+            ):
+                campaign = prepared.campaign
+                wanted.setdefault(campaign.campaign_id, (campaign, set()))[1].add(event.user_id)
+        members: Members = {}
+        for campaign_id, (campaign, users) in wanted.items():
+            found = await self._audience.members(
+                campaign.organization_id, campaign.spec.audiences, sorted(users)
+            )
+            members.update(((campaign_id, u), r) for u, r in found.items())
+        return members
 
     async def _prepare(
         self, uow: EventsUnitOfWork, organization_id: str, active: ActiveCampaign
@@ -124,16 +179,18 @@ class TriggerHandler:
         prepared: Prepared,
         triggers: Sequence[Trigger],
         event: InboundEvent,
-        recorded: list[TriggerEvaluation],
+        batch: _Batch,
     ) -> None:
-        """Decide one campaign's evaluation and append it to `recorded`."""
+        """Decide one campaign's evaluation and add it to the batch's."""
         now = self._clock.now()
 
         def record(
             trigger: Trigger, verdict: Verdict, reason: str = "", message_ids: Sequence[str] = ()
         ) -> None:
             campaign_id = prepared.campaign.campaign_id
-            recorded.append(
+            if verdict in FIRINGS:
+                batch.fired[(campaign_id, trigger.trigger_id, event.user_id)] += 1
+            batch.recorded.append(
                 TriggerEvaluation(
                     organization_id=event.organization_id,
                     evaluation_id=evaluation_id(campaign_id, trigger.trigger_id, event.event_id),
@@ -157,7 +214,9 @@ class TriggerHandler:
             if failing is not None:
                 record(trigger, Verdict.CONDITIONS_NOT_MET, describe_condition(*failing))
                 continue
-            verdict, reason, fired = await self._decide(uow, prepared, trigger, event, now)
+            verdict, reason, fired = await self._decide(
+                uow, prepared, trigger, event, batch=batch, now=now
+            )
             record(trigger, verdict, reason, [m.message_id for m in fired])
             return
 
@@ -167,12 +226,12 @@ class TriggerHandler:
         prepared: Prepared,
         trigger: Trigger,
         event: InboundEvent,
+        *,
+        batch: _Batch,
         now: datetime,
     ) -> tuple[Verdict, str, list[Message]]:
         campaign = prepared.campaign
-        recipient = await self._audience.member(
-            event.organization_id, campaign.spec.audiences, event.user_id
-        )
+        recipient = batch.members.get((campaign.campaign_id, event.user_id))
         if recipient is None:
             return Verdict.NOT_IN_AUDIENCE, "not in the campaign's audience right now", []
         planned = plan_member(prepared.plan, recipient)
@@ -184,12 +243,15 @@ class TriggerHandler:
             return planned.verdict, planned.reason, []
         # The count and the firing it allows are one decision across replicas.
         await uow.triggers.lock_user(campaign.campaign_id, event.user_id)
-        fired = await uow.triggers.fired_since(
-            event.organization_id,
-            campaign.campaign_id,
-            trigger.trigger_id,
-            event.user_id,
-            now - trigger.frequency_window,
+        fired = (
+            await uow.triggers.fired_since(
+                event.organization_id,
+                campaign.campaign_id,
+                trigger.trigger_id,
+                event.user_id,
+                now - trigger.frequency_window,
+            )
+            + batch.fired[(campaign.campaign_id, trigger.trigger_id, event.user_id)]
         )
         if fired >= trigger.frequency_limit:
             return (

@@ -5,6 +5,10 @@ so a 5.25% holdout or a 33.33% arm is exact. The holdout takes the lowest bucket
 the rest in their configured order, each proportionally to its allocation. The answer depends only
 on (user, campaign), so every replica and every rerun agrees, and a paused run resumed tomorrow
 puts each user in the same arm (docs/assignment-and-throttling.md).
+
+Once an A/B winner is chosen (SelectWinner or the automatic rule, docs/experiments.md) the winner
+takes every bucket outside the holdout, the control's included: the test is over, and the
+holdout, which measures the campaign as a whole, stays as it was.
 """
 
 from __future__ import annotations
@@ -30,10 +34,16 @@ class Allocation:
     bounds: tuple[tuple[int, str], ...]  # (exclusive upper bucket, variant_id), ascending
 
     @classmethod
-    def for_campaign(cls, holdout_percentage: float, variants: Sequence[Variant]) -> Allocation:
+    def for_campaign(
+        cls, holdout_percentage: float, variants: Sequence[Variant], winner_variant_id: str = ""
+    ) -> Allocation:
+        """`winner_variant_id`: the A/B winner, if one was chosen and is still a sending arm of
+        `variants` (a winner the variants no longer hold is ignored)."""
         holdout_bp = basis_points(holdout_percentage) or 0
         if not variants:
             return cls(holdout_bp, ((BASIS_POINTS, ""),))
+        if any(v.variant_id == winner_variant_id and not v.is_control for v in variants):
+            return cls(holdout_bp, ((BASIS_POINTS, winner_variant_id),))
         remaining = BASIS_POINTS - holdout_bp
         bounds: list[tuple[int, str]] = []
         cumulative = 0

@@ -275,8 +275,12 @@ class Executor:
             async with contextlib.aclosing(batches):
                 with self._fanout_scope():
                     async for recipients in batches:
-                        if await self._interrupted(execution, writes, dispatch):
+                        current = await self._campaign(execution)
+                        if await self._interrupted(execution, current, writes, dispatch):
                             return True
+                        if (current.winner_variant_id or "") != plan.winner_variant_id:
+                            # An A/B winner was chosen meanwhile: the remaining batches use it.
+                            plan = CampaignPlan.of(current, templates)
                         await self._commit_batch(
                             execution, campaign, plan, recipients, writes=writes, dispatch=dispatch
                         )
@@ -295,9 +299,13 @@ class Executor:
         return False
 
     async def _interrupted(
-        self, execution: Execution, writes: OneInFlight, dispatch: DirectDispatch | None
+        self,
+        execution: Execution,
+        campaign: Campaign,
+        writes: OneInFlight,
+        dispatch: DirectDispatch | None,
     ) -> bool:
-        campaign = await self._campaign(execution)
+        """Whether `campaign` (just read again) was paused or cancelled under the run."""
         if campaign.status in (CampaignStatus.CANCELLED, CampaignStatus.PAUSED):
             # The batch being written before the stop is committed and handed over.
             await writes.settle()
@@ -379,7 +387,7 @@ class Executor:
         checkpoint = dataclasses.replace(execution, counts=dataclasses.replace(execution.counts))
         writes.start(
             self._write_batch(
-                checkpoint, previous, due, later, dispatch, holdouts=batch.counts.holdout
+                checkpoint, previous, due, later, dispatch, holdout=batch.holdout_user_ids
             )
         )
 
@@ -425,20 +433,28 @@ class Executor:
         later: Sequence[Message],
         dispatch: DirectDispatch | None,
         *,
-        holdouts: int = 0,
+        holdout: Sequence[str] = (),
     ) -> None:
-        """The batch's messages, its holdout count and the checkpoint past it, in one
-        transaction; then the due messages are handed over."""
+        """The batch's messages, its holdout members (and their count) and the checkpoint past
+        it, in one        transaction; then the due messages are handed over."""
         async with self._uow() as uow:
             await self._save(uow, checkpoint, previous_cursor)
             await uow.messages.add_many(due, claimed=True)
             await uow.messages.add_many(later)
-            await uow.messages.record_holdouts(
-                checkpoint.organization_id,
-                checkpoint.campaign_id,
-                checkpoint.execution_id,
-                holdouts,
-            )
+            if holdout:
+                await uow.holdouts.add(
+                    checkpoint.organization_id,
+                    checkpoint.campaign_id,
+                    checkpoint.execution_id,
+                    holdout,
+                    self._clock.now(),
+                )
+                await uow.messages.record_holdouts(
+                    checkpoint.organization_id,
+                    checkpoint.campaign_id,
+                    checkpoint.execution_id,
+                    len(holdout),
+                )
             await uow.commit()
         if dispatch is not None:
             await dispatch.hand_over(due)

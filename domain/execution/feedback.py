@@ -10,9 +10,12 @@ associative and idempotent: the same set of reports gives the same message in ev
   progress status. The message's status is the highest rank reached; a report of a lower rank
   never moves it back (it may still record its timestamp, below).
 - A report of a progress status implies every progress status below it (a click was opened,
-  delivered and sent); a terminal report implies `sent` (the provider had the message).
+  delivered and sent), except a conversion; a conversion and a terminal report imply `sent` only
+  (the message was handed over; a conversion is attributed to a message, it proves no open or
+  click, and an SMS has none to report, so the open and click counts stay what was reported).
 - The timestamp of every status reached is the earliest instant reported for it or for a status
-  that implies it; so `sent_at <= delivered_at <= opened_at ...` always holds.
+  that implies it; so `sent_at <= delivered_at <= opened_at <= clicked_at` always holds, and
+  `sent_at` is the earliest of all.
 - `error` is the error of the earliest report of the final status (ties: the smaller text);
   `bounce_type` is `hard` once any bounce report said hard, else `soft` once any said soft; the
   provider's message id is the smallest non-empty one reported (they agree in practice).
@@ -99,7 +102,7 @@ class Progress:
 
 def implied(status: MessageStatus) -> tuple[MessageStatus, ...]:
     """The statuses a report of `status` proves reached, itself included."""
-    if status in TERMINAL:
+    if status in TERMINAL or status is MessageStatus.CONVERTED:
         return (MessageStatus.SENT, status)
     return PROGRESS[: PROGRESS.index(status) + 1]
 

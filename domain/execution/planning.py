@@ -94,6 +94,9 @@ class CampaignPlan:
     allocation: Allocation
     arms: Mapping[str, Arm]
     all_channels: bool
+    # The A/B winner the allocation honours ("" before one is chosen): a run re-plans when the
+    # campaign's winner changes under it (domain.execution.executor).
+    winner_variant_id: str = ""
 
     @classmethod
     def of(
@@ -111,9 +114,12 @@ class CampaignPlan:
             arms[""] = _arm("", False, spec.channels, templates or {})
         return cls(
             campaign_id=campaign.campaign_id,
-            allocation=Allocation.for_campaign(spec.holdout_percentage, variants),
+            allocation=Allocation.for_campaign(
+                spec.holdout_percentage, variants, campaign.winner_variant_id or ""
+            ),
             arms=arms,
             all_channels=spec.channel_strategy is ChannelStrategy.ALL,
+            winner_variant_id=campaign.winner_variant_id or "",
         )
 
 
@@ -169,6 +175,9 @@ class BatchPlan:
     drafts: list[Draft] = field(default_factory=list)
     counts: ExecutionCounts = field(default_factory=ExecutionCounts)
     last_user_id: str = ""
+    # The batch's holdout members: they get no message, but the executor records them with the
+    # batch, so their conversions are the baseline of lift (docs/conversions.md).
+    holdout_user_ids: list[str] = field(default_factory=list)
 
 
 def plan_batch(plan: CampaignPlan, recipients: Sequence[Recipient]) -> BatchPlan:
@@ -176,13 +185,14 @@ def plan_batch(plan: CampaignPlan, recipients: Sequence[Recipient]) -> BatchPlan
     drafts = out.drafts
     assign, campaign_id = plan.allocation.assign, plan.campaign_id
     arms, all_channels = plan.arms, plan.all_channels
-    holdout = control = unreachable = failed = 0
+    held_out = out.holdout_user_ids
+    control = unreachable = failed = 0
     # Per recipient: the hot loop of an execution (docs/performance.md): locals, no helper objects.
     for recipient in recipients:
         contact = recipient.contact
         variant_id = assign(bucket(contact.user_id, campaign_id))
         if variant_id is None:
-            holdout += 1
+            held_out.append(contact.user_id)
             continue
         arm = arms[variant_id]
         if arm.is_control:
@@ -218,7 +228,7 @@ def plan_batch(plan: CampaignPlan, recipients: Sequence[Recipient]) -> BatchPlan
             )
     counts = out.counts
     counts.audience += len(recipients)
-    counts.holdout += holdout
+    counts.holdout += len(held_out)
     counts.control += control
     counts.unreachable += unreachable
     counts.failed = failed

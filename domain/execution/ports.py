@@ -200,6 +200,22 @@ class MessageRepository(Protocol):
         queued since `since` that count against the organization's cap."""
 
 
+class HoldoutLog(Protocol):
+    """The recipients a run held out (they get no message), written with the batch that held
+    them out: the baseline a conversion of theirs is counted against (docs/conversions.md)."""
+
+    async def add(
+        self,
+        organization_id: str,
+        campaign_id: str,
+        execution_id: str,
+        user_ids: Sequence[str],
+        at: datetime,
+    ) -> None:
+        """Record the members in the caller's transaction, in one statement; a member recorded
+        already (a batch written again after a restart) is left as it is."""
+
+
 class ExecutionUnitOfWork(UnitOfWork, Protocol):
     """A unit of work that also reaches executions and messages (the SQL adapters)."""
 
@@ -208,6 +224,9 @@ class ExecutionUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def messages(self) -> MessageRepository: ...
+
+    @property
+    def holdouts(self) -> HoldoutLog: ...
 
     async def __aenter__(self) -> ExecutionUnitOfWork: ...
 

@@ -72,3 +72,5 @@ CAMPAIGN_RESUMED = "campaign.resumed"
 CAMPAIGN_CANCELLED = "campaign.cancelled"
 CAMPAIGN_STARTED = "campaign.started"
 CAMPAIGN_COMPLETED = "campaign.completed"
+# An A/B test's winner was chosen, by SelectWinner or by the automatic rule (domain.metrics).
+CAMPAIGN_WINNER_SELECTED = "campaign.winner_selected"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -33,3 +33,16 @@ class MetricChanges(Protocol):
     delays an update."""
 
     def changed(self, organization_id: str, campaign_id: str) -> None: ...
+
+
+ChangeListener = Callable[[str, str], None]
+
+
+class MetricChangeFeed(Protocol):
+    """The receiving side of MetricChanges: every replica's change signals, its own included,
+    as (organization_id, campaign_id). Best effort like the signals themselves: a listener must
+    not rely on seeing every one (live streams also re-read on a slow timer)."""
+
+    def listen(self, listener: ChangeListener) -> None:
+        """Call `listener` on the event loop for every signal from now on. Never blocks and
+        never raises: a transport that is down keeps trying to listen in the background."""

@@ -26,6 +26,9 @@ from server.composition.closers import Closers
 from server.composition.factories import DependencyCheck, build_ports
 from server.composition.services import Services, build_services
 from server.health import HealthReporter
+from server.http.metrics import ServiceMetrics
+from server.http.routes import tracking_app
+from server.http.server import HttpServer, bind_socket
 from server.interceptors.access_log import AccessLogInterceptor
 from server.interceptors.authentication import AuthenticationInterceptor
 from server.interceptors.errors import ErrorMappingInterceptor
@@ -61,6 +64,8 @@ class Application:
     services: Services
     closers: Closers
     dependency_checks: tuple[DependencyCheck, ...] = ()
+    http: HttpServer | None = None  # tracking links, /healthz, /metrics (docs/tracking.md)
+    metrics: ServiceMetrics | None = None
     _reporting: asyncio.Task[None] | None = None
 
     @property
@@ -68,9 +73,20 @@ class Application:
         host = self.settings.grpc_address.rsplit(":", 1)[0]
         return f"{host}:{self.port}"
 
+    @property
+    def http_address(self) -> str:
+        return self.http.address if self.http is not None else ""
+
     async def start(self) -> None:
         await self.health.refresh()
         await self.server.start()
+        if self.http is not None and self.services.hits is not None:
+            health = self.health
+            await self.http.start(
+                tracking_app(
+                    self.services.hits, self.metrics or ServiceMetrics(), lambda: health.serving
+                )
+            )
         self.services.relay.start()
         self.health.start()
         for worker in self.services.workers:
@@ -84,6 +100,11 @@ class Application:
         if self._reporting is not None:
             self._reporting.cancel()
         await self.health.stop()
+        # Live metric streams never end by themselves: end them (UNAVAILABLE, clients reconnect)
+        # rather than let them hold the stop for its whole grace period.
+        self.services.live_metrics.close()
+        if self.http is not None:
+            await self.http.stop()
         await self.server.stop(self.settings.shutdown_grace)
         for worker in self.services.workers:
             await worker.stop()
@@ -150,7 +171,7 @@ def make_server(
         EventServicer(services.tracking), server
     )
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(
-        MetricsServicer(services.metrics), server
+        MetricsServicer(services.metrics, services.live_metrics, services.experiments), server
     )
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
     reflection.enable_server_reflection(
@@ -170,8 +191,14 @@ async def build_application(settings: Settings) -> Application:
     keys = load_keys(settings)
     ensure_bindable(settings.grpc_address)
     page_tokens = page_token_sealer(settings, keys)
+    http = HttpServer(bind_socket(settings.http_address))
     closers = Closers()
-    ports = await build_ports(settings, closers)
+    closers.register(http.stop)
+    try:
+        ports = await build_ports(settings, closers, tracking_base_url=f"http://{http.address}")
+    except BaseException:
+        await closers.close_all()
+        raise
     services = build_services(settings, ports)
     health = HealthReporter(ports.health_probe, SERVICE_NAMES, settings.health_probe_interval)
     try:
@@ -179,4 +206,14 @@ async def build_application(settings: Settings) -> Application:
     except StartupError:  # the port was taken after ensure_bindable looked
         await closers.close_all()
         raise
-    return Application(settings, server, port, health, services, closers, ports.dependency_checks)
+    return Application(
+        settings,
+        server,
+        port,
+        health,
+        services,
+        closers,
+        ports.dependency_checks,
+        http=http,
+        metrics=ServiceMetrics(),
+    )

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from domain.events.conversions import ConversionHandler
 from domain.events.erasure import ErasureHandler
 from domain.events.fallback import FallbackHandler
 from domain.events.feedback import FeedbackHandler
+from domain.events.hit_totals import HitTotalsHandler, UncountedHitTotals
 from domain.events.intake import EventIntake
 from domain.events.ports import EventHandler
 from domain.events.preferences import PreferencesHandler
@@ -22,11 +24,16 @@ from server.workers.inbound_events import InboundEventsWorker
 
 def event_handlers(settings: Settings, ports: Ports) -> list[EventHandler]:
     """Every effect of an inbound event, in the order they run inside the event's transaction.
-    The FallbackHandler comes after the FeedbackHandler, whose effect on the message it reads."""
+    The FallbackHandler comes after the FeedbackHandler, whose effect on the message it reads;
+    the ConversionHandler before the TriggerHandler, so a firing's new messages are never among
+    the ones a conversion weighs (they are not sent yet anyway)."""
     pseudonyms = ports.pseudonyms or erasure_pseudonyms(settings)
     limits = organization_limits(settings)
     return [
         FeedbackHandler(ports.ids, ports.clock),
+        ConversionHandler(ports.ids, ports.clock),
+        # Total opens and clicks per hit (domain.events.hit_totals): the metric ledger's place.
+        HitTotalsHandler(UncountedHitTotals()),
         TriggerHandler(
             ports.audience,
             ports.clock,
@@ -58,4 +65,7 @@ def inbound_workers(ports: Ports, intake: EventIntake) -> list[InboundEventsWork
     """One worker per subscribed subject when NATS is configured; none otherwise."""
     if ports.inbound is None:
         return []
-    return [InboundEventsWorker(consumer, intake.take) for consumer in ports.inbound.consumers]
+    return [
+        InboundEventsWorker(consumer, intake.take, intake.take_batch)
+        for consumer in ports.inbound.consumers
+    ]

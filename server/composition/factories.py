@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from adapters.dns import SystemResolver
 from adapters.embedded.bus import InProcessEventBus
+from adapters.embedded.metric_changes import InProcessMetricChanges
 from adapters.embedded.rate_limiter import MemoryRateLimiter
 from adapters.embedded.sandbox_delivery import SandboxDelivery
 from adapters.http.audience import HttpAudienceSource
@@ -21,6 +22,7 @@ from adapters.http.templates import HttpTemplateSource
 from adapters.nats.delivery import NatsDeliveryPublisher
 from adapters.nats.inbound import InboundOptions, NatsInbound
 from adapters.nats.jetstream import JetStreamLink
+from adapters.nats.metric_changes import NatsMetricChanges
 from adapters.nats.publisher import NatsEventPublisher
 from adapters.redis.rate_limiter import RedisRateLimiter
 from adapters.runtime.gc_tuning import older_objects_left_alone
@@ -38,6 +40,7 @@ from adapters.sql.migrate import (
 from adapters.sql.startup import DatabaseStartupError, explained_failures
 from adapters.sql.unit_of_work import SqlStore
 from adapters.system import SystemClock, UuidGenerator
+from adapters.tracking.links import SignedTrackingLinks
 from domain.audience.ports import AudienceSource, ContactDirectory, SegmentStore, SuppressionStore
 from domain.audience.pseudonyms import Pseudonyms
 from domain.campaigns.ports import HostResolver
@@ -52,12 +55,16 @@ from domain.execution.ports import (
     ReservationLog,
 )
 from domain.execution.reseeding import ReseedingRateLimiter
+from domain.execution.tracked_delivery import TrackedDelivery
+from domain.execution.tracking import TrackingLinks
 from domain.kernel.ports import Clock, EventPublisher, HealthProbe, IdGenerator, OutboxStore
+from domain.metrics.ports import MetricChangeFeed, MetricChanges, MetricLedger
 from server.composition.closers import Closers
 from server.data_dir import private_data_dir
 from server.pseudonym_key import erasure_pseudonyms
 from server.settings import Settings
 from server.startup import StartupError
+from server.tracking_keys import tracking_keys
 
 __all__ = ["Ports", "SchemaOutOfDateError", "build_ports", "migrate_database"]
 
@@ -94,12 +101,22 @@ class Ports:
     message_ids: MessageIdFactory
     fanout_scope: Callable[[], AbstractContextManager[None]]
     resolver: HostResolver  # where webhooks point (domain.campaigns.webhooks)
+    metric_ledger: MetricLedger  # the counters experiments are judged on (domain.metrics)
     inbound: NatsInbound | None = None  # the NATS subscriptions; None without NATS
+    # Counter change signals: what writers tell (changes) and live streams hear (feed); one
+    # adapter, in process or on NATS (docs/live-metrics.md).
+    metric_changes: MetricChanges | None = None
+    metric_feed: MetricChangeFeed | None = None
     pseudonyms: Pseudonyms | None = None  # of erased users (docs/erasure.md)
+    tracking: TrackingLinks | None = None  # signed tracking links (docs/tracking.md)
     dependency_checks: tuple[DependencyCheck, ...] = ()
 
 
-async def build_ports(settings: Settings, closers: Closers) -> Ports:
+async def build_ports(
+    settings: Settings, closers: Closers, *, tracking_base_url: str = ""
+) -> Ports:
+    """`tracking_base_url`: where the tracking links point (the HTTP server's public URL)."""
+    links = tracking_links(settings, tracking_base_url)
     store = await open_store(settings, closers)
     events = event_publisher(settings, closers)
     clock = SystemClock()
@@ -112,6 +129,8 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
         checks.append(
             DependencyCheck("CAMPAIGN_NATS_URL", _address(settings.nats_url), events.ping)
         )
+    signals = metric_signals(settings, closers)
+    store.metric_changes.target = signals  # a commit that moved counters tells every replica
     return Ports(
         clock=clock,
         ids=UuidGenerator(),
@@ -125,14 +144,20 @@ async def build_ports(settings: Settings, closers: Closers) -> Ports:
         audience=audience_source(settings, store, segments, suppressions, closers),
         templates=template_source(settings, closers),
         limiter=limiter,
-        delivery=delivery_publisher(settings, closers),
+        # Every hand-over goes out with its tracking (domain.execution.tracked_content).
+        delivery=TrackedDelivery(delivery_publisher(settings, closers), links),
         events=events,
         # Faster id hashing and GC tuning for the executor's fan-out (adapters.runtime).
         message_ids=FastMessageIds,
         fanout_scope=older_objects_left_alone,
         resolver=SystemResolver(),
+        # The counters every writer keeps in its own transaction (docs/metrics.md).
+        metric_ledger=store.metric_ledger(),
         inbound=nats_inbound(settings, closers),
+        metric_changes=signals,
+        metric_feed=signals,
         pseudonyms=pseudonyms,
+        tracking=links,
         dependency_checks=tuple(checks),
     )
 
@@ -197,6 +222,18 @@ def event_publisher(settings: Settings, closers: Closers) -> EventPublisher:
     )
     closers.register(publisher.close)
     return publisher
+
+
+def metric_signals(
+    settings: Settings, closers: Closers
+) -> InProcessMetricChanges | NatsMetricChanges:
+    """Both ends of the counter change signals: in process by default; with NATS, core NATS on
+    `<prefix>campaign.metric.updated`, so every replica's streams hear every replica's writes."""
+    if not settings.nats_url:
+        return InProcessMetricChanges()
+    signals = NatsMetricChanges(settings.nats_url, subject_prefix=settings.nats_subject_prefix)
+    closers.register(signals.close)
+    return signals
 
 
 def nats_inbound(settings: Settings, closers: Closers) -> NatsInbound | None:
@@ -278,9 +315,21 @@ def delivery_publisher(settings: Settings, closers: Closers) -> DeliveryPublishe
     return publisher
 
 
+def tracking_links(settings: Settings, base_url: str) -> SignedTrackingLinks:
+    """Signed with CAMPAIGN_TRACKING_KEYS or the derived key (server/tracking_keys.py), under
+    CAMPAIGN_TRACKING_BASE_URL, else `base_url`, else http://CAMPAIGN_HTTP_ADDRESS."""
+    return SignedTrackingLinks(
+        tracking_keys(settings),
+        settings.tracking_base_url or base_url or f"http://{settings.http_address}",
+        unsubscribe_mailto=settings.tracking_unsubscribe_mailto or "",
+    )
+
+
 def report_sandbox_deliveries(delivery: DeliveryPublisher, intake: EventIntake) -> None:
     """The sandbox reports its deliveries through the intake, as the notification service's
     `notification.delivered` would arrive (adapters/embedded/sandbox_delivery.py)."""
+    if isinstance(delivery, TrackedDelivery):
+        delivery = delivery.inner
     if isinstance(delivery, SandboxDelivery):
         delivery.report_to(intake)
 

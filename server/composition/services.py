@@ -15,6 +15,7 @@ from domain.campaigns.rendering import RenderBudget, configure_budget
 from domain.campaigns.service import CampaignService
 from domain.events.intake import EventIntake
 from domain.events.tracking import EventTracking
+from domain.events.tracking_hits import TrackingHits
 from domain.events.trigger_queries import TriggerEvaluations
 from domain.events.trigger_release import TriggerRelease
 from domain.execution.delivery import deliver_once
@@ -26,10 +27,13 @@ from domain.execution.scheduler import fire_due
 from domain.execution.send_now import SendNow
 from domain.execution.service import ExecutionService
 from domain.execution.throttling import OrganizationLimits
+from domain.metrics.experiment_service import ExperimentService
 from domain.metrics.reading import CampaignMetricsReader
+from domain.metrics.streams import LiveMetrics
 from server.composition.events import event_intake, inbound_workers
 from server.composition.factories import Ports, report_sandbox_deliveries
 from server.composition.limits import marketing_caps, organization_limits
+from server.composition.live_metrics import live_metrics
 from server.settings import Settings
 from server.workers.loop import WorkerLoop
 from server.workers.outbox_relay import OutboxRelayWorker
@@ -46,12 +50,15 @@ class Services:
     executions: ExecutionService
     send_now: SendNow
     evaluations: TriggerEvaluations  # ListTriggerEvaluations
+    experiments: ExperimentService  # GetExperimentResults and the automatic winner rule
     relay: OutboxRelayWorker
     # scheduler, executor, delivery (none when the executor is off); the NATS consumers
     workers: list[WorkerLoop]
     intake: EventIntake
     tracking: EventTracking
+    live_metrics: LiveMetrics
     metrics: CampaignMetricsReader  # GetCampaignMetrics
+    hits: TrackingHits | None = None  # the tracking links' hits (server/http/routes.py)
 
 
 def render_budget(settings: Settings) -> RenderBudget:
@@ -82,6 +89,12 @@ def build_services(settings: Settings, ports: Ports) -> Services:
         templates=ports.templates,
         audience=ports.audience,
     )
+    experiments = ExperimentService(ports.unit_of_work, ports.metric_ledger, ports.clock, ports.ids)
+    if settings.executor_enabled:
+        engine.append(auto_winner_worker(settings, experiments))
+    relay = OutboxRelayWorker(
+        ports.event_outbox, ports.events, poll_interval=settings.outbox_poll_interval
+    )
     return Services(
         campaigns=campaigns,
         audiences=AudienceService(
@@ -108,16 +121,40 @@ def build_services(settings: Settings, ports: Ports) -> Services:
         ),
         send_now=SendNow(ports.unit_of_work, campaigns, ports.clock, ports.ids),
         evaluations=TriggerEvaluations(ports.unit_of_work),
-        relay=OutboxRelayWorker(
-            ports.event_outbox, ports.events, poll_interval=settings.outbox_poll_interval
-        ),
+        experiments=experiments,
+        relay=relay,
         workers=[
             *engine,
             *inbound_workers(ports, intake),
         ],
         intake=intake,
         tracking=EventTracking(intake, ports.clock),
+        live_metrics=live_metrics(ports, ports.metric_ledger),
         metrics=CampaignMetricsReader(ports.unit_of_work),
+        hits=TrackingHits(
+            intake,
+            ports.tracking,
+            ports.unit_of_work,
+            ports.clock,
+            ports.ids,
+            # campaign.message.unsubscribed goes out now, not at the relay's next poll
+            on_unsubscribed=relay.wake,
+        )
+        if ports.tracking is not None
+        else None,
+    )
+
+
+def auto_winner_worker(settings: Settings, experiments: ExperimentService) -> WorkerLoop:
+    """The automatic A/B winner rule (docs/experiments.md): a page of waiting campaigns per step,
+    pages back to back through a round, then a pause of CAMPAIGN_AUTO_WINNER_INTERVAL."""
+    page = settings.auto_winner_page
+
+    async def decide() -> int:
+        return await experiments.decide_waiting(page)
+
+    return WorkerLoop(
+        "auto-winner", decide, idle_interval=settings.auto_winner_interval, busy_threshold=page
     )
 
 

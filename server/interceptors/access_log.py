@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,10 @@ class AccessLogInterceptor(ScopeInterceptor):
         code = "OK"
         try:
             yield
+        except asyncio.CancelledError:
+            # The client went away (a closed dashboard, a deadline): not an unknown failure.
+            code = "CANCELLED"
+            raise
         except BaseException:
             code_value = context.code()
             code = code_value.name if isinstance(code_value, grpc.StatusCode) else "UNKNOWN"

@@ -55,6 +55,7 @@ STRATEGIES: dict[int, m.ChannelStrategy] = {
 ATTRIBUTION_MODELS: dict[int, m.AttributionModel] = {
     pb.ATTRIBUTION_MODEL_LAST_TOUCH: m.AttributionModel.LAST_TOUCH,
     pb.ATTRIBUTION_MODEL_FIRST_TOUCH: m.AttributionModel.FIRST_TOUCH,
+    pb.ATTRIBUTION_MODEL_LINEAR: m.AttributionModel.LINEAR,
 }
 METRICS: dict[int, m.ExperimentMetric] = {
     pb.EXPERIMENT_METRIC_OPEN_RATE: m.ExperimentMetric.OPEN_RATE,

@@ -55,6 +55,7 @@ IMPLEMENTED = {
     "SendTransactional",
     "PreviewMessage",
     "SendCampaignNow",
+    "SelectWinner",
 }
 _Base = with_unimplemented(
     svc_grpc.CampaignServiceServicer,
@@ -246,6 +247,16 @@ class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
         return svc.SendCampaignNowResponse(
             campaign=campaign_to_proto(campaign), execution=execution_to_proto(execution)
         )
+
+    async def SelectWinner(
+        self,
+        request: svc.SelectWinnerRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> svc.SelectWinnerResponse:
+        campaign = await self._service.select_winner(
+            current_principal(), request.campaign_id, request.variant_id
+        )
+        return svc.SelectWinnerResponse(campaign=campaign_to_proto(campaign))
 
 
 def _list_query(request: svc.ListCampaignsRequest, page_token: str) -> listing.CampaignQuery:

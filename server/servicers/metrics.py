@@ -1,52 +1,31 @@
-"""campaign.v1.MetricsService: GetCampaignMetrics reads the metric ledger (docs/metrics.md).
-
-Built with `with_unimplemented`, so the RPCs not built here answer UNIMPLEMENTED; the others
-come as mixins of this class (like CampaignServicer's), each in its own file.
-"""
+"""campaign.v1.MetricsService: one servicer composed of a mixin per RPC family (the counters
+read from the metric ledger, live streams, experiment results); an RPC no mixin implements
+answers UNIMPLEMENTED."""
 
 from __future__ import annotations
 
-import grpc
 from campaign.v1 import metrics_service_pb2 as msvc
 from campaign.v1 import metrics_service_pb2_grpc as msvc_grpc
 
-from domain.kernel.errors import ViolationCollector
+from domain.metrics.experiment_service import ExperimentService
 from domain.metrics.reading import CampaignMetricsReader
-from server.interceptors.authentication import current_principal
-from server.mappers.metrics import breakdowns_in, metrics_to_proto
+from domain.metrics.streams import LiveMetrics
+from server.servicers.campaign_metrics import CampaignMetricsMixin
+from server.servicers.experiments import ExperimentsMixin
+from server.servicers.metric_streams import MetricStreamsMixin
 from server.servicers.unimplemented import with_unimplemented
 
-_SERVICE = msvc.DESCRIPTOR.services_by_name["MetricsService"]
+_Base = with_unimplemented(
+    msvc_grpc.MetricsServiceServicer,
+    msvc.DESCRIPTOR.services_by_name["MetricsService"],
+    {"GetCampaignMetrics", "StreamCampaignMetrics", "GetExperimentResults"},
+)
 
 
-class MetricsRpcs:
-    """GetCampaignMetrics."""
-
-    _reader: CampaignMetricsReader
-
-    async def GetCampaignMetrics(
-        self,
-        request: msvc.GetCampaignMetricsRequest,
-        context: grpc.aio.ServicerContext,
-    ) -> msvc.GetCampaignMetricsResponse:
-        principal = current_principal()
-        v = ViolationCollector()
-        if not request.campaign_id:
-            v.add("campaign_id", "is required")
-        breakdowns = breakdowns_in(v, "breakdowns", request.breakdowns)
-        v.raise_if_any()
-        found = await self._reader.read(
-            principal, request.campaign_id, request.execution_id, breakdowns
-        )
-        return metrics_to_proto(found)
-
-
-IMPLEMENTED = {"GetCampaignMetrics"}
-
-
-class MetricsServicer(
-    MetricsRpcs,
-    with_unimplemented(msvc_grpc.MetricsServiceServicer, _SERVICE, IMPLEMENTED),  # type: ignore[misc]
-):
-    def __init__(self, reader: CampaignMetricsReader) -> None:
+class MetricsServicer(CampaignMetricsMixin, MetricStreamsMixin, ExperimentsMixin, _Base):  # type: ignore[misc, valid-type]
+    def __init__(
+        self, reader: CampaignMetricsReader, live: LiveMetrics, experiments: ExperimentService
+    ) -> None:
         self._reader = reader
+        self._live = live
+        self._experiments = experiments

@@ -15,6 +15,7 @@ from domain.events.model import InboundEvent, Taken
 from server.workers.loop import WorkerLoop
 
 Take = Callable[[InboundEvent], Awaitable[Taken]]
+TakeMany = Callable[[Sequence[InboundEvent]], Awaitable[list[Taken]]]
 M = TypeVar("M")
 DRAIN_SECONDS = 10.0  # the longest a stop waits for the batch in hand
 log = structlog.get_logger("campaign.worker")
@@ -27,17 +28,27 @@ class SubjectSource(Protocol[M]):
 
     async def fetch(self) -> list[M]: ...
 
-    async def settle(self, messages: Sequence[M], take: Take) -> None: ...
+    async def settle(
+        self, messages: Sequence[M], take: Take, take_many: TakeMany | None = None
+    ) -> None: ...
 
     async def close(self) -> None: ...
 
 
 class InboundEventsWorker(WorkerLoop):
     def __init__(
-        self, source: SubjectSource[M], take: Take, *, drain_seconds: float = DRAIN_SECONDS
+        self,
+        source: SubjectSource[M],
+        take: Take,
+        take_many: TakeMany | None = None,
+        *,
+        drain_seconds: float = DRAIN_SECONDS,
     ) -> None:
+        """`take_many` (the intake's take_batch) lets the source take a fetched batch in a few
+        transactions instead of one per event."""
         self._source: SubjectSource[M] = source
         self._take = take
+        self._take_many = take_many
         self._drain = drain_seconds
         self._stopping = False
         self._settling: asyncio.Task[None] | None = None
@@ -52,7 +63,7 @@ class InboundEventsWorker(WorkerLoop):
             return 0
         # Its own task, so cancelling this loop (a stop) does not cut a batch short.
         self._settling = asyncio.create_task(
-            self._source.settle(messages, self._take), name=f"{self.name}-settle"
+            self._source.settle(messages, self._take, self._take_many), name=f"{self.name}-settle"
         )
         try:
             await asyncio.shield(self._settling)

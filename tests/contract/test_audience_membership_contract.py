@@ -110,6 +110,25 @@ async def test_membership_agrees_with_the_stream(world: World) -> None:
     assert not await membership(world, [everyone()], "")
 
 
+async def test_members_of_many_users_agree_with_one_at_a_time(world: World) -> None:
+    await world.add(ORG, PEOPLE)
+    await world.suppressions.add(ORG, [Suppression(user_id="p3")])
+    asked = [*(p.user_id for p in PEOPLE), "nobody", "p1"]  # an unknown user, a repeat
+    for audiences in ([everyone()], [include(PRO), exclude(FRENCH)], [exclude(PRO)]):
+        one_by_one = {u: await world.source.member(ORG, audiences, u) for u in asked}
+        together = await world.source.members(ORG, audiences, asked)
+        assert together == {u: r for u, r in one_by_one.items() if r is not None}, audiences
+    assert set(await world.source.members(ORG, [everyone()], asked)) == {
+        "p1",
+        "p2",
+        "p3",
+        "p10",
+        "p1a",
+    }
+    assert await world.source.members(OTHER_ORG, [everyone()], asked) == {}
+    assert await world.source.members(ORG, [everyone()], []) == {}
+
+
 async def test_a_member_carries_the_contact_and_their_suppressed_channels(world: World) -> None:
     await world.add(ORG, PEOPLE)
     await world.suppressions.add(

@@ -296,3 +296,25 @@ async def test_names_starting_with_a_prefix_are_found_literally(backend: Backend
     assert wildcard == {"Copy of A_b"}  # "_" is not a wildcard
     assert percent == {"Copy of 100%"}
     assert nothing == set()
+
+
+async def test_winner_pending_pages_through_undecided_campaigns_that_still_send(
+    backend: Backend,
+) -> None:
+    await store(
+        backend.unit_of_work,
+        replace(campaign("c-1"), status=CampaignStatus.RUNNING),
+        replace(campaign("c-2", organization_id=OTHER_ORG), status=CampaignStatus.ACTIVE),
+        replace(campaign("c-3"), status=CampaignStatus.SCHEDULED),
+        replace(campaign("c-4"), status=CampaignStatus.RUNNING, winner_variant_id="v-1"),
+        replace(campaign("c-5"), status=CampaignStatus.COMPLETED),
+        campaign("c-6"),  # a draft
+        replace(campaign("c-7"), status=CampaignStatus.RUNNING),
+    )
+
+    async with backend.unit_of_work(read_only=True) as uow:
+        first = await uow.campaigns.winner_pending("", 2)
+        second = await uow.campaigns.winner_pending(first[-1].campaign_id, 2)
+
+    assert [c.campaign_id for c in first] == ["c-1", "c-2"]  # across organizations
+    assert [c.campaign_id for c in second] == ["c-3", "c-7"]

@@ -207,3 +207,55 @@ async def test_a_batch_without_rejections_records_each_id_once_and_reports_in_or
         ("campaign.message.delivered", "m-2"),
         ("campaign.message.opened", "m-1"),
     ]
+
+
+class _Recorder:
+    """A handler of one event type that notes what it handled, and when."""
+
+    def __init__(self, event_type: str, log: list[tuple[str, str]], *, batch: bool) -> None:
+        self._type, self._log = event_type, log
+        if batch:
+            self.handle_many = self._handle_many
+
+    def accepts(self, event_type: str) -> bool:
+        return event_type == self._type
+
+    async def handle(self, uow: object, event: InboundEvent) -> None:
+        self._log.append((self._type, event.event_id))
+
+    async def _handle_many(self, uow: object, events: list[InboundEvent]) -> None:
+        self._log.extend((self._type, e.event_id) for e in events)
+
+
+async def test_a_batch_keeps_the_order_of_events_that_different_handlers_take(
+    store: SqlStore,
+) -> None:
+    """Handler by handler only within a run of events the same handlers take: a user's
+    preferences change before their next trigger event still applies first, as it would with
+    one transaction per event."""
+    log: list[tuple[str, str]] = []
+    clock = FixedClock(T0)
+    handlers = [
+        _Recorder("user.signed_in", log, batch=True),
+        _Recorder("user.preferences.updated", log, batch=False),
+    ]
+    intake = EventIntake(store.unit_of_work, handlers, clock)  # type: ignore[arg-type]
+
+    def event(event_id: str, event_type: str) -> InboundEvent:
+        return InboundEvent(ORG, event_id, event_type, T0, "u1", door=Door.NATS)
+
+    await intake.take_batch(
+        [
+            event("e1", "user.signed_in"),
+            event("e2", "user.signed_in"),
+            event("e3", "user.preferences.updated"),
+            event("e4", "user.signed_in"),
+        ]
+    )
+
+    assert log == [
+        ("user.signed_in", "e1"),
+        ("user.signed_in", "e2"),
+        ("user.preferences.updated", "e3"),
+        ("user.signed_in", "e4"),
+    ]

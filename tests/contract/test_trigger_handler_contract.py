@@ -274,6 +274,51 @@ async def test_the_frequency_limit_counts_firings_in_the_window(world: World) ->
     assert len(await world.messages("c1")) == 3
 
 
+async def test_a_batch_decides_as_its_events_one_by_one_would(world: World) -> None:
+    """One transaction for many events (NATS batches): membership read once per campaign, yet
+    each event is decided in order, a firing earlier in the batch counting against the
+    frequency limit of a later one."""
+    await world.add_campaign(
+        triggered("c1", Trigger("order.completed", "t1", (cond("store", "equals", "a"),)))
+    )
+    await world.add_campaign(
+        triggered(
+            "c2",
+            Trigger("order.completed", "t1", frequency_limit=2),
+            audiences=(
+                Audience("pro", SegmentType.INCLUDE, query=(cond("plan", "equals", "pro"),)),
+            ),
+        )
+    )
+    batch = [
+        order("b1", "u1", store="a"),
+        order("b2", "u1", store="a"),
+        order("b3", "u2", store="a"),
+        order("b4", "u1", store="b"),
+        order("b5", "nobody", store="a"),
+        order("b6", "u2", store="b"),
+    ]
+
+    taken = await world.intake.take_batch(batch)
+
+    assert [t.outcome for t in taken] == [Outcome.ACCEPTED] * len(batch)
+    verdicts = {(e.campaign_id, e.event_id): e.outcome for e in await world.evaluations()}
+    F, L, C, A = (
+        Verdict.FIRED,
+        Verdict.FREQUENCY_LIMIT,
+        Verdict.CONDITIONS_NOT_MET,
+        Verdict.NOT_IN_AUDIENCE,
+    )
+    assert verdicts == {
+        ("c1", "b1"): F, ("c1", "b2"): L, ("c1", "b3"): F, ("c1", "b4"): C,
+        ("c1", "b5"): A, ("c1", "b6"): C,
+        ("c2", "b1"): F, ("c2", "b2"): F, ("c2", "b3"): A, ("c2", "b4"): L,
+        ("c2", "b5"): A, ("c2", "b6"): A,
+    }  # fmt: skip
+    assert sorted(m.user_id for m in await world.messages("c1")) == ["u1", "u2"]
+    assert len(await world.messages("c2")) == 2
+
+
 async def test_a_delayed_trigger_is_held_until_its_time_then_released_once(world: World) -> None:
     await world.add_campaign(
         triggered("c1", Trigger("order.completed", "t1", delay=timedelta(minutes=5)))

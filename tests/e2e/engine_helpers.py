@@ -33,6 +33,7 @@ from tests.e2e.helpers import (
     RpcFailure,
     bearer,
 )
+from tests.support.compliance import FOOTER
 from tests.support.server_process import ServerProcess, backend_env, start_server
 
 T = TypeVar("T")
@@ -333,7 +334,7 @@ def ab_campaign_json(name: str, include: dict[str, Any], holdout: float = 5) -> 
                         "channel": "CHANNEL_EMAIL",
                         "email": {
                             "subject": "Spring is here, {{ first_name }}",
-                            "html_body": "<p>Hello {{ first_name }}</p>",
+                            "html_body": "<p>Hello {{ first_name }}</p>" + FOOTER,
                         },
                     }
                 ],
@@ -344,7 +345,10 @@ def ab_campaign_json(name: str, include: dict[str, Any], holdout: float = 5) -> 
                 "channels": [
                     {
                         "channel": "CHANNEL_EMAIL",
-                        "email": {"subject": "20% off this week", "html_body": "<p>Hello</p>"},
+                        "email": {
+                            "subject": "20% off this week",
+                            "html_body": "<p>Hello</p>" + FOOTER,
+                        },
                     }
                 ],
             },

@@ -22,6 +22,7 @@ from google.protobuf import field_mask_pb2, timestamp_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from tests.support.compliance import FOOTER
 from tests.support.server_process import TEST_SECRET, with_tools_on_path
 
 RPC_TIMEOUT = 15.0
@@ -254,7 +255,9 @@ def sms(body: str = "Hi {{ first_name }}, 20% off today") -> pb.ChannelContent:
     return pb.ChannelContent(channel=pb.CHANNEL_SMS, sms=pb.SmsContent(body=body))
 
 
-def email(subject: str = "Welcome aboard", html_body: str = "<p>Hello</p>") -> pb.ChannelContent:
+def email(
+    subject: str = "Welcome aboard", html_body: str = "<p>Hello</p>" + FOOTER
+) -> pb.ChannelContent:
     return pb.ChannelContent(
         channel=pb.CHANNEL_EMAIL, email=pb.EmailContent(subject=subject, html_body=html_body)
     )

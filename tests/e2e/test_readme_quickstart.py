@@ -56,6 +56,7 @@ def newcomer_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     env["CAMPAIGN_DATA_DIR"] = str(data_dir)
     env["CAMPAIGN_GRPC_ADDRESS"] = "127.0.0.1:0"  # a free port; the banner says which
+    env["CAMPAIGN_HTTP_ADDRESS"] = "127.0.0.1:0"  # (the tracking server's too)
     return env
 
 

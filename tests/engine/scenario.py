@@ -33,6 +33,7 @@ from domain.execution.scheduler import fire_due
 from domain.kernel.channels import Channel
 from domain.kernel.errors import UpstreamFailedError
 from tests.engine.conftest import ADMIN, ORG, EngineRig
+from tests.support.compliance import FOOTER
 
 HOLDOUT_BP = 500  # 5 %
 
@@ -68,7 +69,9 @@ async def seed(engine: EngineRig, size: int, *, timezone: str = "UTC") -> list[C
 
 
 def spec(*, quiet: QuietHours | None = None) -> CampaignSpec:
-    email = ChannelContent(Channel.EMAIL, subject="Hi {{ first_name }}", html_body="<p>sale</p>")
+    email = ChannelContent(
+        Channel.EMAIL, subject="Hi {{ first_name }}", html_body="<p>sale</p>" + FOOTER
+    )
     return CampaignSpec(
         name="engine test",
         campaign_type=CampaignType.SCHEDULED,

@@ -24,8 +24,11 @@ from tests.engine.conftest import HIGH_LIMITS, ORG, EngineRig
 from tests.engine.scenario import ExecutionIds, launch, spec
 from tests.engine.test_direct_dispatch import RecordingPublisher
 from tests.engine.test_message_states import messages
+from tests.support.compliance import FOOTER
 
-EMAIL = ChannelContent(Channel.EMAIL, subject="Hi {{ first_name }}", html_body="<p>sale</p>")
+EMAIL = ChannelContent(
+    Channel.EMAIL, subject="Hi {{ first_name }}", html_body="<p>sale</p>" + FOOTER
+)
 SMS = ChannelContent(Channel.SMS, body="{{ first_name }}, the sale is on")
 PEOPLE = [
     Contact(

@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from domain.audience.contacts import Contact
+from domain.audience.contacts import UNSUBSCRIBE_URL_PLACEHOLDER, Contact
 from domain.audience.model import Audience, Recipient, Suppression, SuppressionReason
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import CampaignSpec, CampaignStatus, ChannelContent, Schedule
@@ -30,11 +30,14 @@ from tests.engine.scenario import (
     spec,
     spec_sending,
 )
+from tests.support.compliance import FOOTER
 
 OTHER_ORG = "org-engine-other"
 OTHER_ADMIN = Principal(OTHER_ORG, "admin@other", frozenset({Role.ADMIN}))
 DIVIDES = ChannelContent(
-    Channel.EMAIL, subject="Hi {{ first_name }}", html_body="<p>{{ 100 // count }}% off</p>"
+    Channel.EMAIL,
+    subject="Hi {{ first_name }}",
+    html_body="<p>{{ 100 // count }}% off</p>" + FOOTER,
 )
 
 MODULO_BY_ZERO = "ZeroDivisionError: integer division or modulo by zero"
@@ -93,7 +96,8 @@ async def test_a_recipient_whose_content_fails_to_render_gets_a_failed_message_t
     assert failed.error == f"template failed to render: email.html_body: {MODULO_BY_ZERO}"
     assert failed.failed_at == failed.queued_at
     assert {m.status for m in by_user.values()} == {MessageStatus.DELIVERED}
-    assert {m.content["html_body"] for m in by_user.values()} == {"<p>25% off</p>"}
+    stored = "<p>25% off</p>" + FOOTER.replace("{{ unsubscribe_url }}", UNSUBSCRIBE_URL_PLACEHOLDER)
+    assert {m.content["html_body"] for m in by_user.values()} == {stored}
     execution, statuses = await only_execution(engine, ORG, campaign.campaign_id)
     assert execution.status is ExecutionStatus.COMPLETED
     assert (execution.counts.failed, execution.counts.queued) == (1, len(expected) - 1)

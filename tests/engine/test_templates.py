@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from adapters.memory.templates import MemoryTemplateSource
 from adapters.system import UuidGenerator
+from domain.audience.contacts import UNSUBSCRIBE_URL_PLACEHOLDER
 from domain.campaigns.model import ChannelContent
 from domain.campaigns.templates import Template
 from domain.execution.executor import Executor
 from domain.kernel.channels import Channel
 from tests.engine.conftest import HIGH_LIMITS, ORG, EngineRig
 from tests.engine.scenario import drain, launch, seed, spec_sending
+from tests.support.compliance import FOOTER
 
 
 async def test_template_content_is_rendered_into_every_message(engine: EngineRig):
@@ -20,7 +22,9 @@ async def test_template_content_is_rendered_into_every_message(engine: EngineRig
         Template(
             "promo",
             ChannelContent(
-                Channel.EMAIL, subject="{{ first_name }}, 20% off", html_body="<b>{{ city }}</b>"
+                Channel.EMAIL,
+                subject="{{ first_name }}, 20% off",
+                html_body="<b>{{ city }}</b>" + FOOTER,
             ),
         ),
     )
@@ -47,5 +51,7 @@ async def test_template_content_is_rendered_into_every_message(engine: EngineRig
     for message in page:
         number = int(message.user_id[1:])
         assert message.content["subject"] == f"N{number}, 20% off"
-        assert message.content["html_body"] == "<b>Oslo</b>"
+        assert message.content["html_body"] == "<b>Oslo</b>" + FOOTER.replace(
+            "{{ unsubscribe_url }}", UNSUBSCRIBE_URL_PLACEHOLDER
+        )
     assert templates.fetches == 1  # once per execution, not per recipient or batch

@@ -42,6 +42,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from adapters.sql.engine import make_engine
 from tests.integration.nats_support import PrivateNatsServer, free_port
+from tests.support.compliance import FOOTER
 from tests.support.metric_recount import mismatches
 from tests.support.server_process import ServerProcess, migrate, server_env, start_server
 from tests.support.services import is_listening, postgres_database
@@ -111,7 +112,7 @@ def _contact(n: int) -> apb.Contact:
 def _email(subject: str) -> pb.ChannelContent:
     return pb.ChannelContent(
         channel=pb.CHANNEL_EMAIL,
-        email=pb.EmailContent(subject=subject, html_body="<p>Spring sale</p>"),
+        email=pb.EmailContent(subject=subject, html_body="<p>Spring sale</p>" + FOOTER),
     )
 
 

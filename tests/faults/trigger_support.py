@@ -19,6 +19,7 @@ from campaign.v1 import event_pb2, event_service_pb2, event_service_pb2_grpc
 from google.protobuf import duration_pb2, struct_pb2
 
 from tests.faults.conftest import RPC_TIMEOUT, Rig
+from tests.support.compliance import FOOTER
 from tests.support.server_process import ServerProcess
 
 
@@ -68,7 +69,9 @@ async def activate_triggered(
             channels=[
                 pb.ChannelContent(
                     channel=pb.CHANNEL_EMAIL,
-                    email=pb.EmailContent(subject="Thanks {{ first_name }}", html_body="<p>x</p>"),
+                    email=pb.EmailContent(
+                        subject="Thanks {{ first_name }}", html_body="<p>x</p>" + FOOTER
+                    ),
                 )
             ],
             triggers=[trigger],

@@ -19,6 +19,7 @@ import orjson
 import pytest
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
+from sqlalchemy import select
 
 from adapters.nats.inbound import (
     DLQ_DELIVERIES_HEADER,
@@ -29,6 +30,7 @@ from adapters.nats.inbound import (
     durable_name,
 )
 from adapters.nats.jetstream import JetStreamLink
+from adapters.sql.events.tables import inbound_events
 from adapters.sql.unit_of_work import SqlStore
 from adapters.system import SystemClock
 from domain.events.intake import EventIntake
@@ -132,10 +134,15 @@ def envelope(event_id: str, org: str = ORG, **data: object) -> dict[str, object]
 
 @asynccontextmanager
 async def nats_door(
-    sql_store: SqlStore, *, max_deliver: int = 5, upstream: list[str] | None = None
+    sql_store: SqlStore,
+    *,
+    max_deliver: int = 5,
+    upstream: list[str] | None = None,
+    batched: bool = True,
 ) -> AsyncIterator[NatsDoor]:
     """Workers for every subscribed subject, running; `upstream` subjects are captured by a
-    stream of another service made before we start."""
+    stream of another service made before we start. `batched`: fetched batches go to the
+    intake's take_batch in chunks, as the server wires them; else one event per take."""
     url, names = shared_nats_url(), StreamNames.fresh()
     inbound_stream = f"{names.stream}_IN"
     upstream_stream = f"{names.stream}_UP"
@@ -159,7 +166,8 @@ async def nats_door(
                 ack_wait=5.0,
             ),
         )
-        workers = [InboundEventsWorker(c, intake.take) for c in inbound.consumers]
+        take_many = intake.take_batch if batched else None
+        workers = [InboundEventsWorker(c, intake.take, take_many) for c in inbound.consumers]
         for worker in workers:
             worker.start()
         try:
@@ -277,7 +285,9 @@ async def test_poison_messages_are_parked_on_the_dead_letter_subject_with_their_
 
 
 async def test_a_transient_failure_is_redelivered_and_then_takes_effect_once(sql_store: SqlStore):
-    async with nats_door(sql_store, max_deliver=5) as door:
+    # One event per take: a failing event in a batched chunk is also attempted in the chunk,
+    # so the attempt counts below are exact only here (the batched case is the next test).
+    async with nats_door(sql_store, max_deliver=5, batched=False) as door:
         door.handler.failures["flaky"] = (2, lambda: RuntimeError("handler hiccup"))
         door.handler.failures["outage"] = (
             7,  # more failures than max_deliver: an outage never parks an event
@@ -293,8 +303,35 @@ async def test_a_transient_failure_is_redelivered_and_then_takes_effect_once(sql
         assert door.handler.attempts == Counter({"flaky": 3, "outage": 8})
 
 
-async def test_an_event_failing_on_its_last_allowed_delivery_is_parked(sql_store: SqlStore):
+async def test_failing_events_in_a_batch_cost_only_themselves(sql_store: SqlStore):
+    """A chunk one of whose events fails is rolled back and taken event by event: the others
+    take effect once (the ledger holds each id once), a transient failure takes effect on a
+    redelivery, a persistent one is parked after max_deliver deliveries."""
     async with nats_door(sql_store, max_deliver=3) as door:
+        door.handler.failures["flaky"] = (1, lambda: RuntimeError("hiccup"))
+        door.handler.failures["doomed"] = (99, lambda: ValueError("cannot handle this"))
+        good = [f"good-{i}" for i in range(60)]
+        bodies = [envelope(e, user_id=f"u-{i}") for i, e in enumerate(good)]
+        bodies[20:20] = [envelope("flaky", user_id="u-f"), envelope("doomed", user_id="u-d")]
+        await asyncio.gather(*(door.publish("order.completed", b) for b in bodies))
+
+        [(_, headers, _)] = await door.parked(1)
+        await eventually(lambda: _settled(door, "order.completed"), within=WAIT, what="acks")
+
+        assert headers[DLQ_REASON_HEADER] == (
+            "failed on delivery 3 of 3: ValueError: cannot handle this"
+        )
+        async with sql_store.engine.connect() as connection:
+            recorded = list(
+                await connection.scalars(
+                    select(inbound_events.c.event_id).where(inbound_events.c.organization_id == ORG)
+                )
+            )
+        assert sorted(recorded) == sorted([*good, "flaky"])
+
+
+async def test_an_event_failing_on_its_last_allowed_delivery_is_parked(sql_store: SqlStore):
+    async with nats_door(sql_store, max_deliver=3, batched=False) as door:
         door.handler.failures["doomed"] = (99, lambda: ValueError("cannot handle this"))
         await door.publish("task.executed", envelope("doomed"))
 

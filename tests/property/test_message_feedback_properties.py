@@ -91,12 +91,13 @@ def test_a_report_applied_twice_changes_nothing_more(
 
 
 def _proven_by(status: MessageStatus) -> set[MessageStatus]:
+    """A delivery, open or click proves the statuses before it; a conversion (attributed, not
+    observed) and a terminal report prove only the hand-over."""
     progress = [
         MessageStatus.SENT,
         MessageStatus.DELIVERED,
         MessageStatus.OPENED,
         MessageStatus.CLICKED,
-        MessageStatus.CONVERTED,
     ]
     if status in progress:
         return set(progress[: progress.index(status) + 1])

@@ -22,6 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tests.support.services import POSTGRES_HOST, POSTGRES_PORT, postgres_database, require
 
 ADDRESS_LINE = re.compile(r"listening on (\S+)")
+HTTP_ADDRESS_LINE = re.compile(r"^http on (\S+)", re.MULTILINE)
 STARTUP_TIMEOUT = 60.0
 CLI_TIMEOUT = 60.0
 TEST_SECRET = "e2e-secret-" + "x" * 32
@@ -78,6 +79,14 @@ class ServerProcess:
     def log(self) -> str:
         return "".join(self.output)
 
+    @property
+    def http_address(self) -> str:
+        """host:port of the HTTP server (tracking links, /healthz, /metrics), from the banner."""
+        match = HTTP_ADDRESS_LINE.search(self.log)
+        if match is None:
+            raise RuntimeError("the banner names no http address:\n" + self.log)
+        return match.group(1)
+
 
 def server_env(data_dir: Path, **overrides: str) -> dict[str, str]:
     """The caller's environment minus every CAMPAIGN_* variable, plus a test configuration."""
@@ -85,6 +94,7 @@ def server_env(data_dir: Path, **overrides: str) -> dict[str, str]:
     env.update(
         {
             "CAMPAIGN_GRPC_ADDRESS": "127.0.0.1:0",
+            "CAMPAIGN_HTTP_ADDRESS": "127.0.0.1:0",
             "CAMPAIGN_DATA_DIR": str(data_dir),
             "CAMPAIGN_JWT_SECRET": TEST_SECRET,
             "CAMPAIGN_LOG_FORMAT": "json",

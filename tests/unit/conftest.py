@@ -14,6 +14,7 @@ from domain.campaigns.model import CampaignSpec, CampaignType, ChannelContent, T
 from domain.campaigns.service import CampaignService
 from domain.kernel.channels import Channel
 from domain.kernel.principal import Principal, Role
+from tests.support.compliance import FOOTER
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -69,7 +70,9 @@ def scheduled_spec() -> CampaignSpec:
         campaign_type=CampaignType.SCHEDULED,
         description="Ten percent off everything",
         audiences=(Audience("", SegmentType.INCLUDE, segment_id="seg-premium"),),
-        channels=(ChannelContent(Channel.EMAIL, subject="Spring", html_body="<p>10% off</p>"),),
+        channels=(
+            ChannelContent(Channel.EMAIL, subject="Spring", html_body="<p>10% off</p>" + FOOTER),
+        ),
         tags=("spring",),
         metadata=(("owner", "growth"), ("budget", "small")),
     )

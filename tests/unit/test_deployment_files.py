@@ -24,6 +24,8 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 KNOWN_SETTINGS = frozenset(
     {
         "CAMPAIGN_GRPC_ADDRESS",
+        "CAMPAIGN_HTTP_ADDRESS",
+        "CAMPAIGN_TRACKING_BASE_URL",
         "CAMPAIGN_DATA_DIR",
         "CAMPAIGN_DATABASE_URL",
         "CAMPAIGN_REDIS_URL",

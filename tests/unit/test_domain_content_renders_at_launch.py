@@ -27,6 +27,7 @@ from domain.campaigns.templates import Template
 from domain.kernel.channels import Channel
 from domain.kernel.errors import CampaignIncompleteError
 from domain.kernel.principal import Principal, Role
+from tests.support.compliance import FOOTER
 
 ADMIN = Principal("org-t", "admin", frozenset({Role.ADMIN}))
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -41,7 +42,7 @@ class Clock:
 
 
 def email(html_body: str, subject: str = "Hi {{ first_name }}") -> ChannelContent:
-    return ChannelContent(Channel.EMAIL, subject=subject, html_body=html_body)
+    return ChannelContent(Channel.EMAIL, subject=subject, html_body=html_body + FOOTER)
 
 
 def scheduled(*channels: ChannelContent, variants: tuple[Variant, ...] = ()) -> CampaignSpec:

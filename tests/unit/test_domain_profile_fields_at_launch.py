@@ -32,6 +32,7 @@ from domain.campaigns.templates import Template
 from domain.kernel.channels import Channel
 from domain.kernel.errors import CampaignIncompleteError, DependencyUnavailableError
 from domain.kernel.principal import Principal, Role
+from tests.support.compliance import FOOTER
 
 ORG = "org-p"
 ADMIN = Principal(ORG, "admin", frozenset({Role.ADMIN}))
@@ -49,7 +50,7 @@ class Clock:
 def email(subject: str, body: str = "<p>hello</p>", template_id: str = "") -> ChannelContent:
     if template_id:
         return ChannelContent(Channel.EMAIL, template_id=template_id)
-    return ChannelContent(Channel.EMAIL, subject=subject, html_body=body)
+    return ChannelContent(Channel.EMAIL, subject=subject, html_body=body + FOOTER)
 
 
 def spec(*contents: ChannelContent, variants: tuple[Variant, ...] = ()) -> CampaignSpec:

@@ -22,6 +22,7 @@ from domain.campaigns.templates import Template
 from domain.kernel.channels import Channel
 from domain.kernel.errors import CampaignIncompleteError
 from domain.kernel.principal import Principal, Role
+from tests.support.compliance import FOOTER
 
 ADMIN = Principal("org-t", "admin", frozenset({Role.ADMIN}))
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -55,7 +56,7 @@ def templates() -> MemoryTemplateSource:
         Template(
             "welcome",
             ChannelContent(
-                Channel.EMAIL, subject="Hi {{ first_name }}", html_body="<p>Welcome</p>"
+                Channel.EMAIL, subject="Hi {{ first_name }}", html_body="<p>Welcome</p>" + FOOTER
             ),
         ),
     )

@@ -143,9 +143,9 @@ def recipients_statement(
 
 
 def member_statement(organization_id: str, audiences: Resolved, dialect: str) -> Select[Any]:
-    """One user's row if they are a member, with a flag per channel; suppressed everywhere
-    included (the caller tells that apart). Execute with {"user_id": ...}: a primary key
-    lookup, whatever the audience's size."""
+    """The rows of the members among some users, with a flag per channel; suppressed
+    everywhere included (the caller tells that apart). Execute with {"user_ids": [...]}: primary
+    key lookups, whatever the audience's size."""
     _, members = audience_clauses(audiences, dialect)
     flags = {channel: suppressed_on(organization_id, channel, dialect) for channel in Channel}
     columns = [
@@ -155,7 +155,7 @@ def member_statement(organization_id: str, audiences: Resolved, dialect: str) ->
         *columns, *(flag.label(f"suppressed_{c.value}") for c, flag in flags.items())
     ).where(
         contacts.c.organization_id == organization_id,
-        contacts.c.user_id == bindparam("user_id"),
+        contacts.c.user_id.in_(bindparam("user_ids", expanding=True)),
         members,
     )
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.audience.connections import reading
+from adapters.sql.audience.connections import chunked, reading
 from adapters.sql.audience.queries import (
     counts_statement,
     member_statement,
@@ -26,8 +27,19 @@ from adapters.sql.documents import decode_document
 from domain.audience.contacts import OWN_PROFILE_FIELDS, Contact
 from domain.audience.model import Audience, AudienceCounts, Recipient, SegmentType
 from domain.audience.ports import SegmentStore
-from domain.audience.segments import missing_segments, resolve_audiences
+from domain.audience.segments import ResolvedAudience, missing_segments, resolve_audiences
 from domain.kernel.channels import Channel
+
+
+@functools.lru_cache(maxsize=512)
+def _member_statement(
+    organization_id: str, resolved: tuple[ResolvedAudience, ...], dialect: str
+) -> Select[Any]:
+    """member_statement, built once per (organization, audience definition): a triggered
+    campaign asks about one user per event, and building the statement (the conditions, a
+    suppression test per channel) cost more CPU than the lookup itself. Keyed by the resolved
+    conditions, so an edited segment gets a new statement."""
+    return member_statement(organization_id, resolved, dialect)
 
 
 class SqlAudienceSource:
@@ -72,14 +84,26 @@ class SqlAudienceSource:
     async def member(
         self, organization_id: str, audiences: Sequence[Audience], user_id: str
     ) -> Recipient | None:
+        return (await self.members(organization_id, audiences, [user_id])).get(user_id)
+
+    async def members(
+        self, organization_id: str, audiences: Sequence[Audience], user_ids: Sequence[str]
+    ) -> dict[str, Recipient]:
         resolved = await resolve_audiences(self._segments, organization_id, audiences)
-        if not any(kind is SegmentType.INCLUDE for kind, _ in resolved):
-            return None
-        statement = member_statement(organization_id, resolved, self._dialect)
+        if not user_ids or not any(kind is SegmentType.INCLUDE for kind, _ in resolved):
+            return {}
+        statement = _member_statement(
+            organization_id,
+            tuple((kind, tuple(conditions)) for kind, conditions in resolved),
+            self._dialect,
+        )
+        found: dict[str, Recipient] = {}
         async with reading(self._engine) as connection:
-            result = await connection.execute(statement, {"user_id": user_id})
-            keys, rows = list(result.keys()), result.all()
-        return _recipients(keys, rows)[0] if rows else None
+            for chunk in chunked(sorted(set(user_ids))):
+                result = await connection.execute(statement, {"user_ids": chunk})
+                keys, rows = list(result.keys()), result.all()
+                found.update((r.contact.user_id, r) for r in _recipients(keys, rows))
+        return found
 
     async def recipients(
         self,

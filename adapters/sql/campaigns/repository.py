@@ -18,7 +18,7 @@ from adapters.sql.campaigns.listing import count_statement, cursor_for, page_sta
 from adapters.sql.campaigns.rows import campaign_from_row, campaign_row, channel_rows, tag_rows
 from adapters.sql.campaigns.tables import campaign_channels, campaign_tags, campaigns
 from adapters.sql.engine import is_postgres
-from domain.campaigns.campaign import Campaign
+from domain.campaigns.campaign import WINNER_PENDING_STATUSES, Campaign
 from domain.campaigns.listing import CampaignPage, CampaignQuery
 from domain.campaigns.model import CampaignStatus
 from domain.kernel.errors import DuplicateRequestError, StaleEtagError
@@ -131,6 +131,20 @@ class SqlCampaignRepository:
         )
         if is_postgres(self._session):
             statement = statement.with_for_update(skip_locked=True)
+        rows = (await self._session.execute(statement)).mappings()
+        return [campaign_from_row(row) for row in rows]
+
+    async def winner_pending(self, after_campaign_id: str, limit: int) -> Sequence[Campaign]:
+        statement = (
+            select(campaigns)
+            .where(
+                campaigns.c.campaign_id > after_campaign_id,
+                campaigns.c.winner_variant_id.is_(None),
+                campaigns.c.status.in_(sorted(s.value for s in WINNER_PENDING_STATUSES)),
+            )
+            .order_by(campaigns.c.campaign_id)
+            .limit(limit)
+        )
         rows = (await self._session.execute(statement)).mappings()
         return [campaign_from_row(row) for row in rows]
 

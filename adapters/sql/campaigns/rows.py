@@ -17,7 +17,8 @@ from domain.campaigns.model import CampaignStatus
 
 
 def campaign_row(campaign: Campaign) -> dict[str, Any]:
-    """Every column; name, description and type are copies of the spec kept for filtering."""
+    """Every column; name, description, type and the conversion's event type are copies of the
+    spec kept for filtering."""
     spec = campaign.spec
     return {
         "campaign_id": campaign.campaign_id,
@@ -44,6 +45,7 @@ def campaign_row(campaign: Campaign) -> dict[str, Any]:
         "paused_at": campaign.paused_at,
         "completed_at": campaign.completed_at,
         "cancelled_at": campaign.cancelled_at,
+        "conversion_event_type": spec.conversion.event_type if spec.conversion else None,
     }
 
 

@@ -50,6 +50,9 @@ campaigns = Table(
     timestamp_column("paused_at"),
     timestamp_column("completed_at"),
     timestamp_column("cancelled_at"),
+    # A copy of the spec's conversion.event_type (null without one): an inbound event finds the
+    # campaigns it converts through the index below (docs/conversions.md).
+    Column("conversion_event_type", Text),
     # NULLs never collide, so campaigns created without a request_id are unconstrained.
     UniqueConstraint("organization_id", "request_id"),
     Index(None, "organization_id", "created_at", "campaign_id"),
@@ -57,6 +60,7 @@ campaigns = Table(
     Index(None, "organization_id", "name", "campaign_id"),
     Index(None, "organization_id", "status"),
     Index(None, "organization_id", "next_run_at"),
+    Index(None, "organization_id", "conversion_event_type"),
 )
 
 

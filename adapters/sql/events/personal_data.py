@@ -32,9 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.sql.audience.stores import dialect_insert
 from adapters.sql.audience.tables import ADDRESS, USER, contacts, suppressions
 from adapters.sql.documents import decode_document
-from adapters.sql.events.tables import inbound_events, trigger_evaluations
+from adapters.sql.events.tables import conversions, inbound_events, trigger_evaluations
 from adapters.sql.execution.messages import CLAIMED, DISPATCHING, UNSENT
-from adapters.sql.execution.tables import executions, handovers, messages
+from adapters.sql.execution.tables import executions, handovers, holdout_members, messages
 from adapters.sql.schema import outbox_events
 from domain.audience.model import address_key
 from domain.audience.pseudonyms import Pseudonyms
@@ -52,6 +52,7 @@ from domain.kernel.channels import Channel
 USER_COLUMNS: list[tuple[Table, str]] = [
     (inbound_events, "user_id"),
     (trigger_evaluations, "user_id"),
+    (conversions, "user_id"),
 ]
 
 _OPT_IN_COLUMNS = {
@@ -99,6 +100,7 @@ class SqlPersonalData:
                 .values({column: pseudonym})
             )
             history += int(result.rowcount)
+        history += await self._pseudonymize_holdout(org, user_id, pseudonym)
         rewritten = await self._rewrite_outbox(org, replacements)
         return ErasureCounts(
             contacts_deleted=int(deleted.rowcount),
@@ -108,6 +110,21 @@ class SqlPersonalData:
             history_pseudonymized=history,
             events_rewritten=rewritten,
         )
+
+    async def _pseudonymize_holdout(self, org: str, user_id: str, pseudonym: str) -> int:
+        """The runs that held the user out (docs/conversions.md), through the table's
+        (execution_id, user_id) key, one probe per run of the organization."""
+        runs = select(executions.c.execution_id).where(executions.c.organization_id == org)
+        result = await self._c.execute(
+            update(holdout_members)
+            .where(
+                holdout_members.c.execution_id.in_(runs),
+                holdout_members.c.user_id == user_id,
+                holdout_members.c.organization_id == org,
+            )
+            .values(user_id=pseudonym)
+        )
+        return int(result.rowcount)
 
     async def _addresses(self, org: str, user_id: str) -> set[str]:
         """The user's addresses: the contact's, and every one a message was sent to (an

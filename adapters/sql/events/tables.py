@@ -7,7 +7,16 @@ replica) conflicts with it and changes nothing.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, PrimaryKeyConstraint, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from adapters.sql.schema import CodePointText, Document, UtcDateTime, metadata
 
@@ -72,4 +81,29 @@ Index(
     trigger_evaluations.c.evaluated_at,
     postgresql_where=trigger_evaluations.c.outcome.in_(FIRING_OUTCOMES),
     sqlite_where=trigger_evaluations.c.outcome.in_(FIRING_OUTCOMES),
+)
+
+
+# Conversions (docs/conversions.md): one row per message an event credited, or per holdout
+# membership it counted (`message_id` "" and `holdout` true). The primary key is the idempotency
+# rule: (organization, user, event, campaign, message), so an event credited once (even if its
+# ledger row was pruned since) finds its credits taken and changes nothing; its prefix finds an
+# event's credits. `value_share` is the event's value split by the campaign's attribution model.
+conversions = Table(
+    "conversions",
+    metadata,
+    Column("organization_id", Text, nullable=False),
+    Column("user_id", CodePointText, nullable=False),
+    Column("event_id", CodePointText, nullable=False),
+    Column("campaign_id", CodePointText, nullable=False),
+    Column("message_id", Text, nullable=False),  # "" for a holdout member's conversion
+    Column("execution_id", Text, nullable=False),
+    Column("variant_id", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("holdout", Boolean, nullable=False),
+    Column("value_share", Float, nullable=False),
+    Column("converted_at", UtcDateTime(), nullable=False),  # the event's instant
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("organization_id", "user_id", "event_id", "campaign_id", "message_id"),
+    Index(None, "organization_id", "campaign_id", "converted_at"),
 )

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     Table,
     Text,
     UniqueConstraint,
@@ -134,6 +135,24 @@ handovers = Table(
     Column("size", Integer, nullable=False),
     Column("handed_over_at", UtcDateTime()),
     Index(None, "execution_id", "status"),
+)
+
+# The recipients a run held out (no message), one row per (execution, user), written with the
+# batch that held them out (docs/conversions.md). `converted_at` is the member's first conversion
+# inside the campaign's attribution window, as a message keeps its own: the holdout baseline of
+# lift counts the members that have one. The primary key makes a batch written again after a
+# restart change nothing and serves the conversion lookup, (execution_id, user_id), as the
+# messages' index does.
+holdout_members = Table(
+    "holdout_members",
+    metadata,
+    Column("execution_id", Text, nullable=False),
+    Column("user_id", CodePointText, nullable=False),
+    Column("organization_id", Text, nullable=False),
+    Column("campaign_id", Text, nullable=False),
+    Column("held_out_at", UtcDateTime(), nullable=False),
+    Column("converted_at", UtcDateTime()),
+    PrimaryKeyConstraint("execution_id", "user_id"),
 )
 
 # The latest arrival time of every rate limit (domain.execution.reseeding): what re-seeds the

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.audience.stores import dialect_insert
 from adapters.sql.metrics.tables import COUNTERS, FLOAT_COUNTERS, metric_counters
@@ -134,3 +134,29 @@ def _totals(values: Sequence[Any]) -> MetricTotals:
     for name, value in zip(COUNTERS, values, strict=True):
         setattr(totals, name, float(value or 0) if name in FLOAT_COUNTERS else int(value or 0))
     return totals
+
+
+class SqlStoreMetricLedger:
+    """The MetricLedger outside a unit of work (live streams and experiments read it): each call
+    on a connection of its own, reads on the store's reader (autocommit on Postgres)."""
+
+    def __init__(self, writer: AsyncEngine, reader: AsyncEngine) -> None:
+        self._writer = writer
+        self._reader = reader
+
+    async def add(self, deltas: Mapping[Cell, MetricTotals], at: datetime) -> None:
+        async with self._writer.connect() as connection:
+            await SqlMetricLedger(connection).add(deltas, at)
+            await connection.commit()
+
+    async def read(
+        self,
+        organization_id: str,
+        campaign_id: str,
+        execution_id: str | None,
+        breakdowns: Sequence[Breakdown],
+    ) -> CampaignMetrics:
+        async with self._reader.connect() as connection:
+            return await SqlMetricLedger(connection, shard=0).read(
+                organization_id, campaign_id, execution_id, breakdowns
+            )

@@ -72,6 +72,7 @@ class AttributionModel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ATTRIBUTION_MODEL_UNSPECIFIED: _ClassVar[AttributionModel]
     ATTRIBUTION_MODEL_LAST_TOUCH: _ClassVar[AttributionModel]
     ATTRIBUTION_MODEL_FIRST_TOUCH: _ClassVar[AttributionModel]
+    ATTRIBUTION_MODEL_LINEAR: _ClassVar[AttributionModel]
 
 class ExperimentMetric(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -119,6 +120,7 @@ CHANNEL_STRATEGY_ALL: ChannelStrategy
 ATTRIBUTION_MODEL_UNSPECIFIED: AttributionModel
 ATTRIBUTION_MODEL_LAST_TOUCH: AttributionModel
 ATTRIBUTION_MODEL_FIRST_TOUCH: AttributionModel
+ATTRIBUTION_MODEL_LINEAR: AttributionModel
 EXPERIMENT_METRIC_UNSPECIFIED: ExperimentMetric
 EXPERIMENT_METRIC_OPEN_RATE: ExperimentMetric
 EXPERIMENT_METRIC_CLICK_RATE: ExperimentMetric

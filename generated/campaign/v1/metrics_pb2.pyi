@@ -91,7 +91,7 @@ class BreakdownRow(_message.Message):
     def __init__(self, breakdown: _Optional[_Union[Breakdown, str]] = ..., key: _Optional[str] = ..., totals: _Optional[_Union[MetricTotals, _Mapping]] = ..., rates: _Optional[_Union[MetricRates, _Mapping]] = ...) -> None: ...
 
 class VariantResult(_message.Message):
-    __slots__ = ("variant_id", "name", "is_control", "sample_size", "successes", "rate", "ci_lower", "ci_upper", "lift")
+    __slots__ = ("variant_id", "name", "is_control", "sample_size", "successes", "rate", "ci_lower", "ci_upper", "lift", "p_value", "adjusted_p_value", "is_significant", "is_baseline", "compared")
     VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     IS_CONTROL_FIELD_NUMBER: _ClassVar[int]
@@ -101,6 +101,11 @@ class VariantResult(_message.Message):
     CI_LOWER_FIELD_NUMBER: _ClassVar[int]
     CI_UPPER_FIELD_NUMBER: _ClassVar[int]
     LIFT_FIELD_NUMBER: _ClassVar[int]
+    P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    ADJUSTED_P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    IS_SIGNIFICANT_FIELD_NUMBER: _ClassVar[int]
+    IS_BASELINE_FIELD_NUMBER: _ClassVar[int]
+    COMPARED_FIELD_NUMBER: _ClassVar[int]
     variant_id: str
     name: str
     is_control: bool
@@ -110,4 +115,23 @@ class VariantResult(_message.Message):
     ci_lower: float
     ci_upper: float
     lift: float
-    def __init__(self, variant_id: _Optional[str] = ..., name: _Optional[str] = ..., is_control: _Optional[bool] = ..., sample_size: _Optional[int] = ..., successes: _Optional[int] = ..., rate: _Optional[float] = ..., ci_lower: _Optional[float] = ..., ci_upper: _Optional[float] = ..., lift: _Optional[float] = ...) -> None: ...
+    p_value: float
+    adjusted_p_value: float
+    is_significant: bool
+    is_baseline: bool
+    compared: bool
+    def __init__(self, variant_id: _Optional[str] = ..., name: _Optional[str] = ..., is_control: _Optional[bool] = ..., sample_size: _Optional[int] = ..., successes: _Optional[int] = ..., rate: _Optional[float] = ..., ci_lower: _Optional[float] = ..., ci_upper: _Optional[float] = ..., lift: _Optional[float] = ..., p_value: _Optional[float] = ..., adjusted_p_value: _Optional[float] = ..., is_significant: _Optional[bool] = ..., is_baseline: _Optional[bool] = ..., compared: _Optional[bool] = ...) -> None: ...
+
+class SampleRatioMismatch(_message.Message):
+    __slots__ = ("checked", "chi_square_statistic", "p_value", "flagged", "threshold")
+    CHECKED_FIELD_NUMBER: _ClassVar[int]
+    CHI_SQUARE_STATISTIC_FIELD_NUMBER: _ClassVar[int]
+    P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    FLAGGED_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    checked: bool
+    chi_square_statistic: float
+    p_value: float
+    flagged: bool
+    threshold: float
+    def __init__(self, checked: _Optional[bool] = ..., chi_square_statistic: _Optional[float] = ..., p_value: _Optional[float] = ..., flagged: _Optional[bool] = ..., threshold: _Optional[float] = ...) -> None: ...

@@ -45,18 +45,22 @@ class StreamCampaignMetricsRequest(_message.Message):
     def __init__(self, campaign_id: _Optional[str] = ..., min_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., breakdowns: _Optional[_Iterable[_Union[_metrics_pb2.Breakdown, str]]] = ...) -> None: ...
 
 class StreamCampaignMetricsResponse(_message.Message):
-    __slots__ = ("totals", "rates", "rows", "updated_at", "snapshot")
+    __slots__ = ("totals", "rates", "rows", "updated_at", "snapshot", "final", "campaign_status")
     TOTALS_FIELD_NUMBER: _ClassVar[int]
     RATES_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_STATUS_FIELD_NUMBER: _ClassVar[int]
     totals: _metrics_pb2.MetricTotals
     rates: _metrics_pb2.MetricRates
     rows: _containers.RepeatedCompositeFieldContainer[_metrics_pb2.BreakdownRow]
     updated_at: _timestamp_pb2.Timestamp
     snapshot: bool
-    def __init__(self, totals: _Optional[_Union[_metrics_pb2.MetricTotals, _Mapping]] = ..., rates: _Optional[_Union[_metrics_pb2.MetricRates, _Mapping]] = ..., rows: _Optional[_Iterable[_Union[_metrics_pb2.BreakdownRow, _Mapping]]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., snapshot: _Optional[bool] = ...) -> None: ...
+    final: bool
+    campaign_status: _campaign_pb2.CampaignStatus
+    def __init__(self, totals: _Optional[_Union[_metrics_pb2.MetricTotals, _Mapping]] = ..., rates: _Optional[_Union[_metrics_pb2.MetricRates, _Mapping]] = ..., rows: _Optional[_Iterable[_Union[_metrics_pb2.BreakdownRow, _Mapping]]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., snapshot: _Optional[bool] = ..., final: _Optional[bool] = ..., campaign_status: _Optional[_Union[_campaign_pb2.CampaignStatus, str]] = ...) -> None: ...
 
 class GetExperimentResultsRequest(_message.Message):
     __slots__ = ("campaign_id", "metric")
@@ -67,7 +71,7 @@ class GetExperimentResultsRequest(_message.Message):
     def __init__(self, campaign_id: _Optional[str] = ..., metric: _Optional[_Union[_campaign_pb2.ExperimentMetric, str]] = ...) -> None: ...
 
 class GetExperimentResultsResponse(_message.Message):
-    __slots__ = ("variants", "chi_square_statistic", "p_value", "is_significant", "confidence", "winner_variant_id", "auto_winner_state", "metric")
+    __slots__ = ("variants", "chi_square_statistic", "p_value", "is_significant", "confidence", "winner_variant_id", "auto_winner_state", "metric", "baseline_variant_id", "sample_ratio_mismatch", "degrees_of_freedom")
     VARIANTS_FIELD_NUMBER: _ClassVar[int]
     CHI_SQUARE_STATISTIC_FIELD_NUMBER: _ClassVar[int]
     P_VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -76,6 +80,9 @@ class GetExperimentResultsResponse(_message.Message):
     WINNER_VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
     AUTO_WINNER_STATE_FIELD_NUMBER: _ClassVar[int]
     METRIC_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATIO_MISMATCH_FIELD_NUMBER: _ClassVar[int]
+    DEGREES_OF_FREEDOM_FIELD_NUMBER: _ClassVar[int]
     variants: _containers.RepeatedCompositeFieldContainer[_metrics_pb2.VariantResult]
     chi_square_statistic: float
     p_value: float
@@ -84,4 +91,7 @@ class GetExperimentResultsResponse(_message.Message):
     winner_variant_id: str
     auto_winner_state: _metrics_pb2.AutoWinnerState
     metric: _campaign_pb2.ExperimentMetric
-    def __init__(self, variants: _Optional[_Iterable[_Union[_metrics_pb2.VariantResult, _Mapping]]] = ..., chi_square_statistic: _Optional[float] = ..., p_value: _Optional[float] = ..., is_significant: _Optional[bool] = ..., confidence: _Optional[float] = ..., winner_variant_id: _Optional[str] = ..., auto_winner_state: _Optional[_Union[_metrics_pb2.AutoWinnerState, str]] = ..., metric: _Optional[_Union[_campaign_pb2.ExperimentMetric, str]] = ...) -> None: ...
+    baseline_variant_id: str
+    sample_ratio_mismatch: _metrics_pb2.SampleRatioMismatch
+    degrees_of_freedom: int
+    def __init__(self, variants: _Optional[_Iterable[_Union[_metrics_pb2.VariantResult, _Mapping]]] = ..., chi_square_statistic: _Optional[float] = ..., p_value: _Optional[float] = ..., is_significant: _Optional[bool] = ..., confidence: _Optional[float] = ..., winner_variant_id: _Optional[str] = ..., auto_winner_state: _Optional[_Union[_metrics_pb2.AutoWinnerState, str]] = ..., metric: _Optional[_Union[_campaign_pb2.ExperimentMetric, str]] = ..., baseline_variant_id: _Optional[str] = ..., sample_ratio_mismatch: _Optional[_Union[_metrics_pb2.SampleRatioMismatch, _Mapping]] = ..., degrees_of_freedom: _Optional[int] = ...) -> None: ...

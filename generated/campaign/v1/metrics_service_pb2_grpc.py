@@ -64,7 +64,7 @@ class MetricsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StreamCampaignMetrics(self, request, context):
-        """Streams a full snapshot, then an update whenever counts change (never more often than min_interval); ends when the campaign ends or the client cancels.
+        """Streams a full snapshot, then an update whenever counts change (never more often than min_interval); ends with a final snapshot when the campaign completes or is cancelled, or when the client cancels.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -3,8 +3,8 @@ the segment of each message (its campaign's first include audience), the key of 
 breakdown. The column defaults to "" so the rows written before read as "no segment", and a
 run's COPY pays nothing more than one short text per row.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-05 06:00:00
 
 """
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015"
-down_revision: str | None = "0014"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
