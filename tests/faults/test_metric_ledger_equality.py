@@ -28,7 +28,7 @@ from tests.support.server_process import ServerProcess
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 
-SIZE = 600
+SIZE = 400
 BATCH = 40  # many batches: many claims and marks to race the reports
 PER_MINUTE = 6_000  # 100 a second: most of the run is deferred to the relay
 KINDS = ("delivered", "opened", "opened", "clicked", "bounced", "failed", "unsubscribed")
