@@ -3,9 +3,9 @@
 attribution model, inside the intake's transaction (domain.events.intake), so the credits commit
 with the event's id or not at all.
 
-Per event: the campaigns it converts (one indexed query; their definitions cached by version),
-the user's messages of them and the runs that held the user out (one indexed query each), the
-campaigns this event credited already (so a credited event, even one whose id the ledger has
+Per batch of events, the campaigns each event type converts (one indexed query per type; their
+definitions cached by version); per event, the user's messages of them and the runs that held
+the user out (one indexed query each), the campaigns this event credited already (so a credited event, even one whose id the ledger has
 since forgotten, changes nothing). Then per campaign the credits (domain.events.attribution);
 credited messages move to CONVERTED through the message feedback path (a report of the event's
 instant: the first conversion's instant is kept, and a message never moves back), holdout
@@ -53,14 +53,34 @@ class ConversionHandler:
         return is_trigger_source(event_type)
 
     async def handle(self, uow: EventsUnitOfWork, event: InboundEvent) -> None:
-        if not event.user_id:
-            return  # nobody to attribute to (the event may still be a trigger source)
+        await self.handle_many(uow, [event])
+
+    async def handle_many(self, uow: EventsUnitOfWork, events: Sequence[InboundEvent]) -> None:
+        """Each event in order; the campaigns an event type converts are looked up once per
+        batch (with the earliest of its events' windows: a campaign only a later event could
+        not reach finds no message of the user in that event's window, and credits nothing)."""
+        now = self._clock.now()
+        earliest: dict[tuple[str, str], datetime] = {}
+        for event in events:
+            if event.user_id:
+                key = (event.organization_id, event.event_type)
+                since = conversion_instant(event, now) - LONGEST_WINDOW
+                earliest[key] = min(earliest.get(key, since), since)
+        converting = {
+            key: await uow.conversions.converting_campaigns(*key, since)
+            for key, since in earliest.items()
+        }
+        for event in events:
+            found = converting.get((event.organization_id, event.event_type))
+            if found:
+                await self._handle(uow, event, found)
+
+    async def _handle(
+        self, uow: EventsUnitOfWork, event: InboundEvent, found: Sequence[ConvertingCampaign]
+    ) -> None:
         store = uow.conversions
         now = self._clock.now()
         at = conversion_instant(event, now)
-        found = await store.converting_campaigns(
-            event.organization_id, event.event_type, at - LONGEST_WINDOW
-        )
         if not found:
             return
         credited = await store.credited_campaigns(

@@ -165,7 +165,7 @@ def test_reflection_answers_without_a_token(grpcurl: Grpcurl):
         {"org_id": 123},  # once the tenant "123"
         {"org_id": ["org"]},
         {"org_id": {"id": "org"}},
-        {"exp": str(int(time.time()) + 600)},  # once accepted
+        {"exp": "4102444800"},  # a string (of a future instant, 2100-01-01): once accepted
     ],
     ids=repr,
 )
