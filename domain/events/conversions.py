@@ -4,20 +4,20 @@ attribution model, inside the intake's transaction (domain.events.intake), so th
 with the event's id or not at all.
 
 Per batch of events, the campaigns each event type converts (one indexed query per type; their
-definitions cached by version); per event, the user's messages of them and the runs that held
-the user out (one indexed query each), the campaigns this event credited already (so a credited event, even one whose id the ledger has
-since forgotten, changes nothing). Then per campaign the credits (domain.events.attribution);
-credited messages move to CONVERTED through the message feedback path (a report of the event's
-instant: the first conversion's instant is kept, and a message never moves back), holdout
-memberships get their conversion instant; the credits are recorded in the conversions ledger and
-turned into the counters' deltas (domain.events.conversion_metrics).
+definitions cached by version); per event, the user's messages of them and the runs that held the
+user out (one indexed query each), the campaigns this event credited already (so a credited event,
+even one whose id the ledger has since forgotten, changes nothing). Then per campaign the credits
+(domain.events.attribution); credited messages move to CONVERTED through the message feedback path
+(a report of the event's instant: the first conversion's instant is kept, and a message never moves
+back), holdout memberships get their conversion instant; the credits are recorded in the
+conversions ledger and turned into the counters' deltas (domain.events.conversion_metrics).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from domain.campaigns.model import Conversion
 from domain.campaigns.rules import ATTRIBUTION_DAYS
