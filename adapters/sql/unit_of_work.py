@@ -4,12 +4,19 @@ The connection is taken when the block is entered, so a database outage surfaces
 DependencyUnavailableError (gRPC UNAVAILABLE, retried by clients) before any work is done,
 instead of a driver exception from the middle of a use case (INTERNAL). A failure inside the
 block is translated by adapters/sql/failures.py (outage, statement timeout, request too big).
+
+Metric counters: the message writes of a unit of work add what they count to its `Deltas`
+(domain.metrics.deltas); `commit()` adds them to the ledger in one statement, the last one of the
+transaction (so a transaction holds a counter row only while it commits), then tells the
+MetricChanges port which campaigns changed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from types import TracebackType
 
 from sqlalchemy import exc as sa_exc
@@ -39,7 +46,13 @@ from adapters.sql.failures import (
     database_errors_as_domain_errors,
     domain_error_for,
 )
+from adapters.sql.metrics.changes import NO_METRIC_CHANGES, ForwardedMetricChanges
+from adapters.sql.metrics.ledger import SqlMetricLedger, SqlStoreMetricLedger
+from adapters.sql.metrics.segments import CampaignSegments
 from adapters.sql.outbox import SqlOutbox, SqlOutboxStore
+from domain.metrics.deltas import Deltas
+from domain.metrics.model import Breakdown, CampaignMetrics, Cell, MetricTotals
+from domain.metrics.ports import MetricChanges
 
 HEALTH_TIMEOUT_S = 2.0
 
@@ -51,10 +64,20 @@ class SqlUnitOfWork:
     and a session's bookkeeping cost more per statement than the statement itself.
     """
 
-    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        read_only: bool = False,
+        changes: MetricChanges = NO_METRIC_CHANGES,
+    ) -> None:
         self._engine = engine
         self._read_only = read_only
         self._connection: AsyncConnection | None = None
+        self._changes = changes
+        self._deltas = Deltas()
+        self._segments = CampaignSegments()
+        self._metrics: SqlMetricLedger | None = None
 
     @property
     def campaigns(self) -> SqlCampaignRepository:
@@ -70,7 +93,19 @@ class SqlUnitOfWork:
 
     @property
     def messages(self) -> SqlMessageRepository:
-        return SqlMessageRepository(self._active())
+        return SqlMessageRepository(self._active(), self._deltas, self._segments)
+
+    @property
+    def metrics(self) -> UnitOfWorkMetrics:
+        """The metric ledger in this transaction: its adds join the writers' deltas, added at
+        commit (one statement, one shard); its reads see this transaction."""
+        return UnitOfWorkMetrics(self._deltas, self._ledger)
+
+    @property
+    def _ledger(self) -> SqlMetricLedger:
+        if self._metrics is None:
+            self._metrics = SqlMetricLedger(self._active())
+        return self._metrics
 
     @property
     def holdouts(self) -> SqlHoldoutLog:
@@ -101,10 +136,17 @@ class SqlUnitOfWork:
         return SqlConversionStore(self._active())
 
     async def commit(self) -> None:
+        counted = self._deltas.campaigns()
         with database_errors_as_domain_errors():
+            if self._deltas:
+                await self._ledger.add(self._deltas.take(), datetime.now(UTC))
             await self._active().commit()  # a later statement autobegins a new transaction
+        for organization_id, campaign_id in sorted(counted):
+            self._changes.changed(organization_id, campaign_id)
 
     async def __aenter__(self) -> SqlUnitOfWork:
+        self._deltas.take()  # a rolled back block's deltas never reach the next one
+        self._metrics = None
         try:
             connection = await self._engine.connect()  # connect now (see the module docstring)
         except (sa_exc.SQLAlchemyError, OSError, TimeoutError) as exc:
@@ -147,12 +189,42 @@ class SqlUnitOfWork:
         return self._connection
 
 
+class UnitOfWorkMetrics:
+    """MetricLedger of a unit of work: `add` defers to the commit, like every writer's deltas."""
+
+    def __init__(self, deltas: Deltas, ledger: SqlMetricLedger) -> None:
+        self._deltas = deltas
+        self._ledger = ledger
+
+    async def add(self, deltas: Mapping[Cell, MetricTotals], at: datetime) -> None:
+        for cell, totals in deltas.items():
+            self._deltas.add(cell, totals)
+
+    async def read(
+        self,
+        organization_id: str,
+        campaign_id: str,
+        execution_id: str | None,
+        breakdowns: Sequence[Breakdown],
+    ) -> CampaignMetrics:
+        return await self._ledger.read(organization_id, campaign_id, execution_id, breakdowns)
+
+
 class SqlStore:
     """Everything SQL the service needs from one engine: units of work, the outbox, health."""
 
-    def __init__(self, engine: AsyncEngine, *, health_timeout: float = HEALTH_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        health_timeout: float = HEALTH_TIMEOUT_S,
+        metric_changes: MetricChanges = NO_METRIC_CHANGES,
+    ) -> None:
         self.engine = engine
         self.health_timeout = health_timeout
+        # Told after each commit that changed a campaign's counters: set `metric_changes.target`
+        # to the transport to every replica (adapters/sql/metrics/changes.py).
+        self.metric_changes = ForwardedMetricChanges(metric_changes)
         # Reads run in autocommit on Postgres: no BEGIN/ROLLBACK round trips around a SELECT.
         # (A list page and its total_size may then come from two snapshots; the total is
         # advisory, AIP-158.) SQLite keeps its transaction: there BEGIN costs no round trip.
@@ -168,13 +240,21 @@ class SqlStore:
 
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
         """The UnitOfWorkFactory port."""
-        return SqlUnitOfWork(self._reader if read_only else self.engine, read_only=read_only)
+        return SqlUnitOfWork(
+            self._reader if read_only else self.engine,
+            read_only=read_only,
+            changes=self.metric_changes,
+        )
 
     def outbox_store(self) -> SqlOutboxStore:
         return SqlOutboxStore(self.engine)
 
     def delivery_outbox(self) -> SqlDeliveryOutbox:
-        return SqlDeliveryOutbox(self.engine)
+        return SqlDeliveryOutbox(self.engine, self.metric_changes)
+
+    def metric_ledger(self) -> SqlStoreMetricLedger:
+        """The counters for readers outside a unit of work (live streams, experiments)."""
+        return SqlStoreMetricLedger(self.engine, self._reader)
 
     def reservation_log(self) -> SqlReservationLog:
         return SqlReservationLog(self.engine)

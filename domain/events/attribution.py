@@ -111,6 +111,7 @@ def campaign_credits(
                 message_id=t.message_id,
                 variant_id=t.variant_id,
                 channel=t.channel,
+                segment_id=t.segment_id,
             )
             for t, share in zip(chosen, split(value, len(chosen)), strict=True)
         ]

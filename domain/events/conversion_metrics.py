@@ -11,7 +11,8 @@ the handler's one call of the ledger adds exactly this.
   their rate against `holdout` is the baseline of lift. A holdout member's value is kept in the
   conversions ledger, not in `conversion_value`, which is the treated arms' value.
 
-The segment of a cell is "" (a message does not record the audience it matched yet).
+A credited message's value counts in its own segment (the one its message counts in); a
+holdout member's cell has none.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def conversion_deltas(credits: Sequence[Credit]) -> dict[Cell, MetricTotals]:
             credit.execution_id,
             credit.variant_id,
             credit.channel,
+            credit.segment_id,
         )
         deltas.setdefault(cell, MetricTotals()).conversion_value += credit.value_share
     return deltas

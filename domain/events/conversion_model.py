@@ -51,6 +51,7 @@ class Touch:
     channel: str
     status: MessageStatus
     sent_at: datetime | None
+    segment_id: str = ""  # the message's metrics segment (domain.metrics.deltas.segment_of)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,7 @@ class Credit:
     variant_id: str = ""
     channel: str = ""
     holdout: bool = False
+    segment_id: str = ""  # the credited message's metrics segment: where its value counts
     # A holdout credit that is the member's first conversion in that run: the holdout baseline
     # counts members (as `converted` counts messages), not events.
     first_for_member: bool = False

@@ -12,6 +12,7 @@ from domain.events.lifecycle import PersonalData
 from domain.events.model import InboundEvent
 from domain.events.trigger_model import ActiveCampaign, TriggerEvaluation
 from domain.execution.ports import ExecutionUnitOfWork
+from domain.metrics.ports import MetricLedger
 
 
 class EventLedger(Protocol):
@@ -142,6 +143,11 @@ class EventsUnitOfWork(ExecutionUnitOfWork, Protocol):
 
     @property
     def conversions(self) -> ConversionStore: ...
+
+    @property
+    def metrics(self) -> MetricLedger:
+        """The metric counters, in this transaction (conversions add to them here)."""
+        ...
 
     async def __aenter__(self) -> EventsUnitOfWork: ...
 

@@ -8,9 +8,9 @@ A link that does not verify, or names a message the organization does not have, 
 of the message's stored HTML body at the token's position, and only if that link is still the
 URL the token was signed for: a token can never be turned into an open redirect.
 
-Every open and click hit has an event id of its own (each one counts in the totals,
-domain.events.hit_totals); an unsubscribe's id is the message's, so a second one is a duplicate
-and changes nothing.
+Every open and click hit has an event id of its own (each one counts in the totals where the
+report is applied, domain.metrics.deltas.hits); an unsubscribe's id is the message's, so a
+second one is a duplicate and changes nothing.
 """
 
 from __future__ import annotations

@@ -271,6 +271,10 @@ class TriggerHandler:
         if recipient is None:
             return Verdict.NOT_IN_AUDIENCE, "not in the campaign's audience right now", []
         planned = plan_member(prepared.plan, recipient)
+        if planned.verdict is Verdict.HOLDOUT:  # a held-out firing counts (docs/metrics.md)
+            await uow.messages.record_holdouts(
+                event.organization_id, campaign.campaign_id, TRIGGERED_EXECUTION, 1
+            )
         if planned.verdict is not None:
             return planned.verdict, planned.reason, []
         # Locked and read before the batch's evaluations (_lock_and_count): the firings in

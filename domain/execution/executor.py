@@ -435,8 +435,8 @@ class Executor:
         *,
         holdout: Sequence[str] = (),
     ) -> None:
-        """The batch's messages, its holdout members and the checkpoint past it, in one
-        transaction; then the due messages are handed over."""
+        """The batch's messages, its holdout members (and their count) and the checkpoint past
+        it, in one        transaction; then the due messages are handed over."""
         async with self._uow() as uow:
             await self._save(uow, checkpoint, previous_cursor)
             await uow.messages.add_many(due, claimed=True)
@@ -448,6 +448,12 @@ class Executor:
                     checkpoint.execution_id,
                     holdout,
                     self._clock.now(),
+                )
+                await uow.messages.record_holdouts(
+                    checkpoint.organization_id,
+                    checkpoint.campaign_id,
+                    checkpoint.execution_id,
+                    len(holdout),
                 )
             await uow.commit()
         if dispatch is not None:

@@ -157,6 +157,10 @@ class Message:
     # The message this one stands in for, on the next channel, after it failed or hard-bounced
     # (domain.events.fallback); "" for every other message.
     fallback_of: str = ""
+    # The campaign's include audience the recipient matched, the key of the metrics' segment
+    # breakdown (domain.metrics.deltas.segment_of); filled by the store when it writes the
+    # message, "" when the campaign has no include audience.
+    segment_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,12 @@ class MessageRepository(Protocol):
         after the commit, then marks them (`mark_claimed`) or gives them back (`release_claims`).
         """
 
+    async def record_holdouts(
+        self, organization_id: str, campaign_id: str, execution_id: str, count: int
+    ) -> None:
+        """`count` recipients of the execution were held out (they get no message): counted
+        beside its messages' counters, in the caller's transaction (docs/metrics.md)."""
+
     async def mark_claimed(
         self, message_ids: Sequence[str], status: MessageStatus, at: datetime
     ) -> int:

@@ -171,7 +171,7 @@ def make_server(
         EventServicer(services.tracking), server
     )
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(
-        MetricsServicer(services.live_metrics, services.experiments), server
+        MetricsServicer(services.metrics, services.live_metrics, services.experiments), server
     )
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
     reflection.enable_server_reflection(

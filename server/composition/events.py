@@ -10,7 +10,6 @@ from domain.events.conversions import ConversionHandler
 from domain.events.erasure import ErasureHandler
 from domain.events.fallback import FallbackHandler
 from domain.events.feedback import FeedbackHandler
-from domain.events.hit_totals import HitTotalsHandler, UncountedHitTotals
 from domain.events.intake import EventIntake
 from domain.events.ports import EventHandler
 from domain.events.preferences import PreferencesHandler
@@ -32,8 +31,6 @@ def event_handlers(settings: Settings, ports: Ports) -> list[EventHandler]:
     return [
         FeedbackHandler(ports.ids, ports.clock),
         ConversionHandler(ports.ids, ports.clock),
-        # Total opens and clicks per hit (domain.events.hit_totals): the metric ledger's place.
-        HitTotalsHandler(UncountedHitTotals()),
         TriggerHandler(
             ports.audience,
             ports.clock,

@@ -19,7 +19,6 @@ from adapters.embedded.sandbox_delivery import SandboxDelivery
 from adapters.http.audience import HttpAudienceSource
 from adapters.http.client import UpstreamClient
 from adapters.http.templates import HttpTemplateSource
-from adapters.memory.metric_ledger import MemoryMetricLedger
 from adapters.nats.delivery import NatsDeliveryPublisher
 from adapters.nats.inbound import InboundOptions, NatsInbound
 from adapters.nats.jetstream import JetStreamLink
@@ -131,6 +130,7 @@ async def build_ports(
             DependencyCheck("CAMPAIGN_NATS_URL", _address(settings.nats_url), events.ping)
         )
     signals = metric_signals(settings, closers)
+    store.metric_changes.target = signals  # a commit that moved counters tells every replica
     return Ports(
         clock=clock,
         ids=UuidGenerator(),
@@ -151,8 +151,8 @@ async def build_ports(
         message_ids=FastMessageIds,
         fanout_scope=older_objects_left_alone,
         resolver=SystemResolver(),
-        # Placeholder until the SQL metric ledger is composed here: counts nothing yet.
-        metric_ledger=MemoryMetricLedger(),
+        # The counters every writer keeps in its own transaction (docs/metrics.md).
+        metric_ledger=store.metric_ledger(),
         inbound=nats_inbound(settings, closers),
         metric_changes=signals,
         metric_feed=signals,

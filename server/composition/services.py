@@ -28,6 +28,7 @@ from domain.execution.send_now import SendNow
 from domain.execution.service import ExecutionService
 from domain.execution.throttling import OrganizationLimits
 from domain.metrics.experiment_service import ExperimentService
+from domain.metrics.reading import CampaignMetricsReader
 from domain.metrics.streams import LiveMetrics
 from server.composition.events import event_intake, inbound_workers
 from server.composition.factories import Ports, report_sandbox_deliveries
@@ -56,6 +57,7 @@ class Services:
     intake: EventIntake
     tracking: EventTracking
     live_metrics: LiveMetrics
+    metrics: CampaignMetricsReader  # GetCampaignMetrics
     hits: TrackingHits | None = None  # the tracking links' hits (server/http/routes.py)
 
 
@@ -128,6 +130,7 @@ def build_services(settings: Settings, ports: Ports) -> Services:
         intake=intake,
         tracking=EventTracking(intake, ports.clock),
         live_metrics=live_metrics(ports, ports.metric_ledger),
+        metrics=CampaignMetricsReader(ports.unit_of_work),
         hits=TrackingHits(
             intake,
             ports.tracking,

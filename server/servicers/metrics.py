@@ -1,5 +1,6 @@
-"""campaign.v1.MetricsService: one servicer composed of a mixin per RPC family (live streams,
-experiment results); an RPC no mixin implements answers UNIMPLEMENTED."""
+"""campaign.v1.MetricsService: one servicer composed of a mixin per RPC family (the counters
+read from the metric ledger, live streams, experiment results); an RPC no mixin implements
+answers UNIMPLEMENTED."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from campaign.v1 import metrics_service_pb2 as msvc
 from campaign.v1 import metrics_service_pb2_grpc as msvc_grpc
 
 from domain.metrics.experiment_service import ExperimentService
+from domain.metrics.reading import CampaignMetricsReader
 from domain.metrics.streams import LiveMetrics
+from server.servicers.campaign_metrics import CampaignMetricsMixin
 from server.servicers.experiments import ExperimentsMixin
 from server.servicers.metric_streams import MetricStreamsMixin
 from server.servicers.unimplemented import with_unimplemented
@@ -15,11 +18,14 @@ from server.servicers.unimplemented import with_unimplemented
 _Base = with_unimplemented(
     msvc_grpc.MetricsServiceServicer,
     msvc.DESCRIPTOR.services_by_name["MetricsService"],
-    {"StreamCampaignMetrics", "GetExperimentResults"},
+    {"GetCampaignMetrics", "StreamCampaignMetrics", "GetExperimentResults"},
 )
 
 
-class MetricsServicer(MetricStreamsMixin, ExperimentsMixin, _Base):  # type: ignore[misc, valid-type]
-    def __init__(self, live: LiveMetrics, experiments: ExperimentService) -> None:
+class MetricsServicer(CampaignMetricsMixin, MetricStreamsMixin, ExperimentsMixin, _Base):  # type: ignore[misc, valid-type]
+    def __init__(
+        self, reader: CampaignMetricsReader, live: LiveMetrics, experiments: ExperimentService
+    ) -> None:
+        self._reader = reader
         self._live = live
         self._experiments = experiments

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from domain.execution.model import Message, MessageStatus
 from domain.kernel.channels import Channel
 from tests.contract.builders import ORG, OTHER_ORG, T0
 from tests.contract.conftest import Backend
+from tests.support.metric_recount import mismatches
 
 S = MessageStatus
 EXECUTION = "e-1"
@@ -44,9 +46,11 @@ def message(number: int, organization_id: str = ORG) -> Message:
 
 
 @pytest.fixture
-def store(sql_backend: Backend) -> SqlStore:
+async def store(sql_backend: Backend) -> AsyncIterator[SqlStore]:
     assert sql_backend.engine is not None
-    return SqlStore(sql_backend.engine)
+    yield SqlStore(sql_backend.engine)
+    # Every report and mark counted what it changed, once (docs/metrics.md).
+    assert await mismatches(sql_backend.engine) == []
 
 
 async def add(store: SqlStore, *messages: Message, claimed: bool = False) -> None:

@@ -42,6 +42,7 @@ from domain.execution.model import TRIGGERED_EXECUTION, Message, MessageStatus, 
 from domain.kernel.channels import Channel
 from tests.contract.builders import ORG, OTHER_ORG, T0, FixedClock
 from tests.contract.conftest import SQL, sql_engine
+from tests.support.metric_recount import mismatches
 
 EMAIL = ChannelContent(Channel.EMAIL, subject="Hi {{ first_name }}", html_body="<p>Thanks</p>")
 EVERYONE = Audience("all", SegmentType.INCLUDE)
@@ -114,6 +115,8 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             ],
         )
         yield world
+        # Every firing and held-out firing was counted (docs/metrics.md).
+        assert await mismatches(engine) == []
         await store.close()
 
 
@@ -232,6 +235,9 @@ async def test_every_skip_is_recorded_with_its_reason(world: World) -> None:
     )
     assert got[("aud", "e1")][0] is Verdict.FIRED
     assert got[("hold", "e1")][0] is Verdict.HOLDOUT
+    held_out = sum(1 for (c, _), (v, _) in got.items() if c == "hold" and v is Verdict.HOLDOUT)
+    async with world.store.unit_of_work(read_only=True) as uow:  # each held-out firing counts
+        assert (await uow.metrics.read(ORG, "hold", None, ())).totals.holdout == held_out >= 1
     assert got[("ctl", "e1")][0] is Verdict.CONTROL
     assert got[("aud", "e2")][0] is Verdict.NOT_IN_AUDIENCE  # u2 is on the free plan
     assert got[("cond", "e2")][0] is Verdict.SUPPRESSED

@@ -22,6 +22,7 @@ from google.protobuf import struct_pb2
 from tests.e2e.engine_helpers import AudienceApi, contact, eventually
 from tests.e2e.helpers import (
     CampaignApi,
+    Grpcurl,
     email,
     in_minutes,
     mint_token,
@@ -29,6 +30,7 @@ from tests.e2e.helpers import (
     timestamp,
     triggered_request,
 )
+from tests.e2e.metrics_helpers import assert_metrics_count_the_run
 
 pytestmark = pytest.mark.e2e
 
@@ -99,7 +101,7 @@ def executions(api: CampaignApi, campaign_id: str) -> list[xpb.Execution]:
 
 
 def test_send_now_runs_a_draft_at_once_and_delivers_every_variant(
-    api: CampaignApi, audience: AudienceApi
+    api: CampaignApi, audience: AudienceApi, channel: grpc.Channel, org: str, grpcurl: Grpcurl
 ) -> None:
     recipients = seed(audience)
     campaign = api.create(ab_request())
@@ -141,6 +143,8 @@ def test_send_now_runs_a_draft_at_once_and_delivers_every_variant(
     # A one-time campaign sent now completes with its run, like one that was scheduled.
     assert api.get(campaign.campaign_id).status == pb.CAMPAIGN_STATUS_COMPLETED
     assert [e.execution_id for e in executions(api, campaign.campaign_id)] == [started.execution_id]
+    # GetCampaignMetrics counts this run (tests/e2e/test_campaign_metrics.py).
+    assert_metrics_count_the_run(channel, org, api, grpcurl, campaign, started.execution_id)
 
 
 def test_a_second_send_now_is_refused_and_starts_no_second_run(

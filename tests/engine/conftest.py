@@ -33,6 +33,7 @@ from domain.execution.retries import RetryPolicy
 from domain.execution.throttling import OrganizationLimits
 from domain.kernel.channels import Channel
 from domain.kernel.principal import Principal, Role
+from tests.support.metric_recount import mismatches
 from tests.support.services import postgres_database, require
 
 ORG = "org-engine"
@@ -126,7 +127,7 @@ async def _engine(url: str) -> AsyncIterator[EngineRig]:
     delivery = SandboxDelivery(clock=clock)
     delivery.report_to(EventIntake(store.unit_of_work, [FeedbackHandler(ids, clock)], clock))
     try:
-        yield EngineRig(
+        rig = EngineRig(
             store=store,
             clock=clock,
             campaigns=CampaignService(store.unit_of_work, clock, ids),
@@ -137,5 +138,8 @@ async def _engine(url: str) -> AsyncIterator[EngineRig]:
             limiter=MemoryRateLimiter(),
             delivery=delivery,
         )
+        yield rig
+        # Whatever the test did, the metric counters equal a recount of its messages.
+        assert await mismatches(sql) == []
     finally:
         await store.close()

@@ -23,6 +23,7 @@ from domain.events.intake import EventIntake
 from domain.events.model import InboundEvent, Outcome
 from domain.execution.executor import DEFAULT_RETRIES
 from domain.execution.model import MessageStatus
+from domain.metrics.model import Breakdown
 from tests.engine.conftest import ORG, EngineRig
 from tests.engine.lifecycle_support import PSEUDONYMS, take
 from tests.engine.scenario import (
@@ -119,6 +120,16 @@ async def test_holdout_is_recorded_once_and_conversions_credit_messages_and_hold
         select(holdout_members.c.converted_at).where(holdout_members.c.user_id == member),
     )
     assert converted_at == at
+    # The counters (docs/metrics.md): the message's value in its own segment, the member's
+    # conversion beside the holdout, each held-out recipient once through the crash.
+    async with engine.store.unit_of_work(read_only=True) as uow:
+        counted = await uow.metrics.read(ORG, campaign.campaign_id, None, [Breakdown.SEGMENT])
+    t = counted.totals
+    assert (t.converted, t.conversion_value, t.holdout_converted) == (1, 50.0, 1)
+    assert t.holdout == len(per_user)
+    segments = {row.key: row.totals for row in counted.rows}
+    assert segments[campaign.spec.audiences[0].audience_id].conversion_value == 50.0
+    assert segments[""].holdout_converted == 1
 
     # An erased user's conversions and holdout memberships keep their counts under the pseudonym.
     for n, user_id in enumerate((recipient, member)):

@@ -40,8 +40,10 @@ from google.protobuf import struct_pb2, timestamp_pb2
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from adapters.sql.engine import make_engine
 from tests.integration.nats_support import PrivateNatsServer, free_port
 from tests.support.compliance import FOOTER
+from tests.support.metric_recount import mismatches
 from tests.support.server_process import ServerProcess, migrate, server_env, start_server
 from tests.support.services import is_listening, postgres_database
 
@@ -687,4 +689,10 @@ async def assert_ran_exactly_once(
     seen = await rig.deliveries(len(expected))
     assert_exactly_once(await rig.messages_per_user(campaign_id), expected, ids, seen)
     assert await rig.stream_size() == len(expected), "JetStream kept a duplicate"
+    # The metric counters survived the fault exactly too (docs/metrics.md).
+    engine = make_engine(rig.database_url)
+    try:
+        assert await mismatches(engine, rig.org) == []
+    finally:
+        await engine.dispose()
     return execution

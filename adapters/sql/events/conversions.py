@@ -191,6 +191,7 @@ def _touch(row: Any) -> Touch:
         channel=message.channel.value,
         status=message.status,
         sent_at=message.sent_at,
+        segment_id=message.segment_id,
     )
 
 

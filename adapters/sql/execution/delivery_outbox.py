@@ -19,11 +19,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.campaigns.tables import campaigns
 from adapters.sql.engine import is_postgres
-from adapters.sql.execution.messages import content_text_columns, messages_from_rows
+from adapters.sql.execution.messages import (
+    CELL_COLUMNS,
+    content_text_columns,
+    messages_from_rows,
+)
 from adapters.sql.execution.tables import RELAYED, executions, messages
 from adapters.sql.failures import database_errors_as_domain_errors
+from adapters.sql.metrics.changes import NO_METRIC_CHANGES
+from adapters.sql.metrics.ledger import SqlMetricLedger
 from domain.campaigns.model import CampaignStatus
 from domain.execution.model import ExecutionStatus, Message, MessageStatus
+from domain.metrics.deltas import Deltas
+from domain.metrics.model import Cell
+from domain.metrics.ports import MetricChanges
 
 HELD = (CampaignStatus.PAUSED.value, CampaignStatus.CANCELLED.value)
 # A run stays paused after its campaign resumed until an executor took it up again and gave the
@@ -60,6 +69,8 @@ class SqlDeliveryBatch:
     messages: Sequence[Message]
     _connection: AsyncConnection
     marked: bool = field(default=False)
+    # The (organization_id, campaign_id) whose counters the mark changed: told once committed.
+    counted: set[tuple[str, str]] = field(default_factory=set)
     # Postgres: the claimed rows' physical addresses, stable while this transaction holds their
     # FOR UPDATE locks, so the mark finds each row without a primary key lookup.
     _row_ids: Sequence[object] | None = field(default=None, repr=False)
@@ -67,7 +78,8 @@ class SqlDeliveryBatch:
     async def mark_handed_over(self, status: MessageStatus) -> None:
         if not self.messages:
             return
-        values = handed_over_values(status, datetime.now(UTC))
+        now = datetime.now(UTC)
+        values = handed_over_values(status, now)
         # On Postgres one array parameter, not thousands of expanded IN parameters, and of row
         # ids, not keys: both make the mark cheaper (docs/performance.md).
         match: ColumnElement[bool] | TextClause
@@ -80,15 +92,32 @@ class SqlDeliveryBatch:
         with database_errors_as_domain_errors():
             # Forward only: a row a delivery report moved on is not put back to `sent` (the
             # claim's lock keeps reports out meanwhile; this keeps the rule local to the mark).
-            await self._connection.execute(
-                update(messages).where(match, messages.c.status.in_(RELAYED)).values(values)
+            marked = await self._connection.execute(
+                update(messages)
+                .where(match, messages.c.status.in_(RELAYED))
+                .values(values)
+                .returning(*CELL_COLUMNS)
             )
+            # The rows marked, per cell: each reached `sent` (and `delivered`) now, in this
+            # transaction, counted in it too (docs/metrics.md).
+            per_cell: dict[Cell, int] = {}
+            for row in marked:
+                cell = Cell(*row)
+                per_cell[cell] = per_cell.get(cell, 0) + 1
+            deltas = Deltas()
+            for cell, count in per_cell.items():
+                deltas.add_count(cell, MessageStatus.SENT, count)
+                if status is MessageStatus.DELIVERED:
+                    deltas.add_count(cell, MessageStatus.DELIVERED, count)
+            self.counted = deltas.campaigns()
+            await SqlMetricLedger(self._connection).add(deltas.take(), now)
         self.marked = True
 
 
 class SqlDeliveryOutbox:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, changes: MetricChanges | None = None) -> None:
         self._engine = engine
+        self._changes = changes or NO_METRIC_CHANGES
 
     @asynccontextmanager
     async def claim_due(self, now: datetime, limit: int) -> AsyncIterator[SqlDeliveryBatch]:
@@ -121,3 +150,5 @@ class SqlDeliveryOutbox:
             yield batch
             with database_errors_as_domain_errors():
                 await connection.commit()
+            for organization_id, campaign_id in sorted(batch.counted):
+                self._changes.changed(organization_id, campaign_id)

@@ -32,22 +32,31 @@ from domain.execution.feedback import (
     with_progress,
 )
 from domain.execution.model import Message, MessageStatus
+from domain.metrics.deltas import Deltas, cell_of, hits, progressed
 
 
 async def apply_report(
-    connection: AsyncConnection, organization_id: str, message_id: str, report: Report
+    connection: AsyncConnection,
+    organization_id: str,
+    message_id: str,
+    report: Report,
+    deltas: Deltas,
 ) -> Applied | None:
-    [applied] = await apply_reports(connection, [(organization_id, message_id, report)])
+    [applied] = await apply_reports(connection, [(organization_id, message_id, report)], deltas)
     return applied
 
 
 async def apply_reports(
-    connection: AsyncConnection, reports: Sequence[tuple[str, str, Report]]
+    connection: AsyncConnection, reports: Sequence[tuple[str, str, Report]], deltas: Deltas
 ) -> list[Applied | None]:
     """Each (organization_id, message_id, report) in order, as `apply_report` would one after
     the other: one read of the rows (locked), one of their batches, one write of those that
-    changed."""
-    rows = await _locked_rows(connection, sorted({m for _, m, _ in reports}))
+    changed. What each report counts goes to `deltas` (domain.metrics.deltas): the states it
+    made the message reach, and its open or click hit."""
+    message_ids = sorted({m for _, m, _ in reports})
+    if is_postgres(connection):
+        await _lock_batches(connection, message_ids)
+    rows = await _locked_rows(connection, message_ids)
     current = {m: message_from_row(v) for m, v in (await _visible(connection, rows)).items()}
     changed: set[str] = set()
     out: list[Applied | None] = []
@@ -61,6 +70,9 @@ async def apply_reports(
         if after != before:
             message = current[message_id] = with_progress(message, after)
             changed.add(message_id)
+        cell = cell_of(message)
+        deltas.add(cell, progressed(before, after))
+        deltas.add(cell, hits(before, report))
         out.append(Applied(message, before, after))
     if changed:
         await connection.execute(
@@ -73,6 +85,27 @@ async def apply_reports(
             ],
         )
     return out
+
+
+async def _lock_batches(connection: AsyncConnection, message_ids: Sequence[str]) -> None:
+    """The handovers rows of the messages still under a batch, locked FOR SHARE before the
+    messages themselves: a batch's mark (an UPDATE of that row) and its release (a DELETE) take
+    it before they touch its messages too, so the three never wait for each other in opposite
+    orders, and a report never sees a batch half marked (the metric counters count each
+    message's `sent` once, see SqlMessageRepository._count_marked). A message joins no batch
+    after it is written, so the batches read here, unlocked, are all it can be under."""
+    for chunk in chunked(message_ids):
+        batches = (
+            select(messages.c.handover_id)
+            .where(messages.c.message_id.in_(chunk), messages.c.status == DISPATCHING)
+            .scalar_subquery()
+        )
+        await connection.execute(
+            select(handovers.c.handover_id)
+            .where(handovers.c.handover_id.in_(batches))
+            .order_by(handovers.c.handover_id)
+            .with_for_update(read=True)
+        )
 
 
 async def _locked_rows(
@@ -93,7 +126,8 @@ async def _locked_rows(
 async def _visible(
     connection: AsyncConnection, rows: dict[str, dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
-    """The rows with the columns message_from_row reads from the handovers join."""
+    """The rows with the columns message_from_row reads from the handovers join (their batches
+    are locked already on Postgres, see `_lock_batches`)."""
     batch_ids = sorted({r["handover_id"] for r in rows.values() if r["status"] == DISPATCHING})
     batches: dict[str, tuple[str, Any]] = {}
     for chunk in chunked(batch_ids):

@@ -35,6 +35,7 @@ COLUMNS = (
     "idempotency_key",
     "handover_id",
     "timezone",
+    "segment_id",
 )
 IDEMPOTENCY_KEY = "idempotency_key"
 DISPATCHING = "dispatching"  # claimed by the executor that wrote it: see its handovers row
@@ -57,8 +58,13 @@ HANDOVER_COLUMNS = (
 
 
 def message_row(
-    m: Message, idempotency_key: str | None = None, *, handover_id: str | None = None
+    m: Message,
+    idempotency_key: str | None = None,
+    *,
+    handover_id: str | None = None,
+    segment_id: str | None = None,
 ) -> dict[str, Any]:
+    """`segment_id`: the message's own unless given (the store fills it from the campaign)."""
     return {
         "message_id": m.message_id,
         "organization_id": m.organization_id,
@@ -79,6 +85,7 @@ def message_row(
         "handover_id": handover_id,
         "timezone": m.timezone,
         "fallback_of": m.fallback_of or None,
+        "segment_id": m.segment_id if segment_id is None else segment_id,
     }
 
 
@@ -122,6 +129,7 @@ def message_from_row(row: Mapping[Any, Any]) -> Message:
         bounce_type=row["bounce_type"],
         provider_message_id=row["provider_message_id"],
         fallback_of=row["fallback_of"] or "",
+        segment_id=row["segment_id"],
     )
 
 
@@ -170,7 +178,7 @@ def messages_from_rows(keys: Sequence[str], rows: Sequence[Row[Any]]) -> list[Me
             "send_after",
         )
     )
-    (queued_at, status, digest, sent_at, delivered_at, failed_at, error, zone, fallback) = (
+    (queued_at, status, digest, sent_at, delivered_at, failed_at, error, zone, fallback, seg) = (
         at[name]
         for name in (
             "queued_at",
@@ -182,6 +190,7 @@ def messages_from_rows(keys: Sequence[str], rows: Sequence[Row[Any]]) -> list[Me
             "error",
             "timezone",
             "fallback_of",
+            "segment_id",
         )
     )
     return [
@@ -206,6 +215,7 @@ def messages_from_rows(keys: Sequence[str], rows: Sequence[Row[Any]]) -> list[Me
             held=row[status] == HELD,
             timezone=row[zone],
             fallback_of=row[fallback] or "",
+            segment_id=row[seg],
         )
         for row in rows
     ]

@@ -23,7 +23,7 @@ have their own, per execution.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -61,12 +61,16 @@ from adapters.sql.execution.message_rows import (
     messages_from_rows,
 )
 from adapters.sql.execution.tables import executions, handovers, messages
+from adapters.sql.metrics.segments import CampaignSegments
 from domain.execution.feedback import Applied, Report
 from domain.execution.model import TRIGGERED_EXECUTION, Held, Message, MessageStatus
 from domain.kernel.channels import Channel
 from domain.kernel.paging import decode_page_token, encode_page_token
+from domain.metrics.deltas import Deltas
+from domain.metrics.model import Cell
 
 __all__ = [
+    "CELL_COLUMNS",
     "COLUMNS",
     "DISPATCHING",
     "IDEMPOTENCY_KEY",
@@ -82,8 +86,19 @@ NOT_COUNTED = (MessageStatus.SUPPRESSED.value, MessageStatus.CANCELLED.value)
 
 
 class SqlMessageRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    """Every write that creates a message or stamps a state adds what it counts to `deltas`
+    (domain.metrics.deltas), which the unit of work adds to the metric ledger in the same
+    transaction when it commits (adapters/sql/unit_of_work.py)."""
+
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        deltas: Deltas,
+        segments: CampaignSegments | None = None,
+    ) -> None:
         self._c = connection
+        self._deltas = deltas
+        self._segments = segments or CampaignSegments()
 
     async def add_many(
         self,
@@ -94,14 +109,29 @@ class SqlMessageRepository:
     ) -> None:
         if not batch:
             return
+        segments = await self._segments.of(self._c, {m.campaign_id for m in batch})
         handover_id = await self._add_handover(batch) if claimed else None
         if is_postgres(self._c) and len(batch) > 1:
-            await self._copy(batch, handover_id)
-            return
-        await self._c.execute(
-            insert(messages),
-            [message_row(m, idempotency_key, handover_id=handover_id) for m in batch],
-        )
+            await self._copy(batch, handover_id, segments)
+        else:
+            await self._c.execute(
+                insert(messages),
+                [
+                    message_row(
+                        m,
+                        idempotency_key,
+                        handover_id=handover_id,
+                        segment_id=m.segment_id or segments[m.campaign_id],
+                    )
+                    for m in batch
+                ],
+            )
+        self._deltas.add_written(batch, segments)
+
+    async def record_holdouts(
+        self, organization_id: str, campaign_id: str, execution_id: str, count: int
+    ) -> None:
+        self._deltas.add_holdout(organization_id, campaign_id, execution_id, count)
 
     async def mark_claimed(
         self, message_ids: Sequence[str], status: MessageStatus, at: datetime
@@ -112,10 +142,60 @@ class SqlMessageRepository:
             update(handovers)
             .where(handovers.c.handover_id == message_ids[0], handovers.c.status == CLAIMED)
             .values(status=status.value, handed_over_at=at)
-            .returning(handovers.c.size)
+            .returning(
+                handovers.c.size,
+                handovers.c.execution_id,
+                handovers.c.first_user_id,
+                handovers.c.last_user_id,
+            )
         )
-        size = result.scalar_one_or_none()
-        return 0 if size is None else int(size)
+        marked = result.first()
+        if marked is None:
+            return 0
+        size, execution_id, first_user_id, last_user_id = marked
+        await self._count_marked(message_ids[0], execution_id, first_user_id, last_user_id, status)
+        return int(size)
+
+    async def _count_marked(
+        self,
+        handover_id: str,
+        execution_id: str,
+        first_user_id: str,
+        last_user_id: str,
+        status: MessageStatus,
+    ) -> None:
+        """A marked batch's counters: its rows still reading their batch's status, per cell, in
+        one grouped read of the batch (no message row is written). Rows a report reached first
+        were written back with their own status (and counted by that report), so they are not
+        counted again. This statement runs after the handovers update: on Postgres a report
+        applying meanwhile reads the handovers row FOR SHARE (feedback.py), so either it
+        committed before the update and its row is not the batch's any more here, or it waits
+        for this transaction and then reads the row as sent."""
+        cell = (
+            messages.c.organization_id,
+            messages.c.campaign_id,
+            messages.c.variant_id,
+            messages.c.channel,
+            messages.c.segment_id,
+        )
+        rows = await self._c.execute(
+            select(*cell, func.count())
+            .where(
+                messages.c.execution_id == execution_id,
+                messages.c.user_id >= first_user_id,
+                messages.c.user_id <= last_user_id,
+                messages.c.handover_id == handover_id,
+                messages.c.status == DISPATCHING,
+            )
+            .group_by(*cell)
+        )
+        reached = [MessageStatus.SENT]
+        if status is MessageStatus.DELIVERED:
+            reached.append(MessageStatus.DELIVERED)
+        for organization_id, campaign_id, variant_id, channel, segment_id, count in rows:
+            key = Cell(organization_id, campaign_id, execution_id, variant_id, channel, segment_id)
+            for state in reached:
+                self._deltas.add_count(key, state, int(count))
 
     async def release_claims(self, execution_id: str) -> int:
         claimed = (
@@ -127,6 +207,17 @@ class SqlMessageRepository:
         ).all()
         released = 0
         for handover_id, first_user_id, last_user_id in claimed:
+            # The batch's row goes first, and only while still claimed: a mark of the batch
+            # racing this release (its executor woke up after losing its lease) either finds it
+            # gone and counts nothing, or marked it first and the batch is left alone. Either
+            # way its messages count `sent` once (docs/metrics.md).
+            gone = await self._c.execute(
+                delete(handovers)
+                .where(handovers.c.handover_id == handover_id, handovers.c.status == CLAIMED)
+                .returning(handovers.c.handover_id)
+            )
+            if gone.first() is None:
+                continue
             # The user range walks (execution_id, user_id) to the batch's rows.
             result = await self._c.execute(
                 update(messages)
@@ -139,7 +230,6 @@ class SqlMessageRepository:
                 .values(status=MessageStatus.QUEUED.value, handover_id=None)
             )
             released += int(result.rowcount)
-            await self._c.execute(delete(handovers).where(handovers.c.handover_id == handover_id))
         return released
 
     async def _add_handover(self, batch: Sequence[Message]) -> str:
@@ -158,7 +248,9 @@ class SqlMessageRepository:
         )
         return handover_id
 
-    async def _copy(self, batch: Sequence[Message], handover_id: str | None) -> None:
+    async def _copy(
+        self, batch: Sequence[Message], handover_id: str | None, segments: Mapping[str, str]
+    ) -> None:
         raw = await self._c.get_raw_connection()
         driver = raw.driver_connection  # the asyncpg connection, inside our transaction
         assert driver is not None
@@ -183,6 +275,7 @@ class SqlMessageRepository:
                 None,
                 handover_id,
                 m.timezone,
+                m.segment_id or segments[m.campaign_id],
             )
             for m in batch
         ]
@@ -191,21 +284,26 @@ class SqlMessageRepository:
     async def apply_report(
         self, organization_id: str, message_id: str, report: Report
     ) -> Applied | None:
-        return await apply_report(self._c, organization_id, message_id, report)
+        return await apply_report(self._c, organization_id, message_id, report, self._deltas)
 
     async def apply_reports(
         self, reports: Sequence[tuple[str, str, Report]]
     ) -> list[Applied | None]:
-        return await apply_reports(self._c, reports)
+        return await apply_reports(self._c, reports, self._deltas)
 
     async def add_fallback(self, message: Message) -> bool:
         """Insert one fallback message unless its (derived) id exists; whether it was new."""
+        segments = await self._segments.of(self._c, [message.campaign_id])
+        segment_id = message.segment_id or segments[message.campaign_id]
         statement = (
             dialect_insert(self._c, messages)
-            .values(message_row(message))
+            .values(message_row(message, segment_id=segment_id))
             .on_conflict_do_nothing(index_elements=[messages.c.message_id])
         )
-        return bool((await self._c.execute(statement)).rowcount)
+        added = bool((await self._c.execute(statement)).rowcount)
+        if added:
+            self._deltas.add_written([message], segments)
+        return added
 
     async def marketing_counts(
         self, organization_id: str, user_ids: Sequence[str], since: datetime
@@ -392,7 +490,7 @@ class SqlMessageRepository:
         values: dict[str, object] = {"status": status.value, "error": error}
         if status is MessageStatus.FAILED:
             values["failed_at"] = at
-        result = await self._c.execute(
+        statement = (
             update(messages)
             .where(
                 messages.c.execution_id == execution_id,
@@ -400,7 +498,16 @@ class SqlMessageRepository:
             )
             .values(values)
         )
-        return int(result.rowcount)
+        if status is not MessageStatus.FAILED:
+            return int((await self._c.execute(statement)).rowcount)
+        # Failing stamps failed_at (an unsent row never has one): count the rows per cell.
+        failed: dict[Cell, int] = {}
+        for row in await self._c.execute(statement.returning(*CELL_COLUMNS)):
+            cell = Cell(*row)
+            failed[cell] = failed.get(cell, 0) + 1
+        for cell, count in failed.items():
+            self._deltas.add_count(cell, MessageStatus.FAILED, count)
+        return sum(failed.values())
 
     async def status_counts(self, execution_id: str) -> dict[MessageStatus, int]:
         visible = VISIBLE_STATUS.label("visible_status")
@@ -412,6 +519,17 @@ class SqlMessageRepository:
         )
         rows = (await self._c.execute(statement)).all()
         return {MessageStatus(status): int(count) for status, count in rows}
+
+
+# A message's metrics cell (domain.metrics.model.Cell), in the Cell's field order.
+CELL_COLUMNS = (
+    messages.c.organization_id,
+    messages.c.campaign_id,
+    messages.c.execution_id,
+    messages.c.variant_id,
+    messages.c.channel,
+    messages.c.segment_id,
+)
 
 
 def _select_visible() -> Select[Any]:

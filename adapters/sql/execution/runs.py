@@ -14,6 +14,7 @@ from adapters.sql.execution.tables import executions, messages
 from domain.execution.executor import CANCELLED_BEFORE_SENDING
 from domain.execution.model import FINISHED_EXECUTIONS, TRIGGERED_EXECUTION, MessageStatus
 from domain.execution.run_events import handed_over
+from domain.metrics.deltas import Deltas
 
 
 class SqlRunProgress:
@@ -34,7 +35,7 @@ class SqlRunProgress:
             .scalars()
             .all()
         )
-        counts = SqlMessageRepository(self._c)
+        counts = SqlMessageRepository(self._c, Deltas())  # reads only: nothing to count
         return sum([handed_over(await counts.status_counts(e)) for e in unfinished])
 
     async def cancel_triggered(

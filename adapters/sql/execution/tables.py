@@ -94,6 +94,9 @@ messages = Table(
     # The message this one stands in for after it failed or hard-bounced (channel fallback on
     # outcome); null for every other message.
     Column("fallback_of", Text),
+    # The campaign's include audience the recipient matched: the metrics' segment breakdown key
+    # (domain.metrics.deltas.segment_of); "" when the campaign has none.
+    Column("segment_id", Text, nullable=False, server_default=""),
     UniqueConstraint("organization_id", "campaign_id", "idempotency_key"),
     Index(None, "execution_id", "user_id"),
     Index(None, "organization_id", "campaign_id", "queued_at"),

@@ -31,7 +31,7 @@ AUTO_WINNER_STATE_DECIDED: AutoWinnerState
 AUTO_WINNER_STATE_INCONCLUSIVE: AutoWinnerState
 
 class MetricTotals(_message.Message):
-    __slots__ = ("queued", "sent", "delivered", "opened", "clicked", "converted", "bounced", "failed", "unsubscribed", "holdout", "conversion_value")
+    __slots__ = ("queued", "sent", "delivered", "opened", "clicked", "converted", "bounced", "failed", "unsubscribed", "holdout", "conversion_value", "holdout_converted", "opens_total", "clicks_total")
     QUEUED_FIELD_NUMBER: _ClassVar[int]
     SENT_FIELD_NUMBER: _ClassVar[int]
     DELIVERED_FIELD_NUMBER: _ClassVar[int]
@@ -43,6 +43,9 @@ class MetricTotals(_message.Message):
     UNSUBSCRIBED_FIELD_NUMBER: _ClassVar[int]
     HOLDOUT_FIELD_NUMBER: _ClassVar[int]
     CONVERSION_VALUE_FIELD_NUMBER: _ClassVar[int]
+    HOLDOUT_CONVERTED_FIELD_NUMBER: _ClassVar[int]
+    OPENS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    CLICKS_TOTAL_FIELD_NUMBER: _ClassVar[int]
     queued: int
     sent: int
     delivered: int
@@ -54,7 +57,10 @@ class MetricTotals(_message.Message):
     unsubscribed: int
     holdout: int
     conversion_value: float
-    def __init__(self, queued: _Optional[int] = ..., sent: _Optional[int] = ..., delivered: _Optional[int] = ..., opened: _Optional[int] = ..., clicked: _Optional[int] = ..., converted: _Optional[int] = ..., bounced: _Optional[int] = ..., failed: _Optional[int] = ..., unsubscribed: _Optional[int] = ..., holdout: _Optional[int] = ..., conversion_value: _Optional[float] = ...) -> None: ...
+    holdout_converted: int
+    opens_total: int
+    clicks_total: int
+    def __init__(self, queued: _Optional[int] = ..., sent: _Optional[int] = ..., delivered: _Optional[int] = ..., opened: _Optional[int] = ..., clicked: _Optional[int] = ..., converted: _Optional[int] = ..., bounced: _Optional[int] = ..., failed: _Optional[int] = ..., unsubscribed: _Optional[int] = ..., holdout: _Optional[int] = ..., conversion_value: _Optional[float] = ..., holdout_converted: _Optional[int] = ..., opens_total: _Optional[int] = ..., clicks_total: _Optional[int] = ...) -> None: ...
 
 class MetricRates(_message.Message):
     __slots__ = ("delivery_rate", "open_rate", "click_rate", "conversion_rate", "bounce_rate", "unsubscribe_rate")

@@ -1,0 +1,1 @@
+"""The metric ledger on SQL: counter rows per cell and shard (ledger.py)."""
