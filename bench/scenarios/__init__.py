@@ -21,6 +21,7 @@ SCENARIOS: dict[str, str] = {
     "api": "bench.scenarios.api",
     "execute-1m": "bench.scenarios.execute",
     "execute-100k-embedded": "bench.scenarios.execute_embedded",
+    "metrics-lag": "bench.scenarios.metrics_lag",
     "trigger-latency": "bench.scenarios.trigger_latency",
 }
 
