@@ -26,6 +26,7 @@ from domain.campaigns.model import (
 )
 from domain.kernel.channels import Channel
 from domain.kernel.events import DomainEvent
+from tests.support.compliance import FOOTER
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 ORG, OTHER_ORG = "org-a", "org-b"
@@ -77,7 +78,7 @@ def rich_spec(name: str = "Spring launch") -> CampaignSpec:
             ChannelContent(
                 Channel.EMAIL,
                 subject="Hi {{ first_name }}",
-                html_body="<p>Hello</p>",
+                html_body="<p>Hello</p>" + FOOTER,
                 text_body="Hello",
                 from_name="Shop",
                 reply_to="help@example.com",

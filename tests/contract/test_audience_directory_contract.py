@@ -223,7 +223,7 @@ async def test_segments_are_scoped_by_organization(audience: AudienceBackend) ->
 async def test_profile_fields_are_the_own_fields_and_every_attribute_name_upserted(
     audience: AudienceBackend,
 ) -> None:
-    own = {"user_id", "email", "phone", "timezone", "locale"}
+    own = {"user_id", "email", "phone", "timezone", "locale", "unsubscribe_url"}
     assert await audience.source.profile_fields(ORG) is None  # nothing to tell a typo by
     await audience.contacts.upsert(ORG, [contact("z")])
     assert await audience.source.profile_fields(ORG) is None  # still no attribute seen

@@ -7,10 +7,7 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.unit_of_work import SqlStore
-from domain.campaigns.model import CampaignStatus
-from tests.contract.builders import T0, campaign
-from tests.contract.steps import store
+from tests.contract.builders import T0
 from tests.contract.test_sql_migrations import migrated_to, rows_after_upgrade
 
 WAIT_UNTIL = T0 + timedelta(minutes=30)
@@ -21,8 +18,17 @@ async def test_the_retries_migration_queues_each_run_at_its_due_time_or_its_wait
 ) -> None:
     async with migrated_to(empty_engine, "0007"):
         pass
-    await store(SqlStore(empty_engine).unit_of_work, campaign("c-1", status=CampaignStatus.RUNNING))
     async with empty_engine.begin() as connection:
+        # The campaign as that revision stored it (today's repository writes later columns).
+        await connection.execute(
+            text(
+                "INSERT INTO campaigns (campaign_id, organization_id, name, description,"
+                " campaign_type, status, version, spec, created_by, updated_by, created_at,"
+                " updated_at, cancel_reason) VALUES ('c-1', 'org-a', 'c-1', '', 'scheduled',"
+                " 'running', 1, '{\"name\": \"c-1\"}', 'alice', 'alice', :now, :now, '')"
+            ),
+            {"now": T0},
+        )
         for execution_id, due_minute, owner, lease in [
             ("e-due", 1, None, None),  # never leased: queued at its due time
             ("e-waiting", 2, None, WAIT_UNTIL),  # released to wait for deferred messages

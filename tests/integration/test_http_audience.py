@@ -441,7 +441,10 @@ async def test_profile_fields_are_the_schemas_fields_plus_the_contacts_own(
 
     fields = await source(client).profile_fields(ORG)
 
-    assert fields == {"first_name", "plan", "user_id", "email", "phone", "timezone", "locale"}
+    assert fields == {
+        *("first_name", "plan"),  # the schema's
+        *("user_id", "email", "phone", "timezone", "locale", "unsubscribe_url"),  # every contact's
+    }
     assert fake.of(SCHEMA)[0].query == {"organization_id": ORG}
 
 
