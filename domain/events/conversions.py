@@ -16,7 +16,7 @@ recorded in the conversions ledger and turned into the counters' deltas
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -34,7 +34,6 @@ from domain.execution.model import MessageStatus
 from domain.kernel import outbox
 from domain.kernel.events import PendingEvent
 from domain.kernel.ports import Clock, IdGenerator
-from domain.metrics.model import Cell, MetricTotals
 
 CACHED_CAMPAIGNS = 10_000  # conversion settings kept; the cache starts over beyond
 LONGEST_WINDOW = timedelta(days=max(ATTRIBUTION_DAYS))
@@ -116,7 +115,7 @@ class ConversionHandler:
         await self._convert_messages(uow, [c for c in credits if not c.holdout])
         credits = [await self._convert_member(uow, c) for c in credits]
         await store.add(credits, now)
-        self._count(uow, conversion_deltas(credits), now)
+        await uow.metrics.add(conversion_deltas(credits), now)
 
     async def _conversion(
         self, uow: EventsUnitOfWork, organization_id: str, campaign: ConvertingCampaign
@@ -131,14 +130,6 @@ class ConversionHandler:
             self._settings.clear()
         self._settings[campaign.campaign_id] = (loaded.version, loaded.spec.conversion)
         return loaded.spec.conversion
-
-    def _count(
-        self, uow: EventsUnitOfWork, deltas: Mapping[Cell, MetricTotals], at: datetime
-    ) -> None:
-        """METRICS HOOK, the one place this event's conversions reach the counters, in the
-        event's transaction. At merge (the SQL MetricLedger): make it async and
-        `await uow.metrics.add(deltas, at)`."""
-        del uow, deltas, at
 
     async def _convert_messages(self, uow: EventsUnitOfWork, credits: Sequence[Credit]) -> None:
         """Each credited message reports CONVERTED at the event's instant (the feedback path:
