@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROTOS := $(shell find protos -name '*.proto')
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): most e2e and fault tests wait on servers of their own, so one per
+# core keeps both busy. A whole file goes to one process (its module fixtures start once).
+PYTEST_WORKERS ?= auto
 SCENARIO ?=
 
 .PHONY: run test lint proto proto-check typecheck pytest bench migrate token clean venv
@@ -49,7 +52,7 @@ typecheck: $(STAMP)
 	MYPYPATH=generated $(BIN)/mypy adapters server
 
 pytest: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test: lint pytest
 
