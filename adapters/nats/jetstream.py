@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -120,25 +121,16 @@ class JetStreamLink:
         relay would wait silently through a whole outage; bounding it makes "NATS is down" an
         error the relay can report.
         """
-        nc = Client()
         try:
-            await asyncio.wait_for(
-                nc.connect(
-                    self.url,
-                    connect_timeout=max(1, int(self._connect_timeout)),
-                    allow_reconnect=True,
-                    max_reconnect_attempts=-1,
-                    reconnect_time_wait=RECONNECT_WAIT_SECONDS,
-                    error_cb=_log_error,
-                    disconnected_cb=_log_disconnected,
-                    reconnected_cb=_log_reconnected,
-                ),
+            return await connect_bounded(
+                self.url,
                 self._connect_timeout,
+                error_cb=_log_error,
+                disconnected_cb=_log_disconnected,
+                reconnected_cb=_log_reconnected,
             )
         except Exception as exc:  # bare OSErrors, nats errors, our timeout
-            await _close_quietly(nc)
             raise DependencyUnavailableError(f"NATS unreachable: {exc!r}") from exc
-        return nc
 
     async def _ensure_stream(self, js: JetStreamContext) -> None:
         """Create our stream, or add our subjects to an existing stream of that name.
@@ -188,6 +180,30 @@ def subject_covers(pattern: str, subjects: str) -> bool:
 def _ignore_outcome(task: asyncio.Future[None]) -> None:
     if not task.cancelled():
         task.exception()  # retrieved, so asyncio does not log it as never retrieved
+
+
+async def connect_bounded(url: str, connect_timeout: float, **options: Any) -> Client:
+    """A client connected within `connect_timeout`, which then reconnects forever in the
+    background. With unlimited reconnects nats-py also retries the *first* connection forever;
+    bounding it lets the caller tell "NATS is down". `options`: nats-py's connect options (the
+    callbacks, no_echo). Whatever the connect raised is raised, the client closed."""
+    nc = Client()
+    try:
+        await asyncio.wait_for(
+            nc.connect(
+                url,
+                connect_timeout=max(1, int(connect_timeout)),
+                allow_reconnect=True,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=RECONNECT_WAIT_SECONDS,
+                **options,
+            ),
+            connect_timeout,
+        )
+    except BaseException:
+        await _close_quietly(nc)
+        raise
+    return nc
 
 
 async def _close_quietly(nc: Client) -> None:

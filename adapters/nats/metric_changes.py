@@ -30,7 +30,7 @@ from nats.aio.msg import Msg
 from adapters.nats.jetstream import (
     CLOSE_TIMEOUT_SECONDS,
     CONNECT_TIMEOUT_SECONDS,
-    RECONNECT_WAIT_SECONDS,
+    connect_bounded,
 )
 from domain.kernel.events import SOURCE
 from domain.metrics.ports import ChangeListener
@@ -171,24 +171,9 @@ class NatsMetricChanges:
         async with self._lock:
             if self._nc is not None and not self._nc.is_closed:
                 return self._nc
-            nc = Client()
-            try:
-                await asyncio.wait_for(
-                    nc.connect(
-                        self.url,
-                        connect_timeout=max(1, int(self._connect_timeout)),
-                        allow_reconnect=True,
-                        max_reconnect_attempts=-1,
-                        reconnect_time_wait=RECONNECT_WAIT_SECONDS,
-                        no_echo=True,
-                        error_cb=_log_error,
-                    ),
-                    self._connect_timeout,
-                )
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await nc.close()
-                raise
+            nc = await connect_bounded(
+                self.url, self._connect_timeout, no_echo=True, error_cb=_log_error
+            )
             self._nc = nc
             return nc
 
