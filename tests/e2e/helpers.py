@@ -282,6 +282,15 @@ def active_users() -> pb.Audience:
     )
 
 
+def in_country(code: str) -> pb.Audience:
+    """An include audience by inline query: the contacts whose `country` attribute is `code`."""
+    country = pb.Condition(field="country", operator=pb.CONDITION_OPERATOR_EQUALS)
+    country.value.string_value = code
+    return pb.Audience(
+        segment_type=pb.SEGMENT_TYPE_INCLUDE, query=pb.SegmentQuery(conditions=[country])
+    )
+
+
 def _request(defaults: dict[str, Any], fields: dict[str, Any]) -> svc.CreateCampaignRequest:
     return svc.CreateCampaignRequest(**{**defaults, **fields})
 

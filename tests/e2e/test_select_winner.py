@@ -14,7 +14,6 @@ from campaign.v1 import execution_pb2 as xpb
 from campaign.v1 import metrics_pb2 as mpb
 from campaign.v1 import metrics_service_pb2 as msvc
 from campaign.v1 import metrics_service_pb2_grpc as msvc_grpc
-from google.protobuf import struct_pb2
 
 from tests.e2e.engine_helpers import AudienceApi, contact, eventually
 from tests.e2e.helpers import (
@@ -23,6 +22,7 @@ from tests.e2e.helpers import (
     RpcFailure,
     bearer,
     email,
+    in_country,
     mint_token,
     scheduled_request,
 )
@@ -34,22 +34,10 @@ RECIPIENTS = 12
 
 
 def ab_request(name: str = "Winner test") -> svc.CreateCampaignRequest:
-    in_us = pb.Audience(
-        segment_type=pb.SEGMENT_TYPE_INCLUDE,
-        query=pb.SegmentQuery(
-            conditions=[
-                pb.Condition(
-                    field="country",
-                    operator=pb.CONDITION_OPERATOR_EQUALS,
-                    value=struct_pb2.Value(string_value="US"),
-                )
-            ]
-        ),
-    )
     return svc.CreateCampaignRequest(
         name=name,
         campaign_type=pb.CAMPAIGN_TYPE_SCHEDULED,
-        audiences=[in_us],
+        audiences=[in_country("US")],
         variants=[
             pb.Variant(name="A", allocation_percentage=40, channels=[email("A {{ first_name }}")]),
             pb.Variant(name="B", allocation_percentage=40, channels=[email("B {{ first_name }}")]),

@@ -17,13 +17,13 @@ import pytest
 from campaign.v1 import campaign_pb2 as pb
 from campaign.v1 import campaign_service_pb2 as svc
 from campaign.v1 import execution_pb2 as xpb
-from google.protobuf import struct_pb2
 
 from tests.e2e.engine_helpers import AudienceApi, contact, eventually
 from tests.e2e.helpers import (
     CampaignApi,
     Grpcurl,
     email,
+    in_country,
     in_minutes,
     mint_token,
     scheduled_request,
@@ -58,22 +58,10 @@ def seed(audience: AudienceApi) -> set[str]:
 
 
 def ab_request(name: str = "Send now") -> svc.CreateCampaignRequest:
-    in_us = pb.Audience(
-        segment_type=pb.SEGMENT_TYPE_INCLUDE,
-        query=pb.SegmentQuery(
-            conditions=[
-                pb.Condition(
-                    field="country",
-                    operator=pb.CONDITION_OPERATOR_EQUALS,
-                    value=struct_pb2.Value(string_value="US"),
-                )
-            ]
-        ),
-    )
     return svc.CreateCampaignRequest(
         name=name,
         campaign_type=pb.CAMPAIGN_TYPE_SCHEDULED,
-        audiences=[in_us],
+        audiences=[in_country("US")],
         variants=[
             pb.Variant(
                 name="A", allocation_percentage=50, channels=[email("10% off, {{ first_name }}")]
