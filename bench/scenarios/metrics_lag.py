@@ -41,35 +41,29 @@ import asyncio
 import contextlib
 import math
 import os
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import grpc
 import numpy as np
-import uvloop
 from campaign.v1 import campaign_pb2, campaign_service_pb2, campaign_service_pb2_grpc
 
 from bench.loadgen import LoadSettings
-from bench.processes import fresh_database, migrate, peak_rss_mb
+from bench.processes import peak_rss_mb
 from bench.scenarios import Emit
 from bench.scenarios import execute_common as common
 from bench.scenarios import metrics_lag_drive as lag_drive
 from bench.scenarios.execute import (
-    NATS_URL,
-    REDIS_URL,
     Database,
-    delete_limiter_keys,
-    delete_streams,
     load_population,
 )
 from bench.scenarios.metrics_reads import read_latencies
+from bench.scenarios.real_stack import real_stack
 from tests.support.server_process import ServerProcess, start_server
 
 DESCRIPTION = (
@@ -281,28 +275,9 @@ def run(emit: Emit, settings: LoadSettings) -> None:
     knobs = Knobs.from_env()
     run_id = uuid.uuid4().hex[:8]
     orgs = {name: f"bench-m{name}-{run_id}" for name in ("lag", "small", "large")}
-    prefix = f"bench.{run_id}."
-    streams = [f"BENCH_DLV_{run_id}", f"BENCH_EV_{run_id}", f"BENCH_IN_{run_id}"]
     log = common.logger(SCENARIO)
-    with contextlib.ExitStack() as stack:
-        runner = stack.enter_context(asyncio.Runner(loop_factory=uvloop.new_event_loop))
-        url = stack.enter_context(fresh_database(runner))
-        dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-        data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-mlag-"))
-        env = common.bench_server_env(
-            Path(data_dir),
-            CAMPAIGN_DATABASE_URL=url,
-            CAMPAIGN_NATS_URL=NATS_URL,
-            CAMPAIGN_NATS_STREAM=streams[1],
-            CAMPAIGN_NATS_DELIVERY_STREAM=streams[0],
-            CAMPAIGN_NATS_INBOUND_STREAM=streams[2],
-            CAMPAIGN_NATS_SUBJECT_PREFIX=prefix,
-            CAMPAIGN_REDIS_URL=REDIS_URL,
-        )
-        stack.callback(lambda: runner.run(delete_streams(streams)))
-        for org in orgs.values():
-            stack.callback(delete_limiter_keys, org)
-        migrate(env)
+    with real_stack(run_id, list(orgs.values())) as real:
+        runner, stack, dsn, env, prefix = real.runner, real.stack, real.dsn, real.env, real.prefix
         prepared = prepare(stack, runner, env, dsn=dsn, orgs=orgs, sizes=knobs.contacts(), log=log)
         server, campaigns, tokens = prepared.server, prepared.campaigns, prepared.tokens
 

@@ -32,33 +32,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import grpc
 import nats
 import orjson
-import uvloop
 from campaign.v1 import campaign_pb2, campaign_service_pb2, campaign_service_pb2_grpc
 from google.protobuf import struct_pb2
 
 from bench.loadgen import LoadSettings
-from bench.processes import fresh_database, migrate, peak_rss_mb
+from bench.processes import peak_rss_mb
 from bench.scenarios import Emit
 from bench.scenarios import execute_common as common
 from bench.scenarios.execute import (
     NATS_URL,
-    REDIS_URL,
-    delete_limiter_keys,
-    delete_streams,
     load_population,
 )
+from bench.scenarios.real_stack import real_stack
 from tests.support.compliance import FOOTER
 from tests.support.server_process import start_server
 
@@ -320,27 +315,9 @@ def run(emit: Emit, settings: LoadSettings) -> None:
     users = (events // CAMPAIGNS + 1) * 101 // 100 + 10
     run_id = uuid.uuid4().hex[:8]
     org = f"bench-trig-{run_id}"
-    prefix = f"bench.{run_id}."
-    streams = [f"BENCH_DLV_{run_id}", f"BENCH_EV_{run_id}", f"BENCH_IN_{run_id}"]
     log = common.logger(SCENARIO)
-    with contextlib.ExitStack() as stack:
-        runner = stack.enter_context(asyncio.Runner(loop_factory=uvloop.new_event_loop))
-        url = stack.enter_context(fresh_database(runner))
-        dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-        data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-trig-"))
-        env = common.bench_server_env(
-            Path(data_dir),
-            CAMPAIGN_DATABASE_URL=url,
-            CAMPAIGN_NATS_URL=NATS_URL,
-            CAMPAIGN_NATS_STREAM=streams[1],
-            CAMPAIGN_NATS_DELIVERY_STREAM=streams[0],
-            CAMPAIGN_NATS_INBOUND_STREAM=streams[2],
-            CAMPAIGN_NATS_SUBJECT_PREFIX=prefix,
-            CAMPAIGN_REDIS_URL=REDIS_URL,
-        )
-        stack.callback(lambda: runner.run(delete_streams(streams)))
-        stack.callback(delete_limiter_keys, org)
-        migrate(env)
+    with real_stack(run_id, [org]) as real:
+        runner, stack, dsn, env, prefix = real.runner, real.stack, real.dsn, real.env, real.prefix
         runner.run(load_population(dsn, org, users))
         log(f"{users} contacts loaded")
         server = start_server(env)
