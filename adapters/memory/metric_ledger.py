@@ -29,7 +29,8 @@ class MemoryMetricLedger:
             if delta.is_zero:
                 continue
             self._cells.setdefault(cell, MetricTotals()).add(delta)
-            self._updated[(cell.organization_id, cell.campaign_id)] = at
+            key = (cell.organization_id, cell.campaign_id)
+            self._updated[key] = max(self._updated.get(key, at), at)  # the latest change
 
     async def read(
         self,

@@ -1,19 +1,20 @@
-"""MetricLedger on SQLite and Postgres: deltas add up per cell whatever shard they land on, a read
-sums a campaign's (or one execution's) cells with its breakdowns, never another organization's
-or campaign's, and a unit of work adds its writers' deltas only when it commits. A batch's
-hand-over mark racing reports of the same batch counts each message's `sent` once (on Postgres,
-where they really run at once)."""
+"""MetricLedger on SQLite and Postgres (the in-memory ledger too, for the port's part): deltas
+add up per cell whatever shard they land on, a read sums a campaign's (or one execution's) cells
+with its breakdowns, never another organization's or campaign's, and a unit of work adds its
+writers' deltas only when it commits. A batch's hand-over mark racing reports of the same batch
+counts each message's `sent` once (on Postgres, where they really run at once)."""
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import pytest
 import pytest_asyncio
 
+from adapters.memory.metric_ledger import MemoryMetricLedger
 from adapters.sql.metrics.ledger import SqlMetricLedger
 from adapters.sql.unit_of_work import SqlStore
 from domain.execution.feedback import Report
@@ -71,22 +72,52 @@ async def read(
         return await uow.metrics.read(org, campaign, execution, list(breakdowns))
 
 
-async def test_deltas_add_up_across_shards_and_read_with_breakdowns(store: SqlStore) -> None:
+Add = Callable[[int, dict[Cell, MetricTotals], int], Awaitable[None]]
+Read = Callable[[str, str | None, tuple[Breakdown, ...], str], Awaitable[CampaignMetrics]]
+
+
+def sql_ledger(store: SqlStore) -> tuple[Add, Read]:
+    async def add_to(shard: int, deltas: dict[Cell, MetricTotals], minutes: int) -> None:
+        await add(store, shard, deltas, minutes)
+
+    async def read_from(
+        campaign: str, execution: str | None, breakdowns: tuple[Breakdown, ...], org: str
+    ) -> CampaignMetrics:
+        return await read(store, campaign, execution, breakdowns, org)
+
+    return add_to, read_from
+
+
+def memory_ledger() -> tuple[Add, Read]:
+    """The in-memory ledger (experiments' and streams' unit tests use it) must answer the same."""
+    ledger = MemoryMetricLedger()
+
+    async def add_to(shard: int, deltas: dict[Cell, MetricTotals], minutes: int) -> None:
+        await ledger.add(deltas, T0 + timedelta(minutes=minutes))
+
+    async def read_from(
+        campaign: str, execution: str | None, breakdowns: tuple[Breakdown, ...], org: str
+    ) -> CampaignMetrics:
+        return await ledger.read(org, campaign, execution, list(breakdowns))
+
+    return add_to, read_from
+
+
+async def sums_with_breakdowns(add_to: Add, read_from: Read) -> None:
     k = "c-sum"
-    await add(store, 0, {cell(k): MetricTotals(queued=3, sent=2, conversion_value=1.5)})
-    await add(store, 5, {cell(k): MetricTotals(queued=1, sent=1, opens_total=4)}, minutes=2)
-    await add(
-        store,
+    await add_to(0, {cell(k): MetricTotals(queued=3, sent=2, conversion_value=1.5)}, 0)
+    await add_to(5, {cell(k): MetricTotals(queued=1, sent=1, opens_total=4)}, 2)
+    await add_to(
         0,
         {
             cell(k, "b", "sms", "s2"): MetricTotals(queued=2, failed=1),
             cell(k, "", "", ""): MetricTotals(holdout=7),
             cell(k, execution="e-2"): MetricTotals(queued=10),
         },
-        minutes=1,
+        1,
     )
 
-    found = await read(store, k, None, (V, C, G))
+    found = await read_from(k, None, (V, C, G), ORG)
     assert found.totals == MetricTotals(
         queued=16, sent=3, failed=1, holdout=7, conversion_value=1.5, opens_total=4
     )
@@ -105,37 +136,50 @@ async def test_deltas_add_up_across_shards_and_read_with_breakdowns(store: SqlSt
     }
     assert [r.breakdown for r in found.rows] == [V] * 3 + [C] * 3 + [G] * 3  # as asked
 
-    one_run = await read(store, k, "e-1", (V,))
+    one_run = await read_from(k, "e-1", (V,), ORG)
     assert one_run.totals == MetricTotals(
         queued=6, sent=3, failed=1, holdout=7, conversion_value=1.5, opens_total=4
     )
     assert {r.key for r in one_run.rows} == {"a", "b", ""}
+
+
+async def scoped_reads(add_to: Add, read_from: Read) -> None:
+    await add_to(1, {cell("c-iso"): MetricTotals(queued=1)}, 0)
+    await add_to(1, {cell("c-iso", org=OTHER_ORG): MetricTotals(queued=100)}, 0)
+    await add_to(1, {cell("c-iso-2"): MetricTotals(queued=1000)}, 0)
+    await add_to(2, {cell("c-iso", segment=""): MetricTotals()}, 0)  # zero: nothing written
+
+    assert (await read_from("c-iso", None, (), ORG)).totals.queued == 1
+    assert (await read_from("c-iso", None, (), OTHER_ORG)).totals.queued == 100
+    nothing = await read_from("c-iso-2", None, (), OTHER_ORG)
+    assert nothing.totals.is_zero
+    assert nothing.rows == ()
+    assert nothing.updated_at is None
+
+
+async def test_deltas_add_up_across_shards_and_read_with_breakdowns(store: SqlStore) -> None:
+    await sums_with_breakdowns(*sql_ledger(store))
     async with store.engine.connect() as connection:  # cell a of e-1: two shards, two rows
         rows_of_a = await connection.exec_driver_sql(
             "SELECT count(*) FROM metric_counters"
-            f" WHERE campaign_id = '{k}' AND execution_id = 'e-1' AND variant_id = 'a'"
+            " WHERE campaign_id = 'c-sum' AND execution_id = 'e-1' AND variant_id = 'a'"
         )
         assert rows_of_a.scalar_one() == 2
 
 
 async def test_reads_are_scoped_to_the_organization_and_the_campaign(store: SqlStore) -> None:
-    await add(store, 1, {cell("c-iso"): MetricTotals(queued=1)})
-    await add(store, 1, {cell("c-iso", org=OTHER_ORG): MetricTotals(queued=100)})
-    await add(store, 1, {cell("c-iso-2"): MetricTotals(queued=1000)})
-    await add(store, 2, {cell("c-iso", segment=""): MetricTotals()})  # zero: nothing written
-
-    assert (await read(store, "c-iso")).totals.queued == 1
-    assert (await read(store, "c-iso", org=OTHER_ORG)).totals.queued == 100
-    nothing = await read(store, "c-iso-2", org=OTHER_ORG)
-    assert nothing.totals.is_zero
-    assert nothing.rows == ()
-    assert nothing.updated_at is None
+    await scoped_reads(*sql_ledger(store))
     async with store.engine.connect() as connection:
         count = await connection.exec_driver_sql(
             f"SELECT count(*) FROM metric_counters WHERE organization_id = '{ORG}'"
             " AND campaign_id = 'c-iso'"
         )
         assert count.scalar_one() == 1
+
+
+async def test_the_memory_ledger_answers_as_the_sql_one() -> None:
+    await sums_with_breakdowns(*memory_ledger())
+    await scoped_reads(*memory_ledger())
 
 
 def message(org: str, n: int, execution: str = "e-1") -> Message:
