@@ -13,6 +13,7 @@ from domain.kernel.ports import HealthProbe
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+STOP_GRACE_SECONDS = 5.0
 
 
 class HealthReporter:
@@ -22,6 +23,7 @@ class HealthReporter:
         self._services = ["", *services]  # "" is the whole server
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
+        self._stop_requested = asyncio.Event()
         self.serving = False  # what the last probe said, for the HTTP /healthz
 
     async def refresh(self) -> bool:
@@ -36,11 +38,19 @@ class HealthReporter:
 
     async def _loop(self) -> None:
         while True:
-            await asyncio.sleep(self._interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_requested.wait(), self._interval)
+            if self._stop_requested.is_set():
+                return
             await self.refresh()
 
     async def stop(self) -> None:
+        """Let a probe in progress finish rather than cancel it inside the database driver
+        (an interrupted connection close is logged as an error)."""
+        self._stop_requested.set()
         if self._task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), STOP_GRACE_SECONDS)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task

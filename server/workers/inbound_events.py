@@ -76,7 +76,8 @@ class InboundEventsWorker(WorkerLoop):
         """Fetch nothing more, end the loop, let the batch in hand settle (at most
         drain_seconds; what is left then comes again after the ack wait), close."""
         self._stopping = True
-        await super().stop()
+        # No grace: the fetch in progress is only a wait, and the batch in hand is shielded.
+        await super().stop(grace=0)
         settling, self._settling = self._settling, None
         if settling is not None:
             try:

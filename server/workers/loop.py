@@ -3,6 +3,10 @@
 Every worker (outbox relay, scheduler, executor, delivery relay) has the same needs: call again
 at once while there is work, sleep when there is none, and survive any failure of a dependency
 with a capped exponential backoff, because the work stays safely in the database meanwhile.
+
+A stop lets the step in progress finish (up to `STOP_GRACE_SECONDS`) before it cancels: a step
+cancelled in the middle of a transaction would make the database driver close its connection
+under the cancellation, and an interrupted close is logged as an error with a traceback.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import structlog
 
 log = structlog.get_logger("campaign.worker")
 MAX_BACKOFF_SECONDS = 30.0
+STOP_GRACE_SECONDS = 5.0
 
 Step = Callable[[], Awaitable[int | bool]]
 
@@ -31,6 +36,7 @@ class WorkerLoop:
         self._busy = busy_threshold
         self._task: asyncio.Task[None] | None = None
         self._woken = asyncio.Event()
+        self._stop_requested = asyncio.Event()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=self.name)
@@ -47,7 +53,7 @@ class WorkerLoop:
 
     async def _run(self) -> None:
         backoff = self._idle
-        while True:
+        while not self._stop_requested.is_set():
             self._woken.clear()  # a wake from now on calls the step once more
             try:
                 done = int(await self._step())
@@ -59,18 +65,33 @@ class WorkerLoop:
                     error=str(exc),
                     retry_in=round(backoff, 2),
                 )
-                await asyncio.sleep(backoff)
+                await self._pause(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 continue
             if done < self._busy:
                 await self._idle_sleep()
 
     async def _idle_sleep(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._woken.wait(), self._idle)
+        await self._pause(self._idle, self._woken)
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def _pause(self, seconds: float, woken: asyncio.Event | None = None) -> None:
+        """Sleep `seconds`, or less when a stop (or, if given, a wake) comes first."""
+        waits = [asyncio.ensure_future(self._stop_requested.wait())]
+        if woken is not None:
+            waits.append(asyncio.ensure_future(woken.wait()))
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        if self._task is None:
+            return
+        self._stop_requested.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._task), grace)
+        if not self._task.done():
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
