@@ -24,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections import defaultdict
+import time
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -52,6 +53,7 @@ from domain.execution.model import (
     MessageStatus,
     derived_message_ids,
 )
+from domain.execution.observer import BatchReport, ExecutionObserver, SilentObserver
 from domain.execution.pipeline import OneInFlight
 from domain.execution.planning import (
     BatchPlan,
@@ -129,6 +131,7 @@ class Executor:
         retries: RetryPolicy = DEFAULT_RETRIES,
         on_failure: FailureReport = _no_report,
         marketing_caps: MarketingCaps | None = None,
+        observer: ExecutionObserver | None = None,
     ) -> None:
         """`message_ids` and `fanout_scope` are the run's machinery, not its rules: the server
         passes faster id hashing and garbage-collector tuning (adapters.runtime), which change
@@ -136,7 +139,8 @@ class Executor:
         out, where its webhooks point (domain.campaigns.webhooks). `retries` says when a failed
         attempt is tried again; `on_failure` hears of each one. `marketing_caps` holds back
         what the organization's cross-campaign frequency cap does not allow
-        (domain.execution.frequency_cap)."""
+        (domain.execution.frequency_cap). `observer` hears of each run's start, batches and end
+        (logs and metrics; domain.execution.observer)."""
         self._resolver = resolver
         self._uow = uow
         self._audience = audience
@@ -154,6 +158,7 @@ class Executor:
         self._retries = retries
         self._on_failure = on_failure
         self._caps = marketing_caps or MarketingCaps()
+        self._observer: ExecutionObserver = observer or SilentObserver()
 
     async def run_once(self) -> bool:
         """Lease one execution and drive it as far as it can go now; False if none was waiting."""
@@ -219,6 +224,7 @@ class Executor:
         async with self._uow(read_only=True) as uow:
             pending = await uow.messages.any_pending(execution.execution_id)
         if pending:
+            self._observer.run_waiting(execution)
             return self._clock.now() + DELIVERY_POLL  # deferred messages are still waiting
         await self._finish(execution, ExecutionStatus.COMPLETED)
         return None
@@ -250,6 +256,10 @@ class Executor:
                 )
                 await record(uow.outbox, [started], self._ids, self._clock)
             await uow.commit()
+        if first_start:
+            self._observer.run_started(
+                execution, counts.after_suppression, campaign.spec.holdout_percentage
+            )
 
     async def _fan_out(self, execution: Execution, campaign: Campaign) -> bool:
         """Plan, throttle and persist batch after batch; True if paused or cancelled meanwhile."""
@@ -325,6 +335,7 @@ class Executor:
         async with self._uow() as uow:
             await self._save(uow, execution, execution.cursor)
             await uow.commit()
+        self._observer.run_ended(execution, ExecutionStatus.PAUSED, "")
 
     async def _release_held(self, execution: Execution, campaign: Campaign) -> None:
         """Held messages whose window has ended get their throttle slots now, batch by batch, as
@@ -364,6 +375,7 @@ class Executor:
         dispatch: DirectDispatch | None,
     ) -> None:
         """Plan a batch, then start writing it once the previous batch's write is done."""
+        started = time.perf_counter()
         batch = await asyncio.to_thread(plan_batch, plan, recipients)
         if _broken_for_everyone(execution, batch):
             # The content fails for every recipient so far: fail the run with the reason rather
@@ -385,9 +397,16 @@ class Executor:
         execution.cursor = batch.last_user_id or previous
         _add_counts(execution.counts, batch)
         checkpoint = dataclasses.replace(execution, counts=dataclasses.replace(execution.counts))
+        report = _batch_report(len(recipients), batch.counts.queued, messages, started)
         writes.start(
             self._write_batch(
-                checkpoint, previous, due, later, dispatch, holdout=batch.holdout_user_ids
+                checkpoint,
+                previous,
+                due,
+                later,
+                dispatch,
+                holdout=batch.holdout_user_ids,
+                report=report,
             )
         )
 
@@ -434,6 +453,7 @@ class Executor:
         dispatch: DirectDispatch | None,
         *,
         holdout: Sequence[str] = (),
+        report: Callable[[], BatchReport] | None = None,
     ) -> None:
         """The batch's messages, its holdout members (and their count) and the checkpoint past
         it, in one        transaction; then the due messages are handed over."""
@@ -458,6 +478,8 @@ class Executor:
             await uow.commit()
         if dispatch is not None:
             await dispatch.hand_over(due)
+        if report is not None:
+            self._observer.batch_written(checkpoint, report())
 
     async def _messages(
         self, execution: Execution, campaign: Campaign, drafts: Sequence[Draft]
@@ -528,6 +550,7 @@ class Executor:
                 )
                 await save_campaign(uow, campaign, self._ids, self._clock)
             await uow.commit()
+        self._observer.run_ended(execution, status, reason)
 
     async def _save(
         self, uow: ExecutionUnitOfWork, execution: Execution, expected_cursor: str
@@ -565,6 +588,19 @@ async def _close_unsent(
             now,
             held_only=True,
         )
+
+
+def _batch_report(
+    recipients: int, queued: int, messages: Sequence[Message], started: float
+) -> Callable[[], BatchReport]:
+    """The batch's report, its time taken when called (once the batch is written)."""
+    deferred = Counter(m.channel for m in messages if m.status is MessageStatus.DEFERRED)
+    return lambda: BatchReport(
+        recipients=recipients,
+        queued=queued,
+        deferred_by_channel=tuple(deferred.items()),
+        seconds=time.perf_counter() - started,
+    )
 
 
 def _add_counts(total: ExecutionCounts, batch: BatchPlan) -> None:
