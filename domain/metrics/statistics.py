@@ -21,12 +21,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from scipy import stats
+from types import ModuleType
 
 # The industry convention for a sample-ratio-mismatch alarm: strict, because the check runs on
 # every read of a running test and a false alarm discredits a healthy experiment.
 SRM_P_THRESHOLD = 0.001
+
+
+def _stats() -> ModuleType:
+    """scipy.stats, imported on the first computation: it costs about a second of every
+    process start (the server, each CLI command), and most processes never judge a test."""
+    from scipy import stats  # noqa: PLC0415
+
+    return stats
 
 _NO_EVIDENCE = 1.0
 
@@ -74,7 +81,7 @@ def wilson_interval(arm: Proportion, confidence: float) -> tuple[float, float]:
     n = arm.sample_size
     if n <= 0:
         return 0.0, 0.0
-    z = float(stats.norm.ppf(1.0 - alpha_of(confidence) / 2.0))
+    z = float(_stats().norm.ppf(1.0 - alpha_of(confidence) / 2.0))
     p = min(max(arm.successes / n, 0.0), 1.0)
     z2 = z * z
     denominator = 1.0 + z2 / n
@@ -99,7 +106,7 @@ def chi_square_independence(arms: Sequence[Proportion]) -> TestResult:
     failures = sum(row[1] for row in table)
     if successes == 0 or failures == 0:
         return TestResult()
-    result = stats.chi2_contingency(table, correction=False)
+    result = _stats().chi2_contingency(table, correction=False)
     statistic, p_value = float(result.statistic), float(result.pvalue)
     if math.isnan(statistic) or math.isnan(p_value):
         return TestResult()
@@ -129,7 +136,7 @@ def sample_ratio_mismatch(counts: Sequence[int], allocations: Sequence[float]) -
         return SampleRatioCheck()
     share = sum(a for _, a in pairs)
     expected = [total * a / share for _, a in pairs]
-    result = stats.chisquare([c for c, _ in pairs], f_exp=expected)
+    result = _stats().chisquare([c for c, _ in pairs], f_exp=expected)
     statistic, p_value = float(result.statistic), float(result.pvalue)
     if math.isnan(statistic) or math.isnan(p_value):
         return SampleRatioCheck()
