@@ -19,7 +19,8 @@ class ServiceMetrics:
         self.tracking_hits = Counter(
             "campaign_tracking_hits",
             "Hits on tracking links, by kind (open, click, unsubscribe_page, unsubscribe) and "
-            "outcome (taken, refused: a bad token or an unknown message, answered 404)",
+            "outcome (taken; refused: a bad token or an unknown message, answered 404; "
+            "unavailable: the database was down, answered 503, an open still got its image)",
             ["kind", "outcome"],
             registry=self.registry,
         )

@@ -43,3 +43,10 @@ def done_page() -> str:
 
 def not_found_page() -> str:
     return _PAGE.format(title="Not found", body="<p>This link is not valid.</p>")
+
+
+def unavailable_page() -> str:
+    return _PAGE.format(
+        title="Please try again shortly",
+        body="<p>We could not record this just now. Please try again in a minute.</p>",
+    )

@@ -9,6 +9,8 @@
 
 Every refused link (forged, altered, another purpose's, signed with a key no longer kept, or
 naming a message that does not exist) is 404, the same answer for each, and changes nothing.
+While the database is down, a hit answers 503 with Retry-After (an open still gets its image;
+server/http/outage.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from aiohttp import web
 from domain.events.tracking_hits import TrackingHits
 from server.http import pages
 from server.http.metrics import CONTENT_TYPE, ServiceMetrics
+from server.http.outage import outage_middleware
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_CACHE = {
@@ -42,12 +45,15 @@ def tracking_app(
     def not_found() -> web.Response:
         return web.Response(status=404, text=pages.not_found_page(), content_type=HTML)
 
+    def pixel() -> web.Response:
+        return web.Response(body=PIXEL, content_type="image/gif", headers=NO_CACHE)
+
     async def open_pixel(request: web.Request) -> web.Response:
         taken = await hits.open(request.match_info["token"])
         count("open", taken)
         if not taken:
             return not_found()
-        return web.Response(body=PIXEL, content_type="image/gif", headers=NO_CACHE)
+        return pixel()
 
     async def click(request: web.Request) -> web.StreamResponse:
         url = await hits.click(request.match_info["token"])
@@ -81,7 +87,13 @@ def tracking_app(
         response.headers["Content-Type"] = CONTENT_TYPE
         return response
 
-    app = web.Application(client_max_size=64 * 1024)  # an RFC 8058 body is a few bytes
+    def lost(kind: str) -> None:
+        counted.labels(kind=kind, outcome="unavailable").inc()
+
+    app = web.Application(
+        client_max_size=64 * 1024,  # an RFC 8058 body is a few bytes
+        middlewares=[outage_middleware(pixel, lost)],
+    )
     app.add_routes(
         [
             web.get("/o/{token}", open_pixel, allow_head=False),
