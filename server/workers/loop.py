@@ -89,8 +89,8 @@ class WorkerLoop:
         if self._task is None:
             return
         self._stop_requested.set()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._task), grace)
+        if grace > 0 and not self._task.done():
+            await asyncio.wait([self._task], timeout=grace)  # neither raises nor cancels
         if not self._task.done():
             self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
