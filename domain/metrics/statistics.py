@@ -35,6 +35,7 @@ def _stats() -> ModuleType:
 
     return stats
 
+
 _NO_EVIDENCE = 1.0
 
 

@@ -72,12 +72,12 @@ class InboundEventsWorker(WorkerLoop):
                 self._settling = None
         return len(messages)
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> None:
         """Fetch nothing more, end the loop, let the batch in hand settle (at most
         drain_seconds; what is left then comes again after the ack wait), close."""
         self._stopping = True
-        # No grace: the fetch in progress is only a wait, and the batch in hand is shielded.
-        await super().stop(grace=0)
+        # No grace needed: the fetch in progress is only a wait, the batch in hand is shielded.
+        await super().stop(grace)
         settling, self._settling = self._settling, None
         if settling is not None:
             try:
