@@ -18,7 +18,8 @@ LOCK_ARGS ?=
 UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --quiet \
 	--custom-compile-command 'make lock' $(LOCK_ARGS)
 
-.PHONY: run test lint proto proto-check typecheck pytest bench migrate token clean venv lock
+.PHONY: run test lint proto proto-check typecheck pytest bench migrate token clean venv lock \
+	client-wheel
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,10 @@ migrate: $(STAMP)
 
 token: $(STAMP)
 	$(BIN)/campaign-service token --org $${ORG:-org-dev} --role $${ROLE:-admin}
+
+## The client distribution, campaign-service-api (generated/ only), as a wheel in dist/.
+client-wheel: $(STAMP)
+	$(BIN)/pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist clients/python
 
 ## Regenerate generated/ from protos/ (commit the result).
 proto: $(STAMP)
