@@ -24,7 +24,7 @@ from tests.e2e.helpers import mint_token, new_org
 from tests.integration.nats_support import StreamNames, delete_stream, shared_nats_url
 from tests.support.server_process import ServerProcess, server_env, start_server
 
-pytestmark = [pytest.mark.e2e, pytest.mark.nats]
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT_PROJECT = ROOT / "clients" / "python"
@@ -170,6 +170,7 @@ def test_mypy_strict_passes_on_the_typed_client_and_catches_a_wrong_request(
 # --- the examples against a real server ----------------------------------------------------------
 
 
+@pytest.mark.nats
 def test_typed_client_runs_a_campaign_and_the_nats_consumer_sees_it(
     client_python: Path, nats_backed_server: ServerProcess
 ):
@@ -199,6 +200,7 @@ def test_typed_client_runs_a_campaign_and_the_nats_consumer_sees_it(
     assert recipients == {f"{cohort}-{i}@example.com" for i in range(CONTACTS)}
 
 
+@pytest.mark.nats
 def test_typed_client_schedules_a_campaign(client_python: Path, nats_backed_server: ServerProcess):
     client = typed_client(client_python, nats_backed_server, new_org(), "--schedule-in", "900")
 
