@@ -18,7 +18,7 @@
 ARG PYTHON_IMAGE=python:3.11-slim
 
 # ---------------------------------------------------------------------------------------------
-# builder: build the project's wheel and install it, with its dependencies, into /opt/venv.
+# builder: install the locked dependencies and the project's wheel into /opt/venv.
 # ---------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS builder
 
@@ -30,9 +30,13 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
+# The pinned runtime dependencies first (requirements-runtime.lock, `make lock`): the same versions
+# CI tested, and a layer that stays cached while only the sources change.
+COPY requirements-runtime.lock ./
+RUN pip install -r requirements-runtime.lock
 COPY . .
 RUN pip wheel --no-deps --wheel-dir /wheels . \
-    && pip install /wheels/*.whl
+    && pip install --no-deps /wheels/*.whl
 
 # ---------------------------------------------------------------------------------------------
 # runtime: the virtualenv only, no sources, no build tools, running as an unprivileged user.

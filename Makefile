@@ -9,18 +9,35 @@ PYTEST_ARGS ?=
 # core keeps both busy. A whole file goes to one process (its module fixtures start once).
 PYTEST_WORKERS ?= auto
 SCENARIO ?=
+# Pinned installs (docs/client-package.md): CI, `make run` and the Dockerfile install these, never
+# a fresh resolution. `make lock` rewrites them from pyproject.toml, keeping the pins it can;
+# `make lock LOCK_ARGS=--upgrade` moves everything to the newest allowed versions.
+LOCK := requirements.lock
+RUNTIME_LOCK := requirements-runtime.lock
+LOCK_ARGS ?=
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --quiet \
+	--custom-compile-command 'make lock' $(LOCK_ARGS)
 
-.PHONY: run test lint proto proto-check typecheck pytest bench migrate token clean venv
+.PHONY: run test lint proto proto-check typecheck pytest bench migrate token clean venv lock \
+	client-wheel
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(STAMP): $(BIN)/python pyproject.toml $(LOCK)
+	$(BIN)/pip install --quiet -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+## Re-pin requirements.lock (runtime + dev) and requirements-runtime.lock (the image's subset,
+## the same versions) after a pyproject.toml dependency change; commit both.
+lock: $(BIN)/python
+	test -x $(BIN)/uv || $(BIN)/pip install --quiet uv
+	$(UV_COMPILE) --extra dev -o $(LOCK)
+	$(UV_COMPILE) --constraint $(LOCK) -o $(RUNTIME_LOCK)
 
 run: $(STAMP)
 	$(BIN)/campaign-service serve
@@ -30,6 +47,10 @@ migrate: $(STAMP)
 
 token: $(STAMP)
 	$(BIN)/campaign-service token --org $${ORG:-org-dev} --role $${ROLE:-admin}
+
+## The client distribution, campaign-service-api (generated/ only), as a wheel in dist/.
+client-wheel: $(STAMP)
+	$(BIN)/pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist clients/python
 
 ## Regenerate generated/ from protos/ (commit the result).
 proto: $(STAMP)

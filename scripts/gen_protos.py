@@ -1,6 +1,9 @@
 """Generate Python code and .pyi stubs from protos/ into generated/, or check that it is current.
 
 Kept as a script (not Makefile shell) so `make proto` and the CI staleness check share one recipe.
+Besides protoc's message stubs, mypy-protobuf's protoc-gen-mypy_grpc writes typed service stubs
+(*_pb2_grpc.pyi), so a client type-checks its calls, and a descriptor set with the protos'
+comments (SOURCE_INFO) lets reflection show them (grpcurl describe); the _pb2 modules drop them.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PROTOS = ROOT / "protos"
 PACKAGE_MARKERS = ("__init__.py", "py.typed")
+# Beside the _pb2 modules: every campaign/v1 file, with its source comments (not the imports).
+SOURCE_INFO = Path("campaign") / "v1" / "source_info.binpb"
+# The plugin is installed next to this interpreter (mypy-protobuf, pinned in the dev extra).
+MYPY_GRPC_PLUGIN = Path(sys.executable).parent / "protoc-gen-mypy_grpc"
 
 
 def generate(out: Path) -> None:
@@ -28,8 +35,14 @@ def generate(out: Path) -> None:
         f"--python_out={out}",
         f"--pyi_out={out}",
         f"--grpc_python_out={out}",
+        f"--plugin=protoc-gen-mypy_grpc={MYPY_GRPC_PLUGIN}",
+        "--mypy_grpc_opt=quiet",
+        f"--mypy_grpc_out={out}",
+        "--include_source_info",
+        f"--descriptor_set_out={out / SOURCE_INFO}",
         *sources,
     ]
+    (out / SOURCE_INFO).parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(cmd, check=True, cwd=PROTOS)
     for package in {p.parent for p in out.rglob("*_pb2.py")}:
         cursor = package

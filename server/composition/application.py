@@ -35,6 +35,7 @@ from server.interceptors.errors import ErrorMappingInterceptor
 from server.interceptors.requests import RequestCheckInterceptor
 from server.listen_address import GRPC_OPTIONS, bind, ensure_bindable
 from server.page_tokens import PageTokenSealer, page_token_sealer
+from server.reflection_comments import CommentedPool
 from server.servicers.audience import AudienceServicer
 from server.servicers.campaigns import CampaignServicer
 from server.servicers.events import EventServicer
@@ -181,6 +182,7 @@ def make_server(
             reflection.SERVICE_NAME,
         ),
         server,
+        pool=CommentedPool(),  # comments included (server/reflection_comments.py)
     )
     return server, bind(server, settings.grpc_address)
 

@@ -65,6 +65,19 @@ def test_describe_resolves_message_types_through_reflection(grpcurl: Grpcurl):
     assert "string page_token = 2;" in result.stdout
 
 
+def test_describe_shows_the_protos_comments(grpcurl: Grpcurl):
+    """Reflection serves the files with their source info (server/reflection_comments.py)."""
+    service = grpcurl.run("describe", "campaign.v1.CampaignService")
+    message = grpcurl.run("describe", "campaign.v1.SendCampaignNowRequest")
+
+    assert service.returncode == 0, service.output
+    assert "// Manages campaigns, their lifecycle," in service.stdout
+    assert "  // Creates a campaign in draft." in service.stdout
+    assert message.returncode == 0, message.output
+    assert "// Request of SendCampaignNow.\nmessage SendCampaignNowRequest {" in message.stdout
+    assert "  // Required. Campaign id: a draft campaign" in message.stdout
+
+
 @pytest.mark.parametrize("service", ["", *CAMPAIGN_SERVICES])
 def test_health_check_reports_serving_without_a_token(grpcurl: Grpcurl, service: str):
     reply = grpcurl.invoke("grpc.health.v1.Health/Check", {"service": service})

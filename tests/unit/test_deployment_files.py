@@ -1,4 +1,5 @@
-"""Structure of the deployment files: docker-compose.yml, Dockerfile and .dockerignore.
+"""Structure of the deployment files: docker-compose.yml, Dockerfile, .dockerignore, and the
+Makefile's install from the lockfile.
 
 No Docker engine is involved: the files are parsed (YAML with PyYAML, the Dockerfile as text) and
 their wiring is checked against what the service expects.
@@ -343,6 +344,47 @@ def test_dockerfile_serves_by_default(runtime_stage: list[tuple[str, str]]) -> N
     assert exec_form(commands[-1]) == ["serve"]
 
 
+def test_dockerfile_installs_the_locked_runtime_dependencies_then_the_project_alone() -> None:
+    """Reproducible images: the versions come from requirements-runtime.lock (`make lock`), the
+    project's wheel adds no resolution of its own (--no-deps)."""
+    runs = [
+        shlex.split(args)
+        for keyword, args in dockerfile_instructions(DOCKERFILE.read_text(encoding="utf-8"))
+        if keyword == "RUN"
+    ]
+    installs = [
+        command[command.index("install") + 1 :]
+        for run in runs
+        for command in _commands(run)
+        if command[:2] == ["pip", "install"]
+    ]
+    assert ["-r", "requirements-runtime.lock"] in installs
+    project_installs = [args for args in installs if any(a.endswith(".whl") for a in args)]
+    assert project_installs
+    assert all("--no-deps" in args for args in project_installs)
+    assert (ROOT / "requirements-runtime.lock").is_file()
+
+
+def test_make_venv_installs_from_the_lockfile() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("$(STAMP):", 1)[1].split("\n\n", 1)[0]
+    assert "$(LOCK)" in recipe.splitlines()[0]  # a re-lock reinstalls
+    assert "pip install --quiet -r $(LOCK)" in recipe
+    assert "pip install --quiet --no-deps -e ." in recipe
+    assert "LOCK := requirements.lock" in makefile
+
+
+def _commands(words: list[str]) -> list[list[str]]:
+    """A RUN line's shell words split at && into commands."""
+    commands: list[list[str]] = [[]]
+    for word in words:
+        if word == "&&":
+            commands.append([])
+        else:
+            commands[-1].append(word)
+    return commands
+
+
 # --------------------------------------------------------------------------------- .dockerignore
 
 
@@ -362,4 +404,13 @@ def test_dockerignore_keeps_what_the_build_needs() -> None:
         for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     }
-    assert not patterns & {"generated", "pyproject.toml", "README.md", "*.md", "*", "**"}
+    assert not patterns & {
+        "generated",
+        "pyproject.toml",
+        "README.md",
+        "*.md",
+        "*",
+        "**",
+        "requirements-runtime.lock",
+        "*.lock",
+    }
