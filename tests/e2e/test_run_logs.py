@@ -140,7 +140,11 @@ def run_campaign(env: dict[str, str], stderr_path: Path) -> Run:
             campaign_id, execution = one_run(channel, org)
     finally:
         process.terminate()
-        process.wait(30)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
         reader.join(5)
     return Run(org, campaign_id, execution, stderr_path.read_text().splitlines(), "".join(stdout))
 
