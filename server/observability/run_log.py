@@ -12,10 +12,11 @@ ends). The waiting state, reported at every look (about each second), gets the s
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec
 
 import structlog
 
@@ -23,6 +24,7 @@ from domain.execution.model import Execution, ExecutionStatus
 from domain.execution.observer import BatchReport
 
 log = structlog.get_logger("campaign.run")
+P = ParamSpec("P")
 MAX_RUNS = 10_000  # runs followed at once; past it the oldest is forgotten (taken over elsewhere)
 
 
@@ -38,6 +40,20 @@ class _Run:
     last_waiting: float | None = None
     unlogged: bool = False  # a batch was written after the last progress line
     paused: bool = False
+
+
+def never_raises(report: Callable[P, None]) -> Callable[P, None]:
+    """An observer must not change the run it watches (domain.execution.observer): a line
+    that cannot be written is lost, the run goes on."""
+
+    @functools.wraps(report)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            report(*args, **kwargs)
+        except Exception:  # nothing a log line's failure may stop
+            return
+
+    return guarded
 
 
 def ids(execution: Execution) -> dict[str, str]:
@@ -56,6 +72,7 @@ class RunLog:
         self._now = monotonic
         self._runs: dict[str, _Run] = {}
 
+    @never_raises
     def run_started(self, execution: Execution, audience: int, holdout_percentage: float) -> None:
         now = self._now()
         self._remember(
@@ -69,6 +86,7 @@ class RunLog:
             trigger=execution.trigger,
         )
 
+    @never_raises
     def batch_written(self, execution: Execution, batch: BatchReport) -> None:
         now = self._now()
         run = self._runs.get(execution.execution_id)
@@ -98,6 +116,7 @@ class RunLog:
         else:
             run.unlogged = True
 
+    @never_raises
     def run_waiting(self, execution: Execution) -> None:
         now = self._now()
         run = self._runs.get(execution.execution_id)
@@ -116,6 +135,7 @@ class RunLog:
             sent=execution.counts.queued,
         )
 
+    @never_raises
     def run_ended(self, execution: Execution, status: ExecutionStatus, reason: str) -> None:
         now = self._now()
         run = self._runs.get(execution.execution_id)

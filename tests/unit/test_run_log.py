@@ -200,3 +200,15 @@ def test_a_run_started_by_another_process_is_followed_without_a_total(run_log: R
     assert (line["sent"], line["total"], line["processed"]) == (5100, None, 5100)
     assert line["rate_per_s"] == 200.0
     assert "eta_s" not in line
+
+
+def test_a_report_that_fails_never_reaches_the_run():
+    def broken_clock() -> float:
+        raise OSError("no clock")
+
+    run_log, run = RunLog(interval=INTERVAL, monotonic=broken_clock), execution()
+
+    run_log.run_started(run, audience=10, holdout_percentage=0.0)
+    run_log.batch_written(run, BatchReport(10, 10, (), seconds=0.1))
+    run_log.run_waiting(run)
+    run_log.run_ended(run, ExecutionStatus.COMPLETED, "")
