@@ -212,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings()
     except ValidationError as exc:
         return refuse(configuration_problems(exc))
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(
+        settings.log_level, settings.log_format, tracing=settings.otel_exporter != "none"
+    )
     if args.command == "token":
         return token(settings, args)
     if args.command == "watch":

@@ -161,6 +161,12 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR")
     log_format: Literal["json", "console"] = Field("console", description="log renderer")
+    log_progress_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="least seconds between two progress lines of one run (its first and last "
+        "batch are always logged), and between two of its 'waiting for deferred' lines",
+    )
     otel_exporter: Literal["none", "console", "otlp"] = Field("none", description="tracing")
     otel_endpoint: str | None = Field(None, description="OTLP/gRPC collector endpoint")
     outbox_poll_interval: float = Field(0.5, gt=0, description="seconds between outbox polls")

@@ -22,6 +22,7 @@ from domain.execution.delivery import deliver_once
 from domain.execution.estimate import AudienceEstimator
 from domain.execution.executor import Executor
 from domain.execution.model import Execution
+from domain.execution.observer import ObserverFanOut
 from domain.execution.retries import RetryPolicy, describe
 from domain.execution.scheduler import fire_due
 from domain.execution.send_now import SendNow
@@ -34,6 +35,7 @@ from server.composition.events import event_intake, inbound_workers
 from server.composition.factories import Ports, report_sandbox_deliveries
 from server.composition.limits import marketing_caps, organization_limits
 from server.composition.live_metrics import live_metrics
+from server.observability.run_log import RunLog
 from server.settings import Settings
 from server.workers.loop import WorkerLoop
 from server.workers.outbox_relay import OutboxRelayWorker
@@ -202,6 +204,8 @@ def execution_workers(
         retries=retry_policy(settings),
         on_failure=log_failed_attempt,
         marketing_caps=marketing_caps(settings),
+        # Each run's story for operators (and, beside it, its metrics).
+        observer=ObserverFanOut([RunLog(interval=settings.log_progress_seconds)]),
     )
 
     async def schedule() -> int:

@@ -1,42 +1,81 @@
-"""One structured log line per RPC: method, final status code and duration."""
+"""One structured log line per RPC: method, final status code, duration, the caller
+(organization, subject, peer) and, for a failure, its ErrorInfo reason and message.
+
+Health probes and reflection (grpcurl's `list`) come every few seconds from machines: their
+lines are DEBUG, so they only show when asked for.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import grpc
 import structlog
 
+from server.interceptors.call_facts import CallFacts, call_facts
 from server.interceptors.wrapping import ScopeInterceptor
 
 log = structlog.get_logger("campaign.access")
+MACHINE_CALLS = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 
 class AccessLogInterceptor(ScopeInterceptor):
-    def applies_to(self, method: str) -> bool:
-        return not method.startswith("/grpc.health.v1.Health/")
-
     @asynccontextmanager
     async def scope(self, context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[None]:
         started = time.perf_counter()
         code = "OK"
-        try:
-            yield
-        except asyncio.CancelledError:
-            # The client went away (a closed dashboard, a deadline): not an unknown failure.
-            code = "CANCELLED"
-            raise
-        except BaseException:
-            code_value = context.code()
-            code = code_value.name if isinstance(code_value, grpc.StatusCode) else "UNKNOWN"
-            raise
-        finally:
-            log.info(
-                "rpc",
-                method=method,
-                code=code,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            )
+        with call_facts() as facts:
+            try:
+                yield
+            except asyncio.CancelledError:
+                # The client went away (a closed dashboard, a deadline): not an unknown failure.
+                code = "CANCELLED"
+                raise
+            except BaseException:
+                code_value = context.code()
+                code = code_value.name if isinstance(code_value, grpc.StatusCode) else "UNKNOWN"
+                raise
+            finally:
+                level = logging.DEBUG if method.startswith(MACHINE_CALLS) else logging.INFO
+                log.log(
+                    level,
+                    "rpc",
+                    method=method,
+                    code=code,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    **access_fields(context, facts, failed=code != "OK"),
+                )
+
+
+def access_fields(
+    context: grpc.aio.ServicerContext, facts: CallFacts, *, failed: bool
+) -> dict[str, Any]:
+    """The caller and, for a failed call, why: what an operator filters and greps by."""
+    fields: dict[str, Any] = {"peer": _peer(context)}
+    if facts.principal is not None:
+        fields["organization_id"] = facts.principal.organization_id
+        fields["subject"] = facts.principal.subject
+    if failed:
+        fields["reason"] = facts.error_reason
+        fields["message"] = facts.error_message or _details(context)
+    return fields
+
+
+def _peer(context: grpc.aio.ServicerContext) -> str:
+    try:
+        return str(context.peer())
+    except Exception:  # a call torn down before it was logged: no peer left to name
+        return ""
+
+
+def _details(context: grpc.aio.ServicerContext) -> str:
+    """The status message of a call aborted outside the error mapping (UNIMPLEMENTED...)."""
+    try:
+        return str(context.details() or "")
+    except Exception:
+        return ""

@@ -13,6 +13,7 @@ import grpc
 from domain.kernel.errors import UnauthenticatedError
 from domain.kernel.principal import Principal
 from server.authorization import authorize
+from server.interceptors.call_facts import note_principal
 from server.interceptors.wrapping import ScopeInterceptor
 from server.tokens import TokenVerifier
 
@@ -48,6 +49,7 @@ class AuthenticationInterceptor(ScopeInterceptor):
     @asynccontextmanager
     async def scope(self, context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[None]:
         principal = self._verifier.verify(bearer_token(context))
+        note_principal(principal)  # the access log names the caller, refused or not
         authorize(principal, method)
         token = _principal.set(principal)
         try:

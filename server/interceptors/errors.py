@@ -18,6 +18,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from domain.kernel import errors as e
+from server.interceptors.call_facts import note_error
 from server.interceptors.wrapping import ScopeInterceptor
 
 ERROR_DOMAIN = "campaign.v1"
@@ -105,8 +106,10 @@ class ErrorMappingInterceptor(ScopeInterceptor):
                     reason=error.reason,
                     cause=f"{type(cause).__module__}.{type(cause).__name__}: {cause}"[:500],
                 )
+            note_error(error.reason, error.message)
             status = to_status(error)
             await context.abort(status.code, status.details, status.trailing_metadata)
         except Exception:
             log.exception("unhandled error", method=method)
+            note_error("", "internal error; see server logs")
             await context.abort(grpc.StatusCode.INTERNAL, "internal error; see server logs")
