@@ -21,7 +21,6 @@ from adapters.memory.audience import (
 from adapters.sql.audience.source import SqlAudienceSource
 from adapters.sql.audience.stores import SqlContactDirectory, SqlSegmentStore
 from adapters.sql.audience.suppressions import SqlSuppressionStore
-from adapters.sql.migrate import upgrade_to_head
 from domain.audience.conditions import CONTACT_FIELDS
 from domain.audience.contacts import Contact
 from domain.audience.model import (
@@ -58,8 +57,7 @@ async def open_audience_backend(kind: str, data_dir: Path) -> AsyncIterator[Audi
         return
     from tests.contract.conftest import sql_engine  # conftest imports this module
 
-    async with sql_engine(kind, data_dir) as engine:
-        await upgrade_to_head(engine)
+    async with sql_engine(kind, data_dir, migrated=True) as engine:
         sql_segments = SqlSegmentStore(engine, clock=clock)
         yield AudienceBackend(
             kind,

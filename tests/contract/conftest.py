@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.campaigns import MemoryStore
 from adapters.sql.engine import make_engine, sqlite_url_for
-from adapters.sql.migrate import upgrade_to_head
 from adapters.sql.unit_of_work import SqlStore
 from domain.campaigns.ports import UnitOfWorkFactory
 from domain.kernel.ports import OutboxStore
+from tests.support.migrated import migrated_postgres_database, migrated_sqlite_file
 from tests.support.services import postgres_database
 
 ALL = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -35,16 +35,23 @@ class Backend:
 
 
 @asynccontextmanager
-async def sql_engine(kind: str, data_dir: Path) -> AsyncIterator[AsyncEngine]:
-    """An empty database of the given kind (not migrated), disposed afterwards."""
+async def sql_engine(
+    kind: str, data_dir: Path, *, migrated: bool = False
+) -> AsyncIterator[AsyncEngine]:
+    """A database of the given kind, empty or already `migrated` (a copy of the migrated
+    template: tests.support.migrated), disposed afterwards."""
     if kind == "sqlite":
-        engine = make_engine(sqlite_url_for(data_dir))
+        url = sqlite_url_for(data_dir)
+        if migrated:
+            url = await migrated_sqlite_file(data_dir / "migrated.db")
+        engine = make_engine(url)
         try:
             yield engine
         finally:
             await engine.dispose()
         return
-    async with postgres_database() as url:
+    database = migrated_postgres_database() if migrated else postgres_database()
+    async with database as url:
         engine = make_engine(url)
         try:
             yield engine
@@ -58,8 +65,7 @@ async def open_backend(kind: str, data_dir: Path) -> AsyncIterator[Backend]:
         memory = MemoryStore()
         yield Backend("memory", memory.unit_of_work, memory)
         return
-    async with sql_engine(kind, data_dir) as engine:
-        await upgrade_to_head(engine)
+    async with sql_engine(kind, data_dir, migrated=True) as engine:
         store = SqlStore(engine)
         yield Backend(kind, store.unit_of_work, store.outbox_store(), engine)
 

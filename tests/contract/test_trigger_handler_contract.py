@@ -17,7 +17,6 @@ from adapters.embedded.rate_limiter import MemoryRateLimiter
 from adapters.sql.audience.source import SqlAudienceSource
 from adapters.sql.audience.stores import SqlContactDirectory, SqlSegmentStore
 from adapters.sql.audience.suppressions import SqlSuppressionStore
-from adapters.sql.migrate import upgrade_to_head
 from adapters.sql.unit_of_work import SqlStore
 from domain.audience.contacts import Contact
 from domain.audience.model import Audience, Condition, ConditionOperator, SegmentType, Suppression
@@ -83,8 +82,7 @@ class World:
 
 @pytest.fixture(params=SQL)
 async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
-    async with sql_engine(request.param, tmp_path) as engine:
-        await upgrade_to_head(engine)
+    async with sql_engine(request.param, tmp_path, migrated=True) as engine:
         clock = FixedClock()
         store = SqlStore(engine)
         segments = SqlSegmentStore(engine, clock=clock)

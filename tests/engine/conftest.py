@@ -17,7 +17,7 @@ from adapters.embedded.rate_limiter import MemoryRateLimiter
 from adapters.embedded.sandbox_delivery import SandboxDelivery
 from adapters.runtime.gc_tuning import older_objects_left_alone
 from adapters.runtime.message_ids import FastMessageIds
-from adapters.sql import SqlStore, make_engine, upgrade_to_head
+from adapters.sql import SqlStore, make_engine
 from adapters.sql.audience.source import SqlAudienceSource
 from adapters.sql.audience.stores import SqlContactDirectory, SqlSegmentStore
 from adapters.sql.audience.suppressions import SqlSuppressionStore
@@ -34,7 +34,8 @@ from domain.execution.throttling import OrganizationLimits
 from domain.kernel.channels import Channel
 from domain.kernel.principal import Principal, Role
 from tests.support.metric_recount import mismatches
-from tests.support.services import postgres_database, require
+from tests.support.migrated import migrated_postgres_database, migrated_sqlite_file
+from tests.support.services import require
 
 ORG = "org-engine"
 ADMIN = Principal(ORG, "admin@engine", frozenset({Role.ADMIN}))
@@ -108,17 +109,16 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[EngineRig]:
     if request.param == "postgres":
         require("127.0.0.1", 5432, "PostgreSQL")
-        async with postgres_database() as url:
+        async with migrated_postgres_database() as url:
             async for built in _engine(url):
                 yield built
     else:
-        async for built in _engine(f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}"):
+        async for built in _engine(await migrated_sqlite_file(tmp_path / "engine.db")):
             yield built
 
 
 async def _engine(url: str) -> AsyncIterator[EngineRig]:
-    sql = make_engine(url)
-    await upgrade_to_head(sql)
+    sql = make_engine(url)  # already migrated (tests.support.migrated)
     store = SqlStore(sql)
     clock = FakeClock()
     ids = UuidGenerator()

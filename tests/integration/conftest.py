@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from adapters.sql.engine import make_engine
-from adapters.sql.migrate import upgrade_to_head
 from adapters.sql.unit_of_work import SqlStore
 from tests.integration.nats_support import (
     PrivateNatsServer,
@@ -16,18 +15,13 @@ from tests.integration.nats_support import (
     delete_stream,
     shared_nats_url,
 )
-from tests.support.services import postgres_database
+from tests.support.migrated import migrated_postgres_database
 
 
 @pytest.fixture
 async def database_url() -> AsyncIterator[str]:
     """A freshly migrated Postgres database of its own, dropped afterwards."""
-    async with postgres_database() as url:
-        engine = make_engine(url)
-        try:
-            await upgrade_to_head(engine)
-        finally:
-            await engine.dispose()
+    async with migrated_postgres_database() as url:
         yield url
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from tests.support.migrated import migrated_postgres_url
 from tests.support.services import POSTGRES_HOST, POSTGRES_PORT, postgres_database, require
 
 ADDRESS_LINE = re.compile(r"listening on (\S+)")
@@ -223,8 +224,9 @@ def backend_env(kind: str, data_dir: Path, *, migrated: bool = True) -> Iterator
         return
     if kind != "postgres":
         raise ValueError(f"unknown backend {kind!r}")
+    if migrated:  # as `campaign-service migrate` leaves it (tests.support.migrated)
+        with migrated_postgres_url() as url:
+            yield server_env(data_dir, CAMPAIGN_DATABASE_URL=url)
+        return
     with fresh_postgres_database() as url:
-        env = server_env(data_dir, CAMPAIGN_DATABASE_URL=url)
-        if migrated:
-            migrate(env)
-        yield env
+        yield server_env(data_dir, CAMPAIGN_DATABASE_URL=url)

@@ -20,6 +20,10 @@ POSTGRES_ADMIN_DSN = f"postgresql://postgres@{POSTGRES_HOST}:{POSTGRES_PORT}/pos
 TEST_DATABASE_PREFIX = "campaign_test_"
 
 
+def postgres_url(database: str) -> str:
+    return f"postgresql+asyncpg://postgres@{POSTGRES_HOST}:{POSTGRES_PORT}/{database}"
+
+
 def is_listening(host: str, port: int, timeout: float = 0.5) -> bool:
     try:
         with socket.create_connection((host, port), timeout=timeout):
@@ -54,7 +58,7 @@ async def postgres_database(icu_locale: str | None = "en-US") -> AsyncIterator[s
         locale = f"LOCALE_PROVIDER icu ICU_LOCALE '{icu_locale}'" if icu_locale else ""
         await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0 {locale}')
         try:
-            yield f"postgresql+asyncpg://postgres@{POSTGRES_HOST}:{POSTGRES_PORT}/{name}"
+            yield postgres_url(name)
         finally:
             # A failed test may have leaked connections, and DROP refuses while any is open.
             await admin.execute(
