@@ -65,8 +65,8 @@ class FiguresSampler:
         self._stop_requested.set()
         if self._task is None:
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._task), STOP_GRACE_SECONDS)
+        if not self._task.done():
+            await asyncio.wait([self._task], timeout=STOP_GRACE_SECONDS)
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
