@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.engine import SQLITE_BEGIN_OPTION
@@ -81,8 +81,12 @@ async def _outbox(connection: AsyncConnection) -> Backlog:
 
 
 async def _delivery(connection: AsyncConnection, now: datetime) -> Backlog:
-    statement = select(func.count(), func.min(messages.c.send_after)).where(
+    rows, oldest = (await connection.execute(delivery_backlog(now))).one()
+    return Backlog(int(rows), oldest)
+
+
+def delivery_backlog(now: datetime) -> Select[tuple[int, datetime | None]]:
+    """Rows and oldest slot of the due messages, through ix_messages_due alone."""
+    return select(func.count(), func.min(messages.c.send_after)).where(
         DUE_STATUSES, messages.c.send_after <= now
     )
-    rows, oldest = (await connection.execute(statement)).one()
-    return Backlog(int(rows), oldest)
