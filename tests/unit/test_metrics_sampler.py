@@ -92,9 +92,7 @@ def test_live_readings_tell_the_states_at_the_scrape(state: str, expected: float
     metrics = ServiceMetrics()
     connections = {"events": lambda: True, "deliveries": lambda: False, "inbound": lambda: None}
     metrics.registry.register(LiveReadings({"data_service": lambda: state}, connections))
-    families = {
-        f.name: f for f in text_string_to_metric_families(metrics.exposition().decode())
-    }
+    families = {f.name: f for f in text_string_to_metric_families(metrics.exposition().decode())}
     circuit = {
         s.labels["state"]: s.value for s in families["campaign_upstream_circuit_state"].samples
     }

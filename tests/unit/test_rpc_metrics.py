@@ -71,9 +71,9 @@ def timed(metrics: ServiceMetrics, name: str, code: str) -> float:
     return value or 0.0
 
 
-async def call(channel: grpc.aio.Channel, name: str, timeout: float = 10.0) -> grpc.StatusCode:
+async def call(channel: grpc.aio.Channel, name: str, deadline: float = 10.0) -> grpc.StatusCode:
     try:
-        await channel.unary_unary(method(name))(b"x", timeout=timeout)
+        await channel.unary_unary(method(name))(b"x", timeout=deadline)
     except grpc.aio.AioRpcError as error:
         return error.code()
     return grpc.StatusCode.OK
@@ -120,7 +120,7 @@ async def test_a_caller_that_leaves_counts_as_cancelled(
     served: tuple[ServiceMetrics, grpc.aio.Channel],
 ) -> None:
     metrics, channel = served
-    assert await call(channel, "Slow", timeout=0.3) == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert await call(channel, "Slow", deadline=0.3) == grpc.StatusCode.DEADLINE_EXCEEDED
     for _ in range(100):  # the server side notices the deadline on its own
         if handled(metrics, method("Slow"), "CANCELLED"):
             break

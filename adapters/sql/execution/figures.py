@@ -16,6 +16,7 @@ holds, the write lock.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -85,7 +86,7 @@ async def _delivery(connection: AsyncConnection, now: datetime) -> Backlog:
     return Backlog(int(rows), oldest)
 
 
-def delivery_backlog(now: datetime) -> Select[tuple[int, datetime | None]]:
+def delivery_backlog(now: datetime) -> Select[int, Any]:
     """Rows and oldest slot of the due messages, through ix_messages_due alone."""
     return select(func.count(), func.min(messages.c.send_after)).where(
         DUE_STATUSES, messages.c.send_after <= now
