@@ -171,6 +171,9 @@ class Settings(BaseSettings):
     otel_endpoint: str | None = Field(None, description="OTLP/gRPC collector endpoint")
     outbox_poll_interval: float = Field(0.5, gt=0, description="seconds between outbox polls")
     health_probe_interval: float = Field(2.0, gt=0, description="seconds between DB probes")
+    metrics_sample_seconds: float = Field(
+        5.0, gt=0, description="seconds between reads of the store's figures for /metrics"
+    )
     shutdown_grace: float = Field(10.0, ge=0, description="seconds in-flight RPCs get on stop")
 
     @field_validator("redis_url", "nats_url")

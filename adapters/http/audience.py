@@ -35,6 +35,9 @@ log = logging.getLogger("campaign.http")
 T = TypeVar("T")
 ALL_CHANNELS = frozenset(Channel)
 
+# (cache name, hit): what the composition root counts (server/observability).
+CacheLookups = Callable[[str, bool], None]
+
 # Users asked about concurrently by `members` (each costs a few upstream requests).
 MEMBERS_AT_ONCE = 8
 
@@ -59,7 +62,11 @@ class HttpAudienceSource:
         stale_members_max: int = 100_000,
         stale_profiles_max: int = 100_000,
         clock: Callable[[], float] = time.monotonic,
+        cache_lookups: CacheLookups | None = None,
     ) -> None:
+        """`cache_lookups(cache, hit)` hears of every lookup in the caches below (the
+        service's metrics): `profile_schemas` serves every read, the others only stand in
+        while the data service fails."""
         if (
             not 0 < page_size <= MAX_MEMBERS_PAGE
             or not 0 < profile_batch_size <= MAX_PROFILES_BATCH
@@ -76,16 +83,23 @@ class HttpAudienceSource:
             max_weight=stale_members_max,
             weigh=lambda s: len(s.user_ids),
             clock=clock,
+            on_lookup=_told(cache_lookups, "member_snapshots"),
         )
         self._profiles: TtlCache[tuple[str, str], Contact] = TtlCache(
-            ttl=stale_ttl, max_weight=stale_profiles_max, clock=clock
+            ttl=stale_ttl,
+            max_weight=stale_profiles_max,
+            clock=clock,
+            on_lookup=_told(cache_lookups, "profiles"),
         )
         self._counts: TtlCache[Hashable, int] = TtlCache(
-            ttl=stale_ttl, max_weight=10_000, clock=clock
+            ttl=stale_ttl, max_weight=10_000, clock=clock, on_lookup=_told(cache_lookups, "counts")
         )
         # Schemas change with deploys, not per send: kept for the TTL, like templates.
         self._schemas: TtlCache[str, frozenset[str] | None] = TtlCache(
-            ttl=stale_ttl, max_weight=10_000, clock=clock
+            ttl=stale_ttl,
+            max_weight=10_000,
+            clock=clock,
+            on_lookup=_told(cache_lookups, "profile_schemas"),
         )
 
     async def profile_fields(self, organization_id: str) -> frozenset[str] | None:
@@ -314,6 +328,12 @@ class HttpAudienceSource:
             return stale_copy(self._counts, key, exc, self._api.name, what)
         self._counts.put(key, count)
         return count
+
+
+def _told(lookups: CacheLookups | None, cache: str) -> Callable[[bool], None] | None:
+    if lookups is None:
+        return None
+    return lambda hit: lookups(cache, hit)
 
 
 def just_below(user_id: str) -> str:

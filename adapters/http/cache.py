@@ -29,7 +29,8 @@ class Cached(Generic[V]):
 class TtlCache(Generic[K, V]):
     """Entries live `ttl` seconds; the least recently used go first beyond `max_weight`.
 
-    A value heavier than `max_weight` on its own is not stored at all.
+    A value heavier than `max_weight` on its own is not stored at all. `on_lookup` hears of
+    every `get`, True for a hit (the service's metrics count them; it must not raise).
     """
 
     def __init__(
@@ -39,8 +40,10 @@ class TtlCache(Generic[K, V]):
         max_weight: int,
         weigh: Callable[[V], int] = lambda _value: 1,
         clock: Callable[[], float] = time.monotonic,
+        on_lookup: Callable[[bool], None] | None = None,
     ) -> None:
         self._ttl = ttl
+        self._on_lookup = on_lookup
         self._max_weight = max_weight
         self._weigh = weigh
         self._clock = clock
@@ -57,12 +60,13 @@ class TtlCache(Generic[K, V]):
     def get(self, key: K) -> Cached[V] | None:
         """The entry with its age source (`stored_at`), or None when absent or expired."""
         entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if self.age(entry) >= self._ttl:
+        if entry is not None and self.age(entry) >= self._ttl:
             self._drop(key)
-            return None
-        self._entries.move_to_end(key)
+            entry = None
+        if entry is not None:
+            self._entries.move_to_end(key)
+        if self._on_lookup is not None:
+            self._on_lookup(entry is not None)
         return entry
 
     def put(self, key: K, value: V) -> None:

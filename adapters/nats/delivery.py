@@ -131,6 +131,10 @@ class NatsDeliveryPublisher:
         self._lock = asyncio.Lock()
 
     @property
+    def connected(self) -> bool | None:
+        return self._link.connected
+
+    @property
     def handed_over_status(self) -> MessageStatus:
         return MessageStatus.SENT
 

@@ -108,6 +108,33 @@ class NatsInbound:
     async def jetstream(self) -> JetStreamContext:
         return await self._link.jetstream()
 
+    @property
+    def connected(self) -> bool | None:
+        return self._link.connected
+
+    async def lag(self) -> dict[str, int]:
+        """Per subscribed subject (without the prefix), the messages its durable consumer has
+        not delivered yet (JetStream's num_pending), for the consumers bound on the current
+        connection; nothing while disconnected (this never connects by itself)."""
+        if not self._link.connected:
+            return {}
+        js = await self._link.jetstream()
+        async with self._lock:
+            bound = dict(self._streams) if self._bound_to is js else {}
+        lag: dict[str, int] = {}
+        for consumer in self.consumers:
+            stream = bound.get(consumer.subject)
+            if stream is None:
+                continue
+            try:
+                info = await js.consumer_info(stream, consumer.name)
+            except Exception as exc:
+                raise DependencyUnavailableError(
+                    f"JetStream consumer {consumer.name} info unavailable: {exc!r}"
+                ) from exc
+            lag[consumer.subject.removeprefix(self.prefix)] = info.num_pending or 0
+        return lag
+
     async def stream_for(self, js: JetStreamContext, subject: str) -> str:
         """The stream capturing `subject`; our own (made or extended) when none does."""
         async with self._lock:

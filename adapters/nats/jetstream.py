@@ -54,6 +54,12 @@ class JetStreamLink:
         self._stream_ready = False
         self._lock = asyncio.Lock()
 
+    @property
+    def connected(self) -> bool | None:
+        """Whether the connection is up now (False while nats-py reconnects, or once closed);
+        None before its first use (connections open lazily), so nothing is reported then."""
+        return connection_state(self._nc)
+
     def stream_lost(self) -> None:
         """Nothing captured our subjects: recreate the stream before the next publish."""
         self._stream_ready = False
@@ -175,6 +181,11 @@ def subject_covers(pattern: str, subjects: str) -> bool:
         if position >= len(want) or want[position] == ">" or token not in ("*", want[position]):
             return False
     return len(have) == len(want)
+
+
+def connection_state(nc: Client | None) -> bool | None:
+    """A client's state for the metrics: connected, not (reconnecting or closed), never opened."""
+    return None if nc is None else bool(nc.is_connected)
 
 
 def _ignore_outcome(task: asyncio.Future[None]) -> None:

@@ -31,6 +31,7 @@ from adapters.nats.jetstream import (
     CLOSE_TIMEOUT_SECONDS,
     CONNECT_TIMEOUT_SECONDS,
     connect_bounded,
+    connection_state,
 )
 from domain.kernel.events import SOURCE
 from domain.metrics.ports import ChangeListener
@@ -101,6 +102,10 @@ class NatsMetricChanges:
     @property
     def subscribed(self) -> bool:
         return self._subscribed
+
+    @property
+    def connected(self) -> bool | None:
+        return connection_state(self._nc)
 
     # --- MetricChanges ---------------------------------------------------------------------
 

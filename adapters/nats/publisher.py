@@ -59,6 +59,10 @@ class NatsEventPublisher:
         """What our stream must capture: every subject we publish to."""
         return self._link.subjects
 
+    @property
+    def connected(self) -> bool | None:
+        return self._link.connected
+
     def subject_for(self, event: DomainEvent) -> str:
         return self._prefix + event.event_type
 

@@ -26,14 +26,17 @@ from server.composition.closers import Closers
 from server.composition.factories import DependencyCheck, build_ports
 from server.composition.services import Services, build_services
 from server.health import HealthReporter
-from server.http.metrics import ServiceMetrics
 from server.http.routes import tracking_app
 from server.http.server import HttpServer, bind_socket
 from server.interceptors.access_log import AccessLogInterceptor
 from server.interceptors.authentication import AuthenticationInterceptor
 from server.interceptors.errors import ErrorMappingInterceptor
 from server.interceptors.requests import RequestCheckInterceptor
+from server.interceptors.rpc_metrics import RpcMetricsInterceptor
 from server.listen_address import GRPC_OPTIONS, bind, ensure_bindable
+from server.observability.live_readings import LiveReadings
+from server.observability.prometheus import ServiceMetrics
+from server.observability.sampler import FiguresSampler
 from server.page_tokens import PageTokenSealer, page_token_sealer
 from server.reflection_comments import CommentedPool
 from server.servicers.audience import AudienceServicer
@@ -67,6 +70,7 @@ class Application:
     dependency_checks: tuple[DependencyCheck, ...] = ()
     http: HttpServer | None = None  # tracking links, /healthz, /metrics (docs/tracking.md)
     metrics: ServiceMetrics | None = None
+    sampler: FiguresSampler | None = None  # the store's figures for /metrics
     _reporting: asyncio.Task[None] | None = None
 
     @property
@@ -90,6 +94,8 @@ class Application:
             )
         self.services.relay.start()
         self.health.start()
+        if self.sampler is not None:
+            self.sampler.start()
         for worker in self.services.workers:
             worker.start()
         self._reporting = asyncio.create_task(
@@ -101,6 +107,8 @@ class Application:
         if self._reporting is not None:
             self._reporting.cancel()
         await self.health.stop()
+        if self.sampler is not None:
+            await self.sampler.stop()
         # Live metric streams never end by themselves: end them (UNAVAILABLE, clients reconnect)
         # rather than let them hold the stop for its whole grace period.
         self.services.live_metrics.close()
@@ -139,9 +147,13 @@ def make_server(
     health: HealthReporter,
     keys: JwtKeys,
     page_tokens: PageTokenSealer,
+    *,
+    metrics: ServiceMetrics | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     verifier = TokenVerifier(keys)
-    interceptors = [
+    interceptors: list[grpc.aio.ServerInterceptor] = [
+        # outermost but tracing: counts every call, whatever the inner ones answer
+        *([RpcMetricsInterceptor(metrics)] if metrics is not None else []),
         AccessLogInterceptor(),
         ErrorMappingInterceptor(),
         AuthenticationInterceptor(verifier),
@@ -196,15 +208,26 @@ async def build_application(settings: Settings) -> Application:
     http = HttpServer(bind_socket(settings.http_address))
     closers = Closers()
     closers.register(http.stop)
+    metrics = ServiceMetrics()
     try:
-        ports = await build_ports(settings, closers, tracking_base_url=f"http://{http.address}")
+        ports = await build_ports(
+            settings,
+            closers,
+            tracking_base_url=f"http://{http.address}",
+            cache_lookups=metrics.cache_lookup,
+        )
     except BaseException:
         await closers.close_all()
         raise
-    services = build_services(settings, ports)
+    services = build_services(settings, ports, metrics=metrics)
     health = HealthReporter(ports.health_probe, SERVICE_NAMES, settings.health_probe_interval)
+    sampler = None
+    if ports.observed is not None:
+        observed = ports.observed
+        metrics.registry.register(LiveReadings(observed.circuits, observed.nats_connections))
+        sampler = FiguresSampler(metrics, observed, settings.metrics_sample_seconds)
     try:
-        server, port = make_server(settings, services, health, keys, page_tokens)
+        server, port = make_server(settings, services, health, keys, page_tokens, metrics=metrics)
     except StartupError:  # the port was taken after ensure_bindable looked
         await closers.close_all()
         raise
@@ -217,5 +240,6 @@ async def build_application(settings: Settings) -> Application:
         closers,
         ports.dependency_checks,
         http=http,
-        metrics=ServiceMetrics(),
+        metrics=metrics,
+        sampler=sampler,
     )

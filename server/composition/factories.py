@@ -31,6 +31,7 @@ from adapters.sql.audience.source import SqlAudienceSource
 from adapters.sql.audience.stores import SqlContactDirectory, SqlSegmentStore
 from adapters.sql.audience.suppressions import SqlSuppressionStore
 from adapters.sql.engine import make_engine
+from adapters.sql.execution.figures import SqlOperationalFigures
 from adapters.sql.migrate import (
     SchemaOutOfDateError,
     current_revision,
@@ -61,10 +62,13 @@ from domain.kernel.ports import Clock, EventPublisher, HealthProbe, IdGenerator,
 from domain.metrics.ports import MetricChangeFeed, MetricChanges, MetricLedger
 from server.composition.closers import Closers
 from server.data_dir import private_data_dir
+from server.observability.sources import CacheLookupRecorder, ObservedSources
 from server.pseudonym_key import erasure_pseudonyms
 from server.settings import Settings
 from server.startup import StartupError
 from server.tracking_keys import tracking_keys
+
+DATA_SERVICE, CREATIVE_SERVICE = "data_service", "creative_service"  # the metrics' labels
 
 __all__ = ["Ports", "SchemaOutOfDateError", "build_ports", "migrate_database"]
 
@@ -110,12 +114,19 @@ class Ports:
     pseudonyms: Pseudonyms | None = None  # of erased users (docs/erasure.md)
     tracking: TrackingLinks | None = None  # signed tracking links (docs/tracking.md)
     dependency_checks: tuple[DependencyCheck, ...] = ()
+    # What /metrics reads besides what is reported to it (docs/metrics-prometheus.md).
+    observed: ObservedSources | None = None
 
 
 async def build_ports(
-    settings: Settings, closers: Closers, *, tracking_base_url: str = ""
+    settings: Settings,
+    closers: Closers,
+    *,
+    tracking_base_url: str = "",
+    cache_lookups: CacheLookupRecorder | None = None,
 ) -> Ports:
-    """`tracking_base_url`: where the tracking links point (the HTTP server's public URL)."""
+    """`tracking_base_url`: where the tracking links point (the HTTP server's public URL);
+    `cache_lookups` hears of the upstream clients' cache lookups (the metrics)."""
     links = tracking_links(settings, tracking_base_url)
     store = await open_store(settings, closers)
     events = event_publisher(settings, closers)
@@ -131,6 +142,9 @@ async def build_ports(
         )
     signals = metric_signals(settings, closers)
     store.metric_changes.target = signals  # a commit that moved counters tells every replica
+    circuits: dict[str, Callable[[], str]] = {}
+    delivery = delivery_publisher(settings, closers)
+    inbound = nats_inbound(settings, closers)
     return Ports(
         clock=clock,
         ids=UuidGenerator(),
@@ -141,11 +155,19 @@ async def build_ports(
         contacts=SqlContactDirectory(store.engine, clock=clock, pseudonyms=pseudonyms),
         segments=segments,
         suppressions=suppressions,
-        audience=audience_source(settings, store, segments, suppressions, closers),
-        templates=template_source(settings, closers),
+        audience=audience_source(
+            settings,
+            store,
+            segments,
+            suppressions,
+            closers,
+            cache_lookups=cache_lookups,
+            circuits=circuits,
+        ),
+        templates=template_source(settings, closers, circuits=circuits),
         limiter=limiter,
         # Every hand-over goes out with its tracking (domain.execution.tracked_content).
-        delivery=TrackedDelivery(delivery_publisher(settings, closers), links),
+        delivery=TrackedDelivery(delivery, links),
         events=events,
         # Faster id hashing and GC tuning for the executor's fan-out (adapters.runtime).
         message_ids=FastMessageIds,
@@ -153,13 +175,46 @@ async def build_ports(
         resolver=SystemResolver(),
         # The counters every writer keeps in its own transaction (docs/metrics.md).
         metric_ledger=store.metric_ledger(),
-        inbound=nats_inbound(settings, closers),
+        inbound=inbound,
         metric_changes=signals,
         metric_feed=signals,
         pseudonyms=pseudonyms,
         tracking=links,
         dependency_checks=tuple(checks),
+        observed=ObservedSources(
+            figures=SqlOperationalFigures(store.engine),
+            nats_connections=nats_connections(events, delivery, inbound, signals),
+            consumer_lag=inbound.lag if inbound is not None else None,
+            circuits=circuits,
+        ),
     )
+
+
+def nats_connections(
+    events: EventPublisher,
+    delivery: DeliveryPublisher,
+    inbound: NatsInbound | None,
+    signals: InProcessMetricChanges | NatsMetricChanges,
+) -> dict[str, Callable[[], bool | None]]:
+    """Each NATS connection's state reader, by a name for the metrics' `connection` label."""
+    found: dict[str, Callable[[], bool | None]] = {}
+    for name, adapter in (
+        ("events", events),
+        ("deliveries", delivery),
+        ("inbound", inbound),
+        ("metric_changes", signals),
+    ):
+        if isinstance(
+            adapter, NatsEventPublisher | NatsDeliveryPublisher | NatsInbound | NatsMetricChanges
+        ):
+            found[name] = _state_of(adapter)
+    return found
+
+
+def _state_of(
+    adapter: NatsEventPublisher | NatsDeliveryPublisher | NatsInbound | NatsMetricChanges,
+) -> Callable[[], bool | None]:
+    return lambda: adapter.connected
 
 
 async def open_store(settings: Settings, closers: Closers) -> SqlStore:
@@ -267,17 +322,33 @@ def audience_source(
     segments: SegmentStore,
     suppressions: SuppressionStore,
     closers: Closers,
+    *,
+    cache_lookups: CacheLookupRecorder | None = None,
+    circuits: dict[str, Callable[[], str]] | None = None,
 ) -> AudienceSource:
+    """The built-in directory, or the data service when CAMPAIGN_DATA_SERVICE_URL is set (its
+    breaker's state goes into `circuits`, its cache lookups to `cache_lookups`)."""
     if not settings.data_service_url:
         return SqlAudienceSource(store.engine, segments)
     client = UpstreamClient(
         "data service", settings.data_service_url, token=_secret(settings.data_service_token)
     )
     closers.register(client.aclose)
-    return HttpAudienceSource(client, suppressions)
+    if circuits is not None:
+        circuits[DATA_SERVICE] = lambda: client.circuit_state.value
+    lookups = None
+    if cache_lookups is not None:
+        recorder = cache_lookups
+
+        def lookups(cache: str, hit: bool) -> None:
+            recorder(DATA_SERVICE, cache, hit)
+
+    return HttpAudienceSource(client, suppressions, cache_lookups=lookups)
 
 
-def template_source(settings: Settings, closers: Closers) -> TemplateSource | None:
+def template_source(
+    settings: Settings, closers: Closers, *, circuits: dict[str, Callable[[], str]] | None = None
+) -> TemplateSource | None:
     if not settings.creative_service_url:
         return None
     client = UpstreamClient(
@@ -286,6 +357,8 @@ def template_source(settings: Settings, closers: Closers) -> TemplateSource | No
         token=_secret(settings.creative_service_token),
     )
     closers.register(client.aclose)
+    if circuits is not None:
+        circuits[CREATIVE_SERVICE] = lambda: client.circuit_state.value
     return HttpTemplateSource(client)
 
 

@@ -22,7 +22,7 @@ from domain.execution.delivery import deliver_once
 from domain.execution.estimate import AudienceEstimator
 from domain.execution.executor import Executor
 from domain.execution.model import Execution
-from domain.execution.observer import ObserverFanOut
+from domain.execution.observer import ExecutionObserver, ObserverFanOut
 from domain.execution.retries import RetryPolicy, describe
 from domain.execution.scheduler import fire_due
 from domain.execution.send_now import SendNow
@@ -35,6 +35,8 @@ from server.composition.events import event_intake, inbound_workers
 from server.composition.factories import Ports, report_sandbox_deliveries
 from server.composition.limits import marketing_caps, organization_limits
 from server.composition.live_metrics import live_metrics
+from server.observability.execution_metrics import ExecutionMetrics
+from server.observability.prometheus import ServiceMetrics
 from server.observability.run_log import RunLog
 from server.settings import Settings
 from server.workers.loop import WorkerLoop
@@ -71,10 +73,21 @@ def render_budget(settings: Settings) -> RenderBudget:
     )
 
 
-def build_services(settings: Settings, ports: Ports) -> Services:
+def build_services(
+    settings: Settings, ports: Ports, *, metrics: ServiceMetrics | None = None
+) -> Services:
+    """`metrics`: where the engine's runs are counted (/metrics); none in tests that skip it."""
     limits = organization_limits(settings)
     configure_budget(render_budget(settings))
-    engine = execution_workers(settings, ports, limits) if settings.executor_enabled else []
+    # Each run's story for operators (logs) and its figures (metrics).
+    observers: list[ExecutionObserver] = [RunLog(interval=settings.log_progress_seconds)]
+    if metrics is not None:
+        observers.append(ExecutionMetrics(metrics))
+    engine = (
+        execution_workers(settings, ports, limits, ObserverFanOut(observers))
+        if settings.executor_enabled
+        else []
+    )
     release = next((w for w in engine if w.name == TRIGGER_RELEASE), None)
     # A taken event may have fired a trigger: its messages are released (and handed over) now
     # rather than at the workers' next poll.
@@ -184,7 +197,10 @@ def log_failed_attempt(
 
 
 def execution_workers(
-    settings: Settings, ports: Ports, limits: OrganizationLimits
+    settings: Settings,
+    ports: Ports,
+    limits: OrganizationLimits,
+    observer: ExecutionObserver | None = None,
 ) -> list[WorkerLoop]:
     executor = Executor(
         ports.unit_of_work,
@@ -204,8 +220,7 @@ def execution_workers(
         retries=retry_policy(settings),
         on_failure=log_failed_attempt,
         marketing_caps=marketing_caps(settings),
-        # Each run's story for operators (and, beside it, its metrics).
-        observer=ObserverFanOut([RunLog(interval=settings.log_progress_seconds)]),
+        observer=observer,
     )
 
     async def schedule() -> int:

@@ -22,8 +22,8 @@ from aiohttp import web
 
 from domain.events.tracking_hits import TrackingHits
 from server.http import pages
-from server.http.metrics import CONTENT_TYPE, ServiceMetrics
 from server.http.outage import outage_middleware
+from server.observability.prometheus import CONTENT_TYPE, ServiceMetrics
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_CACHE = {

@@ -1,1 +1,2 @@
-"""What the service tells operators about itself: log processors, run logs (and metrics)."""
+"""What the service tells those who run it: log processors and run logs, Prometheus metrics
+(prometheus.py and its feeders)."""

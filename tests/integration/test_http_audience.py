@@ -468,3 +468,24 @@ async def test_the_schema_is_cached_and_a_malformed_one_is_a_bad_response(
     fake.set_schema("org-2", [1, 2])  # type: ignore[list-item]
     with pytest.raises(UpstreamUnavailableError, match=r"expected \{fields"):
         await audience_source.profile_fields("org-2")
+
+
+async def test_cache_lookups_are_told_for_the_metrics(
+    fake: FakeUpstreams, client: UpstreamClient, world: World
+) -> None:
+    """Each cache lookup is told (cache name, hit): the schema cache on every read, the
+    last-good caches when they stand in for the failing service."""
+    told: list[tuple[str, bool]] = []
+    fake.set_schema(ORG, ["first_name"])
+    audience_source = source(client, cache_lookups=lambda cache, hit: told.append((cache, hit)))
+    await audience_source.profile_fields(ORG)
+    await audience_source.profile_fields(ORG)
+    assert told == [("profile_schemas", False), ("profile_schemas", True)]
+
+    await collect(audience_source, world.audiences)
+    fake.fail_always(ANY_ROUTE, SERVICE_UNAVAILABLE)
+    told.clear()
+    await collect(audience_source, world.audiences)
+    assert ("member_snapshots", True) in told
+    assert ("profiles", True) in told
+    assert all(hit for _, hit in told)

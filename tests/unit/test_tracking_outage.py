@@ -9,8 +9,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from domain.kernel.errors import DependencyUnavailableError
-from server.http.metrics import ServiceMetrics
 from server.http.routes import tracking_app
+from server.observability.prometheus import ServiceMetrics
 
 
 class DatabaseDown:

@@ -1,0 +1,62 @@
+"""Counts every gRPC call and times it, by method and final status code (Prometheus).
+
+The method label is the full method name (`/campaign.v1.CampaignService/GetCampaign`) of a
+method the server registered, a fixed set; a call to any other method (answered UNIMPLEMENTED
+by gRPC before any handler runs) counts as `unknown`, so no caller can grow the label set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import grpc
+
+from server.interceptors.wrapping import ScopeInterceptor
+from server.observability.prometheus import ServiceMetrics
+
+UNKNOWN = "unknown"
+
+
+class RpcMetricsInterceptor(ScopeInterceptor):
+    def __init__(self, metrics: ServiceMetrics) -> None:
+        super().__init__()
+        self._m = metrics
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await super().intercept_service(continuation, handler_call_details)
+        if handler is None:  # no such method: gRPC answers UNIMPLEMENTED itself
+            self._m.rpc_started.labels(method=UNKNOWN).inc()
+            self._m.rpc_handled.labels(method=UNKNOWN, code="UNIMPLEMENTED").inc()
+        return handler
+
+    @asynccontextmanager
+    async def scope(self, context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[None]:
+        self._m.rpc_started.labels(method=method).inc()
+        started = time.perf_counter()
+        code = "OK"
+        try:
+            yield
+            code = _code_of(context, default="OK")
+        except asyncio.CancelledError:
+            code = "CANCELLED"  # the client went away, or its deadline passed
+            raise
+        except BaseException:
+            code = _code_of(context, default="UNKNOWN")
+            raise
+        finally:
+            self._m.rpc_handled.labels(method=method, code=code).inc()
+            self._m.rpc_seconds.labels(method=method, code=code).observe(
+                time.perf_counter() - started
+            )
+
+
+def _code_of(context: grpc.aio.ServicerContext, *, default: str) -> str:
+    code = context.code()
+    return code.name if isinstance(code, grpc.StatusCode) else default
