@@ -155,6 +155,8 @@ class Supervisor:
             log.error("worker exited before serving; stopping the others", workers=failed)
             await self.drain([])
             return 2
+        if stop.is_set():  # SIGTERM while the workers were starting
+            return await self.drain([])
         announce()
         watchers = [
             asyncio.create_task(self.watch(w), name=f"watch-{w.index}") for w in self.workers
