@@ -18,6 +18,9 @@ from pydantic import ValidationError
 from domain.kernel.principal import Role
 from server.composition import SchemaOutOfDateError, build_application, migrate_database
 from server.logging_setup import configure_logging
+from server.processes.count import worker_count
+from server.processes.supervisor import supervise
+from server.processes.worker import WorkerRole, end_with_supervisor
 from server.settings import Settings
 from server.startup import StartupError
 from server.tokens import issue_token, load_keys
@@ -87,13 +90,22 @@ def refuse(reason: object) -> int:
     return 2
 
 
-async def serve(settings: Settings) -> int:
+async def serve(settings: Settings, role: WorkerRole | None = None) -> int:
+    """The single process (`role` None), or one worker process of a supervisor."""
     try:
-        app = await build_application(settings)
+        app = await build_application(
+            settings,
+            shared_port=role is not None,
+            background=role is None or role.background,
+        )
     except (StartupError, SchemaOutOfDateError) as exc:
         return refuse(exc)
     await app.start()
-    print(banner(settings, app.address, app.http_address), flush=True)
+    if role is None:
+        print(banner(settings, app.address, app.http_address), flush=True)
+    else:  # the supervisor prints the banner once every worker serves
+        log.info("worker started", worker=role.index, pid=os.getpid(), background=role.background)
+        role.announce_ready()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -104,6 +116,33 @@ async def serve(settings: Settings) -> int:
     shutdown_tracing()
     log.info("stopped")
     return 0
+
+
+async def serve_with_workers(settings: Settings, count: int) -> int:
+    """A supervisor and `count` worker processes (docs/worker-processes.md)."""
+
+    def announce(address: str, http_address: str) -> None:
+        lines = banner(settings, address, http_address)
+        print(f"{lines}\nworkers: {count} processes (supervisor pid {os.getpid()})", flush=True)
+
+    try:
+        return await supervise(settings, count, announce)
+    except (StartupError, SchemaOutOfDateError) as exc:
+        return refuse(exc)
+
+
+def start_serving(settings: Settings, args: argparse.Namespace) -> Coroutine[Any, Any, int] | int:
+    """What `serve` runs: a worker process when the supervisor started this one, else the
+    supervisor when CAMPAIGN_SERVER_WORKERS (or its default) asks for more than one, else the
+    single process of before."""
+    if args.worker_index is not None:
+        end_with_supervisor()
+        return serve(settings, WorkerRole(args.worker_index, args.ready_fd))
+    try:
+        count = worker_count(settings)
+    except StartupError as exc:
+        return refuse(exc)
+    return serve_with_workers(settings, count) if count > 1 else serve(settings)
 
 
 async def migrate(settings: Settings) -> int:
@@ -180,7 +219,10 @@ def watch(settings: Settings, args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="campaign-service", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the gRPC server")
+    run = commands.add_parser("serve", help="run the gRPC server")
+    # Internal: how the supervisor starts its worker processes (server/processes/worker.py).
+    run.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
+    run.add_argument("--ready-fd", type=int, default=-1, help=argparse.SUPPRESS)
     commands.add_parser("migrate", help="bring the database schema to the latest revision")
     tok = commands.add_parser("token", help="print a JWT valid for the running configuration")
     tok.add_argument("--org", required=True, help="organization id (org_id claim)")
@@ -219,8 +261,11 @@ def main(argv: list[str] | None = None) -> int:
         return token(settings, args)
     if args.command == "watch":
         return watch(settings, args)
+    work = start_serving(settings, args) if args.command == "serve" else migrate(settings)
+    if isinstance(work, int):
+        return work
     with contextlib.suppress(KeyboardInterrupt):
-        return _run(serve(settings) if args.command == "serve" else migrate(settings))
+        return _run(work)
     return 130
 
 

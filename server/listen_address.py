@@ -6,8 +6,10 @@ of the calls land on a server with another secret or another database. The servi
 binds with `grpc.so_reuseport` off (GRPC_OPTIONS) and a port in use stops the start with a
 StartupError naming the address and CAMPAIGN_GRPC_ADDRESS.
 
-Several worker processes of one server sharing a port on purpose is a later performance
-decision; it would turn the option on deliberately, for those processes only.
+Worker processes of one server share the port on purpose (docs/worker-processes.md): they bind
+with SHARED_PORT_OPTIONS, after their supervisor refused a port held by anyone else with
+`ensure_bindable` (a plain socket without SO_REUSEPORT, which any listener blocks) and then held
+it for them (server/processes/reservation.py).
 
 gRPC's own bind failure says only "Failed to bind" (and its core logs the cause on stderr as a
 second, unstructured line), so `ensure_bindable` tries the address with a plain socket first,
@@ -27,16 +29,18 @@ from server.startup import StartupError
 SETTING = "CAMPAIGN_GRPC_ADDRESS"
 # Off on purpose: one server per port (see the module docstring).
 GRPC_OPTIONS: tuple[tuple[str, int], ...] = (("grpc.so_reuseport", 0),)
+# On, for the worker processes of one supervisor only.
+SHARED_PORT_OPTIONS: tuple[tuple[str, int], ...] = (("grpc.so_reuseport", 1),)
 
 
-def refusal(address: str, cause: str) -> StartupError:
+def refusal(address: str, cause: str, setting: str = SETTING) -> StartupError:
     return StartupError(
-        f"cannot listen on {address} ({SETTING}): {cause}; is another campaign-service "
-        f"running there? Stop it or set {SETTING} to a free host:port"
+        f"cannot listen on {address} ({setting}): {cause}; is another campaign-service "
+        f"running there? Stop it or set {setting} to a free host:port"
     )
 
 
-def ensure_bindable(address: str) -> None:
+def ensure_bindable(address: str, setting: str = SETTING) -> None:
     """StartupError when `address` (host:port) cannot be bound, for instance because another
     server listens there. Port 0 and forms a plain socket cannot try (unix:...) are left to
     gRPC's bind."""
@@ -51,7 +55,7 @@ def ensure_bindable(address: str) -> None:
             flags=socket.AI_PASSIVE,
         )
     except (socket.gaierror, UnicodeError) as exc:
-        raise refusal(address, f"the host cannot be resolved ({exc})") from exc
+        raise refusal(address, f"the host cannot be resolved ({exc})", setting) from exc
     failures: list[OSError] = []
     for family, kind, proto, _, sockaddr in candidates:
         with socket.socket(family, kind, proto) as probe:
@@ -65,7 +69,7 @@ def ensure_bindable(address: str) -> None:
     in_use = [f for f in failures if f.errno == errno.EADDRINUSE]
     if in_use or (failures and len(failures) == len(candidates)):
         first = (in_use or failures)[0]
-        raise refusal(address, (first.strerror or str(first)).lower())
+        raise refusal(address, (first.strerror or str(first)).lower(), setting)
 
 
 def bind(server: grpc.aio.Server, address: str) -> int:

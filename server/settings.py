@@ -175,6 +175,12 @@ class Settings(BaseSettings):
         5.0, gt=0, description="seconds between reads of the store's figures for /metrics"
     )
     shutdown_grace: float = Field(10.0, ge=0, description="seconds in-flight RPCs get on stop")
+    server_workers: int | None = Field(
+        None,
+        ge=1,
+        description="worker processes sharing the gRPC and HTTP ports (default: the number of "
+        "cores in production mode with NATS and Redis, else 1; docs/worker-processes.md)",
+    )
 
     @field_validator("redis_url", "nats_url")
     @classmethod
@@ -225,6 +231,16 @@ class Settings(BaseSettings):
     def is_production(self) -> bool:
         """Replicas share state, so they must all verify tokens with one configured key."""
         return bool(self.shared_settings)
+
+    @property
+    def missing_for_workers(self) -> list[str]:
+        """The settings several worker processes need, as replicas do: NATS carries the live
+        metric signals between processes, Redis holds the rate limits they all reserve from."""
+        shared = {
+            "CAMPAIGN_NATS_URL": bool(self.nats_url),
+            "CAMPAIGN_REDIS_URL": bool(self.redis_url),
+        }
+        return [name for name, is_set in shared.items() if not is_set]
 
     def describe_mode(self) -> str:
         parts = [

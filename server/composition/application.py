@@ -4,6 +4,7 @@ and stopped as one Application."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ from server.interceptors.authentication import AuthenticationInterceptor
 from server.interceptors.errors import ErrorMappingInterceptor
 from server.interceptors.requests import RequestCheckInterceptor
 from server.interceptors.rpc_metrics import RpcMetricsInterceptor
-from server.listen_address import GRPC_OPTIONS, bind, ensure_bindable
+from server.listen_address import GRPC_OPTIONS, SHARED_PORT_OPTIONS, bind, ensure_bindable
 from server.observability.live_readings import LiveReadings
 from server.observability.prometheus import ServiceMetrics
 from server.observability.sampler import FiguresSampler
@@ -71,6 +72,8 @@ class Application:
     http: HttpServer | None = None  # tracking links, /healthz, /metrics (docs/tracking.md)
     metrics: ServiceMetrics | None = None
     sampler: FiguresSampler | None = None  # the store's figures for /metrics
+    # False in every worker process but one (docs/worker-processes.md): it serves calls only.
+    background: bool = True
     _reporting: asyncio.Task[None] | None = None
 
     @property
@@ -92,12 +95,18 @@ class Application:
                     self.services.hits, self.metrics or ServiceMetrics(), lambda: health.serving
                 )
             )
-        self.services.relay.start()
         self.health.start()
         if self.sampler is not None:
             self.sampler.start()
-        for worker in self.services.workers:
-            worker.start()
+        if self.background:
+            self.services.relay.start()
+            for worker in self.services.workers:
+                worker.start()
+            log.info(
+                "background workers started",
+                pid=os.getpid(),
+                workers=["outbox-relay", *(worker.name for worker in self.services.workers)],
+            )
         self._reporting = asyncio.create_task(
             report_unreachable(self.dependency_checks), name="dependency-report"
         )
@@ -149,6 +158,7 @@ def make_server(
     page_tokens: PageTokenSealer,
     *,
     metrics: ServiceMetrics | None = None,
+    shared_port: bool = False,
 ) -> tuple[grpc.aio.Server, int]:
     verifier = TokenVerifier(keys)
     interceptors: list[grpc.aio.ServerInterceptor] = [
@@ -163,9 +173,9 @@ def make_server(
     server = grpc.aio.server(
         interceptors=[tracing, *interceptors] if tracing else interceptors,
         # so_reuseport off: a second server on a port in use fails its start instead of
-        # sharing the callers (server/listen_address.py; worker processes sharing a port on
-        # purpose are a later performance decision).
-        options=GRPC_OPTIONS,
+        # sharing the callers (server/listen_address.py); on for the worker processes of one
+        # supervisor, which share it on purpose (docs/worker-processes.md).
+        options=SHARED_PORT_OPTIONS if shared_port else GRPC_OPTIONS,
     )
     campaign_service_pb2_grpc.add_CampaignServiceServicer_to_server(
         CampaignServicer(
@@ -199,13 +209,20 @@ def make_server(
     return server, bind(server, settings.grpc_address)
 
 
-async def build_application(settings: Settings) -> Application:
+async def build_application(
+    settings: Settings, *, shared_port: bool = False, background: bool = True
+) -> Application:
     """The service, not yet started. StartupError (before anything connects) when production
-    mode lacks its secret or the gRPC address is taken, or when the database cannot be opened."""
+    mode lacks its secret or the gRPC address is taken, or when the database cannot be opened.
+
+    `shared_port`: a worker process, binding the ports its supervisor checked and holds (with
+    SO_REUSEPORT, beside its siblings); `background`: whether this process runs the background
+    workers (one process per server does)."""
     keys = load_keys(settings)
-    ensure_bindable(settings.grpc_address)
+    if not shared_port:  # the supervisor's own hold on the port would fail this check
+        ensure_bindable(settings.grpc_address)
     page_tokens = page_token_sealer(settings, keys)
-    http = HttpServer(bind_socket(settings.http_address))
+    http = HttpServer(bind_socket(settings.http_address, shared=shared_port))
     closers = Closers()
     closers.register(http.stop)
     metrics = ServiceMetrics()
@@ -227,7 +244,15 @@ async def build_application(settings: Settings) -> Application:
         metrics.registry.register(LiveReadings(observed.circuits, observed.nats_connections))
         sampler = FiguresSampler(metrics, observed, settings.metrics_sample_seconds)
     try:
-        server, port = make_server(settings, services, health, keys, page_tokens, metrics=metrics)
+        server, port = make_server(
+            settings,
+            services,
+            health,
+            keys,
+            page_tokens,
+            metrics=metrics,
+            shared_port=shared_port,
+        )
     except StartupError:  # the port was taken after ensure_bindable looked
         await closers.close_all()
         raise
@@ -242,4 +267,5 @@ async def build_application(settings: Settings) -> Application:
         http=http,
         metrics=metrics,
         sampler=sampler,
+        background=background,
     )

@@ -15,12 +15,14 @@ SETTING = "CAMPAIGN_HTTP_ADDRESS"
 SHUTDOWN_SECONDS = 5.0
 
 
-def bind_socket(address: str) -> socket.socket:
+def bind_socket(address: str, *, shared: bool = False) -> socket.socket:
+    """`shared`: a worker process of a supervisor, sharing the port with its siblings on purpose
+    (docs/worker-processes.md); otherwise a port in use is refused."""
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
         raise StartupError(f"{SETTING} must be host:port, not {address!r}")
     try:
-        return socket.create_server((host.strip("[]"), int(port)), reuse_port=False)
+        return socket.create_server((host.strip("[]"), int(port)), reuse_port=shared)
     except OSError as exc:
         raise StartupError(
             f"cannot listen on {address} ({SETTING}): {(exc.strerror or str(exc)).lower()}; "

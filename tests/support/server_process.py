@@ -102,6 +102,9 @@ def server_env(data_dir: Path, **overrides: str) -> dict[str, str]:
             "CAMPAIGN_OUTBOX_POLL_INTERVAL": "0.1",
             "CAMPAIGN_HEALTH_PROBE_INTERVAL": "0.5",
             "CAMPAIGN_SHUTDOWN_GRACE": str(SHUTDOWN_GRACE),
+            # One process whatever the machine's cores: tests that want a supervisor and its
+            # workers ask for them (tests/e2e/test_worker_processes.py).
+            "CAMPAIGN_SERVER_WORKERS": "1",
         }
     )
     env.update(overrides)
