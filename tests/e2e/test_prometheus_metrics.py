@@ -24,10 +24,9 @@ from tests.e2e.engine_helpers import ENGINE_OVERRIDES, AudienceApi, contact, eve
 from tests.e2e.helpers import CampaignApi, email, mint_token, new_org, scheduled_request
 from tests.integration.nats_support import StreamNames, delete_stream, shared_nats_url
 from tests.support.compliance import FOOTER
+from tests.support.migrated import migrated_postgres_url
 from tests.support.server_process import (
     ServerProcess,
-    fresh_postgres_database,
-    migrate,
     server_env,
     start_server,
 )
@@ -73,7 +72,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     require("127.0.0.1", 6379, "Redis")
     url, names = shared_nats_url(), StreamNames.fresh()
     data: Path = tmp_path_factory.mktemp("prometheus")
-    with fresh_postgres_database() as database_url:
+    with migrated_postgres_url() as database_url:  # as `migrate` leaves it
         env = server_env(
             data / "data",
             CAMPAIGN_DATABASE_URL=database_url,
@@ -86,7 +85,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             CAMPAIGN_METRICS_SAMPLE_SECONDS="0.2",
             **ENGINE_OVERRIDES,
         )
-        migrate(env)
         server = start_server(env)
         try:
             token = mint_token(new_org())

@@ -33,12 +33,11 @@ from tests.e2e.engine_helpers import (
 from tests.e2e.helpers import CampaignApi, email, mint_token, new_org, scheduled_request
 from tests.integration.nats_support import StreamNames, delete_stream, shared_nats_url
 from tests.support.compliance import FOOTER
+from tests.support.migrated import migrated_postgres_url
 from tests.support.server_process import (
     ADDRESS_LINE,
     STARTUP_TIMEOUT,
     executable,
-    fresh_postgres_database,
-    migrate,
     server_env,
     wait_until_serving,
 )
@@ -88,7 +87,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     require(REDIS_HOST, REDIS_PORT, "Redis")
     nats_url, names = shared_nats_url(), StreamNames.fresh()
     data: Path = tmp_path_factory.mktemp("run-logs")
-    with fresh_postgres_database() as database_url:
+    with migrated_postgres_url() as database_url:  # as `migrate` leaves it
         env = server_env(
             data / "data",
             **ENGINE_OVERRIDES,
@@ -103,7 +102,6 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             CAMPAIGN_LOG_LEVEL="DEBUG",
             CAMPAIGN_EXECUTOR_BATCH_SIZE=str(BATCH),
         )
-        migrate(env)
         try:
             yield run_campaign(env, data / "stderr.log")
         finally:

@@ -37,10 +37,9 @@ from tests.integration.nats_support import (
     shared_nats_url,
 )
 from tests.support.compliance import FOOTER
+from tests.support.migrated import migrated_postgres_url
 from tests.support.server_process import (
     ServerProcess,
-    fresh_postgres_database,
-    migrate,
     server_env,
     start_server,
 )
@@ -125,7 +124,7 @@ async def announcements(url: str, subject: str, *, within: float) -> list[dict[s
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     url, names = shared_nats_url(), StreamNames.fresh()
     data: Path = tmp_path_factory.mktemp("tracking")
-    with fresh_postgres_database() as database_url:
+    with migrated_postgres_url() as database_url:  # as `migrate` leaves it
         env = server_env(
             data / "data",
             CAMPAIGN_DATABASE_URL=database_url,
@@ -138,7 +137,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             CAMPAIGN_TRACKING_UNSUBSCRIBE_MAILTO="unsubscribe@example.com",
             CAMPAIGN_OUTBOX_POLL_INTERVAL="5",  # an unsubscribe must not wait for the poll
         )
-        migrate(env)
         server = start_server(env)
         try:
             org = new_org()

@@ -44,8 +44,9 @@ from adapters.sql.engine import make_engine
 from tests.integration.nats_support import PrivateNatsServer, free_port
 from tests.support.compliance import FOOTER
 from tests.support.metric_recount import mismatches
-from tests.support.server_process import ServerProcess, migrate, server_env, start_server
-from tests.support.services import is_listening, postgres_database
+from tests.support.migrated import migrated_postgres_database
+from tests.support.server_process import ServerProcess, server_env, start_server
+from tests.support.services import is_listening
 
 HOLDOUT_BP = 500  # 5 %, in basis points of the md5 bucket (docs/assignment-and-throttling.md)
 HIGH_LIMIT = 3_600_000_000  # per hour: one slot per microsecond, so rate limits never bind
@@ -588,7 +589,7 @@ async def rig(tmp_path: Path, env_overrides: dict[str, str]) -> AsyncIterator[Ri
     stream, prefix = f"FAULTS_{token.upper()}", f"faults.{token}."
     org = f"org-faults-{token}"
     nats_server = PrivateNatsServer(tmp_path)
-    async with postgres_database() as database_url:
+    async with migrated_postgres_database() as database_url:  # as `migrate` leaves it
         await nats_server.start()
         built = Rig(
             workdir=tmp_path,
@@ -600,7 +601,6 @@ async def rig(tmp_path: Path, env_overrides: dict[str, str]) -> AsyncIterator[Ri
             org=org,
         )
         try:
-            await asyncio.to_thread(migrate, built.env)
             await install_history(built.dsn)
             yield built
         finally:
