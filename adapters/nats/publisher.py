@@ -22,6 +22,7 @@ from adapters.nats.jetstream import (
     JetStreamLink,
     subject_covers,
 )
+from adapters.trace_context import headers_of
 from domain.kernel.events import DomainEvent
 
 __all__ = [
@@ -72,7 +73,8 @@ class NatsEventPublisher:
         await self._link.jetstream()
 
     async def publish(self, events: Sequence[DomainEvent]) -> None:
-        """Publish every event and wait for JetStream's acks (all pipelined, sent in order)."""
+        """Publish every event and wait for JetStream's acks (all pipelined, sent in order),
+        each with the W3C traceparent of the work that recorded it, if it was traced."""
         if not events:
             return
         js = await self._link.jetstream()
@@ -83,7 +85,8 @@ class NatsEventPublisher:
                         self.subject_for(e),
                         orjson.dumps(e.envelope()),
                         timeout=self._link.publish_timeout,
-                        headers={"Nats-Msg-Id": e.event_id},
+                        # and the trace of the change, so a consumer continues it
+                        headers={"Nats-Msg-Id": e.event_id, **headers_of(e.trace_context)},
                     )
                     for e in events
                 )

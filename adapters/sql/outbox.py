@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
@@ -19,17 +19,31 @@ from adapters.sql.engine import is_postgres
 from adapters.sql.failures import database_errors_as_domain_errors
 from adapters.sql.schema import outbox_events
 from domain.kernel.events import DomainEvent
+from domain.kernel.ports import TraceContext
+
+
+class Untraced:
+    """The TraceContext of a store nobody traces: rows carry no context."""
+
+    def current(self) -> str | None:
+        return None
+
+
+UNTRACED = Untraced()
 
 
 class SqlOutbox:
-    """The Outbox port inside a unit of work: rows commit or roll back with the change."""
+    """The Outbox port inside a unit of work: rows commit or roll back with the change, each
+    with the trace context of the work that recorded it (docs/observability-traces.md)."""
 
-    def __init__(self, session: AsyncConnection) -> None:
+    def __init__(self, session: AsyncConnection, trace: TraceContext = UNTRACED) -> None:
         self._session = session
+        self._trace = trace
 
     async def add(self, events: Sequence[DomainEvent]) -> None:
         if not events:
             return
+        current = self._trace.current()
         await self._session.execute(
             insert(outbox_events),
             [
@@ -39,6 +53,7 @@ class SqlOutbox:
                     "event_type": event.event_type,
                     "payload": event.envelope(),
                     "occurred_at": event.occurred_at,
+                    "trace_context": event.trace_context or current,
                 }
                 for event in events
             ],
@@ -78,7 +93,7 @@ class SqlOutboxStore:
         """
         async with self._engine.connect() as session:  # closing without a commit rolls back
             statement = (
-                select(outbox_events.c.seq, outbox_events.c.payload)
+                select(outbox_events.c.seq, outbox_events.c.payload, outbox_events.c.trace_context)
                 .where(outbox_events.c.published_at.is_(None))
                 .order_by(outbox_events.c.seq)
                 .limit(limit)
@@ -87,7 +102,10 @@ class SqlOutboxStore:
                 if is_postgres(session):
                     statement = statement.with_for_update(skip_locked=True)
                 rows = (await session.execute(statement)).all()
-            events = [DomainEvent.from_envelope(row.payload) for row in rows]
+            events = [
+                replace(DomainEvent.from_envelope(row.payload), trace_context=row.trace_context)
+                for row in rows
+            ]
             yield SqlOutboxBatch(events, session, tuple(row.seq for row in rows))
             with database_errors_as_domain_errors():
                 await session.commit()

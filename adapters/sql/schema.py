@@ -83,6 +83,9 @@ outbox_events = Table(
     Column("payload", Document, nullable=False),
     timestamp_column("occurred_at", nullable=False),
     timestamp_column("published_at"),
+    # The W3C traceparent (+ "\n" + tracestate) of the span that recorded the event, sent in the
+    # NATS headers by the relay; null when tracing was off (docs/observability-traces.md).
+    Column("trace_context", Text),
     sqlite_autoincrement=True,  # never reuse a seq, so relay order stays insertion order
 )
 

@@ -49,7 +49,8 @@ from adapters.sql.failures import (
 from adapters.sql.metrics.changes import NO_METRIC_CHANGES, ForwardedMetricChanges
 from adapters.sql.metrics.ledger import SqlMetricLedger, SqlStoreMetricLedger
 from adapters.sql.metrics.segments import CampaignSegments
-from adapters.sql.outbox import SqlOutbox, SqlOutboxStore
+from adapters.sql.outbox import UNTRACED, SqlOutbox, SqlOutboxStore
+from domain.kernel.ports import TraceContext
 from domain.metrics.deltas import Deltas
 from domain.metrics.model import Breakdown, CampaignMetrics, Cell, MetricTotals
 from domain.metrics.ports import MetricChanges
@@ -70,9 +71,11 @@ class SqlUnitOfWork:
         *,
         read_only: bool = False,
         changes: MetricChanges = NO_METRIC_CHANGES,
+        trace: TraceContext = UNTRACED,
     ) -> None:
         self._engine = engine
         self._read_only = read_only
+        self._trace = trace
         self._connection: AsyncConnection | None = None
         self._changes = changes
         self._deltas = Deltas()
@@ -85,7 +88,7 @@ class SqlUnitOfWork:
 
     @property
     def outbox(self) -> SqlOutbox:
-        return SqlOutbox(self._active())
+        return SqlOutbox(self._active(), self._trace)
 
     @property
     def executions(self) -> SqlExecutionRepository:
@@ -219,9 +222,13 @@ class SqlStore:
         *,
         health_timeout: float = HEALTH_TIMEOUT_S,
         metric_changes: MetricChanges = NO_METRIC_CHANGES,
+        trace: TraceContext = UNTRACED,
     ) -> None:
+        """`trace`: what each outbox row records of the work that wrote it (the current span's
+        context, when tracing is on; docs/observability-traces.md)."""
         self.engine = engine
         self.health_timeout = health_timeout
+        self.trace = trace
         # Told after each commit that changed a campaign's counters: set `metric_changes.target`
         # to the transport to every replica (adapters/sql/metrics/changes.py).
         self.metric_changes = ForwardedMetricChanges(metric_changes)
@@ -238,12 +245,18 @@ class SqlStore:
             else engine
         )
 
+    @property
+    def engines(self) -> tuple[AsyncEngine, ...]:
+        """Every engine the store opened (the writer's; on Postgres the readers' too)."""
+        return (self.engine,) if self._reader is self.engine else (self.engine, self._reader)
+
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
         """The UnitOfWorkFactory port."""
         return SqlUnitOfWork(
             self._reader if read_only else self.engine,
             read_only=read_only,
             changes=self.metric_changes,
+            trace=self.trace,
         )
 
     def outbox_store(self) -> SqlOutboxStore:

@@ -21,6 +21,10 @@ class DomainEvent:
     organization_id: str
     occurred_at: datetime
     data: dict[str, Any] = field(default_factory=dict)
+    # Where the change was made, as the outbox's TraceContext port wrote it down (an opaque
+    # string to the domain; W3C traceparent on the wire): not part of the envelope, the bus
+    # carries it beside the body (docs/observability-traces.md). None when nothing was traced.
+    trace_context: str | None = None
 
     def envelope(self) -> dict[str, Any]:
         """The wire shape (docs/events.md): subject = event_type, JSON body = this envelope."""

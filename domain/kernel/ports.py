@@ -1,4 +1,4 @@
-"""Ports every context shares: the outbox, event publishing, time, ids and health.
+"""Ports every context shares: the outbox, event publishing, tracing, time, ids and health.
 
 Adapters implement these structurally; the contract tests run one suite against each."""
 
@@ -35,6 +35,14 @@ class EventPublisher(Protocol):
     """Delivers events at least once; consumers deduplicate by event_id (Nats-Msg-Id)."""
 
     async def publish(self, events: Sequence[DomainEvent]) -> None: ...
+
+
+class TraceContext(Protocol):
+    """The trace the current work belongs to, as an opaque string the outbox stores with what
+    it records and the bus sends on, so a consumer continues the trace (an adapter's format:
+    W3C traceparent). None when nothing is traced."""
+
+    def current(self) -> str | None: ...
 
 
 class Clock(Protocol):
