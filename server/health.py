@@ -8,12 +8,15 @@ import contextlib
 from collections.abc import Sequence
 
 from grpc_health.v1 import health, health_pb2
+from opentelemetry import trace
 
 from domain.kernel.ports import HealthProbe
+from server.idle_steps import DONE_ATTRIBUTE, WORKER_ATTRIBUTE
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 STOP_GRACE_SECONDS = 5.0
+tracer = trace.get_tracer("campaign.health")
 
 
 class HealthReporter:
@@ -42,7 +45,13 @@ class HealthReporter:
                 await asyncio.wait_for(self._stop_requested.wait(), self._interval)
             if self._stop_requested.is_set():
                 return
-            await self.refresh()
+            # Traced like a worker step that did something only when the probe failed: the
+            # trace of a healthy probe is dropped (server/idle_steps.py).
+            with tracer.start_as_current_span(
+                "health probe", attributes={WORKER_ATTRIBUTE: "health-probe"}
+            ) as span:
+                healthy = await self.refresh()
+                span.set_attribute(DONE_ATTRIBUTE, 0 if healthy else 1)
 
     async def stop(self) -> None:
         """Let a probe in progress finish rather than cancel it inside the database driver

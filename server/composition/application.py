@@ -47,7 +47,7 @@ from server.servicers.metrics import MetricsServicer
 from server.settings import Settings
 from server.startup import StartupError
 from server.tokens import JwtKeys, TokenVerifier, load_keys
-from server.tracing import tracing_interceptor
+from server.tracing import start_tracing, tracing_interceptor
 
 DEPENDENCY_CHECK_SECONDS = 10.0  # above the NATS adapter's own connect timeout (5 s)
 log = structlog.get_logger("campaign")
@@ -221,6 +221,7 @@ async def build_application(
     keys = load_keys(settings)
     if not shared_port:  # the supervisor's own hold on the port would fail this check
         ensure_bindable(settings.grpc_address)
+    start_tracing(settings)  # before anything connects: its clients are traced from the start
     page_tokens = page_token_sealer(settings, keys)
     http = HttpServer(bind_socket(settings.http_address, shared=shared_port))
     closers = Closers()

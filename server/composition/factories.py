@@ -41,6 +41,7 @@ from adapters.sql.migrate import (
 from adapters.sql.startup import DatabaseStartupError, explained_failures
 from adapters.sql.unit_of_work import SqlStore
 from adapters.system import SystemClock, UuidGenerator
+from adapters.trace_context import CurrentTraceContext
 from adapters.tracking.links import SignedTrackingLinks
 from domain.audience.ports import AudienceSource, ContactDirectory, SegmentStore, SuppressionStore
 from domain.audience.pseudonyms import Pseudonyms
@@ -66,6 +67,7 @@ from server.observability.sources import CacheLookupRecorder, ObservedSources
 from server.pseudonym_key import erasure_pseudonyms
 from server.settings import Settings
 from server.startup import StartupError
+from server.tracing import trace_database
 from server.tracking_keys import tracking_keys
 
 DATA_SERVICE, CREATIVE_SERVICE = "data_service", "creative_service"  # the metrics' labels
@@ -232,7 +234,10 @@ async def open_store(settings: Settings, closers: Closers) -> SqlStore:
         except BaseException:
             await engine.dispose()
             raise
-    store = SqlStore(engine)
+    # Each outbox row records the span current when it was written: the RPC's, a worker's
+    # (nothing while tracing is off; docs/observability-traces.md).
+    store = SqlStore(engine, trace=CurrentTraceContext())
+    trace_database(settings, store.engines)
     closers.register(store.close)
     return store
 

@@ -41,6 +41,7 @@ from server.observability.run_log import RunLog
 from server.settings import Settings
 from server.workers.loop import WorkerLoop
 from server.workers.outbox_relay import OutboxRelayWorker
+from server.workers.spans import ExecutionSpans, traced
 
 log = structlog.get_logger("campaign.executor")
 TRIGGER_RELEASE = "trigger-release"
@@ -79,8 +80,12 @@ def build_services(
     """`metrics`: where the engine's runs are counted (/metrics); none in tests that skip it."""
     limits = organization_limits(settings)
     configure_budget(render_budget(settings))
-    # Each run's story for operators (logs) and its figures (metrics).
-    observers: list[ExecutionObserver] = [RunLog(interval=settings.log_progress_seconds)]
+    # Each run's story for operators (logs), a span per fan-out batch
+    # (docs/observability-traces.md) and its figures (metrics).
+    observers: list[ExecutionObserver] = [
+        RunLog(interval=settings.log_progress_seconds),
+        ExecutionSpans(),
+    ]
     if metrics is not None:
         observers.append(ExecutionMetrics(metrics))
     engine = (
@@ -169,7 +174,10 @@ def auto_winner_worker(settings: Settings, experiments: ExperimentService) -> Wo
         return await experiments.decide_waiting(page)
 
     return WorkerLoop(
-        "auto-winner", decide, idle_interval=settings.auto_winner_interval, busy_threshold=page
+        "auto-winner",
+        traced("auto-winner step", decide),
+        idle_interval=settings.auto_winner_interval,
+        busy_threshold=page,
     )
 
 
@@ -240,7 +248,10 @@ def execution_workers(
     )
     interval = settings.worker_interval
     delivery = WorkerLoop(
-        "delivery", deliver, idle_interval=interval, busy_threshold=settings.delivery_batch_size
+        "delivery",
+        traced("delivery relay", deliver),
+        idle_interval=interval,
+        busy_threshold=settings.delivery_batch_size,
     )
 
     async def release_held() -> int:
@@ -250,13 +261,13 @@ def execution_workers(
         return released
 
     return [
-        WorkerLoop("scheduler", schedule, idle_interval=interval),
-        WorkerLoop("executor", executor.run_once, idle_interval=interval),
+        WorkerLoop("scheduler", traced("scheduler tick", schedule), idle_interval=interval),
+        WorkerLoop("executor", traced("executor step", executor.run_once), idle_interval=interval),
         delivery,
         # Held trigger messages whose delay (or quiet hours) ended get their throttle slots.
         WorkerLoop(
             TRIGGER_RELEASE,
-            release_held,
+            traced("trigger release", release_held),
             idle_interval=interval,
             busy_threshold=settings.delivery_batch_size,
         ),

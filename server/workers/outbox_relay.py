@@ -5,6 +5,7 @@ from __future__ import annotations
 from domain.kernel.outbox_relay import relay_once
 from domain.kernel.ports import EventPublisher, OutboxStore
 from server.workers.loop import WorkerLoop
+from server.workers.spans import traced
 
 
 class OutboxRelayWorker(WorkerLoop):
@@ -21,5 +22,8 @@ class OutboxRelayWorker(WorkerLoop):
 
         # A full batch means more may be waiting: go again at once.
         super().__init__(
-            "outbox-relay", step, idle_interval=poll_interval, busy_threshold=batch_size
+            "outbox-relay",
+            traced("outbox relay", step),
+            idle_interval=poll_interval,
+            busy_threshold=batch_size,
         )
