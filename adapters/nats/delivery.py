@@ -24,6 +24,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import APIError, NoStreamResponseError
 
 from adapters.nats.jetstream import JetStreamLink
+from adapters.trace_context import CurrentTraceContext, headers_of
 from domain.campaigns.webhooks import delivery_content
 from domain.execution.model import Message, MessageStatus, reported_execution_id
 
@@ -160,6 +161,9 @@ class NatsDeliveryPublisher:
         reply = f"{inbox.prefix}{batch.tag}."
         publish = inbox.nc.publish
         subjects: dict[str, str] = {}
+        # The trace of the hand-over (the run's step, or the delivery relay's): the notification
+        # service continues it (docs/observability-traces.md); nothing while tracing is off.
+        traced = headers_of(CurrentTraceContext().current())
         try:
             for index, m in enumerate(messages):
                 if batch.published - batch.acks >= PUBLISH_WINDOW:
@@ -176,7 +180,7 @@ class NatsDeliveryPublisher:
                     subject,
                     _payload(m),
                     reply=f"{reply}{index}",
-                    headers={"Nats-Msg-Id": m.message_id},
+                    headers={"Nats-Msg-Id": m.message_id, **traced},
                 )
             await asyncio.wait_for(batch.finished.wait(), timeout)
         finally:

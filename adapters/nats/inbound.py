@@ -21,6 +21,9 @@ A fetched batch is processed concurrently, up to `concurrency` transactions at a
 subjects together, but the events of one (organization, user) in order; given the intake's
 `take_batch`, a transaction takes a chunk of the batch (at least CHUNK_EVENTS events) instead of
 one event.
+
+Each message is taken in a span that continues the trace its traceparent header carries
+(adapters/nats/inbound_spans.py; no-op while tracing is off).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import APIError, NotFoundError
 
 from adapters.nats.inbound_envelope import SUBJECTS, PoisonMessageError, decode
+from adapters.nats.inbound_spans import taking, taking_all
 from adapters.nats.jetstream import JetStreamLink, subject_covers
 from domain.events.model import InboundEvent, Outcome, Taken
 from domain.kernel.errors import ConflictError, DependencyUnavailableError
@@ -327,7 +331,8 @@ class SubjectConsumer:
             if not events:
                 return
             try:
-                taken = await take_many([item for _, item in events])
+                with taking_all(msg for msg, _ in events):
+                    taken = await take_many([item for _, item in events])
             except Exception as exc:
                 log.info("inbound chunk of %d failed as a whole (%r); one by one", len(events), exc)
                 for msg, item in events:
@@ -345,6 +350,12 @@ class SubjectConsumer:
                     await self._retry(msg, msg.metadata.num_delivered, exc)
 
     async def _settle(self, msg: Msg, item: InboundEvent | PoisonMessageError, take: Take) -> None:
+        with taking(msg):  # in the trace the publisher sent, if any
+            await self._settle_traced(msg, item, take)
+
+    async def _settle_traced(
+        self, msg: Msg, item: InboundEvent | PoisonMessageError, take: Take
+    ) -> None:
         options = self._inbound.options
         deliveries = msg.metadata.num_delivered
         try:
