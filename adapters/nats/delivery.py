@@ -161,8 +161,9 @@ class NatsDeliveryPublisher:
         reply = f"{inbox.prefix}{batch.tag}."
         publish = inbox.nc.publish
         subjects: dict[str, str] = {}
-        # The trace of the hand-over (the run's step, or the delivery relay's): the notification
-        # service continues it (docs/observability-traces.md); nothing while tracing is off.
+        # The trace of the work that wrote a message alone (a transactional send), else of the
+        # hand-over (the run's step, the delivery relay's): the notification service continues
+        # it (docs/observability-traces.md); nothing while tracing is off.
         traced = headers_of(CurrentTraceContext().current())
         try:
             for index, m in enumerate(messages):
@@ -180,7 +181,10 @@ class NatsDeliveryPublisher:
                     subject,
                     _payload(m),
                     reply=f"{reply}{index}",
-                    headers={"Nats-Msg-Id": m.message_id, **traced},
+                    headers={
+                        "Nats-Msg-Id": m.message_id,
+                        **(headers_of(m.trace_context) if m.trace_context else traced),
+                    },
                 )
             await asyncio.wait_for(batch.finished.wait(), timeout)
         finally:

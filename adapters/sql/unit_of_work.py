@@ -96,7 +96,7 @@ class SqlUnitOfWork:
 
     @property
     def messages(self) -> SqlMessageRepository:
-        return SqlMessageRepository(self._active(), self._deltas, self._segments)
+        return SqlMessageRepository(self._active(), self._deltas, self._segments, self._trace)
 
     @property
     def metrics(self) -> UnitOfWorkMetrics:

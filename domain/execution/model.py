@@ -161,6 +161,9 @@ class Message:
     # breakdown (domain.metrics.deltas.segment_of); filled by the store when it writes the
     # message, "" when the campaign has no include audience.
     segment_id: str = ""
+    # The trace of the work that wrote the message, when it was written alone (a transactional
+    # send): opaque here, sent on with the delivery request (docs/observability-traces.md).
+    trace_context: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

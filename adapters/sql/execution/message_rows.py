@@ -63,8 +63,9 @@ def message_row(
     *,
     handover_id: str | None = None,
     segment_id: str | None = None,
+    trace_context: str | None = None,
 ) -> dict[str, Any]:
-    """`segment_id`: the message's own unless given (the store fills it from the campaign)."""
+    """`segment_id`, `trace_context`: the message's own unless given (the store fills them)."""
     return {
         "message_id": m.message_id,
         "organization_id": m.organization_id,
@@ -86,6 +87,7 @@ def message_row(
         "timezone": m.timezone,
         "fallback_of": m.fallback_of or None,
         "segment_id": m.segment_id if segment_id is None else segment_id,
+        "trace_context": trace_context or m.trace_context,
     }
 
 
@@ -163,6 +165,7 @@ def messages_from_rows(keys: Sequence[str], rows: Sequence[Row[Any]]) -> list[Me
     call per field, and the driver's json.loads per content, were most of that read's cost.
     """
     at = {key: index for index, key in enumerate(keys)}
+    trace = at.get("trace_context")
     (mid, eid, cid, oid, uid, vid, channel, recipient, content, send_after) = (
         at[name]
         for name in (
@@ -216,6 +219,7 @@ def messages_from_rows(keys: Sequence[str], rows: Sequence[Row[Any]]) -> list[Me
             timezone=row[zone],
             fallback_of=row[fallback] or "",
             segment_id=row[seg],
+            trace_context=row[trace] if trace is not None else None,
         )
         for row in rows
     ]

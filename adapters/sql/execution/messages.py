@@ -62,10 +62,12 @@ from adapters.sql.execution.message_rows import (
 )
 from adapters.sql.execution.tables import executions, handovers, messages
 from adapters.sql.metrics.segments import CampaignSegments
+from adapters.sql.outbox import UNTRACED
 from domain.execution.feedback import Applied, Report
 from domain.execution.model import TRIGGERED_EXECUTION, Held, Message, MessageStatus
 from domain.kernel.channels import Channel
 from domain.kernel.paging import decode_page_token, encode_page_token
+from domain.kernel.ports import TraceContext
 from domain.metrics.deltas import Deltas
 from domain.metrics.model import Cell
 
@@ -95,10 +97,14 @@ class SqlMessageRepository:
         connection: AsyncConnection,
         deltas: Deltas,
         segments: CampaignSegments | None = None,
+        trace: TraceContext = UNTRACED,
     ) -> None:
+        """`trace`: what a message written alone records of the work that wrote it (a run's
+        batches record nothing: their hand-over carries the run's trace)."""
         self._c = connection
         self._deltas = deltas
         self._segments = segments or CampaignSegments()
+        self._trace = trace
 
     async def add_many(
         self,
@@ -114,6 +120,7 @@ class SqlMessageRepository:
         if is_postgres(self._c) and len(batch) > 1:
             await self._copy(batch, handover_id, segments)
         else:
+            trace_context = self._trace.current() if len(batch) == 1 else None
             await self._c.execute(
                 insert(messages),
                 [
@@ -122,6 +129,7 @@ class SqlMessageRepository:
                         idempotency_key,
                         handover_id=handover_id,
                         segment_id=m.segment_id or segments[m.campaign_id],
+                        trace_context=trace_context,
                     )
                     for m in batch
                 ],
@@ -297,7 +305,9 @@ class SqlMessageRepository:
         segment_id = message.segment_id or segments[message.campaign_id]
         statement = (
             dialect_insert(self._c, messages)
-            .values(message_row(message, segment_id=segment_id))
+            .values(
+                message_row(message, segment_id=segment_id, trace_context=self._trace.current())
+            )
             .on_conflict_do_nothing(index_elements=[messages.c.message_id])
         )
         added = bool((await self._c.execute(statement)).rowcount)

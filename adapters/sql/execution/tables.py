@@ -97,6 +97,9 @@ messages = Table(
     # The campaign's include audience the recipient matched: the metrics' segment breakdown key
     # (domain.metrics.deltas.segment_of); "" when the campaign has none.
     Column("segment_id", Text, nullable=False, server_default=""),
+    # The traceparent of the work that wrote a message alone (a transactional send, a fallback),
+    # sent with its delivery request; null for a run's messages (docs/observability-traces.md).
+    Column("trace_context", Text),
     UniqueConstraint("organization_id", "campaign_id", "idempotency_key"),
     Index(None, "execution_id", "user_id"),
     Index(None, "organization_id", "campaign_id", "queued_at"),
