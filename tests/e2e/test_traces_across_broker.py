@@ -18,18 +18,12 @@ import orjson
 import pytest
 from campaign.v1 import campaign_service_pb2_grpc
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 
 from tests.e2e.helpers import RPC_TIMEOUT, bearer, draft_request, mint_token, new_org
 from tests.e2e.test_inbound_nats_door import envelope, wait_for
 from tests.integration.nats_support import StreamNames, connection, delete_stream, shared_nats_url
-from tests.support.server_process import (
-    ServerProcess,
-    fresh_postgres_database,
-    migrate,
-    server_env,
-    start_server,
-)
+from tests.support.migrated import migrated_postgres_url
+from tests.support.server_process import ServerProcess, server_env, start_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.nats]
 
@@ -41,7 +35,7 @@ def traced_server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[ServerProcess, str, StreamNames]]:
     url, names = shared_nats_url(), StreamNames.fresh()
-    with fresh_postgres_database() as database_url:
+    with migrated_postgres_url() as database_url:  # as `migrate` leaves it
         env = server_env(
             tmp_path_factory.mktemp("traced"),
             CAMPAIGN_DATABASE_URL=database_url,
@@ -53,7 +47,6 @@ def traced_server(
             CAMPAIGN_OTEL_EXPORTER="console",
             OTEL_BSP_SCHEDULE_DELAY="100",  # spans printed within a tenth of a second
         )
-        migrate(env)
         server = start_server(env)
         try:
             yield server, url, names
@@ -112,7 +105,7 @@ async def event_of(url: str, names: StreamNames, campaign_id: str, subject: str)
         while time.monotonic() < deadline:
             try:
                 batch = await subscription.fetch(10, timeout=1)
-            except NatsTimeoutError:
+            except TimeoutError:  # nats-py raises its own subclass, or the plain one
                 continue
             for message in batch:
                 if orjson.loads(message.data)["data"]["campaign_id"] == campaign_id:

@@ -29,13 +29,8 @@ from tests.integration.nats_support import (
     free_port,
     shared_nats_url,
 )
-from tests.support.server_process import (
-    ServerProcess,
-    fresh_postgres_database,
-    migrate,
-    server_env,
-    start_server,
-)
+from tests.support.migrated import migrated_postgres_url
+from tests.support.server_process import ServerProcess, server_env, start_server
 from tests.support.services import POSTGRES_HOST, POSTGRES_PORT
 from tests.support.tcp_proxy import TcpProxy
 
@@ -50,12 +45,11 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 def proxied_server(tmp_path: Path) -> Iterator[tuple[ServerProcess, TcpProxy, TcpProxy]]:
     url, names = shared_nats_url(), StreamNames.fresh()
     with (
-        fresh_postgres_database() as database_url,
+        migrated_postgres_url() as database_url,
         TcpProxy(POSTGRES_HOST, POSTGRES_PORT) as database,
         TcpProxy(SHARED_NATS_HOST, SHARED_NATS_PORT) as nats,
     ):
-        env = server_env(tmp_path / "data", CAMPAIGN_DATABASE_URL=database_url)
-        migrate(env)  # straight to the database; the server goes through the proxy
+        env = server_env(tmp_path / "data")
         env |= {
             "CAMPAIGN_DATABASE_URL": database_url.replace(
                 f":{POSTGRES_PORT}/", f":{database.port}/"
