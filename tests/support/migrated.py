@@ -15,6 +15,7 @@ import atexit
 import hashlib
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -35,6 +36,7 @@ from tests.support.services import (
 MIGRATIONS = Path(__file__).resolve().parents[2] / "adapters" / "sql" / "migrations"
 TEMPLATE_PREFIX = "campaign_template_"
 BUILD_LOCK = 0x0CA3_9A16  # a pg_advisory_lock key: one test process builds, the others wait
+STALE_AFTER_SECONDS = 6 * 3600
 
 
 def _schema_digest() -> str:
@@ -69,14 +71,25 @@ async def _ensure_template(admin: asyncpg.Connection) -> None:
             await engine.dispose()
         await admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{TEMPLATE}"')
         await admin.execute(f'ALTER DATABASE "{TEMPLATE}" WITH ALLOW_CONNECTIONS false')
-        for (stale,) in await admin.fetch(
-            "SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname <> $2",
-            f"{TEMPLATE_PREFIX}%",
-            TEMPLATE,
-        ):
-            await admin.execute(f'DROP DATABASE IF EXISTS "{stale}" WITH (FORCE)')
+        await admin.execute(f"COMMENT ON DATABASE \"{TEMPLATE}\" IS '{time.time():.0f}'")
+        await _drop_stale_templates(admin)
     finally:
         await admin.execute("SELECT pg_advisory_unlock($1)", BUILD_LOCK)
+
+
+async def _drop_stale_templates(admin: asyncpg.Connection) -> None:
+    """Templates of other schema versions, once built long enough ago that no test run on this
+    server still clones them (another checkout on another branch may be running its tests)."""
+    rows = await admin.fetch(
+        "SELECT datname, shobj_description(oid, 'pg_database') AS built FROM pg_database "
+        "WHERE datname LIKE $1 AND datname <> $2",
+        f"{TEMPLATE_PREFIX}%",
+        TEMPLATE,
+    )
+    for name, built in rows:
+        unknown = not (built and built.isdigit())  # from before templates were dated
+        if unknown or time.time() - int(built) > STALE_AFTER_SECONDS:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @asynccontextmanager
