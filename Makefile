@@ -49,8 +49,9 @@ token: $(STAMP)
 	$(BIN)/campaign-service token --org $${ORG:-org-dev} --role $${ROLE:-admin}
 
 ## The client distribution, campaign-service-api (generated/ only), as a wheel in dist/.
+CLIENT_DIST ?= dist
 client-wheel: $(STAMP)
-	$(BIN)/pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist clients/python
+	$(BIN)/pip wheel --quiet --no-deps --no-build-isolation --wheel-dir $(CLIENT_DIST) clients/python
 
 ## Regenerate generated/ from protos/ (commit the result).
 proto: $(STAMP)
