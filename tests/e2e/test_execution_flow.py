@@ -235,8 +235,11 @@ def test_an_ab_email_campaign_with_holdout_runs_end_to_end_through_grpcurl(
         assert message["channel"] == "CHANNEL_EMAIL"
         assert message["recipient"] == f"{message['user_id']}@example.com"
         assert message["status"] == "MESSAGE_STATUS_DELIVERED"
-        for stamp in ("queued_at", "sent_at", "delivered_at"):
+        for stamp in ("queued_at", "sent_at"):
             assert started <= parse_rfc3339(message[stamp]) <= finished
+        # A run completes once every message is handed over; the delivery report (the
+        # sandbox's, as a provider's) may be taken just after, so it is not bounded by the end.
+        assert parse_rfc3339(message["sent_at"]) <= parse_rfc3339(message["delivered_at"])
     # the variants split about evenly; A greets each recipient by name, B all the same
     by_variant = Counter(m["variant_id"] for m in messages)
     assert set(by_variant) == set(variant_ids.values())
