@@ -85,11 +85,8 @@ def nats_backed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ser
     url, names = shared_nats_url(), StreamNames.fresh()
     env = server_env(
         tmp_path_factory.mktemp("client-package-server"),
-        CAMPAIGN_NATS_URL=url,
-        CAMPAIGN_NATS_STREAM=f"{names.stream}_EVENTS",
-        CAMPAIGN_NATS_DELIVERY_STREAM=names.stream,
+        **names.server_settings(url),
         CAMPAIGN_NATS_INBOUND_ENABLED="false",
-        CAMPAIGN_NATS_SUBJECT_PREFIX=names.prefix,
     )
     server = start_server(env)
     try:

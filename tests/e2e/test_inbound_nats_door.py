@@ -53,11 +53,7 @@ def nats_server(tmp_path: Path) -> Iterator[tuple[ServerProcess, str, StreamName
         env = server_env(
             tmp_path / "data",
             CAMPAIGN_DATABASE_URL=database_url,
-            CAMPAIGN_NATS_URL=url,
-            CAMPAIGN_NATS_STREAM=f"{names.stream}_EVENTS",
-            CAMPAIGN_NATS_DELIVERY_STREAM=names.stream,
-            CAMPAIGN_NATS_INBOUND_STREAM=f"{names.stream}_IN",
-            CAMPAIGN_NATS_SUBJECT_PREFIX=names.prefix,
+            **names.server_settings(url),
             CAMPAIGN_NATS_INBOUND_RETRY_SECONDS="0.1",
         )
         server = start_server(env)

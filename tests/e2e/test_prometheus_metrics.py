@@ -76,12 +76,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         env = server_env(
             data / "data",
             CAMPAIGN_DATABASE_URL=database_url,
-            CAMPAIGN_NATS_URL=url,
+            **names.server_settings(url),
             CAMPAIGN_REDIS_URL="redis://127.0.0.1:6379/0",
-            CAMPAIGN_NATS_STREAM=f"{names.stream}_EVENTS",
-            CAMPAIGN_NATS_DELIVERY_STREAM=names.stream,
-            CAMPAIGN_NATS_INBOUND_STREAM=f"{names.stream}_IN",
-            CAMPAIGN_NATS_SUBJECT_PREFIX=names.prefix,
             CAMPAIGN_METRICS_SAMPLE_SECONDS="0.2",
             **ENGINE_OVERRIDES,
         )

@@ -39,11 +39,7 @@ def traced_server(
         env = server_env(
             tmp_path_factory.mktemp("traced"),
             CAMPAIGN_DATABASE_URL=database_url,
-            CAMPAIGN_NATS_URL=url,
-            CAMPAIGN_NATS_STREAM=f"{names.stream}_EVENTS",
-            CAMPAIGN_NATS_DELIVERY_STREAM=names.stream,
-            CAMPAIGN_NATS_INBOUND_STREAM=f"{names.stream}_IN",
-            CAMPAIGN_NATS_SUBJECT_PREFIX=names.prefix,
+            **names.server_settings(url),
             CAMPAIGN_OTEL_EXPORTER="console",
             OTEL_BSP_SCHEDULE_DELAY="100",  # spans printed within a tenth of a second
         )

@@ -128,11 +128,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         env = server_env(
             data / "data",
             CAMPAIGN_DATABASE_URL=database_url,
-            CAMPAIGN_NATS_URL=url,
-            CAMPAIGN_NATS_STREAM=f"{names.stream}_EVENTS",
-            CAMPAIGN_NATS_DELIVERY_STREAM=names.stream,
-            CAMPAIGN_NATS_INBOUND_STREAM=f"{names.stream}_IN",
-            CAMPAIGN_NATS_SUBJECT_PREFIX=names.prefix,
+            **names.server_settings(url),
             CAMPAIGN_TRACKING_KEYS=f"{CURRENT_KEY},{OLD_KEY}",
             CAMPAIGN_TRACKING_UNSUBSCRIBE_MAILTO="unsubscribe@example.com",
             CAMPAIGN_OUTBOX_POLL_INTERVAL="5",  # an unsubscribe must not wait for the poll

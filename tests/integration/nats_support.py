@@ -55,6 +55,17 @@ class StreamNames:
     def subjects(self) -> str:
         return f"{self.prefix}>"
 
+    def server_settings(self, nats_url: str) -> dict[str, str]:
+        """A server's CAMPAIGN_NATS_* settings on these names: its streams (events, delivery
+        requests, inbound) and subjects are this test's own."""
+        return {
+            "CAMPAIGN_NATS_URL": nats_url,
+            "CAMPAIGN_NATS_STREAM": f"{self.stream}_EVENTS",
+            "CAMPAIGN_NATS_DELIVERY_STREAM": self.stream,
+            "CAMPAIGN_NATS_INBOUND_STREAM": f"{self.stream}_IN",
+            "CAMPAIGN_NATS_SUBJECT_PREFIX": self.prefix,
+        }
+
 
 @dataclass(frozen=True)
 class Received:

@@ -18,7 +18,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    contextmanager,
+)
 from pathlib import Path
 
 import asyncpg
@@ -110,10 +115,9 @@ async def migrated_postgres_database() -> AsyncIterator[str]:
 
 
 @contextmanager
-def migrated_postgres_url() -> Iterator[str]:
-    """migrated_postgres_database() for synchronous fixtures."""
+def entered_in_own_loop(database: AbstractAsyncContextManager[str]) -> Iterator[str]:
+    """An async database context for synchronous fixtures, run on an event loop of its own."""
     loop = asyncio.new_event_loop()
-    database = migrated_postgres_database()
     try:
         url = loop.run_until_complete(database.__aenter__())
         try:
@@ -122,6 +126,11 @@ def migrated_postgres_url() -> Iterator[str]:
             loop.run_until_complete(database.__aexit__(None, None, None))
     finally:
         loop.close()
+
+
+def migrated_postgres_url() -> AbstractContextManager[str]:
+    """migrated_postgres_database() for synchronous fixtures."""
+    return entered_in_own_loop(migrated_postgres_database())
 
 
 _sqlite_template: Path | None = None

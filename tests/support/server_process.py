@@ -3,7 +3,6 @@ SIGTERM. The server binds port 0 and prints its address, so parallel runs never 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import signal
@@ -12,14 +11,14 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.support.migrated import migrated_postgres_url
+from tests.support.migrated import entered_in_own_loop, migrated_postgres_url
 from tests.support.services import POSTGRES_HOST, POSTGRES_PORT, postgres_database, require
 
 ADDRESS_LINE = re.compile(r"listening on (\S+)")
@@ -202,20 +201,10 @@ def wait_until_serving(address: str, timeout: float = 20.0) -> None:
             time.sleep(0.1)
 
 
-@contextmanager
-def fresh_postgres_database() -> Iterator[str]:
+def fresh_postgres_database() -> AbstractContextManager[str]:
     """`postgres_database()` for synchronous fixtures: a new database, dropped on exit."""
     require(POSTGRES_HOST, POSTGRES_PORT, "PostgreSQL")  # a failure in CI, a skip locally
-    loop = asyncio.new_event_loop()
-    database = postgres_database()
-    try:
-        url = loop.run_until_complete(database.__aenter__())
-        try:
-            yield url
-        finally:
-            loop.run_until_complete(database.__aexit__(None, None, None))
-    finally:
-        loop.close()
+    return entered_in_own_loop(postgres_database())
 
 
 @contextmanager
