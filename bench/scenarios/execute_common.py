@@ -315,6 +315,7 @@ def message_record(
         None,  # idempotency_key
         None,  # handover_id
         DEFAULT_TIMEZONE,  # the contacts' time zone, as the engine records it
+        "",  # segment_id: the audience is a query, not a saved segment
     )
 
 
