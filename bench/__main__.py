@@ -42,11 +42,14 @@ def summary(lines: list[dict[str, Any]]) -> list[str]:
     for line in lines:
         ratio = line.get("ratio")
         parts = [
-            f"{line['scenario']:<6} {line['metric']:<22} {line['value']:>9.1f}/s",
+            f"{line['scenario']:<6} {line['metric']:<26} {line['value']:>9.1f}/s",
             f"{ratio:5.2f}x baseline" if isinstance(ratio, float | int) else "",
             f"p50 {_fmt(line.get('p50_ms'))} ms  p99 {_fmt(line.get('p99_ms'))} ms",
             f"errors {line.get('errors', 0)}",
         ]
+        cpu = line.get("server_cpu_us_per_call")
+        if isinstance(cpu, float | int):
+            parts.append(f"cpu {cpu:.0f} us/call")
         if "meets_goal" in line:
             goal = f">= {line['goal_ratio']}x, p99 < {line['goal_p99_ms']:g} ms"
             parts.append(("meets goal " if line["meets_goal"] else "MISSES goal ") + goal)

@@ -27,6 +27,7 @@ import select
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from array import array
 from collections import Counter
@@ -39,6 +40,7 @@ import grpc
 import uvloop
 
 from bench import ROOT
+from bench.cpu import tree_cpu_seconds
 
 CONNECT_TIMEOUT_S = 20.0
 READY_TIMEOUT_S = 60.0  # worker start-up: interpreter, grpc import, request factory
@@ -99,10 +101,19 @@ class LoadResult:
     latencies_ms: list[float]  # of the successful calls, sorted
     error_codes: dict[str, int] = field(default_factory=dict)
     first_error: str = ""
+    server_cpu_s: float | None = None  # CPU of the watched process tree over the window
 
     @property
     def rps(self) -> float:
         return self.requests / self.duration_s
+
+    @property
+    def server_cpu_us_per_call(self) -> float | None:
+        """Server CPU per call that completed in the window (failed ones included)."""
+        calls = self.requests + self.errors
+        if self.server_cpu_s is None or not calls:
+            return None
+        return self.server_cpu_s / calls * 1e6
 
     def percentile_ms(self, p: float) -> float:
         """Nearest-rank percentile; NaN when no call succeeded."""
@@ -120,13 +131,18 @@ def run_load(
     params: dict[str, Any],
     metadata: list[tuple[str, str]],
     settings: LoadSettings,
+    cpu_of: int | None = None,
 ) -> LoadResult:
-    """Drive `method` on `target` with requests from `factory` ("module:function")."""
+    """Drive `method` on `target` with requests from `factory` ("module:function").
+
+    With `cpu_of` (the server's pid), the CPU that process and its children used over the
+    measuring window is sampled from /proc at the window's start and end (`server_cpu_s`)."""
     shares = [
         settings.concurrency // settings.clients + (i < settings.concurrency % settings.clients)
         for i in range(settings.clients)
     ]
     workers: list[subprocess.Popen[str]] = []
+    sampler: _CpuSampler | None = None
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         try:
             for index, share in enumerate(shares):
@@ -148,6 +164,10 @@ def run_load(
             for worker in workers:
                 _expect_line(worker, "ready", deadline)
             t0 = time.monotonic() + 0.2
+            window_start = t0 + settings.warmup_s
+            if cpu_of is not None:
+                sampler = _CpuSampler(cpu_of, window_start, window_start + settings.duration_s)
+                sampler.start()
             for worker in workers:
                 assert worker.stdin is not None
                 worker.stdin.write(f"go {t0!r}\n")
@@ -161,12 +181,32 @@ def run_load(
                 json.loads((Path(tmp) / f"worker-{i}.json").read_text())
                 for i in range(len(workers))
             ]
+            if sampler is not None:
+                sampler.join(5)
         finally:
             for worker in workers:
                 if worker.poll() is None:
                     worker.kill()
                     worker.wait(10)
-    return _aggregate(reports, settings)
+    result = _aggregate(reports, settings)
+    if sampler is not None:
+        result.server_cpu_s = sampler.cpu_s
+    return result
+
+
+class _CpuSampler(threading.Thread):
+    """Reads the server's CPU at the start and at the end of the measuring window."""
+
+    def __init__(self, pid: int, start: float, end: float) -> None:
+        super().__init__(daemon=True, name="cpu-sampler")
+        self.pid, self.start_at, self.end_at = pid, start, end
+        self.cpu_s: float | None = None
+
+    def run(self) -> None:
+        time.sleep(max(0.0, self.start_at - time.monotonic()))
+        before = tree_cpu_seconds(self.pid)
+        time.sleep(max(0.0, self.end_at - time.monotonic()))
+        self.cpu_s = tree_cpu_seconds(self.pid) - before
 
 
 def _spawn_worker(config: dict[str, Any]) -> subprocess.Popen[str]:
