@@ -3,6 +3,9 @@
 
 Health probes and reflection (grpcurl's `list`) come every few seconds from machines: their
 lines are DEBUG, so they only show when asked for.
+
+When the line's level is filtered out (CAMPAIGN_LOG_LEVEL=WARNING), nothing is timed or gathered:
+the call costs one level check.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ MACHINE_CALLS = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 class AccessLogInterceptor(ScopeInterceptor):
     @asynccontextmanager
     async def scope(self, context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[None]:
+        level = logging.DEBUG if method.startswith(MACHINE_CALLS) else logging.INFO
+        if not log.is_enabled_for(level):
+            yield
+            return
         started = time.perf_counter()
         code = "OK"
         with call_facts() as facts:
@@ -41,7 +48,6 @@ class AccessLogInterceptor(ScopeInterceptor):
                 code = code_value.name if isinstance(code_value, grpc.StatusCode) else "UNKNOWN"
                 raise
             finally:
-                level = logging.DEBUG if method.startswith(MACHINE_CALLS) else logging.INFO
                 log.log(
                     level,
                     "rpc",
