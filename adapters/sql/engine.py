@@ -48,8 +48,8 @@ _BUDGET = "campaign_statement_budget"  # key of a SQLite connection's budget in 
 def make_engine(
     url: str,
     *,
-    pool_size: int = 10,
-    max_overflow: int = 10,
+    pool_size: int = 20,
+    max_overflow: int = 0,
     autocommit: bool = False,
     statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
 ) -> AsyncEngine:
@@ -59,6 +59,10 @@ def make_engine(
     round trips, and its own pool, since switching a pooled connection's isolation level on
     every checkout costs nearly as much as the transaction it saves.
     `statement_timeout_ms` bounds every statement on the engine's connections (0 = unbounded).
+    The pool keeps every connection it opened (20, no overflow): an overflow connection is
+    closed when returned, so under more concurrent calls than the pool size each call past it
+    opened a new connection (a Postgres backend started, authenticated and torn down), which
+    showed in a CreateCampaign's profile (docs/performance.md, "Where a Get's CPU goes").
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
