@@ -129,18 +129,17 @@ def _trigger(t: m.Trigger) -> pb.Trigger:
 
 
 def _throttle(t: m.Throttle) -> pb.Throttle:
-    out = pb.Throttle(exclude_weekends=t.exclude_weekends)
-    if t.per_minute is not None:
-        out.per_minute = t.per_minute
-    if t.per_hour is not None:
-        out.per_hour = t.per_hour
     q = t.quiet_hours
-    out.quiet_hours.CopyFrom(
-        pb.QuietHours(
-            enabled=q.enabled, start=q.start.strftime("%H:%M"), end=q.end.strftime("%H:%M")
-        )
+    return pb.Throttle(
+        exclude_weekends=t.exclude_weekends,
+        per_minute=t.per_minute,  # None leaves the optional field unset
+        per_hour=t.per_hour,
+        quiet_hours=pb.QuietHours(
+            enabled=q.enabled,
+            start=f"{q.start.hour:02d}:{q.start.minute:02d}",
+            end=f"{q.end.hour:02d}:{q.end.minute:02d}",
+        ),
     )
-    return out
 
 
 def _conversion(c: m.Conversion) -> pb.Conversion:

@@ -25,9 +25,20 @@ def optional_datetime(message: object, field: str) -> datetime | None:
     return to_datetime(getattr(message, field))
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def set_timestamp(target: timestamp_pb2.Timestamp, value: datetime | None) -> None:
-    if value is not None:
+    """Timestamp.FromDatetime's result, computed in one subtraction: a campaign has seven
+    timestamps, and FromDatetime (pure Python) was a visible share of a Get's CPU."""
+    if value is None:
+        return
+    if value.tzinfo is None:  # naive: read as local time, as astimezone does
         target.FromDatetime(value.astimezone(UTC))
+        return
+    delta = value - _EPOCH  # normalized: days may be negative, seconds and microseconds not
+    target.seconds = delta.days * 86_400 + delta.seconds
+    target.nanos = delta.microseconds * 1000
 
 
 def to_timedelta(message: object, field: str, default: timedelta) -> timedelta:

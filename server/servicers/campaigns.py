@@ -29,6 +29,7 @@ from server.interceptors.authentication import current_principal
 from server.mappers import enums
 from server.mappers.campaign_in import schedule_from_proto, spec_from_proto
 from server.mappers.campaign_out import campaign_to_proto
+from server.mappers.campaign_protos import CampaignProtos
 from server.mappers.common import enum_in, optional_datetime
 from server.mappers.executions import execution_to_proto
 from server.page_tokens import PageTokenSealer
@@ -96,6 +97,7 @@ class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
         self._pages = pages
         self._send_now = send_now
         self._evaluations = evaluations
+        self._read_protos = CampaignProtos()  # Get and List only (server/mappers/campaign_protos)
 
     async def CreateCampaign(
         self,
@@ -116,7 +118,7 @@ class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
         context: grpc.aio.ServicerContext,
     ) -> svc.GetCampaignResponse:
         campaign = await self._service.get_campaign(current_principal(), request.campaign_id)
-        return svc.GetCampaignResponse(campaign=campaign_to_proto(campaign))
+        return svc.GetCampaignResponse(campaign=self._read_protos(campaign))
 
     async def ListCampaigns(
         self,
@@ -129,7 +131,7 @@ class CampaignServicer(ExecutionRpcs, _Base):  # type: ignore[misc, valid-type]
         page = await self._service.list_campaigns(principal, query)
         next_token = listing.encode_page_token(page.next_cursor, query)
         return svc.ListCampaignsResponse(
-            campaigns=[campaign_to_proto(c) for c in page.campaigns],
+            campaigns=[self._read_protos(c) for c in page.campaigns],
             next_page_token=self._pages.seal(next_token, **bound),
             total_size=page.total_size,
         )
