@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.audience.suppressions import SqlSuppressionList
 from adapters.sql.campaigns.repository import SqlCampaignRepository
+from adapters.sql.campaigns.spec_cache import SpecCache
 from adapters.sql.engine import (
     SQLITE_BEGIN_OPTION,
     is_postgres,
@@ -72,10 +73,12 @@ class SqlUnitOfWork:
         read_only: bool = False,
         changes: MetricChanges = NO_METRIC_CHANGES,
         trace: TraceContext = UNTRACED,
+        specs: SpecCache | None = None,
     ) -> None:
         self._engine = engine
         self._read_only = read_only
         self._trace = trace
+        self._specs = specs if read_only else None  # committed rows only: see spec_cache.py
         self._connection: AsyncConnection | None = None
         self._changes = changes
         self._deltas = Deltas()
@@ -84,7 +87,7 @@ class SqlUnitOfWork:
 
     @property
     def campaigns(self) -> SqlCampaignRepository:
-        return SqlCampaignRepository(self._active())
+        return SqlCampaignRepository(self._active(), self._specs)
 
     @property
     def outbox(self) -> SqlOutbox:
@@ -244,6 +247,7 @@ class SqlStore:
             if is_postgres(engine)
             else engine
         )
+        self._specs = SpecCache()  # the read-only units of work's (spec_cache.py)
 
     @property
     def engines(self) -> tuple[AsyncEngine, ...]:
@@ -257,6 +261,7 @@ class SqlStore:
             read_only=read_only,
             changes=self.metric_changes,
             trace=self.trace,
+            specs=self._specs,
         )
 
     def outbox_store(self) -> SqlOutboxStore:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.campaigns.listing import count_statement, cursor_for, page_statement
 from adapters.sql.campaigns.rows import campaign_from_row, campaign_row, channel_rows, tag_rows
+from adapters.sql.campaigns.spec_cache import SpecCache
 from adapters.sql.campaigns.tables import campaign_channels, campaign_tags, campaigns
 from adapters.sql.engine import is_postgres
 from domain.campaigns.campaign import WINNER_PENDING_STATUSES, Campaign
@@ -39,8 +40,10 @@ _FACET_INSERTS = {facet: insert(facet) for facet in (campaign_tags, campaign_cha
 
 
 class SqlCampaignRepository:
-    def __init__(self, session: AsyncConnection) -> None:
+    def __init__(self, session: AsyncConnection, specs: SpecCache | None = None) -> None:
+        """`specs`: decoded definitions to reuse, for a read-only session only (spec_cache.py)."""
         self._session = session
+        self._specs = specs
 
     async def get(self, organization_id: str, campaign_id: str) -> Campaign | None:
         return await self._one(_BY_ID, organization_id, campaign_id)
@@ -121,7 +124,7 @@ class SqlCampaignRepository:
     async def list(self, organization_id: str, query: CampaignQuery) -> CampaignPage:
         total = (await self._session.execute(count_statement(organization_id, query))).scalar_one()
         rows = (await self._session.execute(page_statement(organization_id, query))).mappings()
-        found = [campaign_from_row(row) for row in rows]
+        found = [campaign_from_row(row, self._specs) for row in rows]
         page = found[: query.page_size]
         more = len(found) > query.page_size
         cursor = cursor_for(page[-1], query.ordering.key) if page and more else None
@@ -161,7 +164,7 @@ class SqlCampaignRepository:
             statement, {"organization_id": organization_id, "key": key}
         )
         row = result.mappings().first()
-        return None if row is None else campaign_from_row(row)
+        return None if row is None else campaign_from_row(row, self._specs)
 
     async def _insert(self, campaign: Campaign) -> None:
         await self._session.execute(_INSERT, campaign_row(campaign))

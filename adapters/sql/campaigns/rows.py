@@ -12,6 +12,7 @@ from adapters.sql.campaigns.serialization import (
     spec_from_json,
     spec_to_json,
 )
+from adapters.sql.campaigns.spec_cache import SpecCache
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import CampaignStatus
 
@@ -49,19 +50,29 @@ def campaign_row(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def campaign_from_row(row: RowMapping) -> Campaign:
+def campaign_from_row(row: RowMapping, specs: SpecCache | None = None) -> Campaign:
+    """`specs`: only for rows a read-only unit of work read (see spec_cache.py)."""
     paused_from = row["paused_from"]
+    if specs is None:
+        spec, schedule = spec_from_json(row["spec"]), schedule_from_json(row["schedule"])
+    else:
+        key = (row["organization_id"], row["campaign_id"], row["version"])
+        decoded = specs.get(key)
+        if decoded is None:
+            decoded = (spec_from_json(row["spec"]), schedule_from_json(row["schedule"]))
+            specs.put(key, decoded)
+        spec, schedule = decoded
     return Campaign(
         campaign_id=row["campaign_id"],
         organization_id=row["organization_id"],
-        spec=spec_from_json(row["spec"]),
+        spec=spec,
         created_by=row["created_by"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         updated_by=row["updated_by"],
         status=CampaignStatus(row["status"]),
         version=row["version"],
-        schedule=schedule_from_json(row["schedule"]),
+        schedule=schedule,
         next_run_at=row["next_run_at"],
         cloned_from_id=row["cloned_from_id"],
         request_id=row["request_id"],
