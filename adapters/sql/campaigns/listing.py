@@ -15,6 +15,7 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
+    bindparam,
     exists,
     func,
     literal,
@@ -29,6 +30,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from adapters.sql.campaigns.tables import campaign_channels, campaign_tags, campaigns
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.listing import (
+    MAX_PAGE_SIZE,
     NO_SORT_VALUE,
     CampaignFilter,
     CampaignQuery,
@@ -96,6 +98,30 @@ def filter_clauses(organization_id: str, f: CampaignFilter) -> list[ColumnElemen
     if f.scheduled_before is not None:
         clauses.append(c.next_run_at < f.scheduled_before)
     return clauses
+
+
+_NO_FILTER = CampaignFilter()
+# The first page without filters, the dashboard's every load: its two statements built once per
+# (sort key, direction, page size) with the organization as a parameter. Building and cache-keying
+# them per call was about a tenth of a ListCampaigns' CPU (docs/performance.md).
+_FIRST_PAGES: dict[tuple[str, bool, int], tuple[Select[int], Select[Any]]] = {}
+ORGANIZATION = "organization_id"  # the parameter of the statements first_page_statements returns
+
+
+def first_page_statements(query: CampaignQuery) -> tuple[Select[int], Select[Any]] | None:
+    """The count and page statements of `query`, with the organization as the parameter
+    ORGANIZATION, when it is a first page without filters; None for any other query."""
+    if query.after is not None or query.filter != _NO_FILTER or query.page_size > MAX_PAGE_SIZE:
+        return None  # (page sizes above the RPC's clamp are not kept: the dict stays bounded)
+    key = (query.ordering.key, query.ordering.descending, query.page_size)
+    statements = _FIRST_PAGES.get(key)
+    if statements is None:
+        organization: Any = bindparam(ORGANIZATION, type_=Text())
+        statements = _FIRST_PAGES[key] = (
+            count_statement(organization, query),
+            page_statement(organization, query),
+        )
+    return statements
 
 
 def count_statement(organization_id: str, query: CampaignQuery) -> Select[int]:

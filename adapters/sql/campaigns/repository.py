@@ -14,7 +14,13 @@ from sqlalchemy import Select, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.sql.campaigns.listing import count_statement, cursor_for, page_statement
+from adapters.sql.campaigns.listing import (
+    ORGANIZATION,
+    count_statement,
+    cursor_for,
+    first_page_statements,
+    page_statement,
+)
 from adapters.sql.campaigns.rows import campaign_from_row, campaign_row, channel_rows, tag_rows
 from adapters.sql.campaigns.spec_cache import SpecCache
 from adapters.sql.campaigns.tables import campaign_channels, campaign_tags, campaigns
@@ -122,8 +128,17 @@ class SqlCampaignRepository:
         return deleted.first() is not None
 
     async def list(self, organization_id: str, query: CampaignQuery) -> CampaignPage:
-        total = (await self._session.execute(count_statement(organization_id, query))).scalar_one()
-        rows = (await self._session.execute(page_statement(organization_id, query))).mappings()
+        prebuilt = first_page_statements(query)
+        if prebuilt is None:
+            counting, paging = (
+                count_statement(organization_id, query),
+                page_statement(organization_id, query),
+            )
+            params = {}
+        else:
+            (counting, paging), params = prebuilt, {ORGANIZATION: organization_id}
+        total = (await self._session.execute(counting, params)).scalar_one()
+        rows = (await self._session.execute(paging, params)).mappings()
         found = [campaign_from_row(row, self._specs) for row in rows]
         page = found[: query.page_size]
         more = len(found) > query.page_size
