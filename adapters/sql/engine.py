@@ -13,7 +13,6 @@ import contextlib
 import math
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +52,6 @@ def make_engine(
     max_overflow: int = 0,
     autocommit: bool = False,
     statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
-    json_deserializer: Callable[[str], Any] | None = None,
 ) -> AsyncEngine:
     """An engine for `postgresql+asyncpg://...` or `sqlite+aiosqlite:///path`.
 
@@ -61,9 +59,6 @@ def make_engine(
     round trips, and its own pool, since switching a pooled connection's isolation level on
     every checkout costs nearly as much as the transaction it saves.
     `statement_timeout_ms` bounds every statement on the engine's connections (0 = unbounded).
-    `json_deserializer` (Postgres) decodes JSONB values instead of json.loads: the service passes
-    adapters.sql.documents.decode_document, orjson with json.loads's exact result (the stdlib
-    decoder was the largest single item of a ListCampaigns page's CPU, docs/performance.md).
     The pool keeps every connection it opened (20, no overflow): an overflow connection is
     closed when returned, so under more concurrent calls than the pool size each call past it
     opened a new connection (a Postgres backend started, authenticated and torn down), which
@@ -88,7 +83,6 @@ def make_engine(
         # the health probe reports the outage; recycling retires connections idle reapers kill.
         pool_recycle=1800,
         connect_args=connect_args,
-        **({"json_deserializer": json_deserializer} if json_deserializer else {}),
     )
 
 

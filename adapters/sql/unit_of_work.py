@@ -26,7 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from adapters.sql.audience.suppressions import SqlSuppressionList
 from adapters.sql.campaigns.repository import SqlCampaignRepository
 from adapters.sql.campaigns.spec_cache import SpecCache
-from adapters.sql.documents import decode_document
 from adapters.sql.engine import (
     SQLITE_BEGIN_OPTION,
     is_postgres,
@@ -244,7 +243,6 @@ class SqlStore:
                 engine.url.render_as_string(hide_password=False),
                 autocommit=True,
                 statement_timeout_ms=statement_timeout_of(engine),
-                json_deserializer=decode_document,  # the reads' JSONB through orjson
             )
             if is_postgres(engine)
             else engine

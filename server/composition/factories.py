@@ -30,7 +30,6 @@ from adapters.runtime.message_ids import FastMessageIds
 from adapters.sql.audience.source import SqlAudienceSource
 from adapters.sql.audience.stores import SqlContactDirectory, SqlSegmentStore
 from adapters.sql.audience.suppressions import SqlSuppressionStore
-from adapters.sql.documents import decode_document
 from adapters.sql.engine import make_engine
 from adapters.sql.execution.figures import SqlOperationalFigures
 from adapters.sql.migrate import (
@@ -226,11 +225,7 @@ async def open_store(settings: Settings, closers: Closers) -> SqlStore:
     StartupError when it cannot be opened (SchemaOutOfDateError when it is behind)."""
     url = database_url(settings)
     with startup_failures(url, "open"):
-        engine = make_engine(
-            url,
-            statement_timeout_ms=settings.statement_timeout_ms,
-            json_deserializer=decode_document,
-        )
+        engine = make_engine(url, statement_timeout_ms=settings.statement_timeout_ms)
         try:
             if settings.migrate_on_start:
                 await upgrade_to_head(engine)
