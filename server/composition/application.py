@@ -48,6 +48,8 @@ from server.settings import Settings
 from server.startup import StartupError
 from server.tokens import JwtKeys, TokenVerifier, load_keys
 from server.tracing import start_tracing, tracing_interceptor
+from server.workers.inbound_events import InboundEventsWorker
+from server.workers.loop import WorkerLoop
 
 DEPENDENCY_CHECK_SECONDS = 10.0  # above the NATS adapter's own connect timeout (5 s)
 log = structlog.get_logger("campaign")
@@ -98,6 +100,9 @@ class Application:
         self.health.start()
         if self.sampler is not None:
             self.sampler.start()
+        per_process = self.services.per_process
+        for worker in per_process:
+            worker.start()
         if self.background:
             self.services.relay.start()
             for worker in self.services.workers:
@@ -105,7 +110,16 @@ class Application:
             log.info(
                 "background workers started",
                 pid=os.getpid(),
-                workers=["outbox-relay", *(worker.name for worker in self.services.workers)],
+                workers=[
+                    "outbox-relay",
+                    *(worker.name for worker in (*self.services.workers, *per_process)),
+                ],
+            )
+        elif per_process:  # the NATS consumers, the hand-over of this process's triggers
+            log.info(
+                "per-process workers started",
+                pid=os.getpid(),
+                workers=[worker.name for worker in per_process],
             )
         self._reporting = asyncio.create_task(
             report_unreachable(self.dependency_checks), name="dependency-report"
@@ -124,10 +138,20 @@ class Application:
         if self.http is not None:
             await self.http.stop()
         await self.server.stop(self.settings.shutdown_grace)
-        for worker in self.services.workers:
+        for worker in (*self.services.per_process, *self.services.workers):
             await worker.stop()
         await self.services.relay.stop()
+        report_inbound_taken(self.services.per_process)
         await self.closers.close_all()
+
+
+def report_inbound_taken(workers: Sequence[WorkerLoop]) -> None:
+    """How many inbound messages this process's consumers settled, per subject, logged at the
+    stop: with worker processes (or replicas) JetStream spreads the events over all of them,
+    and this is each one's share."""
+    taken = {w.name: w.taken for w in workers if isinstance(w, InboundEventsWorker)}
+    if taken:
+        log.info("inbound events taken", pid=os.getpid(), taken=taken, total=sum(taken.values()))
 
 
 async def report_unreachable(checks: Sequence[DependencyCheck]) -> None:
@@ -237,7 +261,7 @@ async def build_application(
     except BaseException:
         await closers.close_all()
         raise
-    services = build_services(settings, ports, metrics=metrics)
+    services = build_services(settings, ports, metrics=metrics, background=background)
     health = HealthReporter(ports.health_probe, SERVICE_NAMES, settings.health_probe_interval)
     sampler = None
     if ports.observed is not None:

@@ -45,6 +45,10 @@ from server.workers.spans import ExecutionSpans, traced
 
 log = structlog.get_logger("campaign.executor")
 TRIGGER_RELEASE = "trigger-release"
+DELIVERY = "delivery"
+# In a worker process other than worker 0, the trigger hand-over runs when this process's intake
+# took an event, and otherwise only this seldom: polling is worker 0's job.
+HANDOVER_POLL_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -57,13 +61,17 @@ class Services:
     evaluations: TriggerEvaluations  # ListTriggerEvaluations
     experiments: ExperimentService  # GetExperimentResults and the automatic winner rule
     relay: OutboxRelayWorker
-    # scheduler, executor, delivery (none when the executor is off); the NATS consumers
+    # One set per server (worker 0): scheduler, executor, delivery, trigger release,
+    # auto-winner (none when the executor is off)
     workers: list[WorkerLoop]
     intake: EventIntake
     tracking: EventTracking
     live_metrics: LiveMetrics
     metrics: CampaignMetricsReader  # GetCampaignMetrics
     hits: TrackingHits | None = None  # the tracking links' hits (server/http/routes.py)
+    # Run by every process, worker processes included (docs/worker-processes.md): the NATS
+    # consumers, and outside worker 0 the hand-over of the triggers its own intake fired.
+    per_process: tuple[WorkerLoop, ...] = ()
 
 
 def render_budget(settings: Settings) -> RenderBudget:
@@ -75,9 +83,15 @@ def render_budget(settings: Settings) -> RenderBudget:
 
 
 def build_services(
-    settings: Settings, ports: Ports, *, metrics: ServiceMetrics | None = None
+    settings: Settings,
+    ports: Ports,
+    *,
+    metrics: ServiceMetrics | None = None,
+    background: bool = True,
 ) -> Services:
-    """`metrics`: where the engine's runs are counted (/metrics); none in tests that skip it."""
+    """`metrics`: where the engine's runs are counted (/metrics); none in tests that skip it.
+    `background`: False in every worker process but worker 0, which has no engine of its own,
+    only the hand-over of the triggers its intake fires (`trigger_handover`)."""
     limits = organization_limits(settings)
     configure_budget(render_budget(settings))
     # Each run's story for operators (logs), a span per fan-out batch
@@ -88,12 +102,13 @@ def build_services(
     ]
     if metrics is not None:
         observers.append(ExecutionMetrics(metrics))
-    engine = (
-        execution_workers(settings, ports, limits, ObserverFanOut(observers))
-        if settings.executor_enabled
-        else []
-    )
-    release = next((w for w in engine if w.name == TRIGGER_RELEASE), None)
+    engine: list[WorkerLoop] = []
+    handover: list[WorkerLoop] = []
+    if settings.executor_enabled and background:
+        engine = execution_workers(settings, ports, limits, ObserverFanOut(observers))
+    elif settings.executor_enabled:
+        handover = trigger_handover(settings, ports, limits, poll=HANDOVER_POLL_SECONDS)
+    release = next((w for w in engine + handover if w.name == TRIGGER_RELEASE), None)
     # A taken event may have fired a trigger: its messages are released (and handed over) now
     # rather than at the workers' next poll.
     intake = event_intake(
@@ -110,7 +125,7 @@ def build_services(
         audience=ports.audience,
     )
     experiments = ExperimentService(ports.unit_of_work, ports.metric_ledger, ports.clock, ports.ids)
-    if settings.executor_enabled:
+    if engine:
         engine.append(auto_winner_worker(settings, experiments))
     relay = OutboxRelayWorker(
         ports.event_outbox, ports.events, poll_interval=settings.outbox_poll_interval
@@ -143,10 +158,7 @@ def build_services(
         evaluations=TriggerEvaluations(ports.unit_of_work),
         experiments=experiments,
         relay=relay,
-        workers=[
-            *engine,
-            *inbound_workers(ports, intake),
-        ],
+        workers=engine,
         intake=intake,
         tracking=EventTracking(intake, ports.clock),
         live_metrics=live_metrics(ports, ports.metric_ledger),
@@ -162,6 +174,7 @@ def build_services(
         )
         if ports.tracking is not None
         else None,
+        per_process=(*inbound_workers(ports, intake), *handover),
     )
 
 
@@ -234,6 +247,25 @@ def execution_workers(
     async def schedule() -> int:
         return await fire_due(ports.unit_of_work, ports.clock, ports.ids)
 
+    interval = settings.worker_interval
+    return [
+        WorkerLoop("scheduler", traced("scheduler tick", schedule), idle_interval=interval),
+        WorkerLoop("executor", traced("executor step", executor.run_once), idle_interval=interval),
+        *trigger_handover(settings, ports, limits, poll=interval),
+    ]
+
+
+def trigger_handover(
+    settings: Settings, ports: Ports, limits: OrganizationLimits, *, poll: float
+) -> list[WorkerLoop]:
+    """The delivery relay and the trigger release, polling every `poll` seconds; the release
+    wakes the relay when it gave slots. Worker 0 (or the single process) polls at
+    CAMPAIGN_WORKER_INTERVAL; every other worker process runs its own pair only when its intake
+    took an event (the intake wakes the release), so a trigger it fired goes out at once rather
+    than at worker 0's next poll. Both are safe to run in several processes, as in several
+    replicas: a release claims its rows (SKIP LOCKED on Postgres, the one writer on SQLite) and
+    a hand-over too, and JetStream drops a repeated delivery request by its message id."""
+
     async def deliver() -> int:
         return await deliver_once(
             ports.delivery_outbox, ports.delivery, ports.clock, limit=settings.delivery_batch_size
@@ -246,11 +278,10 @@ def execution_workers(
         organization_limits=lambda _org: limits,
         batch_size=settings.delivery_batch_size,
     )
-    interval = settings.worker_interval
     delivery = WorkerLoop(
-        "delivery",
+        DELIVERY,
         traced("delivery relay", deliver),
-        idle_interval=interval,
+        idle_interval=poll,
         busy_threshold=settings.delivery_batch_size,
     )
 
@@ -261,14 +292,12 @@ def execution_workers(
         return released
 
     return [
-        WorkerLoop("scheduler", traced("scheduler tick", schedule), idle_interval=interval),
-        WorkerLoop("executor", traced("executor step", executor.run_once), idle_interval=interval),
         delivery,
         # Held trigger messages whose delay (or quiet hours) ended get their throttle slots.
         WorkerLoop(
             TRIGGER_RELEASE,
             traced("trigger release", release_held),
-            idle_interval=interval,
+            idle_interval=poll,
             busy_threshold=settings.delivery_batch_size,
         ),
     ]

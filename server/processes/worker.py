@@ -3,8 +3,9 @@ the supervisor it serves, and its end when the supervisor is gone.
 
 The supervisor starts each worker as `python -m server.cli serve --worker-index I --ready-fd F`
 (hidden options: an operator never types them). Worker 0 runs the background workers
-(scheduler, executor, delivery, trigger release, auto-winner, outbox relay, NATS consumers);
-the others serve calls only, so no background worker ever runs twice because of the count.
+(scheduler, executor, delivery, trigger release, auto-winner, outbox relay), so none ever runs
+twice because of the count. Every worker runs the NATS inbound consumers (JetStream spreads the
+events over them, as over replicas) and hands over the triggers its own intake fired.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ class WorkerRole:
 
     @property
     def background(self) -> bool:
-        """Only one worker per server runs the background workers."""
+        """Only one worker per server runs the background workers (not the inbound
+        consumers: every worker runs those)."""
         return self.index == BACKGROUND_WORKER
 
     def announce_ready(self) -> None:

@@ -52,6 +52,7 @@ class InboundEventsWorker(WorkerLoop):
         self._drain = drain_seconds
         self._stopping = False
         self._settling: asyncio.Task[None] | None = None
+        self.taken = 0  # messages fetched and handed to `settle` (logged at the stop)
         # The fetch itself waits for messages; after an empty one, go again almost at once.
         super().__init__(source.name, self._poll, idle_interval=0.01)
 
@@ -61,6 +62,7 @@ class InboundEventsWorker(WorkerLoop):
         messages = await self._source.fetch()
         if not messages:
             return 0
+        self.taken += len(messages)
         # Its own task, so cancelling this loop (a stop) does not cut a batch short.
         self._settling = asyncio.create_task(
             self._source.settle(messages, self._take, self._take_many), name=f"{self.name}-settle"

@@ -2,8 +2,10 @@
 and CAMPAIGN_SERVER_WORKERS=2 workers sharing the gRPC port, on SQLite and on Postgres (NATS and
 Redis, which more than one worker needs). One server per backend serves all of it: both workers
 take connections, a scheduled campaign runs exactly once (one process runs the background
-workers), a worker killed is replaced, and SIGTERM to the supervisor drains every worker and
-exits 0. A port held by a stranger fails the start before any worker exists.
+workers), a worker killed is replaced, events published on NATS are taken by both workers (each
+runs the inbound consumers) and an event published twice fires its trigger once, and SIGTERM to
+the supervisor drains every worker and exits 0. A port held by a stranger fails the start before
+any worker exists.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from campaign.v1 import campaign_pb2 as pb
 from campaign.v1 import campaign_service_pb2 as svc
 from campaign.v1 import execution_pb2 as xpb
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from nats.js.errors import NotFoundError
 
+from adapters.nats.inbound import durable_name
 from tests.e2e.engine_helpers import (
     ENGINE_OVERRIDES,
     RUN_TIMEOUT,
@@ -34,9 +38,23 @@ from tests.e2e.engine_helpers import (
     eventually,
     soon,
 )
-from tests.e2e.helpers import CampaignApi, in_country, mint_token, new_org, timestamp
+from tests.e2e.helpers import (
+    CampaignApi,
+    email,
+    in_country,
+    mint_token,
+    new_org,
+    timestamp,
+    triggered_request,
+)
 from tests.e2e.helpers import scheduled_request as campaign_request
-from tests.integration.nats_support import StreamNames, delete_stream, shared_nats_url
+from tests.e2e.test_inbound_nats_door import delivery_requests, envelope
+from tests.integration.nats_support import (
+    StreamNames,
+    connection,
+    delete_stream,
+    shared_nats_url,
+)
 from tests.support.server_process import (
     SHUTDOWN_GRACE,
     ServerProcess,
@@ -54,6 +72,8 @@ CONNECTIONS = 24  # all on one worker of two: 2 in 2**24
 RECIPIENTS = 6
 STOP_TIMEOUT = SHUTDOWN_GRACE + 20.0  # the grace, the background workers' stop, process exits
 NO_QUIET_HOURS = pb.Throttle(quiet_hours=pb.QuietHours(enabled=False))
+SPREAD_EVENTS = 20  # one at a time: each goes to whichever worker's pull request waits
+SPACING_S = 0.05
 
 
 def worker_overrides(names: StreamNames) -> dict[str, str]:
@@ -180,6 +200,81 @@ def restarted_after_kill(server: ServerProcess, pid: int) -> int:
     return eventually(replaced, within=RUN_TIMEOUT, what="the killed worker replaced")
 
 
+async def pulling(names: StreamNames, subject: str) -> int:
+    """The pull requests waiting on our consumer of `subject` (one per worker process that
+    fetches from it); 0 until the consumer exists."""
+    async with connection(shared_nats_url()) as nc:
+        try:
+            info = await nc.jetstream(timeout=5).consumer_info(
+                f"{names.stream}_IN", durable_name(names.prefix + subject)
+            )
+        except NotFoundError:
+            return 0
+        return info.num_waiting or 0
+
+
+async def consumer_settled(names: StreamNames, subject: str) -> bool:
+    async with connection(shared_nats_url()) as nc:
+        info = await nc.jetstream(timeout=5).consumer_info(
+            f"{names.stream}_IN", durable_name(names.prefix + subject)
+        )
+        return (info.num_pending, info.num_ack_pending) == (0, 0)
+
+
+async def publish_events(names: StreamNames, org: str, event_id: str, elsewhere: str) -> None:
+    """`event_id` twice back to back (two stream messages: as a redelivery or a repeated
+    publish looks), then SPREAD_EVENTS events of an organization with no campaign, spaced."""
+    subject = f"{names.prefix}order.completed"
+    async with connection(shared_nats_url()) as nc:
+        js = nc.jetstream(timeout=5)
+        for _ in range(2):
+            await js.publish(subject, envelope(org, event_id))
+        for i in range(SPREAD_EVENTS):
+            await js.publish(subject, envelope(elsewhere, f"spread-{i}"))
+            await asyncio.sleep(SPACING_S)
+
+
+def inbound_events_once_over_both_workers(server: ServerProcess, names: StreamNames) -> None:
+    """Both workers pull from the consumer of order.completed; the event published twice is
+    one evaluation, one message, one delivery request. (Which worker took how many is logged
+    at the stop: checked by the caller.)"""
+    org, event_id = new_org(), "twice-1"
+    token = mint_token(org)
+    with grpc.insecure_channel(server.address) as channel:
+        AudienceApi(channel, token).upsert(contact("u-1", attributes={"active": True}))
+        api = CampaignApi(channel, token)
+        campaign_id = api.create(
+            triggered_request(channels=[email("Thanks for your order")], throttle=NO_QUIET_HOURS)
+        ).campaign_id
+        api.call("ActivateCampaign", svc.ActivateCampaignRequest(campaign_id=campaign_id))
+        eventually(
+            lambda: asyncio.run(pulling(names, "order.completed")) >= WORKERS,
+            within=RUN_TIMEOUT,
+            what="both workers pulling order.completed",
+        )
+
+        asyncio.run(publish_events(names, org, event_id, new_org()))
+        eventually(
+            lambda: asyncio.run(consumer_settled(names, "order.completed")),
+            within=RUN_TIMEOUT,
+            what="every event taken and acknowledged",
+        )
+
+        def sent() -> list[Any]:
+            page = api.call("ListMessages", svc.ListMessagesRequest(campaign_id=campaign_id))
+            return [m for m in page.messages if m.status == xpb.MESSAGE_STATUS_SENT]
+
+        eventually(sent, within=RUN_TIMEOUT, what="the triggered message sent")
+        messages = api.call("ListMessages", svc.ListMessagesRequest(campaign_id=campaign_id))
+        evaluations = api.call(
+            "ListTriggerEvaluations", svc.ListTriggerEvaluationsRequest(campaign_id=campaign_id)
+        ).evaluations
+    [message] = messages.messages
+    assert [e.event_id for e in evaluations] == [event_id]
+    url = shared_nats_url()
+    assert asyncio.run(delivery_requests(url, names, "u-1")) == [message.message_id]
+
+
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_two_workers_share_the_port_run_one_scheduler_and_drain_on_sigterm(
     kind: str, tmp_path: Path, names: StreamNames
@@ -201,6 +296,7 @@ def test_two_workers_share_the_port_run_one_scheduler_and_drain_on_sigterm(
             assert "scheduler" in background[0]["workers"]
 
             pids.append(restarted_after_kill(server, pids[-1]))
+            inbound_events_once_over_both_workers(server, names)
         finally:
             server.process.send_signal(signal.SIGTERM)
             code = server.wait(STOP_TIMEOUT)
@@ -209,6 +305,11 @@ def test_two_workers_share_the_port_run_one_scheduler_and_drain_on_sigterm(
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+    # Each live worker took some of the events (the killed one logged nothing).
+    taken = {r["pid"]: r["total"] for r in log_events(server, "inbound events taken")}
+    assert len(taken) == WORKERS, taken
+    assert all(total > 0 for total in taken.values()), taken
+    assert sum(taken.values()) >= SPREAD_EVENTS + 2, taken
 
 
 def test_a_port_a_stranger_listens_on_fails_the_start(tmp_path: Path, names: StreamNames) -> None:
