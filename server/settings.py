@@ -69,7 +69,10 @@ class Settings(BaseSettings):
     )
     nats_inbound_batch: int = Field(256, ge=1, le=10_000, description="messages per fetch")
     nats_inbound_concurrency: int = Field(
-        8, ge=1, description="inbound events taken at a time, all subjects together"
+        8,
+        ge=1,
+        description="inbound events taken at a time, all subjects together, per server (split "
+        "over its worker processes)",
     )
     nats_inbound_ack_wait_seconds: float = Field(
         30.0, gt=0, description="redelivery of an inbound event whose consumer went silent"

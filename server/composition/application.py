@@ -74,7 +74,8 @@ class Application:
     http: HttpServer | None = None  # tracking links, /healthz, /metrics (docs/tracking.md)
     metrics: ServiceMetrics | None = None
     sampler: FiguresSampler | None = None  # the store's figures for /metrics
-    # False in every worker process but one (docs/worker-processes.md): it serves calls only.
+    # False in every worker process but one (docs/worker-processes.md): no scheduler, executor
+    # or relays of its own; it serves calls and runs services.per_process.
     background: bool = True
     _reporting: asyncio.Task[None] | None = None
 

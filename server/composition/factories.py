@@ -64,6 +64,7 @@ from domain.metrics.ports import MetricChangeFeed, MetricChanges, MetricLedger
 from server.composition.closers import Closers
 from server.data_dir import private_data_dir
 from server.observability.sources import CacheLookupRecorder, ObservedSources
+from server.processes.count import share_per_worker
 from server.pseudonym_key import erasure_pseudonyms
 from server.settings import Settings
 from server.startup import StartupError
@@ -313,7 +314,7 @@ def nats_inbound(settings: Settings, closers: Closers) -> NatsInbound | None:
             max_deliver=settings.nats_inbound_max_deliver,
             retry_delay=settings.nats_inbound_retry_seconds,
             batch=settings.nats_inbound_batch,
-            concurrency=settings.nats_inbound_concurrency,
+            concurrency=share_per_worker(settings.nats_inbound_concurrency, settings),
             ack_wait=settings.nats_inbound_ack_wait_seconds,
         ),
     )

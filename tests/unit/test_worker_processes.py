@@ -1,5 +1,6 @@
 """Worker-process mode without processes: how many workers a configuration gets (and when more
-than one is refused), and the supervisor's hold on a port (docs/worker-processes.md)."""
+than one is refused), each worker's share of a per-server budget, and the supervisor's hold on
+a port (docs/worker-processes.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from server.processes.count import worker_count
+from server.processes.count import share_per_worker, worker_count
 from server.processes.reservation import reserve
 from server.settings import Settings
 from server.startup import StartupError
@@ -48,6 +49,14 @@ def test_more_than_one_worker_without_nats_and_redis_is_refused_naming_them() ->
     assert str(refused.value).startswith("CAMPAIGN_SERVER_WORKERS=2 needs CAMPAIGN_NATS_URL:")
     with pytest.raises(StartupError, match="needs CAMPAIGN_NATS_URL and CAMPAIGN_REDIS_URL"):
         worker_count(settings(server_workers=4))
+
+
+@pytest.mark.parametrize(("workers", "share"), [(None, 8), (1, 8), (2, 4), (3, 3), (8, 1), (16, 1)])
+def test_the_inbound_concurrency_is_split_over_the_workers(workers: int | None, share: int) -> None:
+    """Per server: the single process keeps all of it, N workers take a share each, rounded
+    up and never 0."""
+    configured = settings(nats_url=NATS, redis_url=REDIS, server_workers=workers)
+    assert share_per_worker(8, configured) == share
 
 
 def test_a_reserved_port_is_concrete_and_refused_to_anyone_else() -> None:
