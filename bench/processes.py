@@ -88,3 +88,22 @@ def peak_rss_mb(pid: int) -> float | None:
         if line.startswith("VmHWM:"):
             return round(int(line.split()[1]) / 1024, 1)
     return None
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of `pid` (a supervisor's worker processes); none when it is gone."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def server_peak_rss_mb(pid: int) -> float | None:
+    """peak_rss_mb of a server: of the process and, when it is a supervisor, of each of its
+    worker processes, summed (each has its own memory)."""
+    sizes = [peak_rss_mb(p) for p in (pid, *children(pid))]
+    known = [size for size in sizes if size is not None]
+    return round(sum(known), 1) if known else None

@@ -1,8 +1,9 @@
 """Scenario `metrics-lag`: delivery reports on NATS -> live metric streams, and the cost of a
 metrics read at 1,000 and at 1,000,000 messages, on Postgres + NATS + Redis.
 
-Setup (not measured): a fresh Postgres database, the real `campaign-service serve` process
-(JetStream streams and subject prefix unique to this run, Redis limits out of the way), and three
+Setup (not measured): a fresh Postgres database, the real `campaign-service serve` (a supervisor
+and BENCH_SERVER_WORKERS worker processes, 2 by default: bench/scenarios/real_stack.py;
+JetStream streams and subject prefix unique to this run, Redis limits out of the way), and three
 organizations, each with its own population COPYed into the contacts table (execute_common's:
 everybody matches, 1 % suppressed, two variants, a 5 % holdout), sized so each campaign writes
 about the asked number of messages:
@@ -54,7 +55,7 @@ import numpy as np
 from campaign.v1 import campaign_pb2, campaign_service_pb2, campaign_service_pb2_grpc
 
 from bench.loadgen import LoadSettings
-from bench.processes import peak_rss_mb
+from bench.processes import server_peak_rss_mb
 from bench.scenarios import Emit
 from bench.scenarios import execute_common as common
 from bench.scenarios import metrics_lag_drive as lag_drive
@@ -228,7 +229,8 @@ class Measured:
     reads: dict[str, dict[str, Any]]
     prepared: Prepared
     subscribers: int
-    peak_rss_mb: float | None
+    peak_rss_mb: float | None  # the supervisor's and its workers' together
+    server_workers: int = 1
 
 
 def prepare(
@@ -303,15 +305,22 @@ def run(emit: Emit, settings: LoadSettings) -> None:
                 log=log,
             )
         )
-        rss = peak_rss_mb(server.process.pid)
+        rss = server_peak_rss_mb(server.process.pid)
     lags = lag_drive.lags(plan, timeline)
-    for line in lines(Measured(plan, timeline, lags, reads, prepared, knobs.subscribers, rss)):
+    measured = Measured(
+        plan, timeline, lags, reads, prepared, knobs.subscribers, rss, server_workers=real.workers
+    )
+    for line in lines(measured):
         emit(line)
 
 
 def lines(m: Measured) -> list[dict[str, Any]]:
     """The three JSON lines: report_to_stream, reports_taken_per_s, get_metrics_at_scale."""
-    base = {"scenario": SCENARIO, "peak_rss_mb": m.peak_rss_mb}
+    base = {
+        "scenario": SCENARIO,
+        "server_workers": m.server_workers,
+        "peak_rss_mb": m.peak_rss_mb,
+    }
     lag = lag_drive.percentiles_ms(m.lags.seconds)
     span = m.timeline.last_publish - m.timeline.first_publish
     published_per_s = round((m.plan.count - 1) / span, 1) if span > 0 else float("nan")

@@ -2,7 +2,8 @@
 Postgres + NATS + Redis.
 
 Setup (not measured): a fresh Postgres database with BENCH_TRIGGER_USERS contacts COPYed into the
-built-in directory, the real `campaign-service serve` process (JetStream events, delivery and
+built-in directory, the real `campaign-service serve` (a supervisor and BENCH_SERVER_WORKERS worker
+processes, 2 by default: bench/scenarios/real_stack.py; JetStream events, delivery and
 inbound streams unique to this run through a subject prefix, Redis limits out of the way), and
 20 TRIGGERED campaigns created and activated through the gRPC API. Every campaign listens to
 `order.completed` with the condition `store == s<k>`, so each event matches exactly one of them
@@ -46,7 +47,7 @@ from campaign.v1 import campaign_pb2, campaign_service_pb2, campaign_service_pb2
 from google.protobuf import struct_pb2
 
 from bench.loadgen import LoadSettings
-from bench.processes import peak_rss_mb
+from bench.processes import server_peak_rss_mb
 from bench.scenarios import Emit
 from bench.scenarios import execute_common as common
 from bench.scenarios.execute import (
@@ -326,8 +327,13 @@ def run(emit: Emit, settings: LoadSettings) -> None:
         log(f"{len(campaign_ids)} triggered campaigns active")
         members = deliverable(users)
         main, steps = runner.run(drive(dsn, org, prefix, campaign_ids, members=members, log=log))
-        rss = peak_rss_mb(server.process.pid)
-    common_fields = {"scenario": SCENARIO, "campaigns": CAMPAIGNS, "peak_rss_mb": rss}
+        rss = server_peak_rss_mb(server.process.pid)
+    common_fields = {
+        "scenario": SCENARIO,
+        "campaigns": CAMPAIGNS,
+        "server_workers": real.workers,
+        "peak_rss_mb": rss,
+    }
     delivery = main["to_delivery"]
     emit(
         {
