@@ -41,6 +41,7 @@ def settings(data_dir: Path) -> Settings:
         _env_file=None,
         data_dir=data_dir,
         grpc_address="127.0.0.1:0",
+        http_address="127.0.0.1:0",
         jwt_secret=TEST_SECRET,
     )
 
