@@ -33,14 +33,3 @@ def worker_count(settings: Settings) -> int:
             f"as replicas do; set them, or {SETTING}=1 (docs/worker-processes.md)"
         )
     return settings.server_workers
-
-
-def share_per_worker(total: int, settings: Settings) -> int:
-    """A budget set per server (CAMPAIGN_NATS_INBOUND_CONCURRENCY) as each worker process's
-    share: split over CAMPAIGN_SERVER_WORKERS (which the supervisor gives every worker), rounded
-    up, at least 1. The single process keeps all of it. So the database sees the same number of
-    inbound transactions at a time however many workers take the events: measured with two
-    workers, 8 each drained a backlog about three times slower than 4 each
-    (docs/performance.md, "Inbound events over worker processes")."""
-    workers = settings.server_workers or 1
-    return max(1, -(-total // workers))

@@ -65,7 +65,8 @@ class Supervisor:
             "CAMPAIGN_GRPC_ADDRESS": grpc.address,
             "CAMPAIGN_HTTP_ADDRESS": http.address,
             "CAMPAIGN_AUTO_MIGRATE": "false",  # the supervisor migrated, once
-            # The count, default or not: per-server budgets are split over it (count.py).
+            # The count, default or not: a per-server budget is split over it
+            # (server/composition/factories.py, share_per_worker).
             "CAMPAIGN_SERVER_WORKERS": str(count),
         }
         self.stopping = asyncio.Event()

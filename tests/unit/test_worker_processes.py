@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from server.processes.count import share_per_worker, worker_count
+from server.composition.factories import share_per_worker
+from server.processes.count import worker_count
 from server.processes.reservation import reserve
 from server.settings import Settings
 from server.startup import StartupError
