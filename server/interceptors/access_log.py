@@ -6,6 +6,10 @@ lines are DEBUG, so they only show when asked for.
 
 When the line's level is filtered out (CAMPAIGN_LOG_LEVEL=WARNING), nothing is timed or gathered:
 the call costs one level check.
+
+What the call's context knows (its peer, its status details) is read while the call is alive:
+grpc.aio's `peer()` on a call the client already tore down (a cancelled stream) reads freed
+memory in the C core and crashes the process with a segmentation fault.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class AccessLogInterceptor(ScopeInterceptor):
             return
         started = time.perf_counter()
         code = "OK"
+        peer = _peer(context)  # now, while the call is alive (see above)
         with call_facts() as facts:
             try:
                 yield
@@ -54,21 +59,23 @@ class AccessLogInterceptor(ScopeInterceptor):
                     method=method,
                     code=code,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                    **access_fields(context, facts, failed=code != "OK"),
+                    **access_fields(context, facts, peer=peer, code=code),
                 )
 
 
 def access_fields(
-    context: grpc.aio.ServicerContext, facts: CallFacts, *, failed: bool
+    context: grpc.aio.ServicerContext, facts: CallFacts, *, peer: str, code: str
 ) -> dict[str, Any]:
     """The caller and, for a failed call, why: what an operator filters and greps by."""
-    fields: dict[str, Any] = {"peer": _peer(context)}
+    fields: dict[str, Any] = {"peer": peer}
     if facts.principal is not None:
         fields["organization_id"] = facts.principal.organization_id
         fields["subject"] = facts.principal.subject
-    if failed:
+    if code != "OK":
         fields["reason"] = facts.error_reason
-        fields["message"] = facts.error_message or _details(context)
+        # A cancelled call is gone: its context is not read again (see above).
+        details = "" if code == "CANCELLED" else _details(context)
+        fields["message"] = facts.error_message or details
     return fields
 
 

@@ -6,6 +6,7 @@ campaign is NOT_FOUND; examples/stream_metrics.py streams through the typed stub
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -40,6 +41,7 @@ from tests.support.server_process import ServerProcess, run_cli
 pytestmark = pytest.mark.e2e
 
 RECIPIENTS = 12
+CANCELLED_AT_ONCE = 200
 METHOD = "campaign.v1.MetricsService/StreamCampaignMetrics"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "stream_metrics.py"
 
@@ -249,3 +251,32 @@ def test_the_python_example_streams_until_the_campaign_ends(
     assert "snapshot" in run.stdout
     assert "final" in run.stdout
     assert "CANCELLED" in run.stdout
+
+
+def test_streams_their_clients_cancel_at_once_leave_the_server_serving(
+    api: CampaignApi,
+    streams: msvc_grpc.MetricsServiceStub,
+    channel: grpc.Channel,
+    org: str,
+    live_server: ServerProcess,
+) -> None:
+    """A dashboard closed as it opens, or a request that is no request: the call is torn down
+    while the server still handles it. The access line must not read the dead call's context
+    (grpc.aio's peer() of a torn-down call crashed the process with a segmentation fault, seen
+    under load in the fuzz test; this is the same pattern, many times)."""
+    campaign = api.create(campaign_request("Closed at once"))
+    for _ in range(CANCELLED_AT_ONCE):
+        stream(streams, org, campaign.campaign_id).cancel()
+    # Bytes that are no StreamCampaignMetricsRequest: the call fails before any handler runs.
+    garbage = channel.unary_stream(
+        "/campaign.v1.MetricsService/StreamCampaignMetrics",
+        request_serializer=None,
+        response_deserializer=None,
+    )
+    for _ in range(CANCELLED_AT_ONCE):
+        with contextlib.suppress(grpc.RpcError):
+            list(garbage(b"\xff\xff\xff", metadata=bearer(mint_token(org)), timeout=RPC_TIMEOUT))
+    updates = stream(streams, org, campaign.campaign_id)
+    assert next(updates).snapshot
+    updates.cancel()
+    assert live_server.process.poll() is None, live_server.log[-3000:]

@@ -18,6 +18,7 @@ import orjson
 import pytest
 from campaign.v1 import campaign_service_pb2_grpc
 from nats.aio.msg import Msg
+from nats.js.errors import NotFoundError
 
 from tests.e2e.helpers import RPC_TIMEOUT, bearer, draft_request, mint_token, new_org
 from tests.e2e.test_inbound_nats_door import envelope, wait_for
@@ -95,9 +96,16 @@ async def event_of(url: str, names: StreamNames, campaign_id: str, subject: str)
     deadline = time.monotonic() + WAIT
     async with connection(url) as nc:
         js = nc.jetstream(timeout=5)
-        subscription = await js.pull_subscribe(
-            names.prefix + subject, stream=f"{names.stream}_EVENTS"
-        )
+        while True:  # the relay creates the stream with its first publish
+            try:
+                subscription = await js.pull_subscribe(
+                    names.prefix + subject, stream=f"{names.stream}_EVENTS"
+                )
+                break
+            except NotFoundError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
         while time.monotonic() < deadline:
             try:
                 batch = await subscription.fetch(10, timeout=1)

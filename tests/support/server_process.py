@@ -101,6 +101,8 @@ def server_env(data_dir: Path, **overrides: str) -> dict[str, str]:
             "CAMPAIGN_OUTBOX_POLL_INTERVAL": "0.1",
             "CAMPAIGN_HEALTH_PROBE_INTERVAL": "0.5",
             "CAMPAIGN_SHUTDOWN_GRACE": str(SHUTDOWN_GRACE),
+            # A crash in native code (gRPC, protobuf, a driver) leaves each thread's traceback.
+            "PYTHONFAULTHANDLER": "1",
             # One process whatever the machine's cores: tests that want a supervisor and its
             # workers ask for them (tests/e2e/test_worker_processes.py).
             "CAMPAIGN_SERVER_WORKERS": "1",
