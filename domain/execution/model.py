@@ -7,9 +7,11 @@ same id again.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import hashlib
+import operator
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -164,6 +166,20 @@ class Message:
     # The trace of the work that wrote the message, when it was written alone (a transactional
     # send): opaque here, sent on with the delivery request (docs/observability-traces.md).
     trace_context: str | None = None
+
+
+_MESSAGE_FIELDS = tuple(f.name for f in dataclasses.fields(Message))
+_message_values = operator.attrgetter(*_MESSAGE_FIELDS)
+_CONTENT_AT = _MESSAGE_FIELDS.index("content")
+
+
+def with_content(message: Message, content: dict[str, str]) -> Message:
+    """`dataclasses.replace(message, content=content)` at a quarter of its cost: the hand-over
+    makes one such copy of every message of a run (domain.execution.tracked_content), and
+    replace's generic field-by-field keyword handling was a tenth of a run's CPU."""
+    values = list(_message_values(message))
+    values[_CONTENT_AT] = content
+    return Message(*values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,13 +18,12 @@ receipt, a password reset) and the recipient cannot opt out of them.
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import re
 
 from domain.audience.contacts import UNSUBSCRIBE_URL_PLACEHOLDER
 from domain.campaigns.webhooks import HEADER_KEY_PREFIX
-from domain.execution.model import TRANSACTIONAL_EXECUTION, Message
+from domain.execution.model import TRANSACTIONAL_EXECUTION, Message, with_content
 from domain.execution.tracking import Purpose, TrackedLink, TrackingLinks, link_digest
 from domain.kernel.channels import Channel
 
@@ -80,7 +79,7 @@ def tracked(message: Message, links: TrackingLinks) -> Message:
         listed = f"<{unsubscribe}>" + (f", <mailto:{mailto}>" if mailto else "")
         content[HEADER_KEY_PREFIX + LIST_UNSUBSCRIBE] = listed
         content[HEADER_KEY_PREFIX + LIST_UNSUBSCRIBE_POST] = ONE_CLICK
-    return dataclasses.replace(message, content=content)
+    return with_content(message, content)
 
 
 def _with_click_links(body: str, own: TrackedLink, links: TrackingLinks) -> str:
@@ -91,7 +90,7 @@ def _with_click_links(body: str, own: TrackedLink, links: TrackingLinks) -> str:
         url = html.unescape(match.group(3)).strip()
         if not _trackable(url):
             return match.group(0)
-        link = dataclasses.replace(own, index=count, digest=link_digest(url))
+        link = TrackedLink(own.organization_id, own.message_id, count, link_digest(url))
         count += 1
         return f"{match.group(1)}{match.group(2)}{links.url(Purpose.CLICK, link)}{match.group(2)}"
 

@@ -15,7 +15,7 @@ from itsdangerous import URLSafeSerializer
 from adapters.embedded.sandbox_delivery import SandboxDelivery
 from adapters.tracking.links import SALT_PREFIX, SignedTrackingLinks
 from domain.audience.contacts import UNSUBSCRIBE_URL_PLACEHOLDER
-from domain.execution.model import TRANSACTIONAL_EXECUTION, Message
+from domain.execution.model import TRANSACTIONAL_EXECUTION, Message, with_content
 from domain.execution.tracked_content import links_in, tracked
 from domain.execution.tracked_delivery import TrackedDelivery
 from domain.execution.tracking import Purpose, TrackedLink, link_digest
@@ -56,6 +56,36 @@ def test_tokens_are_itsdangerous_tokens_both_ways(purpose: Purpose) -> None:
 
     assert stock.loads(links(NEW).token(purpose, link)) == fields
     assert links(NEW).read(purpose, stock.dumps(fields)) == link
+
+
+@pytest.mark.parametrize("purpose", list(Purpose))
+def test_tokens_are_byte_for_byte_the_stock_signers_with_every_key_order(purpose: Purpose) -> None:
+    """Our signer keeps each derived key and uses the one-shot HMAC: the signature must be
+    exactly the one itsdangerous' own signer makes (newest key signing after a rotation)."""
+    link = LINK if purpose is Purpose.CLICK else TrackedLink("acme", "m-1")
+    fields = [link.organization_id, link.message_id]
+    if purpose is Purpose.CLICK:
+        fields += [link.index, link.digest]
+    for keys in ([NEW], [NEW, OLD], [OLD, NEW, GONE]):
+        signer = links(*keys)
+        stock = URLSafeSerializer(list(reversed(keys)), salt=SALT_PREFIX + purpose.value)
+        for _ in range(2):  # the second token comes from the kept derived key
+            assert signer.token(purpose, link) == stock.dumps(fields)
+
+
+def test_the_hand_over_copy_is_the_message_with_only_its_content_changed() -> None:
+    message = Message(
+        "m-1", "e-1", "c-1", "acme", "u-1", "A", Channel.EMAIL, "a@example.com",
+        {"subject": "Hi", "html_body": "<p>x</p>"}, T, T, error="e", timezone="Europe/Paris",
+        segment_id="s", trace_context="tp",
+    )  # fmt: skip
+    content = {"subject": "other"}
+
+    copy = with_content(message, content)
+
+    assert copy == dataclasses.replace(message, content=content)
+    assert copy is not message
+    assert message.content["subject"] == "Hi"
 
 
 def test_an_altered_token_does_not_read() -> None:
