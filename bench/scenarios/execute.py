@@ -231,6 +231,9 @@ def run(emit: Emit, settings: LoadSettings) -> None:
     org = f"bench-exec-{run_id}"
     prefix = f"bench.{run_id}."
     delivery_stream, events_stream = f"BENCH_DLV_{run_id}", f"BENCH_EV_{run_id}"
+    # The run's own inbound stream: its consumers' subjects otherwise join the default one, which
+    # outlives the run (and every later run then shares a broker with the dead ones' consumers).
+    inbound_stream = f"BENCH_IN_{run_id}"
     baseline_stream, physical_stream = f"BENCH_BASE_{run_id}", f"BENCH_PHYS_{run_id}"
     log = common.logger(SCENARIO)
     with contextlib.ExitStack() as stack:
@@ -244,12 +247,21 @@ def run(emit: Emit, settings: LoadSettings) -> None:
             CAMPAIGN_NATS_URL=NATS_URL,
             CAMPAIGN_NATS_STREAM=events_stream,
             CAMPAIGN_NATS_DELIVERY_STREAM=delivery_stream,
+            CAMPAIGN_NATS_INBOUND_STREAM=inbound_stream,
             CAMPAIGN_NATS_SUBJECT_PREFIX=prefix,
             CAMPAIGN_REDIS_URL=REDIS_URL,
         )
         stack.callback(
             lambda: runner.run(
-                delete_streams([delivery_stream, events_stream, baseline_stream, physical_stream])
+                delete_streams(
+                    [
+                        delivery_stream,
+                        events_stream,
+                        inbound_stream,
+                        baseline_stream,
+                        physical_stream,
+                    ]
+                )
             )
         )
         stack.callback(delete_limiter_keys, org)
@@ -272,7 +284,7 @@ def run(emit: Emit, settings: LoadSettings) -> None:
             in_stream=lambda: runner.run(stream_messages(delivery_stream)),
         )
         # The run's streams go before the baseline, which then meets the broker as the run did.
-        runner.run(delete_streams([delivery_stream, events_stream]))
+        runner.run(delete_streams([delivery_stream, events_stream, inbound_stream]))
 
         campaign_run = measured.campaign_run
         records, payloads = baseline_inputs(

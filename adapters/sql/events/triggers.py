@@ -14,14 +14,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, text, tuple_
+from sqlalchemy import Text, and_, bindparam, insert, or_, select, text, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.expression import Executable
 
 from adapters.sql.audience.connections import chunked
 from adapters.sql.campaigns.tables import campaigns
 from adapters.sql.documents import decode_document
 from adapters.sql.engine import is_postgres
 from adapters.sql.events.tables import FIRING_OUTCOMES, trigger_evaluations
+from adapters.sql.schema import UtcDateTime
 from domain.campaigns.model import CampaignStatus, CampaignType
 from domain.events.trigger_model import ActiveCampaign, TriggerEvaluation, Verdict
 from domain.kernel.paging import decode_instant, decode_page_token, encode_page_token
@@ -30,6 +33,32 @@ from domain.kernel.paging import decode_instant, decode_page_token, encode_page_
 _LOCK_MANY = text(
     "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
     "FROM (SELECT unnest(CAST(:keys AS text[])) AS k ORDER BY 1) AS ordered"
+)
+
+# The frequency count's firings of many (campaign, user) pairs on Postgres: the pairs as a table
+# (two arrays unnested side by side) joined to the partial index of firings, one index probe per
+# pair. Written as `(campaign_id, user_id) IN ((...), ...)` instead, the planner picked the
+# campaign's listing index and filtered every evaluation of the campaign in the window: 28 ms for
+# 48 pairs after a minute of 500 events/s, and growing with the campaign's traffic, against
+# 0.3 ms this way (docs/performance.md).
+_FIRINGS_OF_PAIRS = (
+    text(
+        "SELECT t.campaign_id, t.trigger_id, t.user_id, t.evaluated_at "
+        "FROM unnest(CAST(:campaign_ids AS text[]), CAST(:user_ids AS text[])) "
+        "AS pairs(campaign_id, user_id) "
+        "JOIN trigger_evaluations AS t "
+        'ON t.campaign_id = pairs.campaign_id COLLATE "C" '
+        'AND t.user_id = pairs.user_id COLLATE "C" '
+        "WHERE t.outcome IN ("
+        + ", ".join(f"'{outcome}'" for outcome in FIRING_OUTCOMES)
+        + ") AND t.evaluated_at >= :since AND t.organization_id = :organization_id"
+    )
+    .bindparams(
+        bindparam("campaign_ids", type_=ARRAY(Text())),
+        bindparam("user_ids", type_=ARRAY(Text())),
+        bindparam("since", type_=UtcDateTime()),
+    )
+    .columns(evaluated_at=UtcDateTime())
 )
 
 
@@ -61,16 +90,29 @@ class SqlTriggerStore:
     ) -> dict[tuple[str, str, str], list[datetime]]:
         t = trigger_evaluations.c
         found: dict[tuple[str, str, str], list[datetime]] = {}
-        for chunk in chunked(sorted(set(pairs))):
-            rows = await self._c.execute(
+        unique = sorted(set(pairs))
+        batches: list[Executable]
+        if is_postgres(self._c):
+            batches = [
+                _FIRINGS_OF_PAIRS.bindparams(
+                    campaign_ids=[campaign_id for campaign_id, _ in unique],
+                    user_ids=[user_id for _, user_id in unique],
+                    since=since,
+                    organization_id=organization_id,
+                )
+            ]
+        else:
+            batches = [
                 select(t.campaign_id, t.trigger_id, t.user_id, t.evaluated_at).where(
                     tuple_(t.campaign_id, t.user_id).in_(chunk),
                     t.evaluated_at >= since,
                     t.outcome.in_(FIRING_OUTCOMES),
                     t.organization_id == organization_id,
                 )
-            )
-            for campaign_id, trigger_id, user_id, at in rows:
+                for chunk in chunked(unique)
+            ]
+        for statement in batches:
+            for campaign_id, trigger_id, user_id, at in await self._c.execute(statement):
                 found.setdefault((campaign_id, trigger_id, user_id), []).append(at)
         return found
 
