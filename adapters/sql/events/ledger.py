@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -15,6 +16,20 @@ from adapters.sql.audience.connections import chunked
 from adapters.sql.audience.stores import dialect_insert
 from adapters.sql.events.tables import inbound_events
 from domain.events.model import InboundEvent
+
+_RECORD_MANY: dict[str, Any] = {}  # by dialect: built once, not per batch
+
+
+def _record_many(connection: AsyncConnection) -> Any:
+    dialect = connection.dialect.name
+    statement = _RECORD_MANY.get(dialect)
+    if statement is None:
+        statement = _RECORD_MANY[dialect] = (
+            dialect_insert(connection, inbound_events)
+            .on_conflict_do_nothing(index_elements=["organization_id", "event_id"])
+            .returning(inbound_events.c.organization_id, inbound_events.c.event_id)
+        )
+    return statement
 
 
 class SqlEventLedger:
@@ -34,11 +49,7 @@ class SqlEventLedger:
         firsts: dict[tuple[str, str], int] = {}
         for index, event in enumerate(events):
             firsts.setdefault((event.organization_id, event.event_id), index)
-        statement = (
-            dialect_insert(self._c, inbound_events)
-            .on_conflict_do_nothing(index_elements=["organization_id", "event_id"])
-            .returning(inbound_events.c.organization_id, inbound_events.c.event_id)
-        )
+        statement = _record_many(self._c)
         taken: set[tuple[str, str]] = set()
         for chunk in chunked([_row(events[i], at) for i in firsts.values()]):
             result = await self._c.execute(statement, list(chunk))

@@ -28,6 +28,30 @@ from adapters.sql.metrics.tables import COUNTERS, FLOAT_COUNTERS, metric_counter
 from domain.metrics.model import Breakdown, BreakdownRow, CampaignMetrics, Cell, MetricTotals
 
 SHARDS = 8
+_UPSERTS: dict[str, Any] = {}  # by dialect: built once, not per transaction (its cache key too)
+
+
+def _upsert(connection: AsyncConnection) -> Any:
+    """The counters' UPSERT on the connection's dialect."""
+    dialect = connection.dialect.name
+    statement = _UPSERTS.get(dialect)
+    if statement is None:
+        statement = dialect_insert(connection, metric_counters)
+        table, excluded = metric_counters.c, statement.excluded
+        statement = _UPSERTS[dialect] = statement.on_conflict_do_update(
+            index_elements=[table[k] for k in ("organization_id", "campaign_id", "execution_id")]
+            + [table[k] for k in (*_GROUPED, "shard")],
+            set_={
+                **{name: table[name] + excluded[name] for name in COUNTERS},
+                # the latest change: writers' clocks may disagree, the counter keeps the max
+                "updated_at": func.max(table.updated_at, excluded.updated_at)
+                if dialect == "sqlite"
+                else func.greatest(table.updated_at, excluded.updated_at),
+            },
+        )
+    return statement
+
+
 _GROUPED = ("variant_id", "channel", "segment_id")
 _ROW_KEY = {
     Breakdown.VARIANT: 0,
@@ -49,20 +73,7 @@ class SqlMetricLedger:
         ]
         if not rows:
             return
-        statement = dialect_insert(self._c, metric_counters)
-        table, excluded = metric_counters.c, statement.excluded
-        statement = statement.on_conflict_do_update(
-            index_elements=[table[k] for k in ("organization_id", "campaign_id", "execution_id")]
-            + [table[k] for k in (*_GROUPED, "shard")],
-            set_={
-                **{name: table[name] + excluded[name] for name in COUNTERS},
-                # the latest change: writers' clocks may disagree, the counter keeps the max
-                "updated_at": func.max(table.updated_at, excluded.updated_at)
-                if self._c.dialect.name == "sqlite"
-                else func.greatest(table.updated_at, excluded.updated_at),
-            },
-        )
-        await self._c.execute(statement, rows)
+        await self._c.execute(_upsert(self._c), rows)
 
     async def read(
         self,
