@@ -9,6 +9,15 @@ ahead, still held, skipping rows another replica is claiming) before reserving s
 is reserved twice; a replica that dies after its claim leaves the rows held, due again when the
 claim runs out. A paused campaign's held messages stay held (looked at again a minute later); a
 cancelled one's are cancelled.
+
+Where to look from: a held row's `send_after` only ever moves forward (a claim, a pause), and a
+new one is written due at its creation time or later. So once a pass found no more due rows than
+it took, every row due before then (less SCAN_MARGIN, for transactions still open) is gone, and
+the next passes look from there: the store's index of held rows keeps every released row's entry
+until it is vacuumed, and a scan from the start walked them all, on every pass, which was most of
+the database's work at a few hundred events a second (docs/performance.md). Every FULL_RESCAN a
+pass looks from the start again, so a row this misses (written by a transaction open longer than
+the margin, or by a replica whose clock is behind) waits at most that long.
 """
 
 from __future__ import annotations
@@ -29,6 +38,8 @@ from domain.kernel.ports import Clock
 DEFAULT_BATCH = 1_000
 PAUSED_RECHECK = timedelta(minutes=1)
 CLAIM_LEASE = timedelta(seconds=10)
+SCAN_MARGIN = timedelta(seconds=5)
+FULL_RESCAN = timedelta(seconds=10)
 CANCELLED_BEFORE_SENDING = "campaign cancelled before this triggered message was sent"
 
 
@@ -49,23 +60,30 @@ class TriggerRelease:
         self._clock = clock
         self._limits = organization_limits
         self._batch = batch_size
+        # Where passes look from (see the module docstring); None: from the start.
+        self._scan_from: datetime | None = None
+        self._rescan_at: datetime | None = None
 
     async def run_once(self) -> int:
         """Release one batch of due held trigger messages; how many were looked at (a worker
         loop polls again at once while batches come full)."""
         now = self._clock.now()
+        since = self._since(now)
         # A read first: the claim is a write (on SQLite, the database's one write lock), and
         # most polls find nothing due.
         async with self._uow(read_only=True) as uow:
-            if not await uow.messages.held_due(TRIGGERED_EXECUTION, now, 1):
+            if not await uow.messages.held_due(TRIGGERED_EXECUTION, now, 1, not_before=since):
+                self._scan_from = now - SCAN_MARGIN
                 return 0
         async with self._uow() as uow:
             # Claimed for CLAIM_LEASE (still held): another replica's release skips them, and
             # they come due again if this process dies before writing their slots.
             due = await uow.messages.claim_held_due(
-                TRIGGERED_EXECUTION, now, self._batch, until=now + CLAIM_LEASE
+                TRIGGERED_EXECUTION, now, self._batch, until=now + CLAIM_LEASE, not_before=since
             )
             await uow.commit()
+        if len(due) < self._batch:  # nothing due is left behind this pass
+            self._scan_from = now - SCAN_MARGIN
         if not due:
             return 0
         async with self._uow(read_only=True) as uow:
@@ -92,6 +110,13 @@ class TriggerRelease:
                     )
                 await uow.commit()
         return len(due)
+
+    def _since(self, now: datetime) -> datetime | None:
+        """Where this pass looks from: the low-water mark, or the start every FULL_RESCAN."""
+        if self._rescan_at is None or now >= self._rescan_at:
+            self._rescan_at = now + FULL_RESCAN
+            return None
+        return self._scan_from
 
     async def _slots(self, campaign: Campaign, group: list[Held], now: datetime) -> list[Held]:
         return await release_slots(

@@ -160,11 +160,21 @@ class MessageRepository(Protocol):
         """Whether messages of the execution still wait to be handed to delivery (queued,
         deferred or held)."""
 
-    async def held_due(self, execution_id: str, now: datetime, limit: int) -> Sequence[Held]:
-        """The execution's held messages whose window has ended by `now`, earliest first."""
+    async def held_due(
+        self, execution_id: str, now: datetime, limit: int, *, not_before: datetime | None = None
+    ) -> Sequence[Held]:
+        """The execution's held messages whose window has ended by `now`, earliest first; with
+        `not_before`, only those due from then on (a caller that knows the earlier ones are
+        gone skips them: a store's index of held rows keeps the released ones for a while)."""
 
     async def claim_held_due(
-        self, execution_id: str, now: datetime, limit: int, *, until: datetime
+        self,
+        execution_id: str,
+        now: datetime,
+        limit: int,
+        *,
+        until: datetime,
+        not_before: datetime | None = None,
     ) -> Sequence[Held]:
         """Like `held_due`, across every campaign whose messages share `execution_id`, and
         claimed: their `send_after` moves to `until` (still held) in the caller's transaction,

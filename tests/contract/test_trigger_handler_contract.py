@@ -34,7 +34,7 @@ from domain.campaigns.model import (
 from domain.events.intake import EventIntake
 from domain.events.model import InboundEvent, Outcome
 from domain.events.trigger_model import TriggerEvaluation, Verdict
-from domain.events.trigger_release import TriggerRelease
+from domain.events.trigger_release import FULL_RESCAN, TriggerRelease
 from domain.events.triggers import TriggerHandler
 from domain.execution.frequency_cap import MarketingCap, MarketingCaps
 from domain.execution.model import TRIGGERED_EXECUTION, Message, MessageStatus, message_id
@@ -542,3 +542,25 @@ async def test_the_marketing_cap_holds_a_firing_back_and_counts_trigger_messages
     got = {(e.campaign_id, e.event_id): e.outcome for e in await world.evaluations()}
     assert got[("c2", "e2")] is Verdict.MARKETING_CAP
     assert got[("c1", "e1")] is Verdict.FIRED
+
+
+async def test_the_release_looks_from_its_low_water_mark_and_from_the_start_every_rescan(
+    world: World,
+) -> None:
+    """Once a pass found nothing more due, later passes look only from a few seconds before it
+    (the index of held rows keeps released rows' entries until vacuumed); a row due before that
+    mark (written by a transaction that stayed open longer than the margin) is found by the next
+    full rescan, FULL_RESCAN later at most."""
+    await world.add_campaign(triggered("c1", Trigger("order.completed", "t1", frequency_limit=99)))
+    await world.take(order("first"))
+    assert await world.release.run_once() == 1  # the first pass looks from the start
+
+    world.clock.current = T0 - timedelta(minutes=1)  # a row due well before the mark
+    await world.take(order("late"))
+    world.clock.current = T0 + timedelta(seconds=1)
+    assert await world.release.run_once() == 0
+    assert sum(m.held for m in await world.messages("c1")) == 1
+
+    world.clock.current = T0 + FULL_RESCAN + timedelta(seconds=1)
+    assert await world.release.run_once() == 1
+    assert not any(m.held for m in await world.messages("c1"))

@@ -435,14 +435,22 @@ class SqlMessageRepository:
         found = await self._c.execute(select(exists(queued.limit(1)) | exists(claimed.limit(1))))
         return bool(found.scalar_one())
 
-    async def held_due(self, execution_id: str, now: datetime, limit: int) -> Sequence[Held]:
-        statement = _due_held(execution_id, now, limit, *HELD_COLUMNS)
+    async def held_due(
+        self, execution_id: str, now: datetime, limit: int, *, not_before: datetime | None = None
+    ) -> Sequence[Held]:
+        statement = _due_held(execution_id, now, limit, *HELD_COLUMNS, not_before=not_before)
         return _held((await self._c.execute(statement)).all())
 
     async def claim_held_due(
-        self, execution_id: str, now: datetime, limit: int, *, until: datetime
+        self,
+        execution_id: str,
+        now: datetime,
+        limit: int,
+        *,
+        until: datetime,
+        not_before: datetime | None = None,
     ) -> Sequence[Held]:
-        due = _due_held(execution_id, now, limit, messages.c.message_id)
+        due = _due_held(execution_id, now, limit, messages.c.message_id, not_before=not_before)
         if is_postgres(self._c):
             due = due.with_for_update(skip_locked=True)  # SQLite: writers are serialized
         statement = (
@@ -557,15 +565,22 @@ HELD_COLUMNS = (
 )
 
 
-def _due_held(execution_id: str, now: datetime, limit: int, *columns: Any) -> Select[Any]:
-    """The execution's held messages whose window has ended by `now`, earliest first."""
+def _due_held(
+    execution_id: str, now: datetime, limit: int, *columns: Any, not_before: datetime | None
+) -> Select[Any]:
+    """The execution's held messages whose window has ended by `now`, earliest first; from
+    `not_before` on when given, so the scan of ix_messages_held starts there instead of walking
+    the entries of every message released since the index was last vacuumed."""
+    where = [
+        messages.c.execution_id == execution_id,
+        messages.c.status == HELD,
+        messages.c.send_after <= now,
+    ]
+    if not_before is not None:
+        where.append(messages.c.send_after >= not_before)
     return (
         select(*columns)
-        .where(
-            messages.c.execution_id == execution_id,
-            messages.c.status == HELD,
-            messages.c.send_after <= now,
-        )
+        .where(*where)
         .order_by(messages.c.send_after, messages.c.message_id)
         .limit(limit)
     )
