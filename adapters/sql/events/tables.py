@@ -15,7 +15,6 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
-    UniqueConstraint,
 )
 
 from adapters.sql.schema import CodePointText, Document, UtcDateTime, metadata
@@ -36,8 +35,10 @@ inbound_events = Table(
 
 
 # Trigger evaluations: one row per (campaign, event, trigger) evaluated, with its outcome or skip
-# reason and the ids of the messages it fired (docs/triggers.md). The unique key makes an
-# evaluation impossible to record twice; the two listing indexes serve ListTriggerEvaluations by
+# reason and the ids of the messages it fired (docs/triggers.md). The primary key, derived from
+# (campaign, trigger, event), makes an evaluation impossible to record twice (the one unique
+# index: every trigger-source event writes a row per active triggered campaign of its
+# organization, so each index costs); the two listing indexes serve ListTriggerEvaluations by
 # campaign and by user, newest first; the partial index serves the frequency count, which looks
 # only at firings.
 FIRING_OUTCOMES = ("fired", "deferred")
@@ -56,7 +57,6 @@ trigger_evaluations = Table(
     Column("reason", Text, nullable=False),
     Column("message_ids", Document, nullable=False),
     Column("evaluated_at", UtcDateTime(), nullable=False),
-    UniqueConstraint("campaign_id", "event_id", "trigger_id"),
     Index(
         "ix_trigger_evaluations_by_campaign",
         "organization_id",

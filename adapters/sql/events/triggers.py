@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Text, and_, bindparam, insert, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -59,6 +60,20 @@ _FIRINGS_OF_PAIRS = (
         bindparam("since", type_=UtcDateTime()),
     )
     .columns(evaluated_at=UtcDateTime())
+)
+
+_EVALUATION_COLUMNS = (
+    "evaluation_id",
+    "organization_id",
+    "campaign_id",
+    "trigger_id",
+    "event_id",
+    "event_type",
+    "user_id",
+    "outcome",
+    "reason",
+    "message_ids",
+    "evaluated_at",
 )
 
 
@@ -119,6 +134,9 @@ class SqlTriggerStore:
     async def add(self, evaluations: Sequence[TriggerEvaluation]) -> None:
         if not evaluations:
             return
+        if is_postgres(self._c):
+            await self._copy(evaluations)
+            return
         # executemany of one cached statement: a multi-row VALUES is compiled anew per call.
         await self._c.execute(
             insert(trigger_evaluations),
@@ -138,6 +156,34 @@ class SqlTriggerStore:
                 }
                 for e in evaluations
             ],
+        )
+
+    async def _copy(self, evaluations: Sequence[TriggerEvaluation]) -> None:
+        """COPY inside the caller's transaction: an inbound event writes one evaluation per
+        active triggered campaign of its organization, the most rows of any write of the intake,
+        and COPY took a third less of the database's time than the same rows as an executemany
+        INSERT (docs/performance.md)."""
+        raw = await self._c.get_raw_connection()
+        driver = raw.driver_connection  # the asyncpg connection, inside our transaction
+        assert driver is not None
+        records = [
+            (
+                e.evaluation_id,
+                e.organization_id,
+                e.campaign_id,
+                e.trigger_id,
+                e.event_id,
+                e.event_type,
+                e.user_id,
+                e.outcome.value,
+                e.reason,
+                orjson.dumps(list(e.message_ids)).decode(),
+                e.evaluated_at,
+            )
+            for e in evaluations
+        ]
+        await driver.copy_records_to_table(
+            "trigger_evaluations", records=records, columns=_EVALUATION_COLUMNS
         )
 
     async def list(
