@@ -16,6 +16,7 @@ import traceback
 from typing import Any, TextIO
 
 from bench import RESULTS_DIR
+from bench.host import ITERATIONS, python_loop_seconds
 from bench.loadgen import LoadSettings
 from bench.scenarios import SCENARIOS, load
 
@@ -94,6 +95,8 @@ def main(argv: list[str]) -> int:
         for name in names:
             started = time.monotonic()
             print(f"[{name}] running ({settings})", file=sys.stderr)
+            host = f"a {ITERATIONS:,}-step Python loop takes {python_loop_seconds()} s"
+            print(f"[{name}] host speed: {host} (bench/host.py)", file=sys.stderr)
             try:
                 load(name).run(record, settings)
             except Exception:
@@ -102,7 +105,11 @@ def main(argv: list[str]) -> int:
             except (KeyboardInterrupt, SystemExit):
                 print(f"[{name}] interrupted; servers stopped, database dropped", file=sys.stderr)
                 raise
-            print(f"[{name}] done in {time.monotonic() - started:.0f} s", file=sys.stderr)
+            print(
+                f"[{name}] done in {time.monotonic() - started:.0f} s; host speed after: the loop"
+                f" takes {python_loop_seconds()} s",
+                file=sys.stderr,
+            )
     print("\n".join(["", "summary:", *summary(record.lines)]), file=sys.stderr)
     if failed:
         print(f"failed scenarios: {', '.join(failed)}", file=sys.stderr)
