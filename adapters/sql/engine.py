@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import NullPool, StaticPool
 from sqlalchemy.util import await_
 
+from adapters.sql.documents import decode_document
 from domain.audience.model import address_key
 
 SQLITE_FILE = "campaign.db"
@@ -83,6 +84,8 @@ def make_engine(
         # the health probe reports the outage; recycling retires connections idle reapers kill.
         pool_recycle=1800,
         connect_args=connect_args,
+        # JSON and JSONB values read through orjson, exactly as json.loads would (documents.py)
+        json_deserializer=decode_document,
     )
 
 
@@ -110,6 +113,7 @@ def _sqlite_engine(url: str, database: str | None, statement_timeout_ms: int) ->
         url,
         poolclass=StaticPool if in_memory else NullPool,
         execution_options={STATEMENT_TIMEOUT_OPTION: statement_timeout_ms},
+        json_deserializer=decode_document,
     )
     event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
     event.listen(engine.sync_engine, "begin", _begin)
