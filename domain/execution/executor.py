@@ -15,13 +15,13 @@ missed meanwhile got new ones), or CANCELLED with its unsent messages cancelled.
 A recipient whose content fails to render gets a FAILED message with the reason and the run goes
 on (domain.execution.planning); an attempt that raises is retried later with a growing delay and
 failed for good after a number of attempts (domain.execution.retries), so one broken run never
-holds the executors. Planning a batch (rendering every recipient's content) is CPU work done on
-a worker thread, so the event loop keeps answering while a big batch renders.
+holds the executors. Planning a batch (rendering every recipient's content) is CPU work done by
+the planner: on a worker thread by default, so the event loop keeps answering while a big batch
+renders, or in a process of its own where the server has one (another core for a big run).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import time
@@ -54,17 +54,18 @@ from domain.execution.model import (
     derived_message_ids,
 )
 from domain.execution.observer import BatchReport, ExecutionObserver, SilentObserver
-from domain.execution.pipeline import OneInFlight
+from domain.execution.pipeline import OneInFlight, PlannedAhead
+from domain.execution.planners import ThreadPlanner
 from domain.execution.planning import (
     BatchPlan,
     CampaignPlan,
     ContentRenderFailedError,
     Draft,
     draft_message,
-    plan_batch,
     sent_contents,
 )
 from domain.execution.ports import (
+    BatchPlanner,
     DeliveryPublisher,
     ExecutionUnitOfWork,
     ExecutionUnitOfWorkFactory,
@@ -132,6 +133,7 @@ class Executor:
         on_failure: FailureReport = _no_report,
         marketing_caps: MarketingCaps | None = None,
         observer: ExecutionObserver | None = None,
+        planner: BatchPlanner | None = None,
     ) -> None:
         """`message_ids` and `fanout_scope` are the run's machinery, not its rules: the server
         passes faster id hashing and garbage-collector tuning (adapters.runtime), which change
@@ -140,7 +142,8 @@ class Executor:
         attempt is tried again; `on_failure` hears of each one. `marketing_caps` holds back
         what the organization's cross-campaign frequency cap does not allow
         (domain.execution.frequency_cap). `observer` hears of each run's start, batches and end
-        (logs and metrics; domain.execution.observer)."""
+        (logs and metrics; domain.execution.observer). `planner` renders each batch (a worker
+        thread by default; the server may give it a process of its own, another core)."""
         self._resolver = resolver
         self._uow = uow
         self._audience = audience
@@ -159,6 +162,7 @@ class Executor:
         self._on_failure = on_failure
         self._caps = marketing_caps or MarketingCaps()
         self._observer: ExecutionObserver = observer or SilentObserver()
+        self._planner: BatchPlanner = planner or ThreadPlanner()
 
     async def run_once(self) -> bool:
         """Lease one execution and drive it as far as it can go now; False if none was waiting."""
@@ -278,26 +282,35 @@ class Executor:
             if self._publisher is not None
             else None
         )
-        # A batch is written (and handed over) while the next one is planned
-        # (domain.execution.pipeline).
+        # A batch is written (and handed over) while the next one is planned, and the one after
+        # it fetched and planned (domain.execution.pipeline).
         writes = OneInFlight()
+        ahead = PlannedAhead(batches, self._planner, plan)
         try:
-            async with contextlib.aclosing(batches):
-                with self._fanout_scope():
-                    async for recipients in batches:
-                        current = await self._campaign(execution)
-                        if await self._interrupted(execution, current, writes, dispatch):
-                            return True
-                        if (current.winner_variant_id or "") != plan.winner_variant_id:
-                            # An A/B winner was chosen meanwhile: the remaining batches use it.
-                            plan = CampaignPlan.of(current, templates)
-                        await self._commit_batch(
-                            execution, campaign, plan, recipients, writes=writes, dispatch=dispatch
-                        )
+            with self._fanout_scope():
+                async for planned in ahead:
+                    current = await self._campaign(execution)
+                    if await self._interrupted(execution, current, writes, dispatch):
+                        return True
+                    if (current.winner_variant_id or "") != plan.winner_variant_id:
+                        # An A/B winner was chosen meanwhile: the remaining batches use it.
+                        plan = ahead.plan = CampaignPlan.of(current, templates)
+                    batch = planned.batch
+                    if planned.plan is not plan:  # planned ahead with the plan it replaced
+                        batch = await self._planner.plan(plan, planned.recipients)
+                    await self._commit_batch(
+                        execution,
+                        campaign,
+                        planned.recipients,
+                        batch,
+                        writes=writes,
+                        dispatch=dispatch,
+                    )
             await writes.settle()
             if dispatch is not None:
                 await dispatch.drain()
         finally:  # a no-op unless an error left something in flight
+            await ahead.aclose()
             await writes.abandon()
             if dispatch is not None:
                 await dispatch.abandon()
@@ -368,15 +381,15 @@ class Executor:
         self,
         execution: Execution,
         campaign: Campaign,
-        plan: CampaignPlan,
         recipients: Sequence[Recipient],
+        batch: BatchPlan,
         *,
         writes: OneInFlight,
         dispatch: DirectDispatch | None,
     ) -> None:
-        """Plan a batch, then start writing it once the previous batch's write is done."""
+        """Throttle a planned batch, then start writing it once the previous batch's write is
+        done."""
         started = time.perf_counter()
-        batch = await asyncio.to_thread(plan_batch, plan, recipients)
         if _broken_for_everyone(execution, batch):
             # The content fails for every recipient so far: fail the run with the reason rather
             # than write a failed message per recipient of the whole audience.

@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+from collections.abc import AsyncGenerator, Coroutine, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+from domain.audience.model import Recipient
+from domain.execution.planning import BatchPlan, CampaignPlan
+from domain.execution.ports import BatchPlanner
 
 
 class OneInFlight:
@@ -45,3 +50,69 @@ class OneInFlight:
         if task is not None:
             with contextlib.suppress(Exception):
                 await asyncio.shield(task)
+
+
+class PlannedAhead:
+    """A run's batches of recipients, each fetched and planned while the one before it is
+    throttled and written: the planner (another process, where the server has one) and the
+    audience's database work while the executor's loop does its own, instead of in turn.
+
+    At most one batch is planned ahead, with the plan current when it was started; a batch
+    whose plan was replaced meanwhile (an A/B winner was chosen) is planned again by the
+    caller. Nothing is committed ahead: a run paused or cancelled at a batch boundary drops
+    the batch planned for nothing, and resumes from its checkpoint as before.
+    """
+
+    def __init__(
+        self,
+        batches: AsyncGenerator[Sequence[Recipient], None],
+        planner: BatchPlanner,
+        plan: CampaignPlan,
+    ) -> None:
+        self._batches = batches
+        self._planner = planner
+        self.plan = plan  # what the next batch is planned with; the caller replaces it
+        self._next: asyncio.Task[Planned | None] | None = None
+
+    def __aiter__(self) -> PlannedAhead:
+        return self
+
+    async def __anext__(self) -> Planned:
+        task = self._next or asyncio.create_task(self._fetch(self.plan))
+        self._next = None
+        planned = await task
+        if planned is None:
+            raise StopAsyncIteration
+        self._next = asyncio.create_task(self._fetch(self.plan))
+        return planned
+
+    async def aclose(self) -> None:
+        """Let the batch in flight end, if any (its outcome is dropped), and close the
+        audience's batches. Not cancelled unless the caller itself is: a planning process cut
+        off mid-batch would be restarted for nothing."""
+        task, self._next = self._next, None
+        if task is not None:
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+                raise
+            except Exception:  # the batch is dropped either way
+                pass
+        await self._batches.aclose()
+
+    async def _fetch(self, plan: CampaignPlan) -> Planned | None:
+        try:
+            recipients = await anext(self._batches)
+        except StopAsyncIteration:
+            return None
+        return Planned(recipients, plan, await self._planner.plan(plan, recipients))
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    recipients: Sequence[Recipient]
+    plan: CampaignPlan  # what `batch` was planned with
+    batch: BatchPlan

@@ -97,6 +97,10 @@ class CampaignPlan:
     # The A/B winner the allocation honours ("" before one is chosen): a run re-plans when the
     # campaign's winner changes under it (domain.execution.executor).
     winner_variant_id: str = ""
+    # What the plan was made of: a planner in another process makes the same plan from them
+    # (compiled templates do not cross a process boundary; domain.execution.planners).
+    campaign: Campaign | None = field(default=None, compare=False, repr=False)
+    templates: Mapping[str, Template] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(
@@ -120,6 +124,8 @@ class CampaignPlan:
             arms=arms,
             all_channels=spec.channel_strategy is ChannelStrategy.ALL,
             winner_variant_id=campaign.winner_variant_id or "",
+            campaign=campaign,
+            templates=dict(templates or {}),
         )
 
 
@@ -168,6 +174,9 @@ class Draft:
     content: dict[str, str]
     missing_variables: frozenset[str] = frozenset()
     error: str = ""  # set when the content failed to render: the message fails with it
+    # The content's fingerprint (model.content_digest), computed with the content where it is
+    # rendered, so that work leaves the executor's loop along with the rendering; "" until then.
+    digest: str = ""
 
 
 @dataclass(slots=True)
@@ -223,7 +232,13 @@ def plan_batch(plan: CampaignPlan, recipients: Sequence[Recipient]) -> BatchPlan
                 continue
             drafts.append(
                 Draft(
-                    recipient, variant_id, channel, address_for(contact, channel), content, missing
+                    recipient,
+                    variant_id,
+                    channel,
+                    address_for(contact, channel),
+                    content,
+                    missing,
+                    digest=content_digest(content),
                 )
             )
     counts = out.counts
@@ -292,7 +307,7 @@ def draft_message(
         send_after=send_after,
         queued_at=now,
         status=status,
-        content_digest=content_digest(draft.content),
+        content_digest=draft.digest or content_digest(draft.content),
         held=held,
         timezone=contact.timezone,
         fallback_of=fallback_of,

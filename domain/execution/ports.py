@@ -7,9 +7,11 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
+from domain.audience.model import Recipient
 from domain.campaigns.ports import UnitOfWork
 from domain.execution.feedback import Applied, Report
 from domain.execution.model import Execution, Held, Message, MessageStatus
+from domain.execution.planning import BatchPlan, CampaignPlan
 from domain.execution.throttling import Limit, Reservation
 
 
@@ -272,3 +274,20 @@ class DeliveryPublisher(Protocol):
         """Called once the published messages' mark (`handed_over_status`) is committed. The
         sandbox reports them delivered here, through the event intake as a provider would
         (adapters/embedded/sandbox_delivery.py); a real broker has nothing to do."""
+
+
+class BatchPlanner(Protocol):
+    """Where a batch of recipients becomes drafts (domain.execution.planning.plan_batch): CPU
+    work that must never hold the event loop. In a worker thread by default
+    (domain.execution.planners); the server may plan in a process of its own
+    (adapters.runtime.planning_process), which is another core for a big run."""
+
+    async def plan(self, plan: CampaignPlan, recipients: Sequence[Recipient]) -> BatchPlan:
+        """The same BatchPlan `plan_batch(plan, recipients)` returns, wherever it is made."""
+
+
+class DeliveryTracker(Protocol):
+    """Makes the tracked copies of messages for their hand-over (domain.execution.tracked_content):
+    the same copies `tracked` makes, wherever they are made."""
+
+    async def track(self, messages: Sequence[Message]) -> list[Message]: ...

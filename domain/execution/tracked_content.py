@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 
 from domain.audience.contacts import UNSUBSCRIBE_URL_PLACEHOLDER
 from domain.campaigns.webhooks import HEADER_KEY_PREFIX
@@ -58,28 +59,44 @@ def links_in(html_body: str) -> list[str]:
 
 def tracked(message: Message, links: TrackingLinks) -> Message:
     """The message as handed over (see the module docstring); the message itself is untouched."""
-    marketing = is_marketing_email(message)
-    if not marketing and not any(
-        UNSUBSCRIBE_URL_PLACEHOLDER in text for text in message.content.values()
-    ):
-        return message
-    own = TrackedLink(message.organization_id, message.message_id)
+    content = tracked_content(
+        message.organization_id,
+        message.message_id,
+        is_marketing_email(message),
+        message.content,
+        links,
+    )
+    return message if content is None else with_content(message, content)
+
+
+def tracked_content(
+    organization_id: str,
+    message_id: str,
+    marketing: bool,
+    content: Mapping[str, str],
+    links: TrackingLinks,
+) -> dict[str, str] | None:
+    """A message's content as handed over, from what `tracked` reads of it; None when it
+    goes as it is. Plain values in and out, so it can be made in another process
+    (domain.execution.ports.DeliveryTracker)."""
+    if not marketing and not any(UNSUBSCRIBE_URL_PLACEHOLDER in text for text in content.values()):
+        return None
+    own = TrackedLink(organization_id, message_id)
     unsubscribe = links.url(Purpose.UNSUBSCRIBE, own)
-    content = {
-        key: text.replace(UNSUBSCRIBE_URL_PLACEHOLDER, unsubscribe)
-        for key, text in message.content.items()
+    out = {
+        key: text.replace(UNSUBSCRIBE_URL_PLACEHOLDER, unsubscribe) for key, text in content.items()
     }
     if marketing:
-        body = message.content.get(HTML_BODY)
+        body = content.get(HTML_BODY)
         if body:
-            content[HTML_BODY] = _with_pixel(
+            out[HTML_BODY] = _with_pixel(
                 _with_click_links(body, own, links), links.url(Purpose.OPEN, own)
             ).replace(UNSUBSCRIBE_URL_PLACEHOLDER, unsubscribe)
         mailto = links.unsubscribe_mailto
         listed = f"<{unsubscribe}>" + (f", <mailto:{mailto}>" if mailto else "")
-        content[HEADER_KEY_PREFIX + LIST_UNSUBSCRIBE] = listed
-        content[HEADER_KEY_PREFIX + LIST_UNSUBSCRIBE_POST] = ONE_CLICK
-    return with_content(message, content)
+        out[HEADER_KEY_PREFIX + LIST_UNSUBSCRIBE] = listed
+        out[HEADER_KEY_PREFIX + LIST_UNSUBSCRIBE_POST] = ONE_CLICK
+    return out
 
 
 def _with_click_links(body: str, own: TrackedLink, links: TrackingLinks) -> str:
