@@ -107,6 +107,12 @@ class Settings(BaseSettings):
         3600.0, ge=0, description="shortest allowed time between two firings of a cron schedule"
     )
     executor_batch_size: int = Field(10_000, gt=0, description="recipients per batch")
+    planning_process: bool | None = Field(
+        None,
+        description="render a run's big batches and sign their tracking links in a child "
+        "process of the server (default: on a machine of two cores or more; off: a worker "
+        "thread of the server; docs/performance.md)",
+    )
     executor_lease_seconds: float = Field(
         30.0, gt=0, description="how long a crashed executor's lease blocks a takeover"
     )

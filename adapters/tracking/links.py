@@ -38,6 +38,7 @@ class SignedTrackingLinks:
     def __init__(self, keys: Sequence[bytes], base_url: str, *, unsubscribe_mailto: str = ""):
         if not keys:
             raise ValueError("at least one tracking key is needed")
+        self._keys = tuple(keys)
         self._base = base_url.rstrip("/")
         self._mailto = unsubscribe_mailto
         # itsdangerous signs with the last key of the list and verifies with all of them.
@@ -51,6 +52,11 @@ class SignedTrackingLinks:
         self._signers = {
             purpose: serializer.make_signer() for purpose, serializer in self._serializers.items()
         }
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its settings: a planning process (adapters.runtime.planning_process)
+        signs with a copy of its own."""
+        return (_signed_links, (self._keys, self._base, self._mailto))
 
     @property
     def unsubscribe_mailto(self) -> str:
@@ -106,6 +112,10 @@ class _KeyedSigner(Signer):
         if derived is None:
             derived = self._derived[key] = super().derive_key(key)
         return derived
+
+
+def _signed_links(keys: Sequence[bytes], base_url: str, mailto: str) -> SignedTrackingLinks:
+    return SignedTrackingLinks(keys, base_url, unsubscribe_mailto=mailto)
 
 
 def _link(purpose: Purpose, fields: object) -> TrackedLink | None:

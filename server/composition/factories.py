@@ -4,6 +4,7 @@ shutdown list. The only module in server/ that imports adapters."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from adapters.nats.publisher import NatsEventPublisher
 from adapters.redis.rate_limiter import RedisRateLimiter
 from adapters.runtime.gc_tuning import older_objects_left_alone
 from adapters.runtime.message_ids import FastMessageIds
+from adapters.runtime.planning_process import PlanningProcess
 from adapters.sql.audience.source import SqlAudienceSource
 from adapters.sql.audience.stores import SqlContactDirectory, SqlSegmentStore
 from adapters.sql.audience.suppressions import SqlSuppressionStore
@@ -51,6 +53,7 @@ from domain.events.intake import EventIntake
 from domain.events.ports import EventsUnitOfWorkFactory
 from domain.execution.model import MessageIdFactory
 from domain.execution.ports import (
+    BatchPlanner,
     DeliveryOutbox,
     DeliveryPublisher,
     RateLimiter,
@@ -118,6 +121,8 @@ class Ports:
     dependency_checks: tuple[DependencyCheck, ...] = ()
     # What /metrics reads besides what is reported to it (docs/metrics-prometheus.md).
     observed: ObservedSources | None = None
+    # Where a run's batches are rendered (None: a worker thread; adapters.runtime).
+    planner: BatchPlanner | None = None
 
 
 async def build_ports(
@@ -147,6 +152,7 @@ async def build_ports(
     circuits: dict[str, Callable[[], str]] = {}
     delivery = delivery_publisher(settings, closers)
     inbound = nats_inbound(settings, closers)
+    planning = planning_process(settings, links, closers)
     return Ports(
         clock=clock,
         ids=UuidGenerator(),
@@ -169,7 +175,7 @@ async def build_ports(
         templates=template_source(settings, closers, circuits=circuits),
         limiter=limiter,
         # Every hand-over goes out with its tracking (domain.execution.tracked_content).
-        delivery=TrackedDelivery(delivery, links),
+        delivery=TrackedDelivery(delivery, links, tracker=planning),
         events=events,
         # Faster id hashing and GC tuning for the executor's fan-out (adapters.runtime).
         message_ids=FastMessageIds,
@@ -189,7 +195,23 @@ async def build_ports(
             consumer_lag=inbound.lag if inbound is not None else None,
             circuits=circuits,
         ),
+        planner=planning,
     )
+
+
+def planning_process(
+    settings: Settings, links: SignedTrackingLinks, closers: Closers
+) -> PlanningProcess | None:
+    """Big batches are rendered and their links signed in a process of their own
+    (CAMPAIGN_PLANNING_PROCESS; by default where there is a second core to run it)."""
+    enabled = settings.planning_process
+    if enabled is None:
+        enabled = (os.cpu_count() or 1) >= 2
+    if not enabled:
+        return None
+    planning = PlanningProcess(links)
+    closers.register(planning.close)
+    return planning
 
 
 def nats_connections(

@@ -242,6 +242,7 @@ def execution_workers(
         on_failure=log_failed_attempt,
         marketing_caps=marketing_caps(settings),
         observer=observer,
+        planner=ports.planner,
     )
 
     async def schedule() -> int:
