@@ -101,9 +101,15 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process under `pid`: a supervisor's workers and their planning processes."""
+    found = children(pid)
+    return found + [p for child in found for p in descendants(child)]
+
+
 def server_peak_rss_mb(pid: int) -> float | None:
-    """peak_rss_mb of a server: of the process and, when it is a supervisor, of each of its
-    worker processes, summed (each has its own memory)."""
-    sizes = [peak_rss_mb(p) for p in (pid, *children(pid))]
+    """peak_rss_mb of a server: of the process and of every process under it (a supervisor's
+    worker processes, the planning process of a run), summed (each has its own memory)."""
+    sizes = [peak_rss_mb(p) for p in (pid, *descendants(pid))]
     known = [size for size in sizes if size is not None]
     return round(sum(known), 1) if known else None

@@ -34,7 +34,7 @@ from campaign.v1 import campaign_pb2, campaign_service_pb2, campaign_service_pb2
 from google.protobuf import struct_pb2, timestamp_pb2
 
 from adapters.sql.audience.tables import contact_attribute_names, contacts, suppressions
-from bench.processes import peak_rss_mb, production_env
+from bench.processes import production_env, server_peak_rss_mb
 from domain.audience.contacts import (
     DEFAULT_TIMEZONE,
     UNSUBSCRIBE_URL,
@@ -401,7 +401,7 @@ def run_campaign(
     `completed(campaign_id)` returns the finished execution, and read the peak RSS then."""
     server = start_server(env)
     stack.callback(server.stop)
-    idle_rss = peak_rss_mb(server.process.pid)
+    idle_rss = server_peak_rss_mb(server.process.pid)
     token = server.token(org, "admin")
     profiler = Profiler(server.process.pid)
     stack.callback(profiler.stop)
@@ -418,7 +418,7 @@ def run_campaign(
         "the execution to complete",
         lambda: server.process.poll() is None,
     )
-    peak_rss = peak_rss_mb(server.process.pid)
+    peak_rss = server_peak_rss_mb(server.process.pid)
     profiler.stop()
     return CampaignRun(server, launched, expect, execution, idle_rss, peak_rss)
 
