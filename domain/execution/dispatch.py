@@ -4,8 +4,6 @@ The executor writes a batch's due messages as claimed, in the transaction that a
 checkpoint past the batch; here they are published from memory and then marked, while the next
 batch is being planned. Through the relay the same messages would be selected, locked and
 decoded once more before publishing, a read-back a big run cannot afford (docs/performance.md).
-The hand-over copies (tracking, domain.execution.tracked_delivery) are made while the batch is
-still being written (`prepare`), so a committed batch is only published.
 
 Nothing is lost on any failure. A publish that fails gives the claims back to the relay
 (`release_claims`), which retries with its own backoff, and turns direct hand-over off for the
@@ -16,17 +14,11 @@ between the commit and the mark leaves the rows claimed; the next lease holder r
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Sequence
 
 from domain.execution.model import Message
 from domain.execution.pipeline import OneInFlight
-from domain.execution.ports import (
-    DeliveryPublisher,
-    ExecutionUnitOfWorkFactory,
-    PreparingPublisher,
-)
+from domain.execution.ports import DeliveryPublisher, ExecutionUnitOfWorkFactory
 from domain.kernel.errors import DependencyUnavailableError
 from domain.kernel.ports import Clock
 
@@ -49,29 +41,17 @@ class DirectDispatch:
         # on the database.
         self._publishing = OneInFlight()
         self._marking = OneInFlight()
-        # Hand-over copies being made while their batch is written, by the batch's list.
-        self._preparing: dict[int, asyncio.Task[list[Message]]] = {}
-        self._preparer = publisher if isinstance(publisher, PreparingPublisher) else None
         self.enabled = True
-
-    def prepare(self, messages: Sequence[Message]) -> None:
-        """Start making the hand-over copies of a batch about to be written (its tracking,
-        CPU work of its own, elsewhere: adapters.runtime.planning_process), so that once the
-        batch is committed only the publishing is left. `hand_over` takes the same list."""
-        if messages and self.enabled and self._preparer is not None:
-            self._preparing[id(messages)] = asyncio.create_task(self._preparer.prepare(messages))
 
     async def hand_over(self, messages: Sequence[Message]) -> None:
         """Start publishing a committed batch of claimed messages (after the previous one)."""
-        prepared = self._preparing.pop(id(messages), None)
         await self._publishing.settle()
         if not messages:
             return
         if not self.enabled:  # claimed before an earlier batch failed: the relay's now
-            await _dropped(prepared)
             await self._release()
             return
-        self._publishing.start(self._publish(messages, prepared))
+        self._publishing.start(self._publish(messages))
 
     async def drain(self) -> None:
         """Wait for the batches in flight; a failure to mark one is raised here."""
@@ -80,20 +60,12 @@ class DirectDispatch:
 
     async def abandon(self) -> None:
         """Stop the batches in flight (the run failed); their claims wait for the next lease."""
-        preparing, self._preparing = self._preparing, {}
-        for task in preparing.values():
-            await _dropped(task)
         await self._publishing.abandon()
         await self._marking.abandon()
 
-    async def _publish(
-        self, messages: Sequence[Message], prepared: asyncio.Task[list[Message]] | None
-    ) -> None:
+    async def _publish(self, messages: Sequence[Message]) -> None:
         try:
-            if prepared is not None and self._preparer is not None:
-                await self._preparer.publish_prepared(await prepared)
-            else:
-                await self._publisher.publish(messages)
+            await self._publisher.publish(messages)
         except DependencyUnavailableError:
             self.enabled = False
             await self._release()
@@ -116,11 +88,3 @@ class DirectDispatch:
         async with self._uow() as uow:
             await uow.messages.release_claims(self._execution_id)
             await uow.commit()
-
-
-async def _dropped(task: asyncio.Task[list[Message]] | None) -> None:
-    """A preparation nobody will publish: cancelled, and waited for."""
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task

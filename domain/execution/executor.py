@@ -405,8 +405,6 @@ class Executor:
                 (due if m.status is MessageStatus.QUEUED else later).append(m)
         else:
             later = messages
-        if dispatch is not None:
-            dispatch.prepare(due)  # its tracking is made while the batch is written
         await writes.settle()  # the checkpoint moves on from the previous batch's
         previous = execution.cursor
         execution.cursor = batch.last_user_id or previous

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from domain.audience.model import Recipient
 from domain.campaigns.ports import UnitOfWork
@@ -274,17 +274,6 @@ class DeliveryPublisher(Protocol):
         """Called once the published messages' mark (`handed_over_status`) is committed. The
         sandbox reports them delivered here, through the event intake as a provider would
         (adapters/embedded/sandbox_delivery.py); a real broker has nothing to do."""
-
-
-@runtime_checkable
-class PreparingPublisher(DeliveryPublisher, Protocol):
-    """A publisher whose hand-over copies (domain.execution.tracked_delivery) can be made
-    ahead, while the batch is still being written: `publish(m)` is
-    `publish_prepared(await prepare(m))`."""
-
-    async def prepare(self, messages: Sequence[Message]) -> list[Message]: ...
-
-    async def publish_prepared(self, prepared: Sequence[Message]) -> None: ...
 
 
 class BatchPlanner(Protocol):

@@ -31,15 +31,7 @@ class TrackedDelivery:
         return self.inner.handed_over_status
 
     async def publish(self, messages: Sequence[Message]) -> None:
-        await self.publish_prepared(await self.prepare(messages))
-
-    async def prepare(self, messages: Sequence[Message]) -> list[Message]:
-        """The tracked copies, to publish with `publish_prepared` (a run makes them while the
-        batch is written: domain.execution.dispatch)."""
-        return await self._tracker.track(messages)
-
-    async def publish_prepared(self, prepared: Sequence[Message]) -> None:
-        await self.inner.publish(prepared)
+        await self.inner.publish(await self._tracker.track(messages))
 
     async def handed_over(self, messages: Sequence[Message]) -> None:
         await self.inner.handed_over(messages)

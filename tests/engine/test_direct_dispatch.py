@@ -7,7 +7,6 @@ queued to clients."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
@@ -208,39 +207,3 @@ async def test_without_a_publisher_the_executor_leaves_every_message_to_the_rela
     expected = expected_recipients(contacts, campaign.campaign_id)
     assert await drain(engine) == len(expected)
     assert engine.delivery.delivered == len(expected)
-
-
-class PreparingRecorder(RecordingPublisher):
-    """A publisher whose hand-over copies are made ahead (as TrackedDelivery's tracking is)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.prepared: Counter[str] = Counter()
-
-    async def prepare(self, messages: Sequence[Message]) -> list[Message]:
-        self.prepared.update(m.message_id for m in messages)
-        return [dataclasses.replace(m, content={"prepared": m.message_id}) for m in messages]
-
-    async def publish_prepared(self, prepared: Sequence[Message]) -> None:
-        assert all(m.content == {"prepared": m.message_id} for m in prepared)
-        await self.publish(prepared)
-
-    async def publish(self, messages: Sequence[Message]) -> None:
-        if any("prepared" not in m.content for m in messages):
-            raise AssertionError("published without its prepared copy")
-        await super().publish(messages)
-
-
-async def test_a_batch_is_published_as_prepared_while_it_was_written(engine: EngineRig):
-    contacts = await seed(engine, SIZE)
-    campaign = await launch(engine)
-    publisher = PreparingRecorder()
-
-    assert await executor_with(engine, publisher).run_once()
-
-    expected = expected_recipients(contacts, campaign.campaign_id)
-    assert sum(publisher.published.values()) == len(expected)
-    assert publisher.prepared == publisher.published  # each prepared once, published once
-    assert max(publisher.published.values()) == 1
-    assert publisher.calls == 5  # one hand-over per batch
-    assert await statuses(engine, campaign.campaign_id) == Counter({"sent": len(expected)})
