@@ -21,9 +21,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -59,6 +60,8 @@ HTML = {
 # Limits so high that throttling never delays a send: this measures the pipeline, not the limiter.
 HUGE_PER_HOUR = 1_000_000_000_000
 SCHEDULE_LEAD_S = 1.5
+# Between two GetCampaign calls of the RpcProbe: a client polling a run's campaign.
+PROBE_PAUSE_S = 0.02
 POLL_S = 0.25
 PASSTHROUGH_PREFIX = "BENCH_CAMPAIGN_"  # BENCH_CAMPAIGN_X=v becomes CAMPAIGN_X=v for the server
 
@@ -386,6 +389,37 @@ class CampaignRun:
     execution: Any  # what `completed` returned
     idle_rss_mb: float | None
     peak_rss_mb: float | None
+    rpc_during_run_ms: list[float] = field(default_factory=list)
+
+
+class RpcProbe:
+    """GetCampaign calls one after another (every PROBE_PAUSE_S) from the scheduled start to the
+    end of the run: how long a client waits for the server while it runs a big campaign (the run
+    and the API share the server's event loop)."""
+
+    def __init__(self, address: str, token: str, campaign_id: str, start_at: datetime) -> None:
+        self._stop = threading.Event()
+        self.latencies_ms: list[float] = []
+        self._thread = threading.Thread(
+            target=self._probe, args=(address, token, campaign_id, start_at), daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> list[float]:
+        self._stop.set()
+        self._thread.join(30)
+        return self.latencies_ms
+
+    def _probe(self, address: str, token: str, campaign_id: str, start_at: datetime) -> None:
+        metadata = [("authorization", f"Bearer {token}")]
+        request = campaign_service_pb2.GetCampaignRequest(campaign_id=campaign_id)
+        with grpc.insecure_channel(address) as channel:
+            stub = campaign_service_pb2_grpc.CampaignServiceStub(channel)
+            while not self._stop.wait(PROBE_PAUSE_S):
+                started = time.perf_counter()
+                stub.GetCampaign(request, metadata=metadata, timeout=30)
+                if datetime.now(UTC) >= start_at:
+                    self.latencies_ms.append((time.perf_counter() - started) * 1000)
 
 
 def run_campaign(
@@ -406,6 +440,8 @@ def run_campaign(
     profiler = Profiler(server.process.pid)
     stack.callback(profiler.stop)
     launched = launch(server.address, token, name)
+    probe = RpcProbe(server.address, token, launched.campaign_id, launched.scheduled_at)
+    stack.callback(probe.stop)
     expect = expected(n, launched.campaign_id)
     print(
         f"[bench] campaign {launched.campaign_id}: expecting {len(expect.messages)} messages",
@@ -420,7 +456,8 @@ def run_campaign(
     )
     peak_rss = server_peak_rss_mb(server.process.pid)
     profiler.stop()
-    return CampaignRun(server, launched, expect, execution, idle_rss, peak_rss)
+    latencies = probe.stop()
+    return CampaignRun(server, launched, expect, execution, idle_rss, peak_rss, latencies)
 
 
 def check(outcome: Outcome, expect: Expected, log: str, *, in_stream: int | None = None) -> None:
@@ -513,6 +550,7 @@ def result(
         "fan_out_seconds": round(outcome.fan_out_seconds, 3),
         "peak_rss_mb": peak_rss,
         "idle_rss_mb": campaign_run.idle_rss_mb,
+        **rpc_figures(campaign_run.rpc_during_run_ms),
         **{key: round(seconds, 3) for key, seconds in baseline_timings.items()},
         "setup_s": round(setup_s, 1),
         "mode": mode,
@@ -522,6 +560,19 @@ def result(
         line["goal_peak_rss_mb"] = goal_peak_rss_mb
         line["goal_met"] = bool(ratio >= goal_ratio and (peak_rss or 0) < goal_peak_rss_mb)
     return line
+
+
+def rpc_figures(latencies_ms: list[float]) -> dict[str, Any]:
+    """The RpcProbe's GetCampaign latencies during the run: p50, p99, max and how many."""
+    if not latencies_ms:
+        return {"rpc_during_run_calls": 0}
+    ordered = sorted(latencies_ms)
+    return {
+        "rpc_during_run_calls": len(ordered),
+        "rpc_during_run_p50_ms": round(ordered[len(ordered) // 2], 1),
+        "rpc_during_run_p99_ms": round(ordered[min(len(ordered) - 1, len(ordered) * 99 // 100)], 1),
+        "rpc_during_run_max_ms": round(ordered[-1], 1),
+    }
 
 
 def timeout_for(n: int) -> float:
