@@ -25,6 +25,10 @@ from nats.js.errors import APIError, NoStreamResponseError
 
 # Most messages published and not yet acknowledged; publishing resumes at half of it.
 PUBLISH_WINDOW = 8_192
+# Messages published between two turns of the event loop: a publish does not wait for anything
+# while the window has room, so without them a big batch would hold the loop (and every RPC of
+# the process) for as long as it takes to publish a window's worth, 100 ms and more.
+PUBLISHES_PER_TURN = 256
 NO_RESPONDERS_STATUS = "503"
 
 # (subject, payload, headers) of one message.
@@ -134,6 +138,8 @@ class AckWindow:
                         break
                     batch.published += 1
                     await publish(subject, payload, reply=f"{reply}{index}", headers=headers)
+                    if index % PUBLISHES_PER_TURN == PUBLISHES_PER_TURN - 1:
+                        await asyncio.sleep(0)
                 await asyncio.wait_for(batch.finished.wait(), ack_timeout)
             finally:
                 inbox.batch = None

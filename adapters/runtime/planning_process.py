@@ -80,9 +80,10 @@ class _Child:
         self.usable = True
 
     async def call(self, name: str, *args: Any) -> Any:
-        return await asyncio.to_thread(self._exchange, name, args)
+        return await asyncio.to_thread(self.exchange, name, *args)
 
-    def _exchange(self, name: str, args: tuple[Any, ...]) -> Any:
+    def exchange(self, name: str, *args: Any) -> Any:
+        """One request and its answer (blocking: call it on a worker thread)."""
         request = pickle.dumps((name, args), pickle.HIGHEST_PROTOCOL)
         with self._turn:
             if not self.usable:
@@ -141,33 +142,27 @@ class PlanningProcess:
         child = self._ready(len(recipients)) if plan.campaign is not None else None
         if child is not None:
             key, source = self._pickled(plan)
-            rows = [recipient_row(r) for r in recipients]
             try:
-                planned: PlannedRows = await child.call("plan_rows", key, source, rows)
+                # The tuples are made and read on the exchange's thread too: the event loop
+                # keeps answering meanwhile (they are tens of milliseconds for a big batch).
+                batch = await asyncio.to_thread(_planned, child, key, source, recipients)
             except ChildFailedError as exc:
                 await self._lost(child, exc)
             else:
                 self.offloaded += 1
-                return _batch_plan(planned, recipients)
+                return batch
         return await asyncio.to_thread(plan_batch, plan, recipients)
 
     async def track(self, messages: Sequence[Message]) -> list[Message]:
         child = self._ready(len(messages))
         if child is not None:
-            rows = [
-                (m.organization_id, m.message_id, is_marketing_email(m), m.content)
-                for m in messages
-            ]
             try:
-                contents = await child.call("track_rows", rows)
+                handed = await asyncio.to_thread(_tracked, child, messages)
             except ChildFailedError as exc:
                 await self._lost(child, exc)
             else:
                 self.offloaded += 1
-                return [
-                    m if c is None else with_content(m, c)
-                    for m, c in zip(messages, contents, strict=True)
-                ]
+                return handed
         links = self._links
         return [tracked(m, links) for m in messages]
 
@@ -236,6 +231,18 @@ class PlanningProcess:
         key = hashlib.sha256(source).hexdigest()
         self._source = (plan, key, source)
         return key, source
+
+
+def _planned(child: _Child, key: str, source: bytes, recipients: Sequence[Recipient]) -> BatchPlan:
+    rows = [recipient_row(r) for r in recipients]
+    planned: PlannedRows = child.exchange("plan_rows", key, source, rows)
+    return _batch_plan(planned, recipients)
+
+
+def _tracked(child: _Child, messages: Sequence[Message]) -> list[Message]:
+    rows = [(m.organization_id, m.message_id, is_marketing_email(m), m.content) for m in messages]
+    contents = child.exchange("track_rows", rows)
+    return [m if c is None else with_content(m, c) for m, c in zip(messages, contents, strict=True)]
 
 
 def _batch_plan(planned: PlannedRows, recipients: Sequence[Recipient]) -> BatchPlan:
