@@ -235,11 +235,7 @@ async def test_a_child_ends_with_its_server_process(process: PlanningProcess) ->
     [pid] = child_pids(process)
     await process.close()
 
-    for _ in range(100):
-        if not alive(pid):
-            break
-        await asyncio.sleep(0.05)
-    assert not alive(pid)
+    assert await ended(pid)
 
 
 async def test_a_child_ends_when_its_server_process_is_killed() -> None:
@@ -258,11 +254,7 @@ async def test_a_child_ends_when_its_server_process_is_killed() -> None:
     server.kill()
     await server.wait()
 
-    for _ in range(100):
-        if not alive(child):
-            break
-        await asyncio.sleep(0.05)
-    assert not alive(child)
+    assert await ended(child)
 
 
 KILLED_SERVER = """
@@ -294,6 +286,15 @@ def child_pids(process: PlanningProcess) -> list[int]:
     child = process._child  # the test kills the child it reads the pid of
     assert child is not None
     return [child.process.pid]
+
+
+async def ended(pid: int, seconds: float = 5.0) -> bool:
+    """Whether `pid` ends within `seconds`."""
+    for _ in range(int(seconds / 0.05)):
+        if not alive(pid):
+            return True
+        await asyncio.sleep(0.05)
+    return not alive(pid)
 
 
 def alive(pid: int) -> bool:
