@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool, StaticPool
@@ -40,6 +40,12 @@ SQLITE_BEGIN_OPTION = "sqlite_begin"
 # SQLSTATE 57014 (asyncpg QueryCanceledError, raised by SQLAlchemy as DBAPIError); SQLite
 # interrupts it through a progress handler (sqlite3.OperationalError "interrupted", raised as
 # sqlalchemy.exc.OperationalError). Settings: CAMPAIGN_STATEMENT_TIMEOUT_MS.
+# For the rest of the transaction, plan each statement for its own parameters and the table as it
+# is now. A prepared statement's generic plan is kept until the table's statistics change; where
+# nothing analyzes the tables (autovacuum off), a plan made when a table was nearly empty stays,
+# and for a hot statement of the intake or the relay that was a scan of everything the table
+# gathered since (docs/performance.md, "Plans made on an empty table"). Postgres only.
+CUSTOM_PLANS = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
 DEFAULT_STATEMENT_TIMEOUT_MS = 30_000
 STATEMENT_TIMEOUT_OPTION = "campaign_statement_timeout_ms"  # carried by the engine, see below
 SQLITE_PROGRESS_STEPS = 50_000  # SQLite VM instructions between two deadline checks

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -84,6 +84,7 @@ class SqlUnitOfWork:
         self._deltas = Deltas()
         self._segments = CampaignSegments()
         self._metrics: SqlMetricLedger | None = None
+        self._on_commit: list[Callable[[], None]] = []
 
     @property
     def campaigns(self) -> SqlCampaignRepository:
@@ -149,9 +150,16 @@ class SqlUnitOfWork:
             await self._active().commit()  # a later statement autobegins a new transaction
         for organization_id, campaign_id in sorted(counted):
             self._changes.changed(organization_id, campaign_id)
+        callbacks, self._on_commit = self._on_commit, []
+        for callback in callbacks:
+            callback()
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        self._on_commit.append(callback)
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self._deltas.take()  # a rolled back block's deltas never reach the next one
+        self._on_commit = []  # nor its callbacks
         self._metrics = None
         try:
             connection = await self._engine.connect()  # connect now (see the module docstring)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -148,6 +148,11 @@ class EventsUnitOfWork(ExecutionUnitOfWork, Protocol):
     def metrics(self) -> MetricLedger:
         """The metric counters, in this transaction (conversions add to them here)."""
         ...
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once this transaction committed, never if it rolls back: a trigger
+        hands the messages it fired to delivery at once (domain.events.trigger_handover), and
+        must not hand over messages that were never stored."""
 
     async def __aenter__(self) -> EventsUnitOfWork: ...
 

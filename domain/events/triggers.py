@@ -13,7 +13,10 @@ with ids derived from (campaign, event, user, channel), so nothing can fire twic
 Timing: every message is stored held (DEFERRED, no throttle slot yet) until now + the trigger's
 delay (0 without one), moved to the end of the recipient's quiet hours or weekend it falls into;
 the trigger release (domain.events.trigger_release) gives it its throttle slot when that time
-comes, and the relay hands it over at the slot. The row is the durable timer. The slot is not
+comes, and the relay hands it over at the slot. The row is the durable timer. A message due at
+once is stored under a claim (held CLAIM_LEASE ahead, as the release claims) and handed over
+by this process right after the commit (domain.events.trigger_handover); the release takes it
+only if that hand-over never happens. The slot is not
 reserved here, inside the intake's transaction: the limiter records every reservation in its
 durable log on a connection of its own (domain.execution.reseeding), which on SQLite waits for
 the very write lock this transaction holds, and anywhere it would make a limiter outage fail the
@@ -25,7 +28,7 @@ Every evaluation is recorded with its outcome or skip reason (domain.events.trig
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -44,6 +47,7 @@ from domain.events.trigger_decisions import (
     plan_member,
 )
 from domain.events.trigger_model import ActiveCampaign, TriggerEvaluation, Verdict, evaluation_id
+from domain.events.trigger_release import CLAIM_LEASE
 from domain.execution.frequency_cap import MarketingCaps, split_by_allowance
 from domain.execution.model import (
     TRIGGERED_EXECUTION,
@@ -70,6 +74,8 @@ class Prepared:
 # The audience membership of (campaign id, user id) pairs; absent: not a member.
 Members = dict[tuple[str, str], Recipient]
 FIRINGS = frozenset({Verdict.FIRED, Verdict.DEFERRED})  # what counts against a frequency limit
+# Takes one campaign's messages to hand over once their transaction committed; False: not taken.
+HandOver = Callable[[Campaign, Sequence[Message]], bool]
 
 
 @dataclass(slots=True)
@@ -84,6 +90,8 @@ class _Batch:
     # Firings by (campaign, trigger, user) recorded in this batch, not yet in the store: they
     # count against the frequency limit of the batch's later events.
     fired: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    # Messages stored under a claim, by campaign id: handed over after the commit.
+    handed: dict[str, tuple[Campaign, list[Message]]] = field(default_factory=dict)
 
 
 class TriggerHandler:
@@ -96,9 +104,13 @@ class TriggerHandler:
         *,
         templates: TemplateSource | None = None,
         marketing_caps: MarketingCaps | None = None,
+        hand_over: HandOver | None = None,
     ) -> None:
         """`marketing_caps`: the organization's cross-campaign frequency cap, which a firing
-        respects as a run does (domain.execution.frequency_cap)."""
+        respects as a run does (domain.execution.frequency_cap). `hand_over`: where messages
+        due at once go after the commit (TriggerHandOver.submit); without it they wait for the
+        trigger release like any held message."""
+        self._hand_over = hand_over
         self._caps = marketing_caps or MarketingCaps()
         self._audience = audience
         self._clock = clock
@@ -133,6 +145,14 @@ class TriggerHandler:
             await self._evaluate(uow, prepared, triggers, event, batch)
         await uow.messages.add_many(batch.messages)
         await uow.triggers.add(batch.recorded)
+        if batch.handed and self._hand_over is not None:
+            hand_over, handed = self._hand_over, list(batch.handed.values())
+
+            def submit() -> None:
+                for campaign, messages in handed:
+                    hand_over(campaign, messages)
+
+            uow.on_commit(submit)
 
     async def _lock_and_count(
         self,
@@ -291,14 +311,15 @@ class TriggerHandler:
             )
         messages = self._messages(campaign, trigger, event, planned.drafts, now)
         if self._caps.cap_for(event.organization_id) is None:
-            batch.messages.extend(messages)  # written with the batch's others
+            # written with the batch's others
+            batch.messages.extend(self._claimed(campaign, messages, batch, now))
             capped: list[Message] = []
         else:
             # The cap counts the user's stored messages: the batch's so far are written first.
             await uow.messages.add_many(batch.messages)
             batch.messages.clear()
             messages, capped = await self._within_cap(uow, event, messages, now)
-            await uow.messages.add_many(messages + capped)
+            await uow.messages.add_many(self._claimed(campaign, messages, batch, now) + capped)
         if not messages:
             return Verdict.MARKETING_CAP, capped[0].error, capped
         # "deferred" when local time moved a message past its time; the delay is by design.
@@ -309,6 +330,23 @@ class TriggerHandler:
         if trigger.delay:
             return Verdict.FIRED, f"held for the trigger's delay of {trigger.delay}", messages
         return Verdict.FIRED, "", messages
+
+    def _claimed(
+        self, campaign: Campaign, messages: Sequence[Message], batch: _Batch, now: datetime
+    ) -> list[Message]:
+        """The messages as stored: those due at once held under a claim for this process's
+        hand-over (and noted for it), the others as they are."""
+        if self._hand_over is None:
+            return list(messages)
+        stored: list[Message] = []
+        for message in messages:
+            if message.held and message.send_after <= now:
+                claimed = replace(message, send_after=now + CLAIM_LEASE)
+                batch.handed.setdefault(campaign.campaign_id, (campaign, []))[1].append(claimed)
+                stored.append(claimed)
+            else:
+                stored.append(message)
+        return stored
 
     async def _within_cap(
         self, uow: EventsUnitOfWork, event: InboundEvent, messages: list[Message], now: datetime

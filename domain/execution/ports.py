@@ -261,6 +261,15 @@ class DeliveryOutbox(Protocol):
         paused or cancelled and of runs not paused (a resumed run's executor gives the slots
         missed while paused new ones first)."""
 
+    def claim_held(
+        self, due: Sequence[Message], now: datetime
+    ) -> AbstractAsyncContextManager[DeliveryBatch]:
+        """Those of `due`, messages just stored held and given a slot that has come, still held
+        and of a campaign neither paused nor cancelled: queued at `now` and claimed as
+        `claim_due` claims (the batch's messages are the ones of `due` it took, not read back).
+        What a trigger's firing hands over right after its commit (domain.events.
+        trigger_handover)."""
+
 
 class DeliveryPublisher(Protocol):
     """Hands messages to the notification service; at least once, deduplicated by message id."""

@@ -13,7 +13,7 @@ from domain.events.feedback import FeedbackHandler
 from domain.events.intake import EventIntake
 from domain.events.ports import EventHandler
 from domain.events.preferences import PreferencesHandler
-from domain.events.triggers import TriggerHandler
+from domain.events.triggers import HandOver, TriggerHandler
 from server.composition.factories import Ports
 from server.composition.limits import marketing_caps, organization_limits
 from server.pseudonym_key import erasure_pseudonyms
@@ -21,11 +21,14 @@ from server.settings import Settings
 from server.workers.inbound_events import InboundEventsWorker
 
 
-def event_handlers(settings: Settings, ports: Ports) -> list[EventHandler]:
+def event_handlers(
+    settings: Settings, ports: Ports, *, hand_over: HandOver | None = None
+) -> list[EventHandler]:
     """Every effect of an inbound event, in the order they run inside the event's transaction.
     The FallbackHandler comes after the FeedbackHandler, whose effect on the message it reads;
     the ConversionHandler before the TriggerHandler, so a firing's new messages are never among
-    the ones a conversion weighs (they are not sent yet anyway)."""
+    the ones a conversion weighs (they are not sent yet anyway). `hand_over`: where a trigger's
+    messages due at once go after the commit (none: the trigger release takes them)."""
     pseudonyms = ports.pseudonyms or erasure_pseudonyms(settings)
     limits = organization_limits(settings)
     return [
@@ -36,6 +39,7 @@ def event_handlers(settings: Settings, ports: Ports) -> list[EventHandler]:
             ports.clock,
             templates=ports.templates,
             marketing_caps=marketing_caps(settings),
+            hand_over=hand_over,
         ),
         ErasureHandler(pseudonyms, ports.clock, ports.ids),
         PreferencesHandler(ports.clock),
@@ -51,10 +55,17 @@ def event_handlers(settings: Settings, ports: Ports) -> list[EventHandler]:
 
 
 def event_intake(
-    settings: Settings, ports: Ports, *, on_accepted: Callable[[], None] = lambda: None
+    settings: Settings,
+    ports: Ports,
+    *,
+    on_accepted: Callable[[], None] = lambda: None,
+    hand_over: HandOver | None = None,
 ) -> EventIntake:
     return EventIntake(
-        ports.unit_of_work, event_handlers(settings, ports), ports.clock, on_accepted=on_accepted
+        ports.unit_of_work,
+        event_handlers(settings, ports, hand_over=hand_over),
+        ports.clock,
+        on_accepted=on_accepted,
     )
 
 

@@ -16,6 +16,7 @@ from domain.campaigns.service import CampaignService
 from domain.events.intake import EventIntake
 from domain.events.tracking import EventTracking
 from domain.events.tracking_hits import TrackingHits
+from domain.events.trigger_handover import TriggerHandOver
 from domain.events.trigger_queries import TriggerEvaluations
 from domain.events.trigger_release import TriggerRelease
 from domain.execution.delivery import deliver_once
@@ -42,6 +43,7 @@ from server.settings import Settings
 from server.workers.loop import WorkerLoop
 from server.workers.outbox_relay import OutboxRelayWorker
 from server.workers.spans import ExecutionSpans, traced
+from server.workers.trigger_handover import TriggerHandOverLoop
 
 log = structlog.get_logger("campaign.executor")
 TRIGGER_RELEASE = "trigger-release"
@@ -108,12 +110,10 @@ def build_services(
         engine = execution_workers(settings, ports, limits, ObserverFanOut(observers))
     elif settings.executor_enabled:
         handover = trigger_handover(settings, ports, limits, poll=HANDOVER_POLL_SECONDS)
-    release = next((w for w in engine + handover if w.name == TRIGGER_RELEASE), None)
-    # A taken event may have fired a trigger: its messages are released (and handed over) now
-    # rather than at the workers' next poll.
-    intake = event_intake(
-        settings, ports, on_accepted=release.wake if release is not None else lambda: None
-    )
+    direct = next((w for w in engine + handover if isinstance(w, TriggerHandOverLoop)), None)
+    # A trigger's messages due at once go from the intake's commit straight to delivery; the
+    # release only takes those the hand-over never got to (docs/triggers.md, "Hand-over").
+    intake = event_intake(settings, ports, hand_over=direct.submit if direct else None)
     report_sandbox_deliveries(ports.delivery, intake)
     campaigns = CampaignService(
         ports.unit_of_work,
@@ -259,13 +259,14 @@ def execution_workers(
 def trigger_handover(
     settings: Settings, ports: Ports, limits: OrganizationLimits, *, poll: float
 ) -> list[WorkerLoop]:
-    """The delivery relay and the trigger release, polling every `poll` seconds; the release
-    wakes the relay when it gave slots. Worker 0 (or the single process) polls at
-    CAMPAIGN_WORKER_INTERVAL; every other worker process runs its own pair only when its intake
-    took an event (the intake wakes the release), so a trigger it fired goes out at once rather
-    than at worker 0's next poll. Both are safe to run in several processes, as in several
-    replicas: a release claims its rows (SKIP LOCKED on Postgres, the one writer on SQLite) and
-    a hand-over too, and JetStream drops a repeated delivery request by its message id."""
+    """The delivery relay and the trigger release, polling every `poll` seconds, and the direct
+    hand-over of what this process's intake fired, run when the intake's commit submits it; the
+    release and the hand-over wake the relay when they gave slots. Worker 0 (or the single
+    process) polls at CAMPAIGN_WORKER_INTERVAL; every other worker process rarely (its hand-over
+    is what sends its triggers' messages at once). All are safe to run in several processes, as
+    in several replicas: a release claims its rows (SKIP LOCKED on Postgres, the one writer on
+    SQLite), a hand-over too, and JetStream drops a repeated delivery request by its message
+    id."""
 
     async def deliver() -> int:
         return await deliver_once(
@@ -292,8 +293,18 @@ def trigger_handover(
             delivery.wake()  # slots that are due now go out without waiting for a poll
         return released
 
+    direct = TriggerHandOver(
+        ports.unit_of_work,
+        ports.delivery_outbox,
+        ports.delivery,
+        ports.limiter,
+        ports.clock,
+        organization_limits=lambda _org: limits,
+        on_slotted=delivery.wake,
+    )
     return [
         delivery,
+        TriggerHandOverLoop(direct, idle_interval=poll),
         # Held trigger messages whose delay (or quiet hours) ended get their throttle slots.
         WorkerLoop(
             TRIGGER_RELEASE,

@@ -96,7 +96,11 @@ async def test_a_trigger_fired_outside_worker_0_is_handed_over_by_its_own_proces
 ) -> None:
     assert WITHIN < HANDOVER_POLL_SECONDS
     assert second_worker.services.workers == []  # no scheduler, executor, relay of its own
-    assert [w.name for w in second_worker.services.per_process] == ["delivery", "trigger-release"]
+    assert [w.name for w in second_worker.services.per_process] == [
+        "delivery",
+        "trigger-handover",
+        "trigger-release",
+    ]
 
     messages = await asyncio.to_thread(fire_one_trigger, second_worker.address)
 

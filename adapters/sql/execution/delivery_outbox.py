@@ -4,6 +4,10 @@ slot that has come), hand them over, mark.
 Claims lock their rows (SKIP LOCKED on Postgres) for the time of the hand-over, so replicas
 relaying together split the work; a crash before the mark leaves the rows queued, and the
 broker drops the re-publish by message id.
+
+`claim_held` is the trigger hand-over's claim (domain.events.trigger_handover): the messages a
+firing just stored held, named by id and already in the caller's memory, so nothing is read
+back; the same lock, mark and counting as the relay's.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from sqlalchemy import ColumnElement, TextClause, exists, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.campaigns.tables import campaigns
-from adapters.sql.engine import is_postgres
+from adapters.sql.engine import CUSTOM_PLANS, is_postgres
+from adapters.sql.execution.message_rows import HELD as HELD_ROW
 from adapters.sql.execution.messages import (
     CELL_COLUMNS,
     content_text_columns,
@@ -48,8 +53,11 @@ PAUSED_RUN = (
 # For this claim's transaction only: walk ix_messages_due in send_after order and stop at the
 # limit. On a big run's lagging statistics the planner picked a bitmap scan plus a sort, reading
 # the whole table per claim (docs/performance.md). Same rows either way; only the plan changes.
+# And plans for the parameters at hand (adapters.sql.engine.CUSTOM_PLANS): the mark's generic
+# plan, made while the table was small, was a sequential scan for a handful of row ids.
 ORDERED_SCAN = text(
-    "SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)"
+    "SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true),"
+    " set_config('plan_cache_mode', 'force_custom_plan', true)"
 )
 ROW_ID: ColumnElement[Any] = literal_column("messages.ctid").label("row_id")
 
@@ -147,6 +155,47 @@ class SqlDeliveryOutbox:
                 keys, rows = list(result.keys()), result.all()
             row_ids = [row[-1] for row in rows] if postgres else None
             batch = SqlDeliveryBatch(messages_from_rows(keys, rows), connection, _row_ids=row_ids)
+            yield batch
+            with database_errors_as_domain_errors():
+                await connection.commit()
+            for organization_id, campaign_id in sorted(batch.counted):
+                self._changes.changed(organization_id, campaign_id)
+
+    @asynccontextmanager
+    async def claim_held(
+        self, due: Sequence[Message], now: datetime
+    ) -> AsyncIterator[SqlDeliveryBatch]:
+        """The rows of `due` still held, of campaigns neither paused nor cancelled, made queued
+        at `now` and locked by this transaction: the batch's messages are those of `due`
+        claimed, the mark and the commit as with `claim_due`."""
+        async with self._engine.connect() as connection:
+            postgres = is_postgres(connection)
+            campaign_ids = sorted({m.campaign_id for m in due})
+            statement = (
+                update(messages)
+                .where(
+                    messages.c.message_id.in_([m.message_id for m in due]),
+                    messages.c.status == HELD_ROW,
+                    messages.c.campaign_id.in_(
+                        select(campaigns.c.campaign_id).where(
+                            campaigns.c.campaign_id.in_(campaign_ids),
+                            campaigns.c.status.not_in(HELD),
+                        )
+                    ),
+                )
+                .values(status=MessageStatus.QUEUED.value, send_after=now)
+                .returning(messages.c.message_id, *([ROW_ID] if postgres else []))
+            )
+            with database_errors_as_domain_errors():
+                if postgres:
+                    await connection.execute(CUSTOM_PLANS)
+                rows = (await connection.execute(statement)).all()
+            claimed = {row[0]: row for row in rows}
+            batch = SqlDeliveryBatch(
+                [m for m in due if m.message_id in claimed],
+                connection,
+                _row_ids=[row[1] for row in rows] if postgres else None,
+            )
             yield batch
             with database_errors_as_domain_errors():
                 await connection.commit()
