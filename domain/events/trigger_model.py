@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain.kernel.name_ids import name_uuid
+
 _EVALUATIONS = uuid.UUID("0b6f3e52-8d0c-5b7e-a1c4-7e2d9f1a3c58")
 
 
@@ -55,7 +57,7 @@ class TriggerEvaluation:
 
 def evaluation_id(campaign_id: str, trigger_id: str, event_id: str) -> str:
     """Derived, like message ids: the same evaluation always has the same id."""
-    return str(uuid.uuid5(_EVALUATIONS, f"{campaign_id}\x1f{trigger_id}\x1f{event_id}"))
+    return name_uuid(_EVALUATIONS, f"{campaign_id}\x1f{trigger_id}\x1f{event_id}")
 
 
 @dataclass(frozen=True, slots=True)

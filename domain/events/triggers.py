@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from domain.audience.model import Recipient
+from domain.audience.model import Condition, Recipient
 from domain.audience.ports import AudienceSource
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import Trigger
@@ -69,6 +69,44 @@ class Prepared:
     version: int
     campaign: Campaign
     plan: CampaignPlan
+    # Its triggers by event type, filled as event types come (fires_on, once per type).
+    by_type: dict[str, tuple[Trigger, ...]] = field(default_factory=dict, compare=False)
+
+    # The skip reasons of its conditions, by (trigger id, condition index), made once each.
+    reasons: dict[tuple[str, int], str] = field(default_factory=dict, compare=False)
+
+    def triggers_for(self, event_type: str) -> tuple[Trigger, ...]:
+        found = self.by_type.get(event_type)
+        if found is None:
+            found = self.by_type[event_type] = fires_on(self.campaign, event_type)
+        return found
+
+    def reason(self, trigger: Trigger, failing: tuple[int, Condition]) -> str:
+        key = (trigger.trigger_id, failing[0])
+        found = self.reasons.get(key)
+        if found is None:
+            found = self.reasons[key] = describe_condition(*failing)
+        return found
+
+
+# The first condition each trigger's conditions fail on an event (None: all hold), in the
+# triggers' order: decided once per (event, campaign) and read by every step of the batch.
+Failing = tuple[tuple[int, Condition] | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    """One event weighed against one campaign with triggers for its type."""
+
+    event: InboundEvent
+    prepared: Prepared
+    triggers: tuple[Trigger, ...]
+    failing: Failing
+
+    @property
+    def candidate(self) -> bool:
+        """Names a user and meets some trigger's conditions: only then is the audience asked."""
+        return bool(self.event.user_id) and any(f is None for f in self.failing)
 
 
 # The audience membership of (campaign id, user id) pairs; absent: not a member.
@@ -83,6 +121,7 @@ class _Batch:
     """What the evaluations of one batch of events share until the batch's end."""
 
     members: Members
+    now: datetime  # the evaluations' instant
     recorded: list[TriggerEvaluation] = field(default_factory=list)
     # Stored firings in the window, by (campaign, trigger, user), read under the batch's locks.
     firings: dict[tuple[str, str, str], Sequence[datetime]] = field(default_factory=dict)
@@ -134,15 +173,20 @@ class TriggerHandler:
         for organization_id in dict.fromkeys(e.organization_id for e in events):
             active[organization_id] = await self._active(uow, organization_id)
         work = [
-            (event, prepared, triggers)
+            _Work(
+                event,
+                prepared,
+                triggers,
+                tuple(failing_condition(t.conditions, event.properties) for t in triggers),
+            )
             for event in events
             for prepared in active[event.organization_id]
-            if (triggers := fires_on(prepared.campaign, event.event_type))
+            if (triggers := prepared.triggers_for(event.event_type))
         ]
-        batch = _Batch(await self._members(work))
+        batch = _Batch(await self._members(work), self._clock.now())
         await self._lock_and_count(uow, work, batch)
-        for event, prepared, triggers in work:
-            await self._evaluate(uow, prepared, triggers, event, batch)
+        for item in work:
+            await self._evaluate(uow, item, batch)
         await uow.messages.add_many(batch.messages)
         await uow.triggers.add(batch.recorded)
         if batch.handed and self._hand_over is not None:
@@ -157,21 +201,21 @@ class TriggerHandler:
     async def _lock_and_count(
         self,
         uow: EventsUnitOfWork,
-        work: Sequence[tuple[InboundEvent, Prepared, Sequence[Trigger]]],
+        work: Sequence[_Work],
         batch: _Batch,
     ) -> None:
         """Lock every (campaign, user) the batch may fire, in one statement, then read their
         firings in the longest window involved: the frequency count and the firings it allows
         are one decision across replicas, as with a lock and a count per event."""
-        now = self._clock.now()
+        now = batch.now
         pairs: dict[str, set[tuple[str, str]]] = {}
         since: dict[str, datetime] = {}
-        for event, prepared, triggers in work:
-            campaign_id = prepared.campaign.campaign_id
+        for item in work:
+            event, campaign_id = item.event, item.prepared.campaign.campaign_id
             if (campaign_id, event.user_id) not in batch.members:
                 continue
-            for trigger in triggers:
-                if failing_condition(trigger.conditions, event.properties) is None:
+            for trigger, failing in zip(item.triggers, item.failing, strict=True):
+                if failing is None:
                     organization_id = event.organization_id
                     pairs.setdefault(organization_id, set()).add((campaign_id, event.user_id))
                     earliest = now - trigger.frequency_window
@@ -193,18 +237,15 @@ class TriggerHandler:
                 found.append(prepared)
         return found
 
-    async def _members(
-        self, work: Sequence[tuple[InboundEvent, Prepared, Sequence[Trigger]]]
-    ) -> Members:
+    async def _members(self, work: Sequence[_Work]) -> Members:
         """The audience membership, right now, of every (campaign, user) an evaluation will ask
         about: those whose event names a user and meets some trigger's conditions."""
         wanted: dict[str, tuple[Campaign, set[str]]] = {}
-        for event, prepared, triggers in work:
-            if event.user_id and any(
-                failing_condition(t.conditions, event.properties) is None for t in triggers
-            ):
-                campaign = prepared.campaign
-                wanted.setdefault(campaign.campaign_id, (campaign, set()))[1].add(event.user_id)
+        for item in work:
+            if item.candidate:
+                campaign = item.prepared.campaign
+                users = wanted.setdefault(campaign.campaign_id, (campaign, set()))[1]
+                users.add(item.event.user_id)
         members: Members = {}
         for campaign_id, (campaign, users) in wanted.items():
             found = await self._audience.members(
@@ -229,16 +270,9 @@ class TriggerHandler:
         self._prepared[active.campaign_id] = prepared
         return prepared
 
-    async def _evaluate(
-        self,
-        uow: EventsUnitOfWork,
-        prepared: Prepared,
-        triggers: Sequence[Trigger],
-        event: InboundEvent,
-        batch: _Batch,
-    ) -> None:
+    async def _evaluate(self, uow: EventsUnitOfWork, item: _Work, batch: _Batch) -> None:
         """Decide one campaign's evaluation and add it to the batch's."""
-        now = self._clock.now()
+        event, prepared, now = item.event, item.prepared, batch.now
 
         def record(
             trigger: Trigger, verdict: Verdict, reason: str = "", message_ids: Sequence[str] = ()
@@ -262,13 +296,12 @@ class TriggerHandler:
                 )
             )
 
-        for trigger in triggers:
+        for trigger, failing in zip(item.triggers, item.failing, strict=True):
             if not event.user_id:
                 record(trigger, Verdict.NO_USER, "the event names no user_id")
                 return
-            failing = failing_condition(trigger.conditions, event.properties)
             if failing is not None:
-                record(trigger, Verdict.CONDITIONS_NOT_MET, describe_condition(*failing))
+                record(trigger, Verdict.CONDITIONS_NOT_MET, prepared.reason(trigger, failing))
                 continue
             verdict, reason, fired = await self._decide(
                 uow, prepared, trigger, event, batch=batch, now=now

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.kernel.channels import Channel
+from domain.kernel.name_ids import name_uuid
 
 
 class ExecutionStatus(enum.StrEnum):
@@ -69,15 +70,13 @@ def content_digest(content: dict[str, str]) -> str:
 
 def message_id(execution_id: str, user_id: str, channel: Channel) -> str:
     """Stable, unique per (execution, user, channel): a name-based UUID (RFC 4122 version 5)."""
-    return str(uuid.uuid5(MESSAGE_NAMESPACE, f"{execution_id}\x1f{user_id}\x1f{channel.value}"))
+    return name_uuid(MESSAGE_NAMESPACE, f"{execution_id}\x1f{user_id}\x1f{channel.value}")
 
 
 def fallback_message_id(original_message_id: str, channel: Channel) -> str:
     """The id of the one fallback of a message on a channel: a redelivered report, or a second
     report of the same failure, finds it taken instead of minting another."""
-    return str(
-        uuid.uuid5(MESSAGE_NAMESPACE, f"fallback\x1f{original_message_id}\x1f{channel.value}")
-    )
+    return name_uuid(MESSAGE_NAMESPACE, f"fallback\x1f{original_message_id}\x1f{channel.value}")
 
 
 @dataclass(slots=True)
