@@ -7,18 +7,19 @@ mark), two of them scans of the held and due indexes, each started when the work
 woke: most of an event's latency, and at a few hundred events a second the database's busiest
 work (docs/performance.md). Here the firing stores the message held under a claim of
 CLAIM_LEASE (as the release claims), tells this hand-over after its commit (EventsUnitOfWork.
-on_commit), and the hand-over reserves its throttle slot and, if the slot has come, claims,
-publishes and marks it in one transaction (DeliveryOutbox.claim_held), from memory.
+on_commit), and the hand-over reserves its throttle slot and, if the slot has come, marks it
+handed over and publishes it in one transaction (DeliveryOutbox.hand_over_held), from memory.
 
 Nothing depends on it. A message it never gets to (the process died, the queue was full, the
 limiter failed) is still held: the trigger release takes it when the claim runs out, at most
-CLAIM_LEASE late, exactly as before. A slot in the future, or one that falls into quiet hours,
-is written as the release writes it, and the relay hands it over at its time. A failed publish
-gives the messages their slots for the relay to retry with its backoff. The claim only takes
-rows still held of a campaign neither paused nor cancelled, under the row locks a cancel waits
-for, so a cancelled campaign's message is not handed over; and a message handed over twice
-(this hand-over and a release after a lost commit) is one delivery request, the broker
-dropping the repeat by message id.
+CLAIM_LEASE late, exactly as before. A slot within DISPATCH_HORIZON goes at once, as a run's
+batch does (the rate holds over any longer window); a later one, or one that falls into quiet
+hours, is written as the release writes it, and the relay hands it over at its time. A failed
+publish gives the messages their slots for the relay to retry with its backoff (the mark is
+undone with it). The mark only takes rows still held of a campaign neither paused nor cancelled,
+under the row locks a cancel waits for, so a cancelled campaign's message is not handed over;
+and a message handed over twice (this hand-over and a release after a lost commit) is one
+delivery request, the broker dropping the repeat by message id.
 
 Submissions queue up while a hand-over is in flight and go together in the next: the busier
 the intake, the fewer transactions per message.
@@ -31,6 +32,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from domain.campaigns.campaign import Campaign
+from domain.execution.executor import DISPATCH_HORIZON
 from domain.execution.held_release import release_slots
 from domain.execution.model import Held, Message, MessageStatus
 from domain.execution.ports import (
@@ -90,6 +92,7 @@ class TriggerHandOver:
         if not waiting:
             return 0
         now = self._clock.now()
+        horizon = now + DISPATCH_HORIZON  # as a run hands over its batch's near slots
         due: list[Message] = []
         later: list[Held] = []
         for campaign, group in _by_campaign(waiting):
@@ -102,31 +105,31 @@ class TriggerHandOver:
                 organization=self._limits(campaign.organization_id),
                 now=now,
             )
-            for message, held in zip(group, slotted, strict=True):
-                if held.held or held.send_after > now:
+            by_id = {m.message_id: m for m in group}  # the slots come grouped by channel
+            for held in slotted:
+                if held.held or held.send_after > horizon:
                     later.append(held)
                 else:
-                    due.append(_queued(message, held.send_after))
+                    due.append(_queued(by_id[held.message_id], held.send_after))
         await self._release(later)
         if due:
             await self._hand_over(due, now)
         return sum(len(group) for _, group in waiting)
 
     async def _hand_over(self, due: Sequence[Message], now: datetime) -> None:
+        status = self._publisher.handed_over_status
         try:
-            async with self._outbox.claim_held(due, now) as batch:
-                if not batch.messages:
-                    return
-                await self._publisher.publish(batch.messages)
-                await batch.mark_handed_over(self._publisher.handed_over_status)
-                handed = batch.messages
+            async with self._outbox.hand_over_held(due, now, status) as handed:
+                if handed:
+                    await self._publisher.publish(handed)
         except DependencyUnavailableError:
             # The broker (or the database) failed: the relay retries with its backoff. If the
             # release fails too, the rows stay held and the trigger release takes them.
             await self._release([_held(m, held=False) for m in due])
             raise
-        self.handed_over += len(handed)
-        await self._publisher.handed_over(handed)  # after the commit, as the relay does
+        if handed:
+            self.handed_over += len(handed)
+            await self._publisher.handed_over(handed)  # after the commit, as the relay does
 
     async def _release(self, slotted: Sequence[Held]) -> None:
         if not slotted:

@@ -261,14 +261,14 @@ class DeliveryOutbox(Protocol):
         paused or cancelled and of runs not paused (a resumed run's executor gives the slots
         missed while paused new ones first)."""
 
-    def claim_held(
-        self, due: Sequence[Message], now: datetime
-    ) -> AbstractAsyncContextManager[DeliveryBatch]:
-        """Those of `due`, messages just stored held and given a slot that has come, still held
-        and of a campaign neither paused nor cancelled: queued at `now` and claimed as
-        `claim_due` claims (the batch's messages are the ones of `due` it took, not read back).
-        What a trigger's firing hands over right after its commit (domain.events.
-        trigger_handover)."""
+    def hand_over_held(
+        self, due: Sequence[Message], now: datetime, status: MessageStatus
+    ) -> AbstractAsyncContextManager[Sequence[Message]]:
+        """Those of `due` (messages just stored held, whose slot has come) still held and of a
+        campaign neither paused nor cancelled, marked handed over (`status`, counted) and given
+        to the block, which publishes them: kept when the block ends, undone when it raises (the
+        rows locked meanwhile, as a relay's claim locks them). What a trigger's firing hands
+        over right after its commit (domain.events.trigger_handover)."""
 
 
 class DeliveryPublisher(Protocol):

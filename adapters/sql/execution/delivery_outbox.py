@@ -5,9 +5,10 @@ Claims lock their rows (SKIP LOCKED on Postgres) for the time of the hand-over, 
 relaying together split the work; a crash before the mark leaves the rows queued, and the
 broker drops the re-publish by message id.
 
-`claim_held` is the trigger hand-over's claim (domain.events.trigger_handover): the messages a
+`hand_over_held` is the trigger hand-over's (domain.events.trigger_handover): the messages a
 firing just stored held, named by id and already in the caller's memory, so nothing is read
-back; the same lock, mark and counting as the relay's.
+back; claimed and marked in one statement, counted as the relay counts, published while the
+statement's row locks are held.
 """
 
 from __future__ import annotations
@@ -162,15 +163,17 @@ class SqlDeliveryOutbox:
                 self._changes.changed(organization_id, campaign_id)
 
     @asynccontextmanager
-    async def claim_held(
-        self, due: Sequence[Message], now: datetime
-    ) -> AsyncIterator[SqlDeliveryBatch]:
-        """The rows of `due` still held, of campaigns neither paused nor cancelled, made queued
-        at `now` and locked by this transaction: the batch's messages are those of `due`
-        claimed, the mark and the commit as with `claim_due`."""
+    async def hand_over_held(
+        self, due: Sequence[Message], now: datetime, status: MessageStatus
+    ) -> AsyncIterator[Sequence[Message]]:
+        """The rows of `due` still held, of campaigns neither paused nor cancelled, marked
+        handed over (`status`) and counted, in one statement whose row locks last until the
+        block is done: a commit when it ends, a rollback when it raises. The claim and the mark
+        of the relay's path were two row versions and two rounds of index entries per message;
+        here the block publishes what the mark took (docs/performance.md)."""
         async with self._engine.connect() as connection:
-            postgres = is_postgres(connection)
             campaign_ids = sorted({m.campaign_id for m in due})
+            values = handed_over_values(status, datetime.now(UTC)) | {"send_after": now}
             statement = (
                 update(messages)
                 .where(
@@ -183,21 +186,23 @@ class SqlDeliveryOutbox:
                         )
                     ),
                 )
-                .values(status=MessageStatus.QUEUED.value, send_after=now)
-                .returning(messages.c.message_id, *([ROW_ID] if postgres else []))
+                .values(values)
+                .returning(messages.c.message_id, *CELL_COLUMNS)
             )
+            deltas = Deltas()
             with database_errors_as_domain_errors():
-                if postgres:
+                if is_postgres(connection):
                     await connection.execute(CUSTOM_PLANS)
-                rows = (await connection.execute(statement)).all()
-            claimed = {row[0]: row for row in rows}
-            batch = SqlDeliveryBatch(
-                [m for m in due if m.message_id in claimed],
-                connection,
-                _row_ids=[row[1] for row in rows] if postgres else None,
-            )
-            yield batch
+                marked = set()
+                for message_id, *cell in await connection.execute(statement):
+                    marked.add(message_id)
+                    deltas.add_count(Cell(*cell), MessageStatus.SENT, 1)
+                    if status is MessageStatus.DELIVERED:
+                        deltas.add_count(Cell(*cell), MessageStatus.DELIVERED, 1)
+                counted = deltas.campaigns()
+                await SqlMetricLedger(connection).add(deltas.take(), now)
+            yield [m for m in due if m.message_id in marked]
             with database_errors_as_domain_errors():
                 await connection.commit()
-            for organization_id, campaign_id in sorted(batch.counted):
+            for organization_id, campaign_id in sorted(counted):
                 self._changes.changed(organization_id, campaign_id)
