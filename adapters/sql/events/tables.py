@@ -35,18 +35,19 @@ inbound_events = Table(
 
 
 # Trigger evaluations: one row per (campaign, event, trigger) evaluated, with its outcome or skip
-# reason and the ids of the messages it fired (docs/triggers.md). The primary key, derived from
-# (campaign, trigger, event), makes an evaluation impossible to record twice (the one unique
-# index: every trigger-source event writes a row per active triggered campaign of its
-# organization, so each index costs); the two listing indexes serve ListTriggerEvaluations by
-# campaign and by user, newest first; the partial index serves the frequency count, which looks
-# only at firings.
+# reason and the ids of the messages it fired (docs/triggers.md). Every trigger-source event
+# writes a row per active triggered campaign of its organization, so each index costs: the
+# primary key is the listing by campaign (newest first), the other index the listing by user,
+# and the partial index serves the frequency count, which looks only at firings (migration 0019
+# says why no index of the evaluation id alone). An evaluation is recorded once because its event
+# is taken once (the events ledger); its id, derived from (campaign, trigger, event), is in the
+# key.
 FIRING_OUTCOMES = ("fired", "deferred")
 
 trigger_evaluations = Table(
     "trigger_evaluations",
     metadata,
-    Column("evaluation_id", Text, primary_key=True),  # derived from (campaign, trigger, event)
+    Column("evaluation_id", Text, nullable=False),  # derived from (campaign, trigger, event)
     Column("organization_id", Text, nullable=False),
     Column("campaign_id", CodePointText, nullable=False),
     Column("trigger_id", Text, nullable=False),
@@ -57,13 +58,7 @@ trigger_evaluations = Table(
     Column("reason", Text, nullable=False),
     Column("message_ids", Document, nullable=False),
     Column("evaluated_at", UtcDateTime(), nullable=False),
-    Index(
-        "ix_trigger_evaluations_by_campaign",
-        "organization_id",
-        "campaign_id",
-        "evaluated_at",
-        "evaluation_id",
-    ),
+    PrimaryKeyConstraint("organization_id", "campaign_id", "evaluated_at", "evaluation_id"),
     Index(
         "ix_trigger_evaluations_by_user",
         "organization_id",
