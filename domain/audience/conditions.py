@@ -128,6 +128,10 @@ def _ordered(op: ConditionOperator, actual: Any, expected: ConditionValue) -> bo
 def matches(condition: Condition, profile: Mapping[str, Any]) -> bool:
     actual = lookup(profile, condition.field)
     op, expected = condition.operator, condition.value
+    if type(actual) is str and type(expected) is str and op is OP.EQUALS:
+        # The commonest test by far (a trigger's `store == s3` against every event): text
+        # against text is plain equality under the type rule, as _equal says below.
+        return actual == expected
     present = actual is not _MISSING and actual is not None
     if op in PRESENCE_OPERATORS:
         return present is (op is OP.EXISTS)
