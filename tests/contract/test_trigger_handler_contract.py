@@ -22,10 +22,7 @@ from domain.audience.contacts import Contact
 from domain.audience.model import Audience, Condition, ConditionOperator, SegmentType, Suppression
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import (
-    CampaignSpec,
     CampaignStatus,
-    CampaignType,
-    ChannelContent,
     QuietHours,
     Throttle,
     Trigger,
@@ -41,11 +38,8 @@ from domain.execution.model import TRIGGERED_EXECUTION, Message, MessageStatus, 
 from domain.kernel.channels import Channel
 from tests.contract.builders import ORG, OTHER_ORG, T0, FixedClock
 from tests.contract.conftest import SQL, sql_engine
+from tests.contract.trigger_builders import order, triggered
 from tests.support.metric_recount import mismatches
-
-EMAIL = ChannelContent(Channel.EMAIL, subject="Hi {{ first_name }}", html_body="<p>Thanks</p>")
-EVERYONE = Audience("all", SegmentType.INCLUDE)
-NO_QUIET = Throttle(quiet_hours=QuietHours(enabled=False))
 
 
 @dataclass
@@ -116,37 +110,6 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         # Every firing and held-out firing was counted (docs/metrics.md).
         assert await mismatches(engine) == []
         await store.close()
-
-
-def triggered(
-    campaign_id: str,
-    *triggers: Trigger,
-    audiences: tuple[Audience, ...] = (EVERYONE,),
-    status: CampaignStatus = CampaignStatus.ACTIVE,
-    organization_id: str = ORG,
-    **spec: Any,
-) -> Campaign:
-    return Campaign(
-        campaign_id=campaign_id,
-        organization_id=organization_id,
-        spec=CampaignSpec(
-            name=f"Campaign {campaign_id}",
-            campaign_type=CampaignType.TRIGGERED,
-            audiences=audiences,
-            channels=(EMAIL,),
-            triggers=triggers or (Trigger("order.completed", "t1"),),
-            throttle=spec.pop("throttle", NO_QUIET),
-            **spec,
-        ),
-        created_by="alice",
-        created_at=T0,
-        updated_at=T0,
-        status=status,
-    )
-
-
-def order(event_id: str, user_id: str = "u1", **properties: Any) -> InboundEvent:
-    return InboundEvent(ORG, event_id, "order.completed", T0, user_id, properties)
 
 
 def cond(field: str, operator: str, value: Any = None) -> Condition:

@@ -17,15 +17,10 @@ from adapters.sql.audience.source import SqlAudienceSource
 from adapters.sql.audience.stores import SqlContactDirectory, SqlSegmentStore
 from adapters.sql.unit_of_work import SqlStore
 from domain.audience.contacts import Contact
-from domain.audience.model import Audience, SegmentType
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import (
-    CampaignSpec,
     CampaignStatus,
-    CampaignType,
     ChannelContent,
-    QuietHours,
-    Throttle,
     Trigger,
 )
 from domain.events.intake import EventIntake, RejectedEventError
@@ -41,10 +36,9 @@ from domain.kernel.channels import Channel
 from domain.kernel.errors import DependencyUnavailableError
 from tests.contract.builders import ORG, T0, FixedClock
 from tests.contract.conftest import SQL, sql_engine
+from tests.contract.trigger_builders import EMAIL, NO_QUIET, order, triggered
 from tests.support.metric_recount import mismatches
 
-EMAIL = ChannelContent(Channel.EMAIL, subject="Hi {{ first_name }}", html_body="<p>Thanks</p>")
-NO_QUIET = Throttle(quiet_hours=QuietHours(enabled=False))
 USERS = ("u1", "u2", "u3")
 
 
@@ -173,33 +167,8 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await store.close()
 
 
-def triggered(
-    campaign_id: str = "c1", *, trigger: Trigger | None = None, **throttle: int
-) -> Campaign:
-    return Campaign(
-        campaign_id=campaign_id,
-        organization_id=ORG,
-        spec=CampaignSpec(
-            name=f"Campaign {campaign_id}",
-            campaign_type=CampaignType.TRIGGERED,
-            audiences=(Audience("all", SegmentType.INCLUDE),),
-            channels=(EMAIL,),
-            triggers=(trigger or Trigger("order.completed", "t1"),),
-            throttle=replace(NO_QUIET, **throttle),
-        ),
-        created_by="alice",
-        created_at=T0,
-        updated_at=T0,
-        status=CampaignStatus.ACTIVE,
-    )
-
-
-def order(event_id: str, user_id: str = "u1") -> InboundEvent:
-    return InboundEvent(ORG, event_id, "order.completed", T0, user_id, {})
-
-
 async def test_a_firing_due_at_once_is_handed_over_right_after_its_commit(world: World) -> None:
-    await world.add_campaign(triggered())
+    await world.add_campaign(triggered("c1"))
     assert (await world.intake.take(order("e1"))).outcome is Outcome.ACCEPTED
 
     # Stored held under the hand-over's claim: the release leaves it alone.
@@ -226,7 +195,7 @@ async def test_a_firing_due_at_once_is_handed_over_right_after_its_commit(world:
 
 async def test_a_delayed_firing_waits_for_the_release(world: World) -> None:
     delayed = Trigger("order.completed", "t1", delay=timedelta(minutes=5))
-    await world.add_campaign(triggered(trigger=delayed))
+    await world.add_campaign(triggered("c1", delayed))
     await world.intake.take(order("e1"))
 
     assert (world.submitted, await world.hand_over.run_once()) == ([], 0)
@@ -235,7 +204,7 @@ async def test_a_delayed_firing_waits_for_the_release(world: World) -> None:
 
 
 async def test_a_rolled_back_firing_is_never_handed_over(world: World) -> None:
-    await world.add_campaign(triggered())
+    await world.add_campaign(triggered("c1"))
     # Together in one transaction first; the rejection rolls it back, then one by one.
     taken = await world.intake.take_batch([order("e1", "u1"), order("bad", "u2")])
 
@@ -249,7 +218,7 @@ async def test_a_rolled_back_firing_is_never_handed_over(world: World) -> None:
 async def test_a_firing_never_handed_over_goes_out_through_the_release_once_its_claim_ends(
     world: World,
 ) -> None:
-    await world.add_campaign(triggered())
+    await world.add_campaign(triggered("c1"))
     await world.intake.take(order("e1"))  # submitted, and the process dies before handing over
 
     assert await world.release.run_once() == 0
@@ -264,7 +233,7 @@ async def test_a_firing_never_handed_over_goes_out_through_the_release_once_its_
 
 
 async def test_a_failed_publish_leaves_the_messages_to_the_relay(world: World) -> None:
-    await world.add_campaign(triggered())
+    await world.add_campaign(triggered("c1"))
     await world.intake.take(order("e1"))
     world.publisher.down = True
 
@@ -283,7 +252,8 @@ async def test_a_failed_publish_leaves_the_messages_to_the_relay(world: World) -
 
 
 async def test_a_later_slot_is_left_to_the_relay_at_its_time(world: World) -> None:
-    await world.add_campaign(triggered(per_minute=10))  # one slot every 6 s
+    one_every_6_s = replace(NO_QUIET, per_minute=10)
+    await world.add_campaign(triggered("c1", throttle=one_every_6_s))
     await world.intake.take_batch([order("e1", "u1"), order("e2", "u2")])
 
     assert await world.hand_over.run_once() == 2
@@ -300,7 +270,7 @@ async def test_a_later_slot_is_left_to_the_relay_at_its_time(world: World) -> No
 async def test_a_campaign_stopped_before_the_hand_over_has_nothing_handed_over(
     world: World, status: CampaignStatus
 ) -> None:
-    await world.add_campaign(triggered())
+    await world.add_campaign(triggered("c1"))
     await world.intake.take(order("e1"))
     await world.set_status("c1", status)
 
@@ -320,7 +290,7 @@ async def test_what_the_queue_has_no_room_for_is_left_to_the_release(
             ORG, [Contact(u, email=f"{u}@example.com", email_opted_in=True) for u in USERS]
         )
         world = build(store, engine, clock, max_waiting=1)
-        await world.add_campaign(triggered())
+        await world.add_campaign(triggered("c1"))
         await world.intake.take(order("e1", "u1"))
         await world.intake.take(order("e2", "u2"))  # refused: the queue holds one message
 
@@ -353,7 +323,7 @@ async def test_each_message_keeps_its_own_slot_across_channels(tmp_path: Path) -
         )
         world = build(store, engine, clock, max_waiting=100, limits=email_slow)
         sms = ChannelContent(Channel.SMS, body="Thanks")
-        campaign = triggered()
+        campaign = triggered("c1")
         spec = replace(campaign.spec, channels=(EMAIL, sms))
         await world.add_campaign(replace(campaign, spec=spec))
         await world.intake.take_batch([order("e1", "u1"), order("e2", "u2"), order("e3", "u3")])
@@ -384,7 +354,7 @@ async def test_slots_within_the_dispatch_horizon_go_at_once(tmp_path: Path) -> N
         )
         fast = OrganizationLimits(per_hour=1_000_000, channel_per_hour={Channel.EMAIL: 1_000_000})
         world = build(store, engine, clock, max_waiting=100, limits=fast)
-        await world.add_campaign(triggered())
+        await world.add_campaign(triggered("c1"))
         await world.intake.take_batch([order(f"e{i}", u) for i, u in enumerate(USERS)])
 
         assert await world.hand_over.run_once() == 3
