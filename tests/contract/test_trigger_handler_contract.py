@@ -38,7 +38,7 @@ from domain.execution.model import TRIGGERED_EXECUTION, Message, MessageStatus, 
 from domain.kernel.channels import Channel
 from tests.contract.builders import ORG, OTHER_ORG, T0, FixedClock
 from tests.contract.conftest import SQL, sql_engine
-from tests.contract.trigger_builders import order, triggered
+from tests.contract.trigger_builders import order, set_status, triggered
 from tests.support.metric_recount import mismatches
 
 
@@ -355,15 +355,6 @@ async def test_held_messages_of_a_campaign_cancelled_meanwhile_are_cancelled_whe
     assert message.status is MessageStatus.CANCELLED
 
 
-async def set_status(world: World, campaign_id: str, status: CampaignStatus) -> None:
-    async with world.store.unit_of_work() as uow:
-        stored = await uow.campaigns.get(ORG, campaign_id)
-        assert stored is not None
-        changed = replace(stored, status=status, version=stored.version + 1)
-        await uow.campaigns.save(changed, expected_version=stored.version)
-        await uow.commit()
-
-
 async def test_cancelling_cancels_every_pending_trigger_message(world: World) -> None:
     await world.add_campaign(
         triggered(
@@ -393,7 +384,7 @@ async def test_a_paused_campaigns_held_messages_stay_held_until_it_resumes(world
         triggered("c1", Trigger("order.completed", "t1", delay=timedelta(minutes=1)))
     )
     await world.take(order("e1"))
-    await set_status(world, "c1", CampaignStatus.PAUSED)
+    await set_status(world.store.unit_of_work, "c1", CampaignStatus.PAUSED)
 
     world.clock.advance(timedelta(minutes=1))
     assert await world.release.run_once() == 1
@@ -401,7 +392,7 @@ async def test_a_paused_campaigns_held_messages_stay_held_until_it_resumes(world
     assert still.held
     assert still.send_after == T0 + timedelta(minutes=2)  # looked at again a minute later
 
-    await set_status(world, "c1", CampaignStatus.ACTIVE)
+    await set_status(world.store.unit_of_work, "c1", CampaignStatus.ACTIVE)
     world.clock.advance(timedelta(minutes=1))
     assert await world.release.run_once() == 1
     [released] = await world.messages("c1")
@@ -429,12 +420,12 @@ async def test_the_relay_hands_over_no_trigger_message_of_a_paused_campaign(worl
     await world.add_campaign(triggered("c1"))
     await world.take(order("e1"))
     await world.release.run_once()  # slotted: the relay's from now on
-    await set_status(world, "c1", CampaignStatus.PAUSED)
+    await set_status(world.store.unit_of_work, "c1", CampaignStatus.PAUSED)
     later = T0 + timedelta(hours=1)
 
     async with world.store.delivery_outbox().claim_due(later, 100) as paused:
         assert paused.messages == []
-    await set_status(world, "c1", CampaignStatus.ACTIVE)
+    await set_status(world.store.unit_of_work, "c1", CampaignStatus.ACTIVE)
     async with world.store.delivery_outbox().claim_due(later, 100) as resumed:
         assert [m.user_id for m in resumed.messages] == ["u1"]
         assert resumed.messages[0].execution_id == TRIGGERED_EXECUTION

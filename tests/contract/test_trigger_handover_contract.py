@@ -36,7 +36,7 @@ from domain.kernel.channels import Channel
 from domain.kernel.errors import DependencyUnavailableError
 from tests.contract.builders import ORG, T0, FixedClock
 from tests.contract.conftest import SQL, sql_engine
-from tests.contract.trigger_builders import EMAIL, NO_QUIET, order, triggered
+from tests.contract.trigger_builders import EMAIL, NO_QUIET, order, set_status, triggered
 from tests.support.metric_recount import mismatches
 
 USERS = ("u1", "u2", "u3")
@@ -88,14 +88,6 @@ class World:
     async def add_campaign(self, campaign: Campaign) -> None:
         async with self.store.unit_of_work() as uow:
             await uow.campaigns.add(campaign)
-            await uow.commit()
-
-    async def set_status(self, campaign_id: str, status: CampaignStatus) -> None:
-        async with self.store.unit_of_work() as uow:
-            stored = await uow.campaigns.get(ORG, campaign_id)
-            assert stored is not None
-            changed = replace(stored, status=status, version=stored.version + 1)
-            await uow.campaigns.save(changed, expected_version=stored.version)
             await uow.commit()
 
     async def messages(self, campaign_id: str = "c1") -> list[Message]:
@@ -272,7 +264,7 @@ async def test_a_campaign_stopped_before_the_hand_over_has_nothing_handed_over(
 ) -> None:
     await world.add_campaign(triggered("c1"))
     await world.intake.take(order("e1"))
-    await world.set_status("c1", status)
+    await set_status(world.store.unit_of_work, "c1", status)
 
     assert await world.hand_over.run_once() == 1
     assert world.publisher.published == Counter()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from domain.audience.model import Audience, SegmentType
@@ -15,6 +17,7 @@ from domain.campaigns.model import (
     Throttle,
     Trigger,
 )
+from domain.campaigns.ports import UnitOfWork
 from domain.events.model import InboundEvent
 from domain.kernel.channels import Channel
 from tests.contract.builders import ORG, T0
@@ -53,3 +56,15 @@ def triggered(
 
 def order(event_id: str, user_id: str = "u1", **properties: Any) -> InboundEvent:
     return InboundEvent(ORG, event_id, "order.completed", T0, user_id, properties)
+
+
+async def set_status(
+    unit_of_work: Callable[[], UnitOfWork], campaign_id: str, status: CampaignStatus
+) -> None:
+    """The campaign moved to `status` as a lifecycle RPC would store it (a new version)."""
+    async with unit_of_work() as uow:
+        stored = await uow.campaigns.get(ORG, campaign_id)
+        assert stored is not None
+        changed = replace(stored, status=status, version=stored.version + 1)
+        await uow.campaigns.save(changed, expected_version=stored.version)
+        await uow.commit()
