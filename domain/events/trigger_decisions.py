@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.audience.conditions import matches
-from domain.audience.model import Condition, Recipient
+from domain.audience.model import Condition, ConditionOperator, Recipient
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import CampaignStatus, CampaignType, Trigger
 from domain.events.model import (
@@ -52,7 +52,17 @@ def failing_condition(
     """The first condition (index, condition) the event's properties do not meet; None when
     all hold (AND; none at all always holds). Dot paths reach into nested objects."""
     for index, condition in enumerate(conditions):
-        if not matches(condition, properties):
+        # Inline, the commonest test (text equals text, the key at the top level): it runs
+        # for every active triggered campaign on every event; matches() decides the rest.
+        actual = properties.get(condition.field)
+        if (
+            type(actual) is str
+            and condition.operator is ConditionOperator.EQUALS
+            and type(condition.value) is str
+        ):
+            if actual != condition.value:
+                return index, condition
+        elif not matches(condition, properties):
             return index, condition
     return None
 

@@ -94,7 +94,7 @@ class Prepared:
 Failing = tuple[tuple[int, Condition] | None, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Work:
     """One event weighed against one campaign with triggers for its type."""
 
@@ -177,7 +177,7 @@ class TriggerHandler:
                 event,
                 prepared,
                 triggers,
-                tuple(failing_condition(t.conditions, event.properties) for t in triggers),
+                tuple([failing_condition(t.conditions, event.properties) for t in triggers]),
             )
             for event in events
             for prepared in active[event.organization_id]
