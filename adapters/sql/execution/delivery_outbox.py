@@ -32,6 +32,7 @@ from adapters.sql.execution.messages import (
 )
 from adapters.sql.execution.tables import RELAYED, executions, messages
 from adapters.sql.failures import database_errors_as_domain_errors
+from adapters.sql.id_lists import among
 from adapters.sql.metrics.changes import NO_METRIC_CHANGES
 from adapters.sql.metrics.ledger import SqlMetricLedger
 from domain.campaigns.model import CampaignStatus
@@ -177,11 +178,11 @@ class SqlDeliveryOutbox:
             statement = (
                 update(messages)
                 .where(
-                    messages.c.message_id.in_([m.message_id for m in due]),
+                    among(connection, messages.c.message_id, [m.message_id for m in due]),
                     messages.c.status == HELD_ROW,
                     messages.c.campaign_id.in_(
                         select(campaigns.c.campaign_id).where(
-                            campaigns.c.campaign_id.in_(campaign_ids),
+                            among(connection, campaigns.c.campaign_id, campaign_ids),
                             campaigns.c.status.not_in(HELD),
                         )
                     ),

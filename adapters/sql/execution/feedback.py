@@ -17,14 +17,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, any_, bindparam, cast, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.audience.connections import chunked
 from adapters.sql.engine import is_postgres
 from adapters.sql.execution.message_rows import CLAIMED, DISPATCHING, HELD, message_from_row
 from adapters.sql.execution.tables import handovers, messages
+from adapters.sql.id_lists import among
 from domain.execution.feedback import (
     Applied,
     Report,
@@ -99,7 +99,7 @@ async def _lock_batches(connection: AsyncConnection, message_ids: Sequence[str])
         batches = (
             select(messages.c.handover_id)
             .where(
-                _among(connection, messages.c.message_id, chunk), messages.c.status == DISPATCHING
+                among(connection, messages.c.message_id, chunk), messages.c.status == DISPATCHING
             )
             .scalar_subquery()
         )
@@ -118,7 +118,7 @@ async def _locked_rows(
     their common rows in the same order, so they wait for each other but never deadlock)."""
     found: dict[str, dict[str, Any]] = {}
     for chunk in chunked(message_ids):
-        statement = select(messages).where(_among(connection, messages.c.message_id, chunk))
+        statement = select(messages).where(among(connection, messages.c.message_id, chunk))
         if is_postgres(connection):
             statement = statement.order_by(messages.c.message_id).with_for_update()
         for row in (await connection.execute(statement)).mappings():
@@ -136,7 +136,7 @@ async def _visible(
     for chunk in chunked(batch_ids):
         statement = select(
             handovers.c.handover_id, handovers.c.status, handovers.c.handed_over_at
-        ).where(_among(connection, handovers.c.handover_id, chunk))
+        ).where(among(connection, handovers.c.handover_id, chunk))
         for handover_id, status, handed_over_at in await connection.execute(statement):
             batches[handover_id] = (status, handed_over_at)
     for row in rows.values():
@@ -151,18 +151,6 @@ async def _visible(
             row["visible_status"] = MessageStatus.QUEUED.value if claimed else status
             row["handed_over_at"] = None if claimed else handed_over_at
     return rows
-
-
-def _among(
-    connection: AsyncConnection, column: ColumnElement[str], ids: Sequence[str]
-) -> ColumnElement[bool]:
-    """`column IN ids`. On Postgres as `= ANY` of one array parameter: one statement text
-    whatever the number of ids, so the driver prepares it once and SQLAlchemy renders nothing
-    per call, where an expanded IN was a new statement (parsed and planned again) for every
-    count of ids, and re-rendered on every call (docs/performance.md)."""
-    if is_postgres(connection):
-        return column == any_(cast(bindparam(None, list(ids), type_=ARRAY(Text())), ARRAY(Text())))
-    return column.in_(ids)
 
 
 _COLUMNS = (
