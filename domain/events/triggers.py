@@ -186,7 +186,10 @@ class TriggerHandler:
         batch = _Batch(await self._members(work), self._clock.now())
         await self._lock_and_count(uow, work, batch)
         for item in work:
-            await self._evaluate(uow, item, batch)
+            if item.event.user_id and not item.candidate:
+                _skip(batch, item)  # most items: no coroutine for a decision already made
+            else:
+                await self._evaluate(uow, item, batch)
         await uow.messages.add_many(batch.messages)
         await uow.triggers.add(batch.recorded)
         if batch.handed and self._hand_over is not None:
@@ -272,41 +275,21 @@ class TriggerHandler:
 
     async def _evaluate(self, uow: EventsUnitOfWork, item: _Work, batch: _Batch) -> None:
         """Decide one campaign's evaluation and add it to the batch's."""
-        event, prepared, now = item.event, item.prepared, batch.now
-
-        def record(
-            trigger: Trigger, verdict: Verdict, reason: str = "", message_ids: Sequence[str] = ()
-        ) -> None:
-            campaign_id = prepared.campaign.campaign_id
-            if verdict in FIRINGS:
-                batch.fired[(campaign_id, trigger.trigger_id, event.user_id)] += 1
-            batch.recorded.append(
-                TriggerEvaluation(
-                    organization_id=event.organization_id,
-                    evaluation_id=evaluation_id(campaign_id, trigger.trigger_id, event.event_id),
-                    campaign_id=campaign_id,
-                    trigger_id=trigger.trigger_id,
-                    event_id=event.event_id,
-                    event_type=event.event_type,
-                    user_id=event.user_id,
-                    outcome=verdict,
-                    reason=reason,
-                    message_ids=tuple(message_ids),
-                    evaluated_at=now,
-                )
-            )
-
+        event, prepared = item.event, item.prepared
         for trigger, failing in zip(item.triggers, item.failing, strict=True):
             if not event.user_id:
-                record(trigger, Verdict.NO_USER, "the event names no user_id")
+                _record(batch, item, trigger, Verdict.NO_USER, "the event names no user_id")
                 return
             if failing is not None:
-                record(trigger, Verdict.CONDITIONS_NOT_MET, prepared.reason(trigger, failing))
+                reason = prepared.reason(trigger, failing)
+                _record(batch, item, trigger, Verdict.CONDITIONS_NOT_MET, reason)
                 continue
             verdict, reason, fired = await self._decide(
-                uow, prepared, trigger, event, batch=batch, now=now
+                uow, prepared, trigger, event, batch=batch, now=batch.now
             )
-            record(trigger, verdict, reason, [m.message_id for m in fired])
+            _record(
+                batch, item, trigger, verdict, reason, message_ids=[m.message_id for m in fired]
+            )
             return
 
     async def _decide(
@@ -419,6 +402,43 @@ class TriggerHandler:
             until = local.allowed(at, draft.recipient.contact.timezone) if local else at
             out.append(_message(campaign, draft, scope, until, now))
         return out
+
+
+def _skip(batch: _Batch, item: _Work) -> None:
+    """The evaluation of a campaign none of whose triggers' conditions the event meets."""
+    for trigger, failing in zip(item.triggers, item.failing, strict=True):
+        assert failing is not None
+        reason = item.prepared.reason(trigger, failing)
+        _record(batch, item, trigger, Verdict.CONDITIONS_NOT_MET, reason)
+
+
+def _record(
+    batch: _Batch,
+    item: _Work,
+    trigger: Trigger,
+    verdict: Verdict,
+    reason: str = "",
+    *,
+    message_ids: Sequence[str] = (),
+) -> None:
+    event, campaign_id = item.event, item.prepared.campaign.campaign_id
+    if verdict in FIRINGS:
+        batch.fired[(campaign_id, trigger.trigger_id, event.user_id)] += 1
+    batch.recorded.append(
+        TriggerEvaluation(
+            organization_id=event.organization_id,
+            evaluation_id=evaluation_id(campaign_id, trigger.trigger_id, event.event_id),
+            campaign_id=campaign_id,
+            trigger_id=trigger.trigger_id,
+            event_id=event.event_id,
+            event_type=event.event_type,
+            user_id=event.user_id,
+            outcome=verdict,
+            reason=reason,
+            message_ids=tuple(message_ids),
+            evaluated_at=batch.now,
+        )
+    )
 
 
 def _message(
