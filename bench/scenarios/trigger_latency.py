@@ -70,6 +70,15 @@ KEPT_UP_P99_MS = 1_000.0
 POLL_S = 0.2
 
 
+def step_rates() -> tuple[int, ...]:
+    """The step rates: STEPS, or BENCH_TRIGGER_STEPS (comma-separated events/s; "none" for
+    phase 1 alone, to compare two versions' throughput on a backlog quickly)."""
+    raw = os.environ.get("BENCH_TRIGGER_STEPS", "").strip()
+    if not raw:
+        return STEPS
+    return () if raw == "none" else tuple(int(r) for r in raw.split(","))
+
+
 def _env_number(name: str, default: float) -> float:
     raw = os.environ.get(name, "").strip()
     return float(raw) if raw else default
@@ -258,7 +267,7 @@ async def drive(
         }
         steps = []
         first = count
-        for step_rate in STEPS:
+        for step_rate in step_rates():
             step_count = int(step_rate * STEP_SECONDS)
             began = time.monotonic()
             await publish_at_rate(
@@ -318,7 +327,7 @@ def run(emit: Emit, settings: LoadSettings) -> None:
     del settings  # the rates are this scenario's own
     rate = _env_number("BENCH_TRIGGER_RATE", 500.0)
     seconds = _env_number("BENCH_TRIGGER_SECONDS", 60.0)
-    events = int(rate * seconds) + sum(int(r * STEP_SECONDS) for r in STEPS)
+    events = int(rate * seconds) + sum(int(r * STEP_SECONDS) for r in step_rates())
     # A few more contacts than events per campaign, for the suppressed ones left out.
     users = (events // CAMPAIGNS + 1) * 101 // 100 + 10
     run_id = uuid.uuid4().hex[:8]
