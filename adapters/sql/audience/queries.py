@@ -19,6 +19,7 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
+    any_,
     bindparam,
     case,
     cast,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     true,
     type_coerce,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from adapters.sql.audience.conditions import Clause, conditions_clause, negatable
 from adapters.sql.audience.tables import ADDRESS, ALL_CHANNELS, USER, contacts, suppressions
@@ -151,13 +153,17 @@ def member_statement(organization_id: str, audiences: Resolved, dialect: str) ->
     columns = [
         cast(c, Text).label(c.name) if c is contacts.c.attributes else c for c in contacts.columns
     ]
+    # On Postgres the users as one array parameter: one statement text whatever their number
+    # (an expanded IN was rendered on every call and prepared again for every count of users;
+    # the trigger intake asks this per batch of events, docs/performance.md).
+    users = (
+        contacts.c.user_id == any_(cast(bindparam("user_ids", type_=ARRAY(Text())), ARRAY(Text())))
+        if dialect == "postgresql"
+        else contacts.c.user_id.in_(bindparam("user_ids", expanding=True))
+    )
     return select(
         *columns, *(flag.label(f"suppressed_{c.value}") for c, flag in flags.items())
-    ).where(
-        contacts.c.organization_id == organization_id,
-        contacts.c.user_id.in_(bindparam("user_ids", expanding=True)),
-        members,
-    )
+    ).where(contacts.c.organization_id == organization_id, users, members)
 
 
 def counts_statement(
