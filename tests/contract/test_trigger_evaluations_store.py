@@ -1,5 +1,5 @@
 """The evaluations store on SQLite and Postgres: what is written is read back exactly, values
-COPY's text format must escape included (Postgres writes them in that format)."""
+that need escaping in some format included (Postgres writes them by COPY)."""
 
 from __future__ import annotations
 
