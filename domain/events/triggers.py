@@ -94,19 +94,22 @@ class Prepared:
 Failing = tuple[tuple[int, Condition] | None, ...]
 
 
-@dataclass(slots=True)
 class _Work:
-    """One event weighed against one campaign with triggers for its type."""
+    """One event weighed against one campaign with triggers for its type, its conditions
+    decided: made for every active triggered campaign on every event, so a plain class."""
 
-    event: InboundEvent
-    prepared: Prepared
-    triggers: tuple[Trigger, ...]
-    failing: Failing
+    __slots__ = ("candidate", "event", "failing", "prepared", "triggers")
 
-    @property
-    def candidate(self) -> bool:
-        """Names a user and meets some trigger's conditions: only then is the audience asked."""
-        return bool(self.event.user_id) and any(f is None for f in self.failing)
+    def __init__(self, event: InboundEvent, prepared: Prepared, triggers: tuple[Trigger, ...]):
+        self.event = event
+        self.prepared = prepared
+        self.triggers = triggers
+        properties = event.properties
+        self.failing: Failing = tuple(
+            [failing_condition(t.conditions, properties) for t in triggers]
+        )
+        # Names a user and meets some trigger's conditions: only then is the audience asked.
+        self.candidate = bool(event.user_id) and None in self.failing
 
 
 # The audience membership of (campaign id, user id) pairs; absent: not a member.
@@ -173,12 +176,7 @@ class TriggerHandler:
         for organization_id in dict.fromkeys(e.organization_id for e in events):
             active[organization_id] = await self._active(uow, organization_id)
         work = [
-            _Work(
-                event,
-                prepared,
-                triggers,
-                tuple([failing_condition(t.conditions, event.properties) for t in triggers]),
-            )
+            _Work(event, prepared, triggers)
             for event in events
             for prepared in active[event.organization_id]
             if (triggers := prepared.triggers_for(event.event_type))
