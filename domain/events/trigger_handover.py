@@ -75,7 +75,6 @@ class TriggerHandOver:
         self._max_waiting = max_waiting
         self._waiting: list[tuple[Campaign, Sequence[Message]]] = []
         self._count = 0
-        self.handed_over = 0  # messages published by this hand-over, for tests and logs
 
     def submit(self, campaign: Campaign, messages: Sequence[Message]) -> bool:
         """Queue one campaign's just-committed messages (stored held under a claim); False when
@@ -128,7 +127,6 @@ class TriggerHandOver:
             await self._release([_held(m, held=False) for m in due])
             raise
         if handed:
-            self.handed_over += len(handed)
             await self._publisher.handed_over(handed)  # after the commit, as the relay does
 
     async def _release(self, slotted: Sequence[Held]) -> None:

@@ -13,7 +13,7 @@ statement's row locks are held.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -74,6 +74,20 @@ def handed_over_values(status: MessageStatus, at: datetime) -> dict[str, object]
     return values
 
 
+def handed_over_deltas(cells: Iterable[Cell], status: MessageStatus) -> Deltas:
+    """The counters of the rows a hand-over marked, one cell each: each reached `sent` (and
+    `delivered`) now, in the marking transaction, counted in it too (docs/metrics.md)."""
+    per_cell: dict[Cell, int] = {}
+    for cell in cells:
+        per_cell[cell] = per_cell.get(cell, 0) + 1
+    deltas = Deltas()
+    for cell, count in per_cell.items():
+        deltas.add_count(cell, MessageStatus.SENT, count)
+        if status is MessageStatus.DELIVERED:
+            deltas.add_count(cell, MessageStatus.DELIVERED, count)
+    return deltas
+
+
 @dataclass
 class SqlDeliveryBatch:
     messages: Sequence[Message]
@@ -108,17 +122,7 @@ class SqlDeliveryBatch:
                 .values(values)
                 .returning(*CELL_COLUMNS)
             )
-            # The rows marked, per cell: each reached `sent` (and `delivered`) now, in this
-            # transaction, counted in it too (docs/metrics.md).
-            per_cell: dict[Cell, int] = {}
-            for row in marked:
-                cell = Cell(*row)
-                per_cell[cell] = per_cell.get(cell, 0) + 1
-            deltas = Deltas()
-            for cell, count in per_cell.items():
-                deltas.add_count(cell, MessageStatus.SENT, count)
-                if status is MessageStatus.DELIVERED:
-                    deltas.add_count(cell, MessageStatus.DELIVERED, count)
+            deltas = handed_over_deltas((Cell(*row) for row in marked), status)
             self.counted = deltas.campaigns()
             await SqlMetricLedger(self._connection).add(deltas.take(), now)
         self.marked = True
@@ -190,16 +194,12 @@ class SqlDeliveryOutbox:
                 .values(values)
                 .returning(messages.c.message_id, *CELL_COLUMNS)
             )
-            deltas = Deltas()
             with database_errors_as_domain_errors():
                 if is_postgres(connection):
                     await connection.execute(CUSTOM_PLANS)
-                marked = set()
-                for message_id, *cell in await connection.execute(statement):
-                    marked.add(message_id)
-                    deltas.add_count(Cell(*cell), MessageStatus.SENT, 1)
-                    if status is MessageStatus.DELIVERED:
-                        deltas.add_count(Cell(*cell), MessageStatus.DELIVERED, 1)
+                rows = (await connection.execute(statement)).all()
+                marked = {row[0] for row in rows}
+                deltas = handed_over_deltas((Cell(*row[1:]) for row in rows), status)
                 counted = deltas.campaigns()
                 await SqlMetricLedger(connection).add(deltas.take(), now)
             yield [m for m in due if m.message_id in marked]
