@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     nats_inbound_retry_seconds: float = Field(
         1.0, gt=0, description="redelivery delay after a failed inbound event; doubles per try"
     )
-    nats_inbound_batch: int = Field(256, ge=1, le=10_000, description="messages per fetch")
+    nats_inbound_batch: int = Field(512, ge=1, le=10_000, description="messages per fetch")
     nats_inbound_concurrency: int = Field(
         8,
         ge=1,

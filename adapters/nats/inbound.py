@@ -76,7 +76,7 @@ class InboundOptions:
     stream: str = "CAMPAIGN_INBOUND"  # our own stream, for subjects no other stream captures
     max_deliver: int = 5
     retry_delay: float = 1.0  # the first nak's delay; doubles per delivery
-    batch: int = 256
+    batch: int = 512  # docs/performance.md, "Inbound batch size"
     fetch_wait: float = 1.0  # how long one fetch waits for a first message
     concurrency: int = 8  # events in the intake at a time, all subjects together
     ack_wait: float = 30.0
