@@ -20,6 +20,7 @@ import structlog
 log = structlog.get_logger("campaign.worker")
 MAX_BACKOFF_SECONDS = 30.0
 STOP_GRACE_SECONDS = 5.0
+PAUSE = ": pause"  # the name's end of the tasks a worker waits on between steps
 
 Step = Callable[[], Awaitable[int | bool]]
 
@@ -76,9 +77,10 @@ class WorkerLoop:
 
     async def _pause(self, seconds: float, woken: asyncio.Event | None = None) -> None:
         """Sleep `seconds`, or less when a stop (or, if given, a wake) comes first."""
-        waits = [asyncio.ensure_future(self._stop_requested.wait())]
+        # Named, so that a count of the process's tasks can tell a worker's pause from a leak.
+        waits = [asyncio.create_task(self._stop_requested.wait(), name=f"{self.name}{PAUSE}")]
         if woken is not None:
-            waits.append(asyncio.ensure_future(woken.wait()))
+            waits.append(asyncio.create_task(woken.wait(), name=f"{self.name}{PAUSE}"))
         try:
             await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
         finally:
