@@ -26,6 +26,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import asyncpg
 from sqlalchemy import exc as sa_exc
 
 from domain.kernel.errors import (
@@ -86,7 +87,10 @@ def _sqlite_code(error: sa_exc.DBAPIError) -> int | None:
 
 
 def domain_error_for(error: BaseException) -> DomainError | None:
-    """The domain error a database failure stands for; None when it is a bug (see the table)."""
+    """The domain error a database failure stands for; None when it is a bug (see the table).
+
+    Failures come wrapped by SQLAlchemy (DBAPIError) or, from the statements that use asyncpg
+    directly (adapters/sql/campaigns/lookup_statements.py), as asyncpg's own exceptions."""
     if isinstance(error, DomainError):
         return None  # already translated
     if isinstance(error, OSError | TimeoutError | sa_exc.TimeoutError):
@@ -94,11 +98,26 @@ def domain_error_for(error: BaseException) -> DomainError | None:
         return DependencyUnavailableError(MESSAGE)
     if isinstance(error, RecursionError):  # compiling a deeply nested expression
         return RequestTooComplexError()
+    if isinstance(
+        error, asyncpg.PostgresError | asyncpg.InterfaceError | asyncpg.InternalClientError
+    ):
+        state = str(getattr(error, "sqlstate", None) or "")
+        return _classified(state, None, str(error).lower(), invalidated=False, driver=True)
     if not isinstance(error, sa_exc.DBAPIError):
         return None
-    state = _sqlstate(error)
-    code = _sqlite_code(error)
-    text = str(error.orig).lower()
+    return _classified(
+        _sqlstate(error),
+        _sqlite_code(error),
+        str(error.orig).lower(),
+        invalidated=error.connection_invalidated,
+        driver=isinstance(error, sa_exc.InterfaceError),
+    )
+
+
+def _classified(
+    state: str, code: int | None, text: str, *, invalidated: bool, driver: bool
+) -> DomainError | None:
+    """`driver`: a failure the driver itself raised (an InterfaceError), not the database."""
     if state == _PG_QUERY_CANCELED or code == sqlite3.SQLITE_INTERRUPT:
         return QueryBudgetExceededError()
     if (
@@ -112,14 +131,14 @@ def domain_error_for(error: BaseException) -> DomainError | None:
     if state in _PG_ABORTED:
         return TransactionAbortedError()
     if (
-        error.connection_invalidated
+        invalidated
         or state.startswith(_PG_UNAVAILABLE_CLASSES)
         or state in _PG_UNAVAILABLE
         or code in _SQLITE_UNAVAILABLE
         or any(m in text for m in _UNAVAILABLE_MESSAGES)
     ):
         return DependencyUnavailableError(MESSAGE)
-    if not state and code is None and isinstance(error, sa_exc.InterfaceError):
+    if not state and code is None and driver:
         # a driver-level failure that is none of the above: the connection cannot be trusted
         return DependencyUnavailableError(MESSAGE)
     return None

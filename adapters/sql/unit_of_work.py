@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.audience.suppressions import SqlSuppressionList
+from adapters.sql.campaigns.lookup import CoalescedCampaignLookup
 from adapters.sql.campaigns.repository import SqlCampaignRepository
 from adapters.sql.campaigns.spec_cache import SpecCache
 from adapters.sql.engine import (
@@ -256,6 +257,7 @@ class SqlStore:
             else engine
         )
         self._specs = SpecCache()  # the read-only units of work's (spec_cache.py)
+        self._lookup: CoalescedCampaignLookup | None = None
 
     @property
     def engines(self) -> tuple[AsyncEngine, ...]:
@@ -271,6 +273,12 @@ class SqlStore:
             trace=self.trace,
             specs=self._specs,
         )
+
+    def campaign_lookup(self) -> CoalescedCampaignLookup:
+        """The CampaignLookup port: one per store, so concurrent Gets share statements."""
+        if self._lookup is None:
+            self._lookup = CoalescedCampaignLookup(self._reader, self._specs)
+        return self._lookup
 
     def outbox_store(self) -> SqlOutboxStore:
         return SqlOutboxStore(self.engine)
@@ -297,6 +305,8 @@ class SqlStore:
         return True
 
     async def close(self) -> None:
+        if self._lookup is not None:
+            await self._lookup.close()
         await self.engine.dispose()
         if self._reader is not self.engine:
             await self._reader.dispose()

@@ -47,6 +47,16 @@ class CampaignRepository(Protocol):
         than `limit` is the last one."""
 
 
+class CampaignLookup(Protocol):
+    """One committed campaign by id, for a read that needs nothing else (GetCampaign).
+
+    Separate from the unit of work so an adapter may answer many callers' reads with one
+    statement (adapters/sql/campaigns/lookup.py); every answer is a campaign of its own, scoped
+    to `organization_id` like every read of the repository."""
+
+    async def campaign(self, organization_id: str, campaign_id: str) -> Campaign | None: ...
+
+
 class RunProgress(Protocol):
     """What a campaign's lifecycle reads of its runs (and its trigger messages), which the
     execution context keeps."""

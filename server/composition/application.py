@@ -26,6 +26,7 @@ from grpc_reflection.v1alpha import reflection
 from server.composition.closers import Closers
 from server.composition.factories import DependencyCheck, build_ports
 from server.composition.services import Services, build_services
+from server.generic_handlers import GenericHandlersOnly
 from server.health import HealthReporter
 from server.http.routes import tracking_app
 from server.http.server import HttpServer, bind_socket
@@ -202,6 +203,7 @@ def make_server(
         # supervisor, which share it on purpose (docs/worker-processes.md).
         options=SHARED_PORT_OPTIONS if shared_port else GRPC_OPTIONS,
     )
+    served = GenericHandlersOnly(server)  # server/generic_handlers.py
     campaign_service_pb2_grpc.add_CampaignServiceServicer_to_server(
         CampaignServicer(
             services.campaigns,
@@ -210,18 +212,18 @@ def make_server(
             send_now=services.send_now,
             evaluations=services.evaluations,
         ),
-        server,
+        served,
     )
     audience_service_pb2_grpc.add_AudienceServiceServicer_to_server(
-        AudienceServicer(services.audiences, services.estimator, page_tokens), server
+        AudienceServicer(services.audiences, services.estimator, page_tokens), served
     )
     event_service_pb2_grpc.add_EventServiceServicer_to_server(
-        EventServicer(services.tracking), server
+        EventServicer(services.tracking), served
     )
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(
-        MetricsServicer(services.metrics, services.live_metrics, services.experiments), server
+        MetricsServicer(services.metrics, services.live_metrics, services.experiments), served
     )
-    health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health.servicer, served)
     reflection.enable_server_reflection(
         (
             *SERVICE_NAMES,

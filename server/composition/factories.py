@@ -47,7 +47,7 @@ from adapters.trace_context import CurrentTraceContext
 from adapters.tracking.links import SignedTrackingLinks
 from domain.audience.ports import AudienceSource, ContactDirectory, SegmentStore, SuppressionStore
 from domain.audience.pseudonyms import Pseudonyms
-from domain.campaigns.ports import HostResolver
+from domain.campaigns.ports import CampaignLookup, HostResolver
 from domain.campaigns.templates import TemplateSource
 from domain.events.intake import EventIntake
 from domain.events.ports import EventsUnitOfWorkFactory
@@ -123,6 +123,8 @@ class Ports:
     observed: ObservedSources | None = None
     # Where a run's batches are rendered (None: a worker thread; adapters.runtime).
     planner: BatchPlanner | None = None
+    # GetCampaign's reads, coalesced (None: a read-only unit of work each; docs/performance.md).
+    campaign_lookup: CampaignLookup | None = None
 
 
 async def build_ports(
@@ -157,6 +159,7 @@ async def build_ports(
         clock=clock,
         ids=UuidGenerator(),
         unit_of_work=store.unit_of_work,
+        campaign_lookup=store.campaign_lookup(),
         health_probe=store,
         event_outbox=store.outbox_store(),
         delivery_outbox=store.delivery_outbox(),

@@ -123,6 +123,7 @@ def build_services(
         min_cron_interval=timedelta(seconds=settings.cron_min_interval_seconds),
         templates=ports.templates,
         audience=ports.audience,
+        lookup=ports.campaign_lookup,
     )
     experiments = ExperimentService(ports.unit_of_work, ports.metric_ledger, ports.clock, ports.ids)
     if engine:

@@ -4,7 +4,6 @@ INVALID_ARGUMENT, a statement past its timeout RESOURCE_EXHAUSTED, and anything 
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from domain.kernel.errors import (
     UnstorableValueError,
 )
 from tests.contract.conftest import SQL, sql_engine
-from tests.support.services import postgres_database
+from tests.support.services import free_port, postgres_database
 
 
 @pytest.fixture(params=SQL)
@@ -93,12 +92,6 @@ async def test_a_nul_character_that_reaches_postgres_is_invalid_argument_not_int
 ):
     error = await failure_of(postgres, "SELECT CAST(:v AS text)", v="a\x00b")
     assert isinstance(error, UnstorableValueError), repr(error)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_an_unreachable_postgres_is_unavailable():

@@ -3,7 +3,6 @@ exit with code 2: no traceback, the host and port they tried, never the password
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -20,17 +19,11 @@ from tests.support.server_process import (
     start_server,
     wait_until_serving,
 )
+from tests.support.services import free_port
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "hunter2-never-printed"
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def refused(result: subprocess.CompletedProcess[str]) -> str:

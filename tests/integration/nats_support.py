@@ -12,7 +12,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -31,7 +30,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from tests.support.services import is_listening, require
+from tests.support.services import free_port, is_listening, require
 
 SHARED_NATS_HOST, SHARED_NATS_PORT = "127.0.0.1", 4222
 SHARED_NATS_URL = f"nats://{SHARED_NATS_HOST}:{SHARED_NATS_PORT}"
@@ -163,12 +162,6 @@ def assert_each_exactly_once(received: list[Received], expected_ids: set[str]) -
         f"unexpected {sorted(set(counts) - expected_ids)[:5]}"
     )
     assert all(r.message_id == r.envelope["event_id"] for r in received)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PrivateNatsServer:

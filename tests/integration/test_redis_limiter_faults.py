@@ -12,7 +12,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -26,7 +25,7 @@ from redis.asyncio import Redis
 from adapters.redis.rate_limiter import SCRIPT_SHA, RedisRateLimiter
 from domain.execution.throttling import Limit
 from domain.kernel.errors import DependencyUnavailableError
-from tests.support.services import is_listening
+from tests.support.services import free_port, is_listening
 
 pytestmark = pytest.mark.redis
 
@@ -34,12 +33,6 @@ REDIS_SERVER_BINARY = "/usr/bin/redis-server"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 LIMITS = [Limit("org:o1", 0.36), Limit("org:o1:sms", 3.6)]
 FAIL_WITHIN_SECONDS = 3.0  # two attempts of 0.5 s socket timeouts, plus scheduling slack
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PrivateRedisServer:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
-
-from sqlalchemy import RowMapping
 
 from adapters.sql.campaigns.serialization import (
     schedule_from_json,
@@ -50,7 +49,7 @@ def campaign_row(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def campaign_from_row(row: RowMapping, specs: SpecCache | None = None) -> Campaign:
+def campaign_from_row(row: Mapping[Any, Any], specs: SpecCache | None = None) -> Campaign:
     """`specs`: only for rows a read-only unit of work read (see spec_cache.py)."""
     paused_from = row["paused_from"]
     if specs is None:

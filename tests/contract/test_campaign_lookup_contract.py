@@ -1,0 +1,169 @@
+"""CampaignLookup contract (GetCampaign's reads): the same answers from every adapter, however
+many callers read at once; on SQL the concurrent reads share statements."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import text
+
+from adapters.sql.campaigns.lookup import CoalescedCampaignLookup
+from adapters.sql.campaigns.spec_cache import SpecCache
+from adapters.sql.engine import make_engine
+from domain.campaigns.ports import CampaignLookup
+from domain.kernel.errors import DependencyUnavailableError, UnstorableValueError
+from tests.contract.builders import ORG, OTHER_ORG, campaign, rich_campaign
+from tests.contract.conftest import Backend
+from tests.contract.steps import store
+from tests.support.services import free_port
+
+
+def lookup_of(backend: Backend) -> CampaignLookup:
+    assert backend.lookup is not None
+    return backend.lookup
+
+
+async def test_a_stored_campaign_reads_back_unchanged(backend: Backend) -> None:
+    original = rich_campaign()
+    await store(backend.unit_of_work, original)
+
+    assert await lookup_of(backend).campaign(ORG, original.campaign_id) == original
+
+
+async def test_unknown_ids_and_other_tenants_campaigns_are_not_found(backend: Backend) -> None:
+    await store(backend.unit_of_work, campaign("c-1"), campaign("c-2", organization_id=OTHER_ORG))
+    lookup = lookup_of(backend)
+
+    found = await asyncio.gather(
+        lookup.campaign(ORG, "c-1"),
+        lookup.campaign(ORG, "c-2"),  # OTHER_ORG's
+        lookup.campaign(OTHER_ORG, "c-1"),  # ORG's
+        lookup.campaign(ORG, "c-nope"),
+    )
+
+    assert [c.campaign_id if c else None for c in found] == ["c-1", None, None, None]
+
+
+async def test_concurrent_reads_each_get_their_own_campaign(backend: Backend) -> None:
+    ours = [campaign(f"c-{i}") for i in range(30)]
+    theirs = [campaign(f"t-{i}", organization_id=OTHER_ORG) for i in range(30)]
+    await store(backend.unit_of_work, *ours, *theirs)
+    asked = [
+        (c.organization_id, c.campaign_id) for pair in zip(ours, theirs, strict=True) for c in pair
+    ]
+    lookup = lookup_of(backend)
+
+    found = await asyncio.gather(*(lookup.campaign(*key) for key in asked * 2))
+
+    assert [(c.organization_id, c.campaign_id) for c in found if c] == asked * 2
+    first, again = found[0], found[len(asked)]
+    assert first == again
+    assert first is not again  # a campaign of its own for every caller
+
+
+async def test_a_read_sees_what_was_committed_before_it_was_asked(backend: Backend) -> None:
+    original = campaign("c-1")
+    await store(backend.unit_of_work, original)
+    lookup = lookup_of(backend)
+    assert (await lookup.campaign(ORG, "c-1")) == original
+
+    async with backend.unit_of_work() as uow:
+        await uow.campaigns.save(replace(original, version=2), expected_version=1)
+        await uow.commit()
+    reads = await asyncio.gather(*(lookup.campaign(ORG, "c-1") for _ in range(5)))
+
+    assert {read.version for read in reads if read} == {2}
+
+
+async def test_a_caller_that_leaves_does_not_disturb_the_others(backend: Backend) -> None:
+    await store(backend.unit_of_work, campaign("c-1"), campaign("c-2"))
+    lookup = lookup_of(backend)
+
+    leaving = asyncio.ensure_future(lookup.campaign(ORG, "c-1"))
+    staying = asyncio.ensure_future(lookup.campaign(ORG, "c-2"))
+    leaving.cancel()
+    found = await staying
+
+    assert found is not None
+    assert found.campaign_id == "c-2"
+    assert (await lookup.campaign(ORG, "c-1")) is not None  # and the lookup still answers
+
+
+# --- SQL: coalescing and failures ---------------------------------------------------------------
+
+
+@pytest.fixture
+def coalescing(sql_backend: Backend) -> CoalescedCampaignLookup:
+    assert isinstance(sql_backend.lookup, CoalescedCampaignLookup)
+    return sql_backend.lookup
+
+
+async def test_reads_asked_together_share_statements(
+    sql_backend: Backend, coalescing: CoalescedCampaignLookup
+) -> None:
+    await store(sql_backend.unit_of_work, *(campaign(f"c-{i}") for i in range(100)))
+    before = coalescing.statements
+
+    found = await asyncio.gather(*(coalescing.campaign(ORG, f"c-{i}") for i in range(100)))
+
+    assert all(found)
+    # the first read goes out alone, the 99 that queue behind it in batches of at most 64
+    assert coalescing.statements - before == 3
+
+
+async def test_one_callers_bad_id_fails_only_that_call(
+    postgres_backend: Backend,
+) -> None:
+    lookup = postgres_backend.lookup
+    assert isinstance(lookup, CoalescedCampaignLookup)
+    await store(postgres_backend.unit_of_work, campaign("c-1"), campaign("c-2"))
+
+    found = await asyncio.gather(
+        lookup.campaign(ORG, "c-1"),  # goes alone; the next three wait and share a statement
+        lookup.campaign(ORG, "c-2"),
+        lookup.campaign(ORG, "bad\x00id"),  # Postgres text cannot hold NUL
+        lookup.campaign(ORG, "c-1"),
+        return_exceptions=True,
+    )
+
+    assert [getattr(c, "campaign_id", None) for c in found] == ["c-1", "c-2", None, "c-1"]
+    assert isinstance(found[2], UnstorableValueError)
+
+
+@pytest.mark.postgres
+async def test_an_outage_fails_every_waiting_caller_as_unavailable() -> None:
+    engine = make_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/none")
+    lookup = CoalescedCampaignLookup(engine, SpecCache())
+    try:
+        found = await asyncio.gather(
+            *(lookup.campaign(ORG, f"c-{i}") for i in range(5)), return_exceptions=True
+        )
+    finally:
+        await engine.dispose()
+
+    assert all(isinstance(error, DependencyUnavailableError) for error in found), found
+    assert len({id(error) for error in found}) == 5  # an error object per caller
+
+
+async def test_a_connection_the_database_dropped_is_replaced(postgres_backend: Backend) -> None:
+    lookup = postgres_backend.lookup
+    assert isinstance(lookup, CoalescedCampaignLookup)
+    assert postgres_backend.engine is not None
+    await store(postgres_backend.unit_of_work, campaign("c-1"))
+    assert await lookup.campaign(ORG, "c-1") is not None
+    async with postgres_backend.engine.connect() as connection:
+        await connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+
+    # Its connection is gone: the next read either sees that first and opens another, or
+    # fails as an outage (UNAVAILABLE, retried), never as a bug; the one after it is answered.
+    with contextlib.suppress(DependencyUnavailableError):
+        await lookup.campaign(ORG, "c-1")
+    assert await lookup.campaign(ORG, "c-1") is not None
