@@ -33,8 +33,10 @@ from server.http.server import HttpServer, bind_socket
 from server.interceptors.access_log import AccessLogInterceptor
 from server.interceptors.authentication import AuthenticationInterceptor
 from server.interceptors.errors import ErrorMappingInterceptor
+from server.interceptors.pipeline import InterceptorPipeline
 from server.interceptors.requests import RequestCheckInterceptor
 from server.interceptors.rpc_metrics import RpcMetricsInterceptor
+from server.interceptors.wrapping import HandlerWrappingInterceptor
 from server.listen_address import GRPC_OPTIONS, SHARED_PORT_OPTIONS, bind, ensure_bindable
 from server.observability.live_readings import LiveReadings
 from server.observability.prometheus import ServiceMetrics
@@ -187,7 +189,7 @@ def make_server(
     shared_port: bool = False,
 ) -> tuple[grpc.aio.Server, int]:
     verifier = TokenVerifier(keys)
-    interceptors: list[grpc.aio.ServerInterceptor] = [
+    layers: list[HandlerWrappingInterceptor] = [
         # outermost but tracing: counts every call, whatever the inner ones answer
         *([RpcMetricsInterceptor(metrics)] if metrics is not None else []),
         AccessLogInterceptor(),
@@ -195,6 +197,7 @@ def make_server(
         AuthenticationInterceptor(verifier),
         RequestCheckInterceptor(),  # innermost: decoding, caps and content, after authentication
     ]
+    interceptors: list[grpc.aio.ServerInterceptor] = [InterceptorPipeline(layers)]
     tracing = tracing_interceptor(settings)
     server = grpc.aio.server(
         interceptors=[tracing, *interceptors] if tracing else interceptors,

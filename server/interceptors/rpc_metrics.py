@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import grpc
@@ -48,16 +48,9 @@ class RpcMetricsInterceptor(ScopeInterceptor):
         children[0].inc()
         children[1].observe(seconds)
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await super().intercept_service(continuation, handler_call_details)
-        if handler is None:  # no such method: gRPC answers UNIMPLEMENTED itself
-            self._count_start(UNKNOWN)
-            self._m.rpc_handled.labels(method=UNKNOWN, code="UNIMPLEMENTED").inc()
-        return handler
+    def unknown_method(self) -> None:
+        self._count_start(UNKNOWN)
+        self._m.rpc_handled.labels(method=UNKNOWN, code="UNIMPLEMENTED").inc()
 
     @asynccontextmanager
     async def scope(self, context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[None]:

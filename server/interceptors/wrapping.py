@@ -76,6 +76,9 @@ class HandlerWrappingInterceptor(grpc.aio.ServerInterceptor):
     def applies_to(self, method: str) -> bool:
         return True
 
+    def unknown_method(self) -> None:
+        """A call to a method no handler serves (gRPC answers UNIMPLEMENTED itself)."""
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -83,7 +86,10 @@ class HandlerWrappingInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
-        if handler is None or not self.applies_to(method):
+        if handler is None:
+            self.unknown_method()
+            return handler
+        if not self.applies_to(method):
             return handler
         cached = self._wrapped.get(method)
         if cached is not None and cached[0] is handler:

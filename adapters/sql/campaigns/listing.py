@@ -27,6 +27,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from adapters.sql.campaigns.rows import UNDECODED_COLUMNS
 from adapters.sql.campaigns.tables import campaign_channels, campaign_tags, campaigns
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.listing import (
@@ -140,7 +141,7 @@ def page_statement(organization_id: str, query: CampaignQuery) -> Select[Any]:
     if column.nullable:  # only there: NULLS LAST on a NOT NULL column could cost its index
         by_value = by_value.nulls_last()
     return (
-        select(campaigns)
+        select(*UNDECODED_COLUMNS)
         .where(*clauses)
         .order_by(
             by_value, campaigns.c.campaign_id.desc() if desc else campaigns.c.campaign_id.asc()

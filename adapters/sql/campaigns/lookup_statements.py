@@ -12,7 +12,7 @@ On SQLite (the embedded default) it runs through the engine, as every other stat
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import asyncpg
@@ -22,7 +22,6 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.campaigns.tables import campaigns
-from adapters.sql.documents import decode_document
 from adapters.sql.engine import (
     POSTGRES_CONNECT_TIMEOUT_S,
     SQLITE_BEGIN_OPTION,
@@ -31,10 +30,8 @@ from adapters.sql.engine import (
 )
 from adapters.sql.failures import connect_failure
 
-_COLUMNS = tuple(column.name for column in campaigns.c)
-_DOCUMENTS = frozenset({"spec", "schedule"})
 _POSTGRES = (
-    "SELECT " + ", ".join(f'"{name}"' for name in _COLUMNS) + " FROM campaigns"
+    "SELECT " + ", ".join(f'"{column.name}"' for column in campaigns.c) + " FROM campaigns"
     " WHERE organization_id = ANY($1::text[]) AND campaign_id = ANY($2::text[])"
 )
 _SQLITE = select(campaigns).where(
@@ -118,7 +115,7 @@ class AsyncpgCampaignRows:
                 self._open -= 1
                 raise
             self._give_back(connection, statement)
-        return [_Row(record) for record in records]
+        return records  # JSON documents as text: see rows.campaign_from_row
 
     async def _take(self) -> tuple[asyncpg.Connection, asyncpg.prepared_stmt.PreparedStatement]:
         while self._idle:
@@ -170,25 +167,3 @@ def _discard(connection: asyncpg.Connection) -> None:
     """Close a connection whose state is unknown (a failed or cancelled statement) without
     waiting on it: a broken one would not answer a polite close."""
     connection.terminate()
-
-
-class _Row(Mapping[str, Any]):
-    """A record whose JSON documents are decoded when read: a campaign whose definition the
-    spec cache holds never decodes them (spec_cache.py)."""
-
-    __slots__ = ("_record",)
-
-    def __init__(self, record: asyncpg.Record) -> None:
-        self._record = record
-
-    def __getitem__(self, key: str) -> Any:
-        value = self._record[key]
-        if key in _DOCUMENTS and isinstance(value, str):
-            return decode_document(value)
-        return value
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(_COLUMNS)
-
-    def __len__(self) -> int:
-        return len(_COLUMNS)
