@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.audience.suppressions import SqlSuppressionList
-from adapters.sql.campaigns.lookup import CoalescedCampaignLookup
+from adapters.sql.campaigns.reads import SqlCampaignReads
 from adapters.sql.campaigns.repository import SqlCampaignRepository
 from adapters.sql.campaigns.spec_cache import SpecCache
 from adapters.sql.engine import (
@@ -257,7 +257,7 @@ class SqlStore:
             else engine
         )
         self._specs = SpecCache()  # the read-only units of work's (spec_cache.py)
-        self._lookup: CoalescedCampaignLookup | None = None
+        self._reads: SqlCampaignReads | None = None
 
     @property
     def engines(self) -> tuple[AsyncEngine, ...]:
@@ -274,11 +274,11 @@ class SqlStore:
             specs=self._specs,
         )
 
-    def campaign_lookup(self) -> CoalescedCampaignLookup:
-        """The CampaignLookup port: one per store, so concurrent Gets share statements."""
-        if self._lookup is None:
-            self._lookup = CoalescedCampaignLookup(self._reader, self._specs)
-        return self._lookup
+    def campaign_reads(self) -> SqlCampaignReads:
+        """The CampaignReads port: one per store, so concurrent Gets share statements."""
+        if self._reads is None:
+            self._reads = SqlCampaignReads(self._reader, self._specs, self.unit_of_work)
+        return self._reads
 
     def outbox_store(self) -> SqlOutboxStore:
         return SqlOutboxStore(self.engine)
@@ -305,8 +305,8 @@ class SqlStore:
         return True
 
     async def close(self) -> None:
-        if self._lookup is not None:
-            await self._lookup.close()
+        if self._reads is not None:
+            await self._reads.close()
         await self.engine.dispose()
         if self._reader is not self.engine:
             await self._reader.dispose()

@@ -6,11 +6,16 @@ SEED_CAMPAIGNS campaigns. Then the same load generator drives, in order, the bas
 (`bench.baseline_server`), GetCampaign (a random seeded id), ListCampaigns (page_size 20) and
 CreateCampaign (unique names); Create runs last because it grows the table List counts.
 Then the same again at HIGH_CONCURRENCY calls in flight (a baseline of its own, lines `*_c200`),
-and the three RPCs once more against the embedded default, a server on a SQLite file (`*_sqlite`,
-against the first baseline). Every line carries the server's CPU per call, from /proc over the
-measuring window (`bench.cpu`). Both servers are single processes (no NATS or Redis, so no
-worker processes), like the baseline: the same resources on either side (docs/performance.md).
-Goals from the issue (reported, never asserted): GOALS, on the first Postgres lines.
+the three RPCs once more against the embedded default, a server on a SQLite file (`*_sqlite`,
+against the first baseline), and once more on the real stack as production runs it: Postgres,
+NATS and Redis, BENCH_SERVER_WORKERS worker processes (default 2, this machine's cores; lines
+`*_workers`, against the first baseline), with WORKER_CHANNELS connections per client process
+so the kernel spreads them over the workers (SO_REUSEPORT hashes connections, not calls; the
+trivial handler answers the same with 1 or 25 connections). Every line carries the server's CPU
+per call (all its processes), from /proc over the measuring window (`bench.cpu`).
+The goal lines' server is one process, like the baseline: the same resources on either side
+(docs/performance.md). Goals from the issue (reported, never asserted): GOALS, on the first
+Postgres lines.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from bench import baseline_server
 from bench.loadgen import LoadResult, LoadSettings, run_load
 from bench.processes import fresh_database, migrate, peak_rss_mb, production_env, start_child_server
 from bench.scenarios import Emit
+from bench.scenarios.real_stack import real_stack
 from tests.support.server_process import ServerProcess, start_server
 
 DESCRIPTION = "GetCampaign / ListCampaigns / CreateCampaign rps and latency vs a trivial server"
@@ -41,6 +47,7 @@ ORG = "org-bench"
 SEED_CAMPAIGNS = 200
 LIST_PAGE_SIZE = 20
 HIGH_CONCURRENCY = 200
+WORKER_CHANNELS = 25  # connections per load client process against the worker processes
 # Goals from the issue (reported, never asserted): ratio to the baseline and p99 in ms.
 GOALS = {
     "GetCampaign": (0.5, 50.0),
@@ -162,6 +169,7 @@ def line(
         "server_cpu_us_per_call": _us(result.server_cpu_us_per_call),
         "baseline_cpu_us_per_call": _us(baseline.server_cpu_us_per_call),
         "concurrency": settings.concurrency,
+        "connections_per_client": settings.channels_per_client,
         "duration_s": settings.duration_s,
         "errors": result.errors,
         "requests": result.requests,
@@ -303,6 +311,22 @@ def run(emit: Emit, settings: LoadSettings) -> None:
                 goals=False,
             )
         server.stop()
+
+        # Production's shape: the real stack, one worker process per core.
+        with real_stack(run_id, [ORG]) as real:
+            server, params = start_seeded(real.stack, real.env, run_id, "workers")
+            spread = dataclasses.replace(settings, channels_per_client=WORKER_CHANNELS)
+            measure_rpcs(
+                emit,
+                server,
+                f"postgres, {real.workers} worker processes",
+                spread,
+                baseline,
+                params=params,
+                suffix="_workers",
+                goals=False,
+            )
+            server.stop()
 
         # The embedded default: no database URL, so a SQLite file in the data directory.
         sqlite_env = production_env(Path(data_dir) / "sqlite", CAMPAIGN_LOG_LEVEL="WARNING")

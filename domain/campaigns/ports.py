@@ -47,14 +47,18 @@ class CampaignRepository(Protocol):
         than `limit` is the last one."""
 
 
-class CampaignLookup(Protocol):
-    """One committed campaign by id, for a read that needs nothing else (GetCampaign).
+class CampaignReads(Protocol):
+    """Committed campaigns for the reads that need nothing else (GetCampaign, ListCampaigns).
 
-    Separate from the unit of work so an adapter may answer many callers' reads with one
-    statement (adapters/sql/campaigns/lookup.py); every answer is a campaign of its own, scoped
-    to `organization_id` like every read of the repository."""
+    Separate from the unit of work so an adapter may serve these hot reads its own way (several
+    callers' reads in one statement, a statement of its own: adapters/sql/campaigns/reads.py);
+    every answer is scoped to `organization_id` like every read of the repository, and every
+    campaign returned is a campaign of its own."""
 
     async def campaign(self, organization_id: str, campaign_id: str) -> Campaign | None: ...
+
+    async def page(self, organization_id: str, query: CampaignQuery) -> CampaignPage:
+        """What CampaignRepository.list answers for the same query."""
 
 
 class RunProgress(Protocol):

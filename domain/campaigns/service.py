@@ -23,7 +23,7 @@ from domain.campaigns.compliance import ensure_can_spam
 from domain.campaigns.identity import assign_child_ids, fingerprint
 from domain.campaigns.listing import CampaignPage, CampaignQuery
 from domain.campaigns.model import MUTABLE_SPEC_FIELDS, CampaignSpec, CampaignType, Schedule
-from domain.campaigns.ports import CampaignLookup, UnitOfWork, UnitOfWorkFactory
+from domain.campaigns.ports import CampaignReads, UnitOfWork, UnitOfWorkFactory
 from domain.campaigns.profile_fields import ensure_known_variables, renders_from_profiles_alone
 from domain.campaigns.sample_render import ensure_content_renders
 from domain.campaigns.store import add_campaign, load_campaign, save_campaign
@@ -55,8 +55,8 @@ class Change(Protocol):
     def __call__(self, campaign: Campaign, /, *, by: str, at: datetime) -> None: ...
 
 
-class ReadOnlyLookup:
-    """CampaignLookup through a read-only unit of work of its own for each read."""
+class ReadOnlyReads:
+    """CampaignReads through a read-only unit of work of its own for each read."""
 
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
@@ -64,6 +64,10 @@ class ReadOnlyLookup:
     async def campaign(self, organization_id: str, campaign_id: str) -> Campaign | None:
         async with self._uow(read_only=True) as uow:
             return await uow.campaigns.get(organization_id, campaign_id)
+
+    async def page(self, organization_id: str, query: CampaignQuery) -> CampaignPage:
+        async with self._uow(read_only=True) as uow:
+            return await uow.campaigns.list(organization_id, query)
 
 
 class CampaignService:
@@ -77,14 +81,14 @@ class CampaignService:
         min_cron_interval: timedelta = scheduling.MIN_CRON_INTERVAL,
         templates: TemplateSource | None = None,
         audience: AudienceSource | None = None,
-        lookup: CampaignLookup | None = None,
+        reads: CampaignReads | None = None,
     ) -> None:
         """`min_schedule_lead` is BR-CAM-001.3's 5 minutes and `min_cron_interval` the shortest
         time between two cron firings (an hour); operators may change both.
         `templates` (the creative service) is asked at launch for every referenced template,
-        and `audience` for the profile fields the content's variables may name. `lookup`
-        answers GetCampaign (by default a read-only unit of work per call)."""
-        self._lookup = lookup or ReadOnlyLookup(uow)
+        and `audience` for the profile fields the content's variables may name. `reads`
+        answers GetCampaign and ListCampaigns (by default a read-only unit of work per call)."""
+        self._reads = reads or ReadOnlyReads(uow)
         self._templates = templates
         self._audience = audience
         self._uow = uow
@@ -97,7 +101,7 @@ class CampaignService:
 
     async def get_campaign(self, principal: Principal, campaign_id: str) -> Campaign:
         principal.require_read()
-        found = await self._lookup.campaign(
+        found = await self._reads.campaign(
             principal.organization_id, required("campaign_id", campaign_id)
         )
         if found is None:
@@ -106,8 +110,7 @@ class CampaignService:
 
     async def list_campaigns(self, principal: Principal, query: CampaignQuery) -> CampaignPage:
         principal.require_read()
-        async with self._uow(read_only=True) as uow:
-            return await uow.campaigns.list(principal.organization_id, query)
+        return await self._reads.page(principal.organization_id, query)
 
     # --- definition --------------------------------------------------------------------------
 

@@ -47,7 +47,7 @@ from adapters.trace_context import CurrentTraceContext
 from adapters.tracking.links import SignedTrackingLinks
 from domain.audience.ports import AudienceSource, ContactDirectory, SegmentStore, SuppressionStore
 from domain.audience.pseudonyms import Pseudonyms
-from domain.campaigns.ports import CampaignLookup, HostResolver
+from domain.campaigns.ports import CampaignReads, HostResolver
 from domain.campaigns.templates import TemplateSource
 from domain.events.intake import EventIntake
 from domain.events.ports import EventsUnitOfWorkFactory
@@ -124,7 +124,7 @@ class Ports:
     # Where a run's batches are rendered (None: a worker thread; adapters.runtime).
     planner: BatchPlanner | None = None
     # GetCampaign's reads, coalesced (None: a read-only unit of work each; docs/performance.md).
-    campaign_lookup: CampaignLookup | None = None
+    campaign_reads: CampaignReads | None = None
 
 
 async def build_ports(
@@ -159,7 +159,7 @@ async def build_ports(
         clock=clock,
         ids=UuidGenerator(),
         unit_of_work=store.unit_of_work,
-        campaign_lookup=store.campaign_lookup(),
+        campaign_reads=store.campaign_reads(),
         health_probe=store,
         event_outbox=store.outbox_store(),
         delivery_outbox=store.delivery_outbox(),

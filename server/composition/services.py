@@ -123,7 +123,7 @@ def build_services(
         min_cron_interval=timedelta(seconds=settings.cron_min_interval_seconds),
         templates=ports.templates,
         audience=ports.audience,
-        lookup=ports.campaign_lookup,
+        reads=ports.campaign_reads,
     )
     experiments = ExperimentService(ports.unit_of_work, ports.metric_ledger, ports.clock, ports.ids)
     if engine:

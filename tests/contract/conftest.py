@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.memory.campaigns import MemoryStore
 from adapters.sql.engine import make_engine, sqlite_url_for
 from adapters.sql.unit_of_work import SqlStore
-from domain.campaigns.ports import CampaignLookup, UnitOfWorkFactory
-from domain.campaigns.service import ReadOnlyLookup
+from domain.campaigns.ports import CampaignReads, UnitOfWorkFactory
+from domain.campaigns.service import ReadOnlyReads
 from domain.kernel.ports import OutboxStore
 from tests.support.migrated import migrated_postgres_database, migrated_sqlite_file
 from tests.support.services import postgres_database
@@ -33,7 +33,7 @@ class Backend:
     unit_of_work: UnitOfWorkFactory
     outbox: OutboxStore
     engine: AsyncEngine | None = None  # None for the in-memory adapter
-    lookup: CampaignLookup | None = None  # GetCampaign's reads (the store's own on SQL)
+    lookup: CampaignReads | None = None  # GetCampaign's reads (the store's own on SQL)
 
 
 @asynccontextmanager
@@ -66,13 +66,13 @@ async def open_backend(kind: str, data_dir: Path) -> AsyncIterator[Backend]:
     if kind == "memory":
         memory = MemoryStore()
         yield Backend(
-            "memory", memory.unit_of_work, memory, lookup=ReadOnlyLookup(memory.unit_of_work)
+            "memory", memory.unit_of_work, memory, lookup=ReadOnlyReads(memory.unit_of_work)
         )
         return
     async with sql_engine(kind, data_dir, migrated=True) as engine:
         store = SqlStore(engine)
         yield Backend(
-            kind, store.unit_of_work, store.outbox_store(), engine, store.campaign_lookup()
+            kind, store.unit_of_work, store.outbox_store(), engine, store.campaign_reads()
         )
 
 

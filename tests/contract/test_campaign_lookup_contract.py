@@ -1,4 +1,4 @@
-"""CampaignLookup contract (GetCampaign's reads): the same answers from every adapter, however
+"""CampaignReads contract (GetCampaign's reads): the same answers from every adapter, however
 many callers read at once; on SQL the concurrent reads share statements."""
 
 from __future__ import annotations
@@ -11,17 +11,20 @@ import pytest
 from sqlalchemy import text
 
 from adapters.sql.campaigns.lookup import CoalescedCampaignLookup
+from adapters.sql.campaigns.reads import PAGE_CONNECTIONS, SqlCampaignReads
 from adapters.sql.campaigns.spec_cache import SpecCache
 from adapters.sql.engine import make_engine
-from domain.campaigns.ports import CampaignLookup
+from domain.campaigns.listing import CampaignFilter, CampaignQuery, Ordering
+from domain.campaigns.model import CampaignStatus
+from domain.campaigns.ports import CampaignReads
 from domain.kernel.errors import DependencyUnavailableError, UnstorableValueError
 from tests.contract.builders import ORG, OTHER_ORG, campaign, rich_campaign
 from tests.contract.conftest import Backend
-from tests.contract.steps import store
+from tests.contract.steps import list_page, store
 from tests.support.services import free_port
 
 
-def lookup_of(backend: Backend) -> CampaignLookup:
+def lookup_of(backend: Backend) -> CampaignReads:
     assert backend.lookup is not None
     return backend.lookup
 
@@ -95,10 +98,14 @@ async def test_a_caller_that_leaves_does_not_disturb_the_others(backend: Backend
 # --- SQL: coalescing and failures ---------------------------------------------------------------
 
 
+def coalesced(backend: Backend) -> CoalescedCampaignLookup:
+    assert isinstance(backend.lookup, SqlCampaignReads)
+    return backend.lookup.lookup
+
+
 @pytest.fixture
 def coalescing(sql_backend: Backend) -> CoalescedCampaignLookup:
-    assert isinstance(sql_backend.lookup, CoalescedCampaignLookup)
-    return sql_backend.lookup
+    return coalesced(sql_backend)
 
 
 async def test_reads_asked_together_share_statements(
@@ -117,8 +124,7 @@ async def test_reads_asked_together_share_statements(
 async def test_one_callers_bad_id_fails_only_that_call(
     postgres_backend: Backend,
 ) -> None:
-    lookup = postgres_backend.lookup
-    assert isinstance(lookup, CoalescedCampaignLookup)
+    lookup = coalesced(postgres_backend)
     await store(postgres_backend.unit_of_work, campaign("c-1"), campaign("c-2"))
 
     found = await asyncio.gather(
@@ -149,8 +155,7 @@ async def test_an_outage_fails_every_waiting_caller_as_unavailable() -> None:
 
 
 async def test_a_connection_the_database_dropped_is_replaced(postgres_backend: Backend) -> None:
-    lookup = postgres_backend.lookup
-    assert isinstance(lookup, CoalescedCampaignLookup)
+    lookup = coalesced(postgres_backend)
     assert postgres_backend.engine is not None
     await store(postgres_backend.unit_of_work, campaign("c-1"))
     assert await lookup.campaign(ORG, "c-1") is not None
@@ -167,3 +172,60 @@ async def test_a_connection_the_database_dropped_is_replaced(postgres_backend: B
     with contextlib.suppress(DependencyUnavailableError):
         await lookup.campaign(ORG, "c-1")
     assert await lookup.campaign(ORG, "c-1") is not None
+
+
+PAGES = [
+    CampaignQuery(),
+    CampaignQuery(page_size=1),
+    CampaignQuery(page_size=2, ordering=Ordering("name", descending=False)),
+    CampaignQuery(page_size=50, ordering=Ordering("updated_at", descending=True)),
+    CampaignQuery(filter=CampaignFilter(statuses=frozenset({CampaignStatus.DRAFT}))),
+]
+
+
+@pytest.mark.parametrize("query", PAGES, ids=lambda q: repr(q)[:60])
+async def test_pages_are_what_the_repository_lists(backend: Backend, query: CampaignQuery) -> None:
+    await store(
+        backend.unit_of_work,
+        *(campaign(f"c-{i}", name=f"Campaign {i % 3}") for i in range(5)),
+        campaign("t-1", organization_id=OTHER_ORG),
+    )
+    reads = lookup_of(backend)
+
+    page = await reads.page(ORG, query)
+
+    assert page == await list_page(backend.unit_of_work, ORG, query)
+    assert {c.organization_id for c in page.campaigns} == {ORG}
+    assert page.total_size == 5
+
+
+async def test_a_first_page_of_an_organization_without_campaigns_is_empty(
+    backend: Backend,
+) -> None:
+    await store(backend.unit_of_work, campaign("t-1", organization_id=OTHER_ORG))
+
+    page = await lookup_of(backend).page(ORG, CampaignQuery())
+
+    assert (page.campaigns, page.next_cursor, page.total_size) == ([], None, 0)
+
+
+async def test_a_first_page_asked_while_its_connections_are_busy_still_answers(
+    postgres_backend: Backend,
+) -> None:
+    reads = postgres_backend.lookup
+    assert isinstance(reads, SqlCampaignReads)
+    await store(postgres_backend.unit_of_work, campaign("c-1"), campaign("c-2"))
+    statements = reads.pages
+    assert statements is not None
+    slow = [
+        asyncio.ensure_future(statements.fetch("sleep", "SELECT pg_sleep(2)"))
+        for _ in range(PAGE_CONNECTIONS)
+    ]
+    await asyncio.sleep(0.2)
+    assert statements.all_busy
+
+    page = await reads.page(ORG, CampaignQuery())  # through the unit of work's pool instead
+
+    assert [c.campaign_id for c in page.campaigns] == ["c-2", "c-1"]
+    assert not any(task.done() for task in slow)  # answered while every connection was busy
+    await asyncio.gather(*slow)

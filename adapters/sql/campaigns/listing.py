@@ -7,6 +7,8 @@ order for the same query.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +18,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    cast,
     exists,
     func,
     literal,
@@ -27,13 +30,15 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from adapters.sql.campaigns.rows import UNDECODED_COLUMNS
+from adapters.sql.campaigns.rows import DOCUMENTS, campaign_from_row
+from adapters.sql.campaigns.spec_cache import SpecCache
 from adapters.sql.campaigns.tables import campaign_channels, campaign_tags, campaigns
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.listing import (
     MAX_PAGE_SIZE,
     NO_SORT_VALUE,
     CampaignFilter,
+    CampaignPage,
     CampaignQuery,
     Cursor,
     Ordering,
@@ -102,25 +107,35 @@ def filter_clauses(organization_id: str, f: CampaignFilter) -> list[ColumnElemen
 
 
 _NO_FILTER = CampaignFilter()
-# The first page without filters, the dashboard's every load: its two statements built once per
+# The first page without filters, the dashboard's every load: its statements built once per
 # (sort key, direction, page size) with the organization as a parameter. Building and cache-keying
 # them per call was about a tenth of a ListCampaigns' CPU (docs/performance.md).
-_FIRST_PAGES: dict[tuple[str, bool, int], tuple[Select[int], Select[Any]]] = {}
+_FIRST_PAGES: dict[tuple[str, bool, int], FirstPage] = {}
 ORGANIZATION = "organization_id"  # the parameter of the statements first_page_statements returns
 
 
-def first_page_statements(query: CampaignQuery) -> tuple[Select[int], Select[Any]] | None:
-    """The count and page statements of `query`, with the organization as the parameter
-    ORGANIZATION, when it is a first page without filters; None for any other query."""
+@dataclass(frozen=True, slots=True)
+class FirstPage:
+    """The statements of a first page without filters, organization as parameter ORGANIZATION."""
+
+    counting: Select[int]
+    page: Select[Any]  # page_statement: documents as text, for SQLAlchemy's connections
+    raw_page: Select[Any]  # the same with the documents as stored, for a driver that does not
+    # decode them (adapters/sql/campaigns/reads.py)
+
+
+def first_page_statements(query: CampaignQuery) -> FirstPage | None:
+    """The statements of `query` when it is a first page without filters; None for any other."""
     if query.after is not None or query.filter != _NO_FILTER or query.page_size > MAX_PAGE_SIZE:
         return None  # (page sizes above the RPC's clamp are not kept: the dict stays bounded)
     key = (query.ordering.key, query.ordering.descending, query.page_size)
     statements = _FIRST_PAGES.get(key)
     if statements is None:
         organization: Any = bindparam(ORGANIZATION, type_=Text())
-        statements = _FIRST_PAGES[key] = (
+        statements = _FIRST_PAGES[key] = FirstPage(
             count_statement(organization, query),
             page_statement(organization, query),
+            page_statement(organization, query, documents_as_text=False),
         )
     return statements
 
@@ -130,24 +145,58 @@ def count_statement(organization_id: str, query: CampaignQuery) -> Select[int]:
     return select(func.count()).select_from(campaigns).where(*clauses)
 
 
-def page_statement(organization_id: str, query: CampaignQuery) -> Select[Any]:
-    """One row more than the page, so the caller knows whether another page follows."""
+TOTAL = "total_size"  # the column of every page row holding the query's count (not the page's)
+
+
+def page_statement(
+    organization_id: str, query: CampaignQuery, *, documents_as_text: bool = True
+) -> Select[Any]:
+    """One row more than the page, so the caller knows whether another page follows. Each row
+    also holds the count of the whole query (column TOTAL, a subquery Postgres and SQLite run
+    once): a page and its total in one round trip, from one snapshot. An empty page says
+    nothing of the total: count_statement is then asked on its own.
+
+    `documents_as_text`: the JSON documents as the database's text (rows.campaign_from_row
+    decodes one only when the spec cache misses), cast in an outer query over the page's rows:
+    cast in the page's own query, Postgres cast every row of the organization before sorting
+    them (a plan with a sort), which cost more of its CPU than the decoding saved ours."""
     clauses = filter_clauses(organization_id, query.filter)
     if query.after is not None:
         clauses.append(_after(query.ordering, query.after))
-    column = _SORT_COLUMNS[query.ordering.key]
-    desc = query.ordering.descending
-    by_value = column.desc() if desc else column.asc()
-    if column.nullable:  # only there: NULLS LAST on a NOT NULL column could cost its index
-        by_value = by_value.nulls_last()
-    return (
-        select(*UNDECODED_COLUMNS)
+    total = count_statement(organization_id, query).scalar_subquery().label(TOTAL)
+    page = (
+        select(campaigns, total)
         .where(*clauses)
-        .order_by(
-            by_value, campaigns.c.campaign_id.desc() if desc else campaigns.c.campaign_id.asc()
-        )
+        .order_by(*_order(query.ordering, campaigns.c))
         .limit(max(query.page_size, 0) + 1)
     )
+    if not documents_as_text:
+        return page
+    rows = page.subquery()
+    return select(
+        *(column for column in rows.c if column.name not in DOCUMENTS),
+        *(cast(rows.c[name], Text).label(name) for name in DOCUMENTS),
+    ).order_by(*_order(query.ordering, rows.c))
+
+
+def _order(ordering: Ordering, columns: Any) -> list[ColumnElement[Any]]:
+    column = columns[_SORT_COLUMNS[ordering.key].name]
+    by_value = column.desc() if ordering.descending else column.asc()
+    if _SORT_COLUMNS[ordering.key].nullable:  # only there: NULLS LAST on a NOT NULL column
+        by_value = by_value.nulls_last()  # could cost its index
+    by_id = columns["campaign_id"]
+    return [by_value, by_id.desc() if ordering.descending else by_id.asc()]
+
+
+def page_of(
+    rows: Sequence[Mapping[Any, Any]], query: CampaignQuery, total: int, specs: SpecCache | None
+) -> CampaignPage:
+    """The page `rows` of page_statement hold (one row more than the page, if another follows)."""
+    found = [campaign_from_row(row, specs) for row in rows]
+    page = found[: query.page_size]
+    more = len(found) > query.page_size
+    cursor = cursor_for(page[-1], query.ordering.key) if page and more else None
+    return CampaignPage(page, cursor, total)
 
 
 def cursor_for(campaign: Campaign, key: str) -> Cursor:

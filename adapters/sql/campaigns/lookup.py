@@ -49,7 +49,7 @@ class _Read:
 
 
 class CoalescedCampaignLookup:
-    """The CampaignLookup port on a reader engine (autocommit on Postgres): see the module."""
+    """The CampaignReads port on a reader engine (autocommit on Postgres): see the module."""
 
     def __init__(
         self,

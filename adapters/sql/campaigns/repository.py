@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.campaigns.listing import (
     ORGANIZATION,
+    TOTAL,
     count_statement,
-    cursor_for,
     first_page_statements,
+    page_of,
     page_statement,
 )
 from adapters.sql.campaigns.rows import campaign_from_row, campaign_row, channel_rows, tag_rows
@@ -136,14 +137,17 @@ class SqlCampaignRepository:
             )
             params = {}
         else:
-            (counting, paging), params = prebuilt, {ORGANIZATION: organization_id}
-        total = (await self._session.execute(counting, params)).scalar_one()
-        rows = (await self._session.execute(paging, params)).mappings()
-        found = [campaign_from_row(row, self._specs) for row in rows]
-        page = found[: query.page_size]
-        more = len(found) > query.page_size
-        cursor = cursor_for(page[-1], query.ordering.key) if page and more else None
-        return CampaignPage(page, cursor, total)
+            counting, paging, params = (
+                prebuilt.counting,
+                prebuilt.page,
+                {ORGANIZATION: organization_id},
+            )
+        rows = (await self._session.execute(paging, params)).mappings().all()
+        if rows:
+            total = rows[0][TOTAL]
+        else:  # past the end (or nothing matches): the rows carried no total
+            total = (await self._session.execute(counting, params)).scalar_one()
+        return page_of(rows, query, total, self._specs)
 
     async def due(self, now: datetime, limit: int) -> Sequence[Campaign]:
         statement = (

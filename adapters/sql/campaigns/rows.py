@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Text, cast
-
 from adapters.sql.campaigns.serialization import (
     schedule_from_json,
     schedule_to_json,
@@ -14,7 +12,6 @@ from adapters.sql.campaigns.serialization import (
     spec_to_json,
 )
 from adapters.sql.campaigns.spec_cache import SpecCache
-from adapters.sql.campaigns.tables import campaigns
 from adapters.sql.documents import decode_document
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.model import CampaignSpec, CampaignStatus, Schedule
@@ -53,20 +50,12 @@ def campaign_row(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-# The campaign columns with its JSON documents as the database's text, for the read paths that
-# reuse decoded definitions: campaign_from_row decodes a document only when the spec cache does
-# not hold it, where the driver decoded every row's (on a page of twenty, a sixth of a
-# ListCampaigns' CPU; docs/performance.md).
-UNDECODED_COLUMNS = (
-    *(column for column in campaigns.c if column.name not in ("spec", "schedule")),
-    cast(campaigns.c.spec, Text).label("spec"),
-    cast(campaigns.c.schedule, Text).label("schedule"),
-)
+DOCUMENTS = ("spec", "schedule")  # the JSON columns, which reads may fetch as text
 
 
 def campaign_from_row(row: Mapping[Any, Any], specs: SpecCache | None = None) -> Campaign:
     """`specs`: only for rows a read-only unit of work read (see spec_cache.py). The JSON
-    documents may come decoded or as text (UNDECODED_COLUMNS)."""
+    documents may come decoded or as text (listing.page_statement, raw asyncpg reads)."""
     paused_from = row["paused_from"]
     if specs is None:
         spec, schedule = _spec_and_schedule(row)
