@@ -32,9 +32,14 @@ MACHINE_CALLS = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 
 class AccessLogInterceptor(ScopeInterceptor):
+    def applies_to(self, method: str) -> bool:
+        """Decided once per method by the pipeline (pipeline.py): a level filtered out at start
+        costs the calls nothing at all."""
+        return bool(log.is_enabled_for(_level_of(method)))
+
     @asynccontextmanager
     async def scope(self, context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[None]:
-        level = logging.DEBUG if method.startswith(MACHINE_CALLS) else logging.INFO
+        level = _level_of(method)
         if not log.is_enabled_for(level):
             yield
             return
@@ -61,6 +66,10 @@ class AccessLogInterceptor(ScopeInterceptor):
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                     **access_fields(context, facts, peer=peer, code=code),
                 )
+
+
+def _level_of(method: str) -> int:
+    return logging.DEBUG if method.startswith(MACHINE_CALLS) else logging.INFO
 
 
 def access_fields(

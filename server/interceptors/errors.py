@@ -8,8 +8,7 @@ adapters/sql/failures.py) is logged with that cause, which the client never sees
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from types import TracebackType
 
 import grpc
 import structlog
@@ -90,26 +89,45 @@ def to_status(error: e.DomainError) -> grpc.Status:
 
 
 class ErrorMappingInterceptor(ScopeInterceptor):
-    @asynccontextmanager
-    async def scope(self, context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[None]:
-        try:
-            yield
-        except grpc.aio.AbortError:
-            raise  # already a status (e.g. UNIMPLEMENTED): keep it
-        except e.DomainError as error:
+    def scope(self, context: grpc.aio.ServicerContext, method: str) -> _Mapped:
+        return _Mapped(context, method)
+
+
+class _Mapped:
+    """Errors leaving the handler become statuses (a class, not a generator: entered on every
+    call). An error raised here replaces the one leaving the block, as `raise` in an `except`
+    would."""
+
+    __slots__ = ("_context", "_method")
+
+    def __init__(self, context: grpc.aio.ServicerContext, method: str) -> None:
+        self._context, self._method = context, method
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if error is None or isinstance(error, grpc.aio.AbortError):
+            return  # no error, or already a status (e.g. UNIMPLEMENTED): keep it
+        if isinstance(error, e.DomainError):
             cause = error.__cause__
             if cause is not None and not isinstance(cause, e.DomainError):
                 # a translated failure (database, upstream, a forged token): say what it was
                 log.warning(
                     "rpc failed",
-                    method=method,
+                    method=self._method,
                     reason=error.reason,
                     cause=f"{type(cause).__module__}.{type(cause).__name__}: {cause}"[:500],
                 )
             note_error(error.reason, error.message)
             status = to_status(error)
-            await context.abort(status.code, status.details, status.trailing_metadata)
-        except Exception:
-            log.exception("unhandled error", method=method)
+            await self._context.abort(status.code, status.details, status.trailing_metadata)
+        elif isinstance(error, Exception):
+            log.error("unhandled error", method=self._method, exc_info=error)
             note_error("", "internal error; see server logs")
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error; see server logs")
+            await self._context.abort(grpc.StatusCode.INTERNAL, "internal error; see server logs")

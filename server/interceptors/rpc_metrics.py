@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from types import TracebackType
 
 import grpc
 from prometheus_client import Counter, Histogram
@@ -52,22 +51,37 @@ class RpcMetricsInterceptor(ScopeInterceptor):
         self._count_start(UNKNOWN)
         self._m.rpc_handled.labels(method=UNKNOWN, code="UNIMPLEMENTED").inc()
 
-    @asynccontextmanager
-    async def scope(self, context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[None]:
-        self._count_start(method)
-        started = time.perf_counter()
-        code = "OK"
-        try:
-            yield
-            code = _code_of(context, default="OK")
-        except asyncio.CancelledError:
+    def scope(self, context: grpc.aio.ServicerContext, method: str) -> _Timed:
+        return _Timed(self, context, method)
+
+
+class _Timed:
+    """One call counted and timed (a class, not a generator: entered on every call)."""
+
+    __slots__ = ("_context", "_method", "_metrics", "_started")
+
+    def __init__(
+        self, metrics: RpcMetricsInterceptor, context: grpc.aio.ServicerContext, method: str
+    ) -> None:
+        self._metrics, self._context, self._method = metrics, context, method
+
+    async def __aenter__(self) -> None:
+        self._metrics._count_start(self._method)
+        self._started = time.perf_counter()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            code = _code_of(self._context, default="OK")
+        elif isinstance(exc, asyncio.CancelledError):
             code = "CANCELLED"  # the client went away, or its deadline passed
-            raise
-        except BaseException:
-            code = _code_of(context, default="UNKNOWN")
-            raise
-        finally:
-            self._count_end(method, code, time.perf_counter() - started)
+        else:
+            code = _code_of(self._context, default="UNKNOWN")
+        self._metrics._count_end(self._method, code, time.perf_counter() - self._started)
 
 
 def _code_of(context: grpc.aio.ServicerContext, *, default: str) -> str:

@@ -229,3 +229,10 @@ async def test_a_first_page_asked_while_its_connections_are_busy_still_answers(
     assert [c.campaign_id for c in page.campaigns] == ["c-2", "c-1"]
     assert not any(task.done() for task in slow)  # answered while every connection was busy
     await asyncio.gather(*slow)
+
+
+async def test_a_read_on_its_own_fails_with_what_its_statement_stands_for(
+    postgres_backend: Backend,
+) -> None:
+    with pytest.raises(UnstorableValueError):
+        await coalesced(postgres_backend).campaign(ORG, "bad\x00id")
