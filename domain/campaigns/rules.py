@@ -23,7 +23,7 @@ from domain.campaigns.model import (
     Trigger,
     Variant,
 )
-from domain.campaigns.rendering import TemplateSyntaxProblem, compile_text, text_mode
+from domain.campaigns.rendering import TemplateSyntaxProblem, compile_text, is_plain, text_mode
 from domain.campaigns.webhooks import check_webhook
 from domain.kernel.channels import Channel
 from domain.kernel.errors import PreconditionViolation, ValidationError, ViolationCollector, shown
@@ -210,6 +210,26 @@ def _check_contents(v: ViolationCollector, path: str, contents: Sequence[Channel
         seen.add(content.channel)
         if _check_content_limits(v, where, content):
             _check_template_syntax(v, where, content)
+
+
+# Longest text validate_spec may check on the caller's thread (see validates_cheaply).
+MAX_INLINE_TEXT = 20_000
+
+
+def validates_cheaply(spec: CampaignSpec) -> bool:
+    """Whether validate_spec has no template to compile or trial-render: every text of every
+    content is plain (rendering.is_plain) and short. Then it is microseconds of checks, which
+    an async caller runs in place, where a thread hop cost more than the checks themselves;
+    any other definition is validated off the event loop (docs/rendering.md)."""
+    contents = [*spec.channels, *(c for variant in spec.variants for c in variant.channels)]
+    if len(contents) > len(Channel) * (len(spec.variants) + 1):
+        return False  # too many to look at here: validate_spec refuses them, off the loop
+    for content in contents:
+        for name in TEXT_FIELDS:
+            text = getattr(content, name)
+            if text and (len(text) > MAX_INLINE_TEXT or not is_plain(text)):
+                return False
+    return True
 
 
 def template_problems(content: ChannelContent) -> list[str]:
