@@ -35,6 +35,9 @@ class RawStatements:
         if statement_timeout_ms > 0:
             self._settings["statement_timeout"] = str(statement_timeout_ms)
         self._slots = asyncio.Semaphore(connections)
+        # Tracing is started before any store is built (server/composition/application.py);
+        # asking the API on every statement read os.environ each time while it is off.
+        self._traced = not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
         self._idle: list[_Connection] = []
         self._closed = False
 
@@ -46,7 +49,7 @@ class RawStatements:
     async def fetch(self, name: str, sql: str, *arguments: Any) -> list[asyncpg.Record]:
         """The rows of `sql` with `arguments`; `name` names its span when tracing is on."""
         async with self._slots:
-            if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            if not self._traced:
                 return await self._fetch(sql, arguments)  # tracing off: not even a no-op span
             with tracer.start_as_current_span(
                 name,
