@@ -33,10 +33,9 @@ from server.http.server import HttpServer, bind_socket
 from server.interceptors.access_log import AccessLogInterceptor
 from server.interceptors.authentication import AuthenticationInterceptor
 from server.interceptors.errors import ErrorMappingInterceptor
-from server.interceptors.pipeline import InterceptorPipeline
 from server.interceptors.requests import RequestCheckInterceptor
 from server.interceptors.rpc_metrics import RpcMetricsInterceptor
-from server.interceptors.wrapping import HandlerWrappingInterceptor
+from server.interceptors.wrapping import HandlerWrappingInterceptor, InterceptorPipeline
 from server.listen_address import GRPC_OPTIONS, SHARED_PORT_OPTIONS, bind, ensure_bindable
 from server.observability.live_readings import LiveReadings
 from server.observability.prometheus import ServiceMetrics

@@ -33,8 +33,8 @@ MACHINE_CALLS = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 class AccessLogInterceptor(ScopeInterceptor):
     def applies_to(self, method: str) -> bool:
-        """Decided once per method by the pipeline (pipeline.py): a level filtered out at start
-        costs the calls nothing at all."""
+        """Decided once per method (wrapping.InterceptorPipeline): a level filtered out at
+        start costs the calls nothing at all."""
         return bool(log.is_enabled_for(_level_of(method)))
 
     @asynccontextmanager

@@ -6,7 +6,7 @@ set context variables in the task that runs it, the handler's behavior itself is
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -68,7 +68,7 @@ class HandlerWrappingInterceptor(grpc.aio.ServerInterceptor):
     """
 
     def __init__(self) -> None:
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._alone = InterceptorPipeline((self,))  # used as an interceptor of its own
 
     def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         raise NotImplementedError
@@ -84,19 +84,7 @@ class HandlerWrappingInterceptor(grpc.aio.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None:
-            self.unknown_method()
-            return handler
-        if not self.applies_to(method):
-            return handler
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = self.wrap(handler, method)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
+        return await self._alone.intercept_service(continuation, handler_call_details)
 
 
 class ScopeInterceptor(HandlerWrappingInterceptor):
@@ -109,3 +97,41 @@ class ScopeInterceptor(HandlerWrappingInterceptor):
 
     def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         return wrap_handler(handler, method, self.scope)
+
+
+class InterceptorPipeline(grpc.aio.ServerInterceptor):
+    """Layers run as one interceptor: gRPC asks it for a handler once per call.
+
+    grpc.aio runs every interceptor's `intercept_service` as a coroutine of its own on every
+    call, each awaiting the next, only to return a handler that changes when the method does.
+    The pipeline asks gRPC for the method's handler, wraps it through every layer once per
+    method (outermost first, each where it `applies_to` the method) and hands out that wrapped
+    handler from then on: what each layer does around a call is unchanged, the chain of
+    coroutines in front of it is gone (docs/performance.md, "The second pass").
+    """
+
+    def __init__(self, layers: Sequence[HandlerWrappingInterceptor]) -> None:
+        """`layers`: outermost first, as they would be given to grpc.aio.server."""
+        self._layers = tuple(layers)
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            for layer in self._layers:
+                layer.unknown_method()
+            return handler
+        method = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = handler
+        for layer in reversed(self._layers):
+            if layer.applies_to(method):
+                wrapped = layer.wrap(wrapped, method)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped

@@ -9,8 +9,7 @@ from typing import Any
 
 import grpc
 
-from server.interceptors.pipeline import InterceptorPipeline
-from server.interceptors.wrapping import ScopeInterceptor
+from server.interceptors.wrapping import InterceptorPipeline, ScopeInterceptor
 
 METHOD = "/campaign.v1.CampaignService/GetCampaign"
 
