@@ -59,7 +59,6 @@ class CoalescedCampaignLookup:
         max_batch: int = MAX_BATCH,
         in_flight: int = IN_FLIGHT,
     ) -> None:
-        self._engine = engine
         self._specs = specs
         self._max_batch = max_batch
         self._in_flight = in_flight
@@ -85,8 +84,8 @@ class CoalescedCampaignLookup:
         try:
             rows = await self._rows({key})
         except Exception as exc:
-            translated = None if isinstance(exc, DomainError) else domain_error_for(exc)
-            if translated is None:  # a domain error already (an outage to connect), or a bug
+            translated = _translated(exc)
+            if translated is None or translated is exc:  # a bug, or a domain error already
                 raise
             raise translated from exc
         finally:
