@@ -24,6 +24,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.audience.suppressions import SqlSuppressionList
+from adapters.sql.campaigns.inserts import INSERT_CONNECTIONS, RawNewCampaigns
+from adapters.sql.campaigns.lookup_statements import raw_statements
 from adapters.sql.campaigns.reads import SqlCampaignReads
 from adapters.sql.campaigns.repository import SqlCampaignRepository
 from adapters.sql.campaigns.spec_cache import SpecCache
@@ -52,6 +54,8 @@ from adapters.sql.metrics.changes import NO_METRIC_CHANGES, ForwardedMetricChang
 from adapters.sql.metrics.ledger import SqlMetricLedger, SqlStoreMetricLedger
 from adapters.sql.metrics.segments import CampaignSegments
 from adapters.sql.outbox import UNTRACED, SqlOutbox, SqlOutboxStore
+from domain.campaigns.ports import NewCampaigns
+from domain.campaigns.store import UnitOfWorkNewCampaigns
 from domain.kernel.ports import TraceContext
 from domain.metrics.deltas import Deltas
 from domain.metrics.model import Breakdown, CampaignMetrics, Cell, MetricTotals
@@ -258,6 +262,7 @@ class SqlStore:
         )
         self._specs = SpecCache()  # the read-only units of work's (spec_cache.py)
         self._reads: SqlCampaignReads | None = None
+        self._inserts: RawNewCampaigns | None = None
 
     @property
     def engines(self) -> tuple[AsyncEngine, ...]:
@@ -279,6 +284,17 @@ class SqlStore:
         if self._reads is None:
             self._reads = SqlCampaignReads(self._reader, self._specs, self.unit_of_work)
         return self._reads
+
+    def new_campaigns(self) -> NewCampaigns:
+        """The NewCampaigns port: one statement per create on Postgres (inserts.py), a unit
+        of work on SQLite."""
+        if not is_postgres(self.engine):
+            return UnitOfWorkNewCampaigns(self.unit_of_work)
+        if self._inserts is None:
+            self._inserts = RawNewCampaigns(
+                raw_statements(self.engine, connections=INSERT_CONNECTIONS), self.trace
+            )
+        return self._inserts
 
     def outbox_store(self) -> SqlOutboxStore:
         return SqlOutboxStore(self.engine)
@@ -307,6 +323,8 @@ class SqlStore:
     async def close(self) -> None:
         if self._reads is not None:
             await self._reads.close()
+        if self._inserts is not None:
+            await self._inserts.close()
         await self.engine.dispose()
         if self._reader is not self.engine:
             await self._reader.dispose()

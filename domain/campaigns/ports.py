@@ -9,6 +9,7 @@ from typing import Protocol
 
 from domain.campaigns.campaign import Campaign
 from domain.campaigns.listing import CampaignPage, CampaignQuery
+from domain.kernel.events import DomainEvent
 from domain.kernel.ports import Outbox
 
 
@@ -59,6 +60,17 @@ class CampaignReads(Protocol):
 
     async def page(self, organization_id: str, query: CampaignQuery) -> CampaignPage:
         """What CampaignRepository.list answers for the same query."""
+
+
+class NewCampaigns(Protocol):
+    """Where a created campaign is stored with the events it recorded, in one transaction.
+
+    Separate from the unit of work so an adapter may write them its own way (one statement on
+    Postgres: adapters/sql/campaigns/inserts.py); a create reads nothing before it writes."""
+
+    async def add(self, campaign: Campaign, events: Sequence[DomainEvent]) -> None:
+        """Store both or neither; DuplicateRequestError when the campaign's (organization,
+        request_id) is taken."""
 
 
 class RunProgress(Protocol):

@@ -23,10 +23,15 @@ from domain.campaigns.compliance import ensure_can_spam
 from domain.campaigns.identity import assign_child_ids, fingerprint
 from domain.campaigns.listing import CampaignPage, CampaignQuery
 from domain.campaigns.model import MUTABLE_SPEC_FIELDS, CampaignSpec, CampaignType, Schedule
-from domain.campaigns.ports import CampaignReads, UnitOfWork, UnitOfWorkFactory
+from domain.campaigns.ports import CampaignReads, NewCampaigns, UnitOfWork, UnitOfWorkFactory
 from domain.campaigns.profile_fields import ensure_known_variables, renders_from_profiles_alone
 from domain.campaigns.sample_render import ensure_content_renders
-from domain.campaigns.store import add_campaign, load_campaign, save_campaign
+from domain.campaigns.store import (
+    UnitOfWorkNewCampaigns,
+    add_campaign,
+    load_campaign,
+    save_campaign,
+)
 from domain.campaigns.templates import Template, TemplateSource, templates_of
 from domain.kernel.errors import (
     CampaignIncompleteError,
@@ -41,6 +46,7 @@ from domain.kernel.errors import (
     required,
     shown,
 )
+from domain.kernel.outbox import stamped
 from domain.kernel.ports import Clock, IdGenerator
 from domain.kernel.principal import Principal
 
@@ -82,13 +88,16 @@ class CampaignService:
         templates: TemplateSource | None = None,
         audience: AudienceSource | None = None,
         reads: CampaignReads | None = None,
+        new_campaigns: NewCampaigns | None = None,
     ) -> None:
         """`min_schedule_lead` is BR-CAM-001.3's 5 minutes and `min_cron_interval` the shortest
         time between two cron firings (an hour); operators may change both.
         `templates` (the creative service) is asked at launch for every referenced template,
         and `audience` for the profile fields the content's variables may name. `reads`
-        answers GetCampaign and ListCampaigns (by default a read-only unit of work per call)."""
+        answers GetCampaign and ListCampaigns (by default a read-only unit of work per call),
+        `new_campaigns` stores what CreateCampaign made (by default a unit of work per call)."""
         self._reads = reads or ReadOnlyReads(uow)
+        self._new_campaigns = new_campaigns or UnitOfWorkNewCampaigns(uow)
         self._templates = templates
         self._audience = audience
         self._uow = uow
@@ -126,33 +135,28 @@ class CampaignService:
         try:
             return await self._create(principal, spec, request_id, digest)
         except DuplicateRequestError:
-            # A concurrent call with the same request_id committed first: answer as a replay.
+            # The request_id is taken (a retry, or a concurrent call that committed first):
+            # answer as a replay.
             async with self._uow() as uow:
                 return await _replay(uow, principal, request_id, digest)
 
     async def _create(
         self, principal: Principal, spec: CampaignSpec, request_id: str, digest: str
     ) -> Campaign:
-        async with self._uow() as uow:
-            if (
-                request_id
-                and (await uow.campaigns.get_by_request_id(principal.organization_id, request_id))
-                is not None
-            ):
-                return await _replay(uow, principal, request_id, digest)
-            now = self._clock.now()
-            campaign = Campaign.new(
-                self._ids.new_id(),
-                principal.organization_id,
-                assign_child_ids(spec, self._ids),
-                by=principal.subject,
-                at=now,
-                request_id=request_id or None,
-                request_fingerprint=digest if request_id else None,
-            )
-            await add_campaign(uow, campaign, self._ids, self._clock)
-            await uow.commit()
-            return campaign
+        # Nothing is read first: a request_id already taken fails the insert, and the caller
+        # answers that as a replay (one statement for the whole create where the store can).
+        campaign = Campaign.new(
+            self._ids.new_id(),
+            principal.organization_id,
+            assign_child_ids(spec, self._ids),
+            by=principal.subject,
+            at=self._clock.now(),
+            request_id=request_id or None,
+            request_fingerprint=digest if request_id else None,
+        )
+        _, pending = campaign.take_changes()
+        await self._new_campaigns.add(campaign, stamped(pending, self._ids, self._clock))
+        return campaign
 
     async def update_campaign(
         self,

@@ -8,9 +8,12 @@ the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from domain.campaigns.campaign import Campaign
-from domain.campaigns.ports import CampaignRepository, UnitOfWork
+from domain.campaigns.ports import CampaignRepository, UnitOfWork, UnitOfWorkFactory
 from domain.kernel.errors import CampaignNotFoundError, required
+from domain.kernel.events import DomainEvent
 from domain.kernel.outbox import record
 from domain.kernel.ports import Clock, IdGenerator
 
@@ -30,6 +33,21 @@ async def add_campaign(uow: UnitOfWork, campaign: Campaign, ids: IdGenerator, cl
     _, events = campaign.take_changes()
     await uow.campaigns.add(campaign)
     await record(uow.outbox, events, ids, clock)
+
+
+class UnitOfWorkNewCampaigns:
+    """NewCampaigns through a unit of work of its own for each campaign: the repository's
+    insert and the outbox's, committed together."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def add(self, campaign: Campaign, events: Sequence[DomainEvent]) -> None:
+        async with self._uow() as uow:
+            await uow.campaigns.add(campaign)
+            if events:
+                await uow.outbox.add(events)
+            await uow.commit()
 
 
 async def save_campaign(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from domain.kernel.events import PendingEvent
+from domain.kernel.events import DomainEvent, PendingEvent
 from domain.kernel.ports import Clock, IdGenerator, Outbox
 
 
@@ -18,4 +18,9 @@ async def record(
     """Stamp each event with a new id and the time now and add them to `outbox` (nothing for
     a change that tells no one, such as a campaign starting a run)."""
     if pending:
-        await outbox.add([event.stamp(ids.new_id(), clock.now()) for event in pending])
+        await outbox.add(stamped(pending, ids, clock))
+
+
+def stamped(pending: Sequence[PendingEvent], ids: IdGenerator, clock: Clock) -> list[DomainEvent]:
+    """Each event with a new id and the time now, for a store that writes them itself."""
+    return [event.stamp(ids.new_id(), clock.now()) for event in pending]

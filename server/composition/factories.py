@@ -47,7 +47,7 @@ from adapters.trace_context import CurrentTraceContext
 from adapters.tracking.links import SignedTrackingLinks
 from domain.audience.ports import AudienceSource, ContactDirectory, SegmentStore, SuppressionStore
 from domain.audience.pseudonyms import Pseudonyms
-from domain.campaigns.ports import CampaignReads, HostResolver
+from domain.campaigns.ports import CampaignReads, HostResolver, NewCampaigns
 from domain.campaigns.templates import TemplateSource
 from domain.events.intake import EventIntake
 from domain.events.ports import EventsUnitOfWorkFactory
@@ -125,6 +125,8 @@ class Ports:
     planner: BatchPlanner | None = None
     # GetCampaign's reads, coalesced (None: a read-only unit of work each; docs/performance.md).
     campaign_reads: CampaignReads | None = None
+    # Where CreateCampaign stores (None: a unit of work each; one statement on Postgres).
+    new_campaigns: NewCampaigns | None = None
 
 
 async def build_ports(
@@ -160,6 +162,7 @@ async def build_ports(
         ids=UuidGenerator(),
         unit_of_work=store.unit_of_work,
         campaign_reads=store.campaign_reads(),
+        new_campaigns=store.new_campaigns(),
         health_probe=store,
         event_outbox=store.outbox_store(),
         delivery_outbox=store.delivery_outbox(),

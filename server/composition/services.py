@@ -124,6 +124,7 @@ def build_services(
         templates=ports.templates,
         audience=ports.audience,
         reads=ports.campaign_reads,
+        new_campaigns=ports.new_campaigns,
     )
     experiments = ExperimentService(ports.unit_of_work, ports.metric_ledger, ports.clock, ports.ids)
     if engine:

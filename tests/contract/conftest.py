@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.memory.campaigns import MemoryStore
 from adapters.sql.engine import make_engine, sqlite_url_for
 from adapters.sql.unit_of_work import SqlStore
-from domain.campaigns.ports import CampaignReads, UnitOfWorkFactory
+from domain.campaigns.ports import CampaignReads, NewCampaigns, UnitOfWorkFactory
 from domain.campaigns.service import ReadOnlyReads
+from domain.campaigns.store import UnitOfWorkNewCampaigns
 from domain.kernel.ports import OutboxStore
 from tests.support.migrated import migrated_postgres_database, migrated_sqlite_file
 from tests.support.services import postgres_database
@@ -34,6 +35,7 @@ class Backend:
     outbox: OutboxStore
     engine: AsyncEngine | None = None  # None for the in-memory adapter
     lookup: CampaignReads | None = None  # GetCampaign's reads (the store's own on SQL)
+    new_campaigns: NewCampaigns | None = None  # CreateCampaign's writes (the store's own on SQL)
 
 
 @asynccontextmanager
@@ -66,14 +68,26 @@ async def open_backend(kind: str, data_dir: Path) -> AsyncIterator[Backend]:
     if kind == "memory":
         memory = MemoryStore()
         yield Backend(
-            "memory", memory.unit_of_work, memory, lookup=ReadOnlyReads(memory.unit_of_work)
+            "memory",
+            memory.unit_of_work,
+            memory,
+            lookup=ReadOnlyReads(memory.unit_of_work),
+            new_campaigns=UnitOfWorkNewCampaigns(memory.unit_of_work),
         )
         return
     async with sql_engine(kind, data_dir, migrated=True) as engine:
         store = SqlStore(engine)
-        yield Backend(
-            kind, store.unit_of_work, store.outbox_store(), engine, store.campaign_reads()
-        )
+        try:
+            yield Backend(
+                kind,
+                store.unit_of_work,
+                store.outbox_store(),
+                engine,
+                store.campaign_reads(),
+                store.new_campaigns(),
+            )
+        finally:
+            await store.close()  # its own connections (lookup, pages, inserts) too
 
 
 @pytest.fixture(params=ALL)

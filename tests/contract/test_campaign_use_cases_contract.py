@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
+
 import pytest
 
 from adapters.system import UuidGenerator
 from domain.campaigns.listing import CampaignFilter, CampaignQuery
 from domain.campaigns.model import CampaignStatus
 from domain.campaigns.service import CampaignService
-from domain.kernel.errors import CampaignNotFoundError, StaleEtagError
+from domain.kernel.errors import CampaignNotFoundError, RequestIdReusedError, StaleEtagError
 from domain.kernel.principal import Principal, Role
 from tests.contract.builders import ORG, OTHER_ORG, FixedClock, rich_spec
 from tests.contract.conftest import Backend
+from tests.contract.steps import pending
 
 ADMIN = Principal(ORG, "alice", frozenset({Role.ADMIN}))
 STRANGER = Principal(OTHER_ORG, "mallory", frozenset({Role.ADMIN}))
@@ -19,7 +23,13 @@ STRANGER = Principal(OTHER_ORG, "mallory", frozenset({Role.ADMIN}))
 
 @pytest.fixture
 def service(backend: Backend) -> CampaignService:
-    return CampaignService(backend.unit_of_work, FixedClock(), UuidGenerator())
+    return CampaignService(
+        backend.unit_of_work,
+        FixedClock(),
+        UuidGenerator(),
+        reads=backend.lookup,
+        new_campaigns=backend.new_campaigns,
+    )
 
 
 async def test_created_campaign_reads_back_as_created(service: CampaignService) -> None:
@@ -39,6 +49,51 @@ async def test_repeated_create_with_the_same_request_id_replays_the_first(
 
     assert again == first
     assert (await service.list_campaigns(ADMIN, CampaignQuery())).total_size == 1
+
+
+async def test_a_request_id_reused_for_another_definition_is_refused(
+    service: CampaignService,
+) -> None:
+    await service.create_campaign(ADMIN, rich_spec(), request_id="req-1")
+
+    with pytest.raises(RequestIdReusedError):
+        await service.create_campaign(ADMIN, rich_spec("Other name"), request_id="req-1")
+
+    assert (await service.list_campaigns(ADMIN, CampaignQuery())).total_size == 1
+
+
+async def test_concurrent_creates_with_one_request_id_make_one_campaign(
+    service: CampaignService,
+) -> None:
+    made = await asyncio.gather(
+        *(service.create_campaign(ADMIN, rich_spec(), request_id="req-1") for _ in range(5))
+    )
+
+    assert len({campaign.campaign_id for campaign in made}) == 1
+    assert (await service.list_campaigns(ADMIN, CampaignQuery())).total_size == 1
+
+
+async def test_a_request_id_is_per_organization(service: CampaignService) -> None:
+    mine = await service.create_campaign(ADMIN, rich_spec(), request_id="req-1")
+
+    theirs = await service.create_campaign(STRANGER, rich_spec(), request_id="req-1")
+
+    assert theirs.campaign_id != mine.campaign_id
+    assert theirs.organization_id == OTHER_ORG
+
+
+async def test_a_create_records_one_created_event(
+    service: CampaignService, backend: Backend
+) -> None:
+    created = await service.create_campaign(ADMIN, replace(rich_spec(), tags=("a", "b")))
+    await service.create_campaign(ADMIN, rich_spec(), request_id="req-1")
+    await service.create_campaign(ADMIN, rich_spec(), request_id="req-1")  # a replay: no event
+
+    events = await pending(backend.outbox)
+
+    assert [e.event_type for e in events] == ["campaign.created", "campaign.created"]
+    assert events[0].data["campaign_id"] == created.campaign_id
+    assert events[0].organization_id == ORG
 
 
 async def test_update_with_a_stale_etag_is_rejected(service: CampaignService) -> None:
