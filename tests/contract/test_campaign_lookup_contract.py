@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -119,6 +120,75 @@ async def test_reads_asked_together_share_statements(
     assert all(found)
     # the first read goes out alone, the 99 that queue behind it in batches of at most 64
     assert coalescing.statements - before == 3
+
+
+@pytest.fixture
+async def gathering(sql_backend: Backend) -> AsyncIterator[CoalescedCampaignLookup]:
+    """A lookup whose crowded reads wait a minute for company: whether a read waits is then
+    plain to see, and a full batch must start it."""
+    assert sql_backend.engine is not None
+    lookup = CoalescedCampaignLookup(sql_backend.engine, SpecCache(), max_batch=4, gather_s=60)
+    await store(sql_backend.unit_of_work, *(campaign(f"c-{i}") for i in range(8)))
+    yield lookup
+    await lookup.close()
+
+
+async def test_reads_one_after_another_never_wait(gathering: CoalescedCampaignLookup) -> None:
+    for i in range(8):
+        found = await asyncio.wait_for(gathering.campaign(ORG, f"c-{i}"), timeout=30)
+        assert found is not None
+
+    assert not gathering.crowded
+
+
+async def test_under_load_a_read_waits_for_company_until_its_batch_is_full(
+    gathering: CoalescedCampaignLookup,
+) -> None:
+    # Reads queued behind a running statement: the lookup is crowded from then on.
+    await asyncio.gather(*(gathering.campaign(ORG, f"c-{i}") for i in range(3)))
+    assert gathering.crowded
+    before = gathering.statements
+
+    first = asyncio.ensure_future(gathering.campaign(ORG, "c-4"))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not first.done()  # gathering, not reading
+    assert gathering.statements == before
+    rest = [gathering.campaign(ORG, f"c-{i}") for i in range(5, 8)]  # the batch fills up
+
+    found = await asyncio.wait_for(asyncio.gather(first, *rest), timeout=30)
+
+    assert [c.campaign_id for c in found if c is not None] == ["c-4", "c-5", "c-6", "c-7"]
+    assert gathering.statements == before + 1
+
+
+async def test_a_read_that_found_no_company_ends_the_crowd(sql_backend: Backend) -> None:
+    assert sql_backend.engine is not None
+    lookup = CoalescedCampaignLookup(sql_backend.engine, SpecCache(), gather_s=0.01)
+    await store(sql_backend.unit_of_work, *(campaign(f"c-{i}") for i in range(3)))
+    try:
+        await asyncio.gather(*(lookup.campaign(ORG, f"c-{i}") for i in range(3)))
+        assert lookup.crowded
+
+        assert await lookup.campaign(ORG, "c-0") is not None  # waited for company, in vain
+
+        assert not lookup.crowded
+    finally:
+        await lookup.close()
+
+
+async def test_reads_gathering_when_the_lookup_closes_are_answered(
+    gathering: CoalescedCampaignLookup,
+) -> None:
+    await asyncio.gather(*(gathering.campaign(ORG, f"c-{i}") for i in range(3)))
+    waiting = asyncio.ensure_future(gathering.campaign(ORG, "c-5"))
+    await asyncio.sleep(0)
+
+    await gathering.close()
+
+    found = await asyncio.wait_for(waiting, timeout=30)
+    assert found is not None
+    assert found.campaign_id == "c-5"
 
 
 async def test_one_callers_bad_id_fails_only_that_call(

@@ -7,6 +7,10 @@ than one statement returns, so the reads that queue up behind a running statemen
 together as the next one: `organization_id = ANY(...) AND campaign_id = ANY(...)`, each answer
 then matched to its exact (organization, campaign) pair, so a read never sees another tenant's
 row. With no other read running, a read starts at once: coalescing costs an idle server nothing.
+Under load (reads queued behind the last statement) such a read waits up to GATHER_S for others
+to share its statement, or until the batch is full; a read that found no company that way ends
+the waiting. At 50 Gets in flight this took a statement from about two reads to about five and
+Get's server CPU from about 400 to 270 us (docs/performance.md, "Gathering reads under load").
 
 - Read-your-writes holds as for a statement of its own: a statement starts after every read it
   answers was asked, in autocommit, so it sees every commit made before the caller asked.
@@ -36,6 +40,9 @@ from domain.kernel.errors import DependencyUnavailableError, DomainError
 
 MAX_BATCH = 64  # reads in one statement
 IN_FLIGHT = 1  # statements running at once: the rest wait to go out together
+# Under load, how long a read that finds no statement running waits for others to share its
+# statement with (fewer round trips per read: more reads a second, shorter queues).
+GATHER_S = 0.002
 
 _Key = tuple[str, str]
 
@@ -58,23 +65,39 @@ class CoalescedCampaignLookup:
         *,
         max_batch: int = MAX_BATCH,
         in_flight: int = IN_FLIGHT,
+        gather_s: float = GATHER_S,
     ) -> None:
+        """`gather_s`: see GATHER_S (0: a read that finds none running always starts at once)."""
         self._specs = specs
         self._max_batch = max_batch
         self._in_flight = in_flight
+        self._gather_s = gather_s
+        # Whether reads are arriving together: reads queued behind a statement, or a gathered
+        # statement found company. A read alone with none after it ends it.
+        self._crowded = False
+        self._gathering: asyncio.TimerHandle | None = None
         self._source = campaign_rows(engine, connections=in_flight)
         self._waiting: list[_Read] = []
         self._running = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self.statements = 0  # statements run so far (what the tests and the docs count)
 
+    @property
+    def crowded(self) -> bool:
+        """Whether the next read that finds no statement running waits for company."""
+        return self._crowded and self._gather_s > 0
+
     async def campaign(self, organization_id: str, campaign_id: str) -> Campaign | None:
         key = (organization_id, campaign_id)
         if not self._waiting and self._running < self._in_flight:
-            return await self._alone(key)
+            if not self.crowded:
+                return await self._alone(key)
+            # Crowded: others will ask within moments; wait for them, not for the database.
+            self._gathering = asyncio.get_running_loop().call_later(self._gather_s, self._gathered)
         read = _Read(key)
         self._waiting.append(read)
-        self._start()
+        if self._gathering is None or len(self._waiting) >= self._max_batch:
+            self._start()
         return await read.answer
 
     async def _alone(self, key: _Key) -> Campaign | None:
@@ -90,11 +113,20 @@ class CoalescedCampaignLookup:
             raise translated from exc
         finally:
             self._running -= 1
+            self._crowded = bool(self._waiting)
             self._start()
         row = rows.get(key)
         return None if row is None else campaign_from_row(row, self._specs)
 
+    def _gathered(self) -> None:
+        self._gathering = None
+        self._crowded = len(self._waiting) > 1  # nobody came: the load is over
+        self._start()
+
     def _start(self) -> None:
+        if self._gathering is not None:
+            self._gathering.cancel()
+            self._gathering = None
         while self._waiting and self._running < self._in_flight:
             batch = self._waiting[: self._max_batch]
             del self._waiting[: self._max_batch]
@@ -121,6 +153,7 @@ class CoalescedCampaignLookup:
             raise
         finally:
             self._running -= 1
+            self._crowded = self._crowded or bool(self._waiting)
             self._start()
 
     async def _one_by_one(self, reads: Sequence[_Read]) -> None:
@@ -144,6 +177,7 @@ class CoalescedCampaignLookup:
         return {key: row for key, row in found.items() if key in keys}
 
     async def close(self) -> None:
+        self._start()  # reads still gathering go out now, not after the source closed
         await self._source.close()
 
     def _resolve(self, reads: Sequence[_Read], rows: dict[_Key, Mapping[str, Any]]) -> None:
