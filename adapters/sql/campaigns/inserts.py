@@ -2,7 +2,7 @@
 
 Through the unit of work a CreateCampaign was six round trips (BEGIN, the campaign, its tags,
 its channels, its outbox row, COMMIT), each through SQLAlchemy's execute: most of a Create's
-server CPU (docs/performance.md, "Create in one statement"). Here the inserts are the parts of
+server CPU (docs/performance.md, "The third pass"). Here the inserts are the parts of
 one prepared statement, run in autocommit, so the statement is the transaction: all of it is
 stored or none. Foreign keys are checked when the whole statement ends, so the facet rows may
 name the campaign inserted beside them.

@@ -9,8 +9,8 @@ then matched to its exact (organization, campaign) pair, so a read never sees an
 row. With no other read running, a read starts at once: coalescing costs an idle server nothing.
 Under load (reads queued behind the last statement) such a read waits up to GATHER_S for others
 to share its statement, or until the batch is full; a read that found no company that way ends
-the waiting. At 50 Gets in flight this took a statement from about two reads to about five and
-Get's server CPU from about 400 to 270 us (docs/performance.md, "Gathering reads under load").
+the waiting. At 50 Gets in flight this cut Get's server CPU from about 400 to 260-285 us per
+call (docs/performance.md, "The third pass").
 
 - Read-your-writes holds as for a statement of its own: a statement starts after every read it
   answers was asked, in autocommit, so it sees every commit made before the caller asked.
