@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -19,7 +20,7 @@ from domain.campaigns.listing import CampaignFilter, CampaignQuery, Ordering
 from domain.campaigns.model import CampaignStatus
 from domain.campaigns.ports import CampaignReads
 from domain.kernel.errors import DependencyUnavailableError, UnstorableValueError
-from tests.contract.builders import ORG, OTHER_ORG, campaign, rich_campaign
+from tests.contract.builders import ORG, OTHER_ORG, T0, campaign, rich_campaign
 from tests.contract.conftest import Backend
 from tests.contract.steps import list_page, store
 from tests.support.services import free_port
@@ -306,3 +307,42 @@ async def test_a_read_on_its_own_fails_with_what_its_statement_stands_for(
 ) -> None:
     with pytest.raises(UnstorableValueError):
         await coalesced(postgres_backend).campaign(ORG, "bad\x00id")
+
+
+async def test_the_same_first_page_asked_together_shares_statements(
+    postgres_backend: Backend,
+) -> None:
+    reads = postgres_backend.lookup
+    assert isinstance(reads, SqlCampaignReads)
+    await store(
+        postgres_backend.unit_of_work,
+        *(campaign(f"c-{i}") for i in range(3)),
+        campaign("t-1", organization_id=OTHER_ORG),
+    )
+    expected = await list_page(postgres_backend.unit_of_work, ORG, CampaignQuery())
+    before = reads.shared.statements
+
+    pages = await asyncio.gather(*(reads.page(ORG, CampaignQuery()) for _ in range(20)))
+    statements = reads.shared.statements - before
+    theirs = await reads.page(OTHER_ORG, CampaignQuery())
+
+    assert all(page == expected for page in pages)
+    # the first goes out alone, the 19 asked while it ran share the next one
+    assert statements == 2
+    # Shared rows, never shared campaigns: each caller holds objects of its own.
+    assert pages[0].campaigns[0] is not pages[1].campaigns[0]
+    assert [c.campaign_id for c in theirs.campaigns] == ["t-1"]
+
+
+async def test_a_first_page_asked_after_a_write_sees_it(postgres_backend: Backend) -> None:
+    reads = postgres_backend.lookup
+    assert isinstance(reads, SqlCampaignReads)
+    await store(postgres_backend.unit_of_work, campaign("c-1"))
+    crowd = [asyncio.ensure_future(reads.page(ORG, CampaignQuery())) for _ in range(10)]
+    await asyncio.sleep(0)
+
+    await store(postgres_backend.unit_of_work, campaign("c-2", created_at=T0 + timedelta(hours=1)))
+    after = await reads.page(ORG, CampaignQuery())
+
+    assert [c.campaign_id for c in after.campaigns] == ["c-2", "c-1"]
+    await asyncio.gather(*crowd)

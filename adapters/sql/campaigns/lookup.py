@@ -208,6 +208,12 @@ def _fail(reads: Sequence[_Read], cause: BaseException) -> None:
         read.answer.set_exception(_copy(cause) or cause)
 
 
+def error_for_each(cause: BaseException, count: int) -> list[BaseException]:
+    """What `count` callers that shared a failed statement each raise: an error of their own
+    where the failure is one a caller can be told of, the failure itself for a bug."""
+    return [_copy(cause) or cause for _ in range(count)]
+
+
 def _copy(cause: BaseException) -> BaseException | None:
     """A new error saying what `cause` says to a caller: its domain error (a connect failure is
     one already), or the one a database failure stands for; None for a bug."""

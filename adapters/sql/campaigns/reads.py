@@ -3,9 +3,10 @@
 The first page without filters (every dashboard's load) runs on Postgres as one prepared
 statement on connections of its own (adapters/sql/raw_statements.py), the page and its total in
 one round trip (listing.page_statement): SQLAlchemy's unit of work, execute and result objects
-were a quarter of a ListCampaigns' CPU (docs/performance.md). Every other page, and every page
-on SQLite, goes through a read-only unit of work as before; both answer the same (the contract
-tests run every listing case through this port).
+were a quarter of a ListCampaigns' CPU (docs/performance.md). The same first page of the same
+organization asked together shares its statement (shared_reads.py). Every other page, and every
+page on SQLite, goes through a read-only unit of work as before; both answer the same (the
+contract tests run every listing case through this port).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.campaigns.listing import ORGANIZATION, TOTAL, first_page_statements, page_of
-from adapters.sql.campaigns.lookup import CoalescedCampaignLookup
+from adapters.sql.campaigns.lookup import GATHER_S, CoalescedCampaignLookup
 from adapters.sql.campaigns.lookup_statements import raw_statements
+from adapters.sql.campaigns.shared_reads import SharedReads
 from adapters.sql.campaigns.spec_cache import SpecCache
 from adapters.sql.engine import is_postgres
 from adapters.sql.failures import domain_error_for
@@ -40,6 +42,8 @@ class SqlCampaignReads:
         self._specs = specs
         self._uow = uow
         self.lookup = CoalescedCampaignLookup(reader, specs)
+        # The same first page asked together shares its statement (shared_reads.py).
+        self.shared: SharedReads[list[Any]] = SharedReads(GATHER_S)
         self.pages = (
             raw_statements(reader, connections=PAGE_CONNECTIONS) if is_postgres(reader) else None
         )
@@ -57,13 +61,18 @@ class SqlCampaignReads:
                 return await uow.campaigns.list(organization_id, query)
         sql, parameters = self._sql_of(prebuilt.raw_page)  # documents as text: no codec here
         arguments = [organization_id if p is None else p for p in parameters]
-        try:
-            rows = await self.pages.fetch("SELECT campaigns page", sql, *arguments)
-        except Exception as exc:
-            translated = domain_error_for(exc)
-            if translated is None:
-                raise
-            raise translated from exc
+        pages = self.pages
+
+        async def fetch() -> list[Any]:
+            try:
+                return await pages.fetch("SELECT campaigns page", sql, *arguments)
+            except Exception as exc:
+                translated = domain_error_for(exc)
+                if translated is None:
+                    raise
+                raise translated from exc
+
+        rows = await self.shared.read((organization_id, sql, *arguments), fetch)
         # A first page without filters is empty only when the organization has no campaigns.
         return page_of(rows, query, rows[0][TOTAL] if rows else 0, self._specs)
 
