@@ -4,6 +4,7 @@ listing and the outbox exactly as the unit of work's own inserts would have stor
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -143,15 +144,120 @@ async def test_a_value_postgres_cannot_store_is_the_clients_error(
 
 
 @pytest.mark.postgres
-async def test_an_outage_is_unavailable() -> None:
+async def test_an_outage_fails_every_waiting_create_as_unavailable() -> None:
     engine = make_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/none")
     inserts = RawNewCampaigns(raw_statements(engine, connections=2), SqlStore(engine).trace)
     try:
-        with pytest.raises(DependencyUnavailableError):
-            await inserts.add(campaign("c-1"), [event(1)])
+        outcomes = await asyncio.gather(
+            *(inserts.add(campaign(f"c-{i}"), [event(i)]) for i in range(6)),
+            return_exceptions=True,
+        )
     finally:
         await inserts.close()
         await engine.dispose()
+
+    assert all(isinstance(o, DependencyUnavailableError) for o in outcomes), outcomes
+    assert len({id(o) for o in outcomes}) == 6  # an error object per caller
+
+
+def raw_inserts(backend: Backend) -> RawNewCampaigns:
+    assert isinstance(backend.new_campaigns, RawNewCampaigns)
+    return backend.new_campaigns
+
+
+async def test_creates_asked_together_share_statements(postgres_backend: Backend) -> None:
+    inserts = raw_inserts(postgres_backend)
+    before = inserts.statements
+
+    await asyncio.gather(*(inserts.add(campaign(f"c-{i:02d}"), [event(i)]) for i in range(20)))
+
+    # one alone on each of the 2 connections; the 18 asked meanwhile share the next statement
+    assert inserts.statements - before == 3
+    page = await list_page(postgres_backend.unit_of_work, ORG, CampaignQuery(page_size=50))
+    assert page.total_size == 20
+    assert len(await pending(postgres_backend.outbox)) == 20
+
+
+async def test_one_bad_create_in_a_shared_statement_fails_only_its_caller(
+    postgres_backend: Backend,
+) -> None:
+    inserts = raw_inserts(postgres_backend)
+    await inserts.add(campaign("c-0", request_id="req-taken"), [])
+
+    outcomes = await asyncio.gather(
+        inserts.add(campaign("c-1"), [event(1)]),  # alone
+        inserts.add(campaign("c-2"), [event(2)]),  # alone
+        inserts.add(campaign("c-3"), [event(3)]),  # these four share a statement, which fails
+        inserts.add(campaign("c-4", request_id="req-taken"), [event(4)]),
+        inserts.add(replace(campaign("c-5"), created_by="nul\x00byte"), [event(5)]),
+        inserts.add(campaign("c-6", tags=("x",)), [event(6)]),
+        return_exceptions=True,
+    )
+
+    assert outcomes[:3] == [None, None, None]
+    assert isinstance(outcomes[3], DuplicateRequestError)
+    assert isinstance(outcomes[4], UnstorableValueError)
+    assert outcomes[5] is None
+    stored = await list_page(postgres_backend.unit_of_work, ORG, CampaignQuery(page_size=50))
+    assert sorted(c.campaign_id for c in stored.campaigns) == ["c-0", "c-1", "c-2", "c-3", "c-6"]
+    events = sorted(e.event_id for e in await pending(postgres_backend.outbox))
+    assert events == ["evt-0001", "evt-0002", "evt-0003", "evt-0006"]
+
+
+@pytest.fixture
+async def gathering(postgres_backend: Backend) -> AsyncIterator[RawNewCampaigns]:
+    """Creates that wait a minute for company while crowded: whether one waits is then plain
+    to see, and a full batch must start it."""
+    assert postgres_backend.engine is not None
+    inserts = RawNewCampaigns(
+        raw_statements(postgres_backend.engine, connections=1),
+        SqlStore(postgres_backend.engine).trace,
+        in_flight=1,
+        max_batch=3,
+        gather_s=60,
+    )
+    yield inserts
+    await inserts.close()
+
+
+async def test_creates_one_after_another_never_wait(gathering: RawNewCampaigns) -> None:
+    for i in range(4):
+        await asyncio.wait_for(gathering.add(campaign(f"c-{i}"), []), timeout=30)
+
+    assert not gathering.crowded
+
+
+async def test_a_crowded_create_waits_for_company_until_its_batch_is_full(
+    gathering: RawNewCampaigns, postgres_backend: Backend
+) -> None:
+    await asyncio.gather(*(gathering.add(campaign(f"c-{i}"), []) for i in range(3)))
+    assert gathering.crowded
+    before = gathering.statements
+
+    first = asyncio.ensure_future(gathering.add(campaign("c-3"), []))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not first.done()  # gathering, not writing
+    assert gathering.statements == before
+    rest = [gathering.add(campaign(f"c-{i}"), []) for i in (4, 5)]  # the batch fills up
+
+    await asyncio.wait_for(asyncio.gather(first, *rest), timeout=30)
+
+    assert gathering.statements == before + 1
+    assert await load(postgres_backend.unit_of_work, ORG, "c-5") is not None
+
+
+async def test_creates_gathering_when_the_writer_closes_are_stored(
+    gathering: RawNewCampaigns, postgres_backend: Backend
+) -> None:
+    await asyncio.gather(*(gathering.add(campaign(f"c-{i}"), []) for i in range(3)))
+    waiting = asyncio.ensure_future(gathering.add(campaign("c-9"), []))
+    await asyncio.sleep(0)
+
+    await gathering.close()
+
+    await asyncio.wait_for(waiting, timeout=30)
+    assert await load(postgres_backend.unit_of_work, ORG, "c-9") is not None
 
 
 class FixedTrace:
