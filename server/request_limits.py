@@ -232,7 +232,13 @@ def check_request(message: Message) -> None:
 @cache
 def fits_any_cap(descriptor: Descriptor) -> int:
     """The most bytes a message of this type may have and still be under every cap and depth."""
-    smallest = 2 * MAX_DEPTH
+    return min(_smallest_cap(descriptor), 2 * MAX_DEPTH)
+
+
+@cache
+def _smallest_cap(descriptor: Descriptor) -> int:
+    """The smallest item or character cap any field in a message of this type can meet."""
+    smallest = 2**62
     pending, seen = [descriptor], {descriptor.full_name}
     while pending:
         for field in pending.pop().fields:
@@ -246,31 +252,60 @@ def fits_any_cap(descriptor: Descriptor) -> int:
     return smallest
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What the walk does with a field, worked out once per field instead of on every call."""
+
+    cap: Cap
+    is_map: bool
+    is_repeated: bool
+    is_message: bool
+
+
+@cache
+def _plan(field: FieldDescriptor) -> _Plan:
+    return _Plan(
+        LIMITS.get(field.full_name, Cap()),
+        _is_map(field),
+        _is_repeated(field),
+        field.type == FieldDescriptor.TYPE_MESSAGE,
+    )
+
+
+def _below_every_cap(message: Message, depth: int) -> bool:
+    """Whether nothing in `message`, walked at `depth`, can be over a cap or too deep: a string
+    of n characters or n items take at least n bytes, each level of nesting at least 2."""
+    size = message.ByteSize()
+    return size <= _smallest_cap(message.DESCRIPTOR) and size <= 2 * (MAX_DEPTH - depth)
+
+
 def _walk(message: Message, path: str, v: ViolationCollector, depth: int) -> None:
     if depth > MAX_DEPTH:
         v.add(path.rstrip(".") or "request", f"nested more than {MAX_DEPTH} levels deep")
         return
     for field, value in message.ListFields():
-        where = path + field.name
-        cap = LIMITS.get(field.full_name, Cap())
-        if _is_map(field):
-            if _too_many(v, where, cap, len(value)):
+        plan = _plan(field)
+        if plan.is_map:
+            where = path + field.name
+            if _too_many(v, where, plan.cap, len(value)):
                 continue
             entry = field.message_type
             assert entry is not None  # a map field's entry type
             _walk_map(entry, value, where, v, depth)
-        elif _is_repeated(field):
-            if _too_many(v, where, cap, len(value)):
+        elif plan.is_repeated:
+            if _too_many(v, path + field.name, plan.cap, len(value)):
                 continue
             for i, item in enumerate(value):
-                if field.type == FieldDescriptor.TYPE_MESSAGE:
-                    _walk(item, f"{where}[{i}].", v, depth + 1)
+                if plan.is_message:
+                    if not _below_every_cap(item, depth + 1):
+                        _walk(item, f"{path}{field.name}[{i}].", v, depth + 1)
                 elif isinstance(item, str):
-                    _too_long(v, f"{where}[{i}]", cap, item)
-        elif field.type == FieldDescriptor.TYPE_MESSAGE:
-            _walk(value, where + ".", v, depth + 1)
+                    _too_long(v, f"{path}{field.name}[{i}]", plan.cap, item)
+        elif plan.is_message:
+            if not _below_every_cap(value, depth + 1):
+                _walk(value, path + field.name + ".", v, depth + 1)
         elif isinstance(value, str):
-            _too_long(v, where, cap, value)
+            _too_long(v, path + field.name, plan.cap, value)
 
 
 def _walk_map(
