@@ -204,37 +204,6 @@ async def test_one_bad_create_in_a_shared_statement_fails_only_its_caller(
     assert events == ["evt-0001", "evt-0002", "evt-0003", "evt-0006"]
 
 
-async def test_a_taken_request_id_in_a_shared_statement_is_skipped_not_retried(
-    postgres_backend: Backend,
-) -> None:
-    inserts = raw_inserts(postgres_backend)
-    await inserts.add(campaign("c-0", request_id="req-taken"), [])
-    before = inserts.statements
-
-    outcomes = await asyncio.gather(
-        inserts.add(campaign("c-1"), [event(1)]),  # alone
-        inserts.add(campaign("c-2"), [event(2)]),  # alone
-        inserts.add(campaign("c-3", request_id="req-taken", tags=("x",)), [event(3)]),
-        inserts.add(campaign("c-4", request_id="req-new"), [event(4)]),
-        inserts.add(campaign("c-5", request_id="req-new"), [event(5)]),  # same batch, same key
-        inserts.add(campaign("c-6"), [event(6)]),
-        return_exceptions=True,
-    )
-
-    assert inserts.statements - before == 3  # the shared one was not retried create by create
-    assert [o is None for o in outcomes] == [True, True, False, True, False, True]
-    assert isinstance(outcomes[2], DuplicateRequestError)
-    assert isinstance(outcomes[4], DuplicateRequestError)
-    stored = await list_page(postgres_backend.unit_of_work, ORG, CampaignQuery(page_size=50))
-    assert sorted(c.campaign_id for c in stored.campaigns) == ["c-0", "c-1", "c-2", "c-4", "c-6"]
-    events = sorted(e.event_id for e in await pending(postgres_backend.outbox))
-    assert events == ["evt-0001", "evt-0002", "evt-0004", "evt-0006"]
-    tagged = await list_page(
-        postgres_backend.unit_of_work, ORG, CampaignQuery(filter=CampaignFilter(tags=("x",)))
-    )
-    assert not tagged.campaigns  # the skipped campaign's facets were skipped with it
-
-
 @pytest.fixture
 async def gathering(postgres_backend: Backend) -> AsyncIterator[RawNewCampaigns]:
     """Creates that wait a minute for company while crowded: whether one waits is then plain

@@ -10,8 +10,7 @@ name the campaign inserted beside them.
 Under load, creates asked while a statement runs share the next one, as GetCampaign's reads do
 (lookup.py): every column is an array parameter, so one statement writes one campaign or
 sixty-four, and a crowded writer's create waits up to GATHER_S for company. A shared statement
-skips a create whose request_id is taken (with its facets and events; that caller is told,
-the others are stored), and one that fails for any other reason but an outage (a value Postgres
+that fails for any reason but an outage (one create's taken request_id, one value Postgres
 cannot store) is retried create by create, so each caller gets its own answer and one bad
 create never fails another.
 
@@ -27,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Column, Integer
 
 from adapters.sql.campaigns.lookup import GATHER_S, error_for_each
@@ -73,35 +73,25 @@ _COLUMNS = tuple((column.name, _array_type(column)) for column in campaigns.c)
 
 def _statement() -> str:
     """Every campaign column as an array parameter ($1..$n in `_COLUMNS` order), then the tags,
-    the channels (campaign id, organization, value: three arrays each) and the events with the
-    campaign each belongs to, each unnested into rows. A campaign whose request_id is taken is
-    skipped with its facets and events (ON CONFLICT DO NOTHING), so a retried create never fails
-    the others it shares a statement with; the statement returns the ids it inserted."""
+    the channels (campaign id, organization, value: three arrays each) and the events, each
+    unnested into rows."""
     arrays = iter(range(1, 1_000))
 
-    def unnest(kinds: Sequence[str], *names: str) -> str:
-        parameters = ", ".join(f"${next(arrays)}::{kind}[]" for kind in kinds)
-        return f"unnest({parameters}) AS given({', '.join(names)})"
+    def unnest(kinds: Sequence[str]) -> str:
+        return "unnest(" + ", ".join(f"${next(arrays)}::{kind}[]" for kind in kinds) + ")"
 
-    def inserted(column: str) -> str:
-        return f"given.{column} IN (SELECT campaign_id FROM campaign)"
-
-    names = [name for name, _ in _COLUMNS]
-    rows = unnest([kind for _, kind in _COLUMNS], *names)
+    rows = unnest([kind for _, kind in _COLUMNS])
+    names = ", ".join(name for name, _ in _COLUMNS)
     facets = [
         f"{column}s AS (INSERT INTO {table.name} (campaign_id, organization_id, {column})"
-        f" SELECT * FROM {unnest(('text',) * 3, 'campaign_id', 'organization_id', column)}"
-        f" WHERE {inserted('campaign_id')})"
+        f" SELECT * FROM {unnest(('text', 'text', 'text'))})"
         for table, column in ((campaign_tags, "tag"), (campaign_channels, "channel"))
     ]
-    events = unnest((*_EVENT_TYPES, "text"), *_EVENT_COLUMNS, "of_campaign")
     return (
-        f"WITH campaign AS (INSERT INTO campaigns ({', '.join(names)}) SELECT * FROM {rows}"
-        " ON CONFLICT (organization_id, request_id) DO NOTHING RETURNING campaign_id), "
+        f"WITH campaign AS (INSERT INTO campaigns ({names}) SELECT * FROM {rows}), "
         + ", ".join(facets)
-        + f", events AS (INSERT INTO outbox_events ({', '.join(_EVENT_COLUMNS)})"
-        + f" SELECT {', '.join(_EVENT_COLUMNS)} FROM {events} WHERE {inserted('of_campaign')})"
-        + " SELECT campaign_id FROM campaign"
+        + f" INSERT INTO outbox_events ({', '.join(_EVENT_COLUMNS)})"
+        + f" SELECT * FROM {unnest(_EVENT_TYPES)}"
     )
 
 
@@ -163,13 +153,11 @@ class RawNewCampaigns:
         """With a connection free and no crowd: the statement runs in the caller's own task."""
         self._running += 1
         try:
-            inserted = await self._insert([create])
+            await self._insert([create])
         finally:
             self._running -= 1
             self._crowded = bool(self._waiting)
             self._start()
-        if create.campaign.campaign_id not in inserted:
-            raise _taken(create)
 
     def _gathered(self) -> None:
         self._gathering = None
@@ -193,14 +181,16 @@ class RawNewCampaigns:
     async def _shared(self, batch: list[_Create]) -> None:
         try:
             try:
-                inserted = await self._insert(batch)
+                await self._insert(batch)
             except Exception as exc:
                 if len(batch) > 1 and not isinstance(exc, DependencyUnavailableError):
                     await self._one_by_one(batch)  # one create may be the cause: each alone
                 else:
                     _fail(batch, exc)
             else:
-                _answer(batch, inserted)
+                for create in batch:
+                    if not create.done.done():
+                        create.done.set_result(None)
         except BaseException as exc:  # cancelled (the server stops): nobody waits in vain
             _fail([c for c in batch if not c.done.done()], exc)
             raise
@@ -212,24 +202,32 @@ class RawNewCampaigns:
     async def _one_by_one(self, batch: list[_Create]) -> None:
         for create in batch:
             try:
-                inserted = await self._insert([create])
+                await self._insert([create])
             except Exception as exc:
                 _fail([create], exc)
             else:
-                _answer([create], inserted)
+                if not create.done.done():
+                    create.done.set_result(None)
 
-    async def _insert(self, batch: list[_Create]) -> set[str]:
-        """One statement for `batch`: the ids of the campaigns it inserted (the others' request
-        ids were taken); its failure as the domain error it stands for."""
+    async def _insert(self, batch: list[_Create]) -> None:
+        """One statement for `batch`; its failure as the domain error it stands for."""
         self.statements += 1
         try:
-            rows = await self._statements.fetch("INSERT campaigns", _INSERT, *_arguments(batch))
+            await self._statements.fetch("INSERT campaigns", _INSERT, *_arguments(batch))
+        except asyncpg.UniqueViolationError as exc:
+            if "request_id" not in (exc.constraint_name or ""):
+                raise
+            raise DuplicateRequestError(
+                "request_id already used",
+                metadata={"request_id": batch[0].campaign.request_id or ""}
+                if len(batch) == 1
+                else {},
+            ) from exc
         except Exception as exc:
             translated = domain_error_for(exc)
             if translated is None:
                 raise
             raise translated from exc
-        return {row["campaign_id"] for row in rows}
 
     async def close(self) -> None:
         self._start()  # creates still gathering go out now, not after the connections closed
@@ -248,7 +246,7 @@ def _arguments(batch: list[_Create]) -> list[Any]:
         arguments.extend(
             [[value[key] for value in values] for key in ("campaign_id", "organization_id", column)]
         )
-    events = [(event, create) for create in batch for event in create.events]
+    events = [(event, create.trace_context) for create in batch for event in create.events]
     arguments.extend(
         [
             [event.event_id for event, _ in events],
@@ -256,28 +254,10 @@ def _arguments(batch: list[_Create]) -> list[Any]:
             [event.event_type for event, _ in events],
             [json.dumps(event.envelope()) for event, _ in events],
             [event.occurred_at for event, _ in events],
-            [event.trace_context or create.trace_context for event, create in events],
-            [create.campaign.campaign_id for _, create in events],
+            [event.trace_context or current for event, current in events],
         ]
     )
     return arguments
-
-
-def _taken(create: _Create) -> DuplicateRequestError:
-    return DuplicateRequestError(
-        "request_id already used", metadata={"request_id": create.campaign.request_id or ""}
-    )
-
-
-def _answer(batch: Sequence[_Create], inserted: set[str]) -> None:
-    """Each waiting caller's outcome: stored, or its request_id was taken."""
-    for create in batch:
-        if create.done.done():
-            continue
-        if create.campaign.campaign_id in inserted:
-            create.done.set_result(None)
-        else:
-            create.done.set_exception(_taken(create))
 
 
 def _fail(batch: Sequence[_Create], cause: BaseException) -> None:
