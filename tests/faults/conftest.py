@@ -346,8 +346,13 @@ class Rig:
             created = stub.CreateCampaign(request, metadata=metadata, timeout=RPC_TIMEOUT)
             campaign_id = created.campaign.campaign_id
             at = timestamp_pb2.Timestamp()
+            # Whole seconds, rounded up: `lead` + 1 s at least when sent. Rounded down, a 1 s
+            # lead left the servers' 1 s minimum (CAMPAIGN_SCHEDULE_MIN_LEAD_SECONDS) as little as
+            # a millisecond of slack, and on a busy machine ScheduleCampaign failed
+            # (INVALID_ARGUMENT: must be at least 1 seconds in the future).
             at.FromDatetime(
                 (datetime.now(UTC) + timedelta(seconds=lead + 1)).replace(microsecond=0)
+                + timedelta(seconds=1)
             )
             stub.ScheduleCampaign(
                 svc.ScheduleCampaignRequest(campaign_id=campaign_id, scheduled_at=at),
